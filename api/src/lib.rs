@@ -1,0 +1,11 @@
+//! The HTTP API of zhijian: routes, extractors, request and response types, the mapping of
+//! errors to HTTP, and the server's start-up. Business rules live in `zhijian-domain`; SQL and
+//! provider calls in `zhijian-infra`.
+
+pub mod error;
+pub mod logging;
+pub mod metrics;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

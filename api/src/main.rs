@@ -1,0 +1,101 @@
+//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `check-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use zhijian_api::settings::Settings;
+use zhijian_api::startup::Application;
+use zhijian_infra::{migrations, regions};
+
+const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | check-config]
+
+  serve            run the HTTP server (applies pending migrations first)
+  migrate          apply pending migrations and exit
+  import-regions   load China's division codes from DIR (default: regions.dir) into PostgreSQL
+  check-config     load and check the configuration, then exit
+
+Configuration: config/default.toml, config/$APP_ENV.toml, config/local.toml, then
+APP__SECTION__KEY environment variables (e.g. APP__DATABASE__URL). ZHIJIAN_CONFIG_DIR moves
+the config folder.";
+
+fn main() -> ExitCode {
+    zhijian_api::logging::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "-h" | "--help" | "help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config_dir = std::env::var_os("ZHIJIAN_CONFIG_DIR").map(PathBuf::from).unwrap_or_else(|| "config".into());
+    let settings = match Settings::load(&config_dir) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match command {
+        "serve" => serve(settings),
+        "migrate" => migrate(&settings),
+        "import-regions" => import_regions(&settings, &args[1..]),
+        "check-config" => {
+            println!("configuration is valid");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("zhijian: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let host = settings.server.host.clone();
+        let app = Application::build(settings, Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+        log::info!("zhijian is serving on http://{host}:{}", app.port());
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn connect(settings: &Settings) -> Result<diesel::PgConnection, String> {
+    use diesel::Connection;
+    diesel::PgConnection::establish(settings.database.url.expose()).map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
+}
+
+fn migrate(settings: &Settings) -> Result<(), String> {
+    let mut conn = connect(settings)?;
+    let applied = migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("migrations: up to date");
+    } else {
+        println!("migrations applied: {}", applied.join(", "));
+    }
+    Ok(())
+}
+
+fn import_regions(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let dir = match args {
+        [] => settings.regions.dir.clone(),
+        [flag, dir] if flag == "--dir" => PathBuf::from(dir),
+        _ => return Err(format!("import-regions takes only --dir DIR\n\n{USAGE}")),
+    };
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let report = regions::import_regions(&mut conn, &dir).map_err(|e| e.to_string())?;
+    println!(
+        "regions: read {} rows from {}, wrote {}, {} in the table ({:.1} s)",
+        report.read,
+        dir.display(),
+        report.written,
+        report.total,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

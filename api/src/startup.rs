@@ -1,0 +1,164 @@
+//! Building and running the server: state, middleware, routes, and actix's own error shapes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use zhijian_infra::db::{self, PgPool};
+use zhijian_infra::redis_store::RedisStore;
+
+use crate::error::{self, ApiError};
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::settings::Settings;
+use crate::telemetry;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// PostgreSQL.
+    pub pool: PgPool,
+    /// Redis.
+    pub redis: RedisStore,
+    /// Request and pool metrics.
+    pub metrics: Metrics,
+    /// The loaded configuration.
+    pub settings: Arc<Settings>,
+    /// `/docs`, rendered once at start-up.
+    pub docs_html: String,
+}
+
+/// The server could not start; the message says why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start: {0}")]
+pub struct StartupError(pub String);
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates (waiting up to `wait` for PostgreSQL), binds, and builds the server.
+    pub async fn build(settings: Settings, wait: Duration) -> Result<Self, StartupError> {
+        let pool = db::build_pool(&settings.database);
+        migrate_when_ready(&pool, wait).await?;
+        let redis = RedisStore::connect_lazy(&settings.redis).map_err(|e| StartupError(e.to_string()))?;
+        let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
+        let spec: serde_json::Value = serde_yaml::from_str(routes::docs::OPENAPI_YAML)
+            .map_err(|e| StartupError(format!("openapi.yaml does not parse: {e}")))?;
+        let docs_html = routes::docs::render_html(&spec);
+
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|e| StartupError(format!("bind {}:{}: {e}", settings.server.host, settings.server.port)))?;
+        let port = listener.local_addr().map_err(|e| StartupError(e.to_string()))?.port();
+        let json_limit = settings.server.json_limit_bytes;
+        let workers = settings.server.workers;
+        let state = web::Data::new(AppState { pool, redis, metrics, settings: Arc::new(settings), docs_html });
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::JsonConfig::default().limit(json_limit).error_handler(json_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .wrap(telemetry::envelope_errors())
+                .wrap_fn(telemetry::observe)
+                .configure(routes::configure)
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found()) }))
+        })
+        .shutdown_timeout(10);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(|e| StartupError(e.to_string()))?.run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound (useful when configured as 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Applies migrations, retrying while PostgreSQL is not reachable yet.
+async fn migrate_when_ready(pool: &PgPool, wait: Duration) -> Result<(), StartupError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let outcome = db::run(pool, |conn| {
+            Ok::<_, db::StoreError>(zhijian_infra::migrations::run_pending(conn))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(applied)) => {
+                if !applied.is_empty() {
+                    log::info!("applied migrations: {}", applied.join(", "));
+                }
+                return Ok(());
+            }
+            Ok(Err(e)) => return Err(StartupError(e.to_string())),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                log::warn!("waiting for postgres: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(StartupError(format!("postgres is unreachable: {e}"))),
+        }
+    }
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api_error = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            error::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        JsonPayloadError::ContentType => error::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        JsonPayloadError::Deserialize(e) => deserialize_error(e),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON"),
+    };
+    api_error.into()
+}
+
+/// Turns a serde_json error into the envelope, naming the field where serde does.
+fn deserialize_error(e: &serde_json::Error) -> ApiError {
+    let text = e.to_string();
+    let field = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| text.split_once(prefix).and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f.to_owned()));
+    match (e.classify(), field) {
+        (serde_json::error::Category::Data, Some(field)) if text.starts_with("missing field") => {
+            ApiError::invalid("missing_field", "缺少必填项", field)
+        }
+        (serde_json::error::Category::Data, Some(field)) => ApiError::invalid("unknown_field", "包含不支持的字段", field),
+        (serde_json::error::Category::Data, None) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", "字段类型或取值不正确")
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON"),
+    }
+}
+
+fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path_parameter", "请求地址中的参数不正确").into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let text = err.to_string();
+    let field = text
+        .split_once("field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(f, _)| f.to_owned());
+    let error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_query_parameter", "查询参数不正确");
+    match field {
+        Some(field) => error.with_field(field),
+        None => error,
+    }
+    .into()
+}

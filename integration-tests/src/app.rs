@@ -1,0 +1,166 @@
+//! `spawn_app()`: the real server on port 0 against a private database, a private Redis
+//! namespace and a private provider stub; and an HTTP client that checks every JSON response
+//! against `openapi.yaml`.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use zhijian_api::settings::Settings;
+use zhijian_api::startup::Application;
+
+use crate::contract::spec;
+use crate::database::{TestDatabase, repo_root};
+
+/// Where the test Redis lives.
+pub fn redis_url() -> String {
+    std::env::var("ZHIJIAN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:63799".to_owned())
+}
+
+/// A running server and everything private to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// A client with cookies off and a short timeout.
+    pub client: reqwest::Client,
+    /// The private database (dropped with the app).
+    pub db: TestDatabase,
+    /// The key prefix of this app in the shared Redis.
+    pub redis_namespace: String,
+    /// The settings the server runs with.
+    pub settings: Settings,
+}
+
+/// Settings for a test server: the checked-in defaults with test-specific connections.
+pub fn test_settings(db: &TestDatabase, redis_namespace: &str) -> Settings {
+    let mut settings = Settings::load(&repo_root().join("config")).expect("config/default.toml loads");
+    settings.server.port = 0;
+    settings.server.workers = 1;
+    settings.database.url = zhijian_infra::secret::Secret::new(db.url.clone());
+    settings.database.pool_size = 4;
+    settings.redis.url = zhijian_infra::secret::Secret::new(redis_url());
+    settings.redis.namespace = redis_namespace.to_owned();
+    settings
+}
+
+/// Starts a server with the default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `customise` adjusts its settings.
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    crate::init_logging();
+    let db = tokio::task::spawn_blocking(TestDatabase::new).await.expect("clone database");
+    let redis_namespace = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut settings = test_settings(&db, &redis_namespace);
+    customise(&mut settings);
+    let app = Application::build(settings.clone(), Duration::from_secs(10)).await.expect("server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    zhijian_infra::http_client::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp { address, client, db, redis_namespace, settings }
+}
+
+/// A response, read in full.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub body: Value,
+    /// The raw body.
+    pub text: String,
+}
+
+impl TestResponse {
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the response is JSON.
+    pub fn is_json(&self) -> bool {
+        self.header("content-type").is_some_and(|v| v.starts_with("application/json"))
+    }
+}
+
+impl TestApp {
+    /// Sends a request and checks a JSON answer against the contract.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let request = request.build().expect("request builds");
+        let method = request.method().to_string();
+        let path = request.url().path().to_owned();
+        let response = self.client.execute(request).await.expect("server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body reads");
+        let is_json = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let body = if is_json {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: JSON content type but {e}: {text}"))
+        } else {
+            Value::Null
+        };
+        if is_json {
+            let spec = spec();
+            let described = spec.template_for(&path).is_some_and(|t| {
+                spec.doc["paths"][&t][method.to_lowercase()].is_object()
+            });
+            if described {
+                spec.assert_response(&method, &path, status, &body);
+            } else {
+                assert!(status >= 400, "{method} {path} answered {status} but is not in openapi.yaml");
+                assert_error_envelope(&body);
+            }
+        }
+        TestResponse { status, headers, body, text }
+    }
+
+    /// A request builder for `method` and `path` on this server.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{}", self.address, path))
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+}
+
+/// Asserts the `{code, message, field?}` error envelope.
+pub fn assert_error_envelope(body: &Value) {
+    let object = body.as_object().unwrap_or_else(|| panic!("error body is not an object: {body}"));
+    assert!(object.get("code").and_then(Value::as_str).is_some_and(|c| !c.is_empty()), "no code: {body}");
+    assert!(object.get("message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()), "no message: {body}");
+    assert!(object.keys().all(|k| ["code", "message", "field"].contains(&k.as_str())), "extra keys: {body}");
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let pattern = format!("{}:*", self.redis_namespace);
+        if let Ok(client) = redis::Client::open(redis_url()) {
+            if let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) {
+                let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn).unwrap_or_default();
+                if !keys.is_empty() {
+                    let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
+                }
+            }
+        }
+    }
+}

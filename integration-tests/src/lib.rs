@@ -1,0 +1,19 @@
+//! Test support for zhijian: per-test databases, `spawn_app()`, contract checks, a fault proxy,
+//! and the WeChat/SMS provider stub (also runnable on its own for `make run`).
+#![expect(clippy::expect_used, reason = "test support: a broken fixture must abort the test loudly")]
+
+pub mod app;
+pub mod contract;
+pub mod database;
+pub mod proxy;
+pub mod stub;
+
+pub use app::{TestApp, TestResponse, spawn_app, spawn_app_with};
+pub use database::TestDatabase;
+
+/// Logs from tests go to the test's captured output (`RUST_LOG` sets the level).
+pub fn init_logging() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .is_test(true)
+        .try_init();
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Contract tests: schemathesis runs openapi.yaml against a real zhijian server.
+#   scripts/contract.sh        (make contract; also the last step of make test)
+#
+# 1. venv .zhijian/venv with schemathesis 4.x (installed once)
+# 2. builds the binaries (PROFILE, default debug: reuses the build of `cargo test`)
+# 3. its own provider stub and server, each on a free port, against a fresh database
+#    zhijian_contract (dropped, created, migrated, regions imported, demo seeded)
+# 4. optional auth: if scripts/contract-tokens.sh exists it is run (with the server's environment
+#    plus ZHIJIAN_BASE_URL) and every non-empty stdout line `Name: value` becomes a request header
+# 5. st run openapi.yaml --url http://127.0.0.1:PORT --checks all ...; exits non-zero on any
+#    failed check (5xx, schema or status-code mismatch, ...) or if the server dies
+# Server and stub are stopped on exit. Logs (server.log, stub.log) and JUnit report: .zhijian/contract/
+#
+# Knobs: ST_CHECKS (all), ST_MAX_EXAMPLES (20), ST_PHASES (examples,coverage,fuzzing,stateful),
+#        ST_WORKERS (2), ST_SEED (random), ST_ARGS (extra arguments, split on spaces).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PROFILE="${PROFILE:-debug}"
+export PROFILE
+VENV="$ZJ_STATE/venv"
+OUT="$ZJ_STATE/contract"
+DB=zhijian_contract
+SCHEMATHESIS_REQ='schemathesis>=4,<5'
+
+SERVER_PID=""
+STUB_C_PORT=""
+
+cleanup() {
+    local rc=$?
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "stopping contract server (pid $SERVER_PID)"
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait_for 10 bash -c "! kill -0 $SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [ -n "$STUB_C_PORT" ]; then
+        "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_C_PORT" || true
+        mv -f "$ZJ_STATE/stub-$STUB_C_PORT.log" "$OUT/stub.log" 2>/dev/null || true
+    fi
+    exit "$rc"
+}
+
+pick_python() {
+    if command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        command -v python3
+    elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        echo /usr/bin/python3
+    else
+        die "no python3 with venv: run 'make deps' (installs python3-venv)"
+    fi
+}
+
+ensure_venv() {
+    if [ -x "$VENV/bin/st" ] && "$VENV/bin/python" -c 'import schemathesis' >/dev/null 2>&1; then
+        return 0
+    fi
+    local py
+    py="$(pick_python)"
+    rm -rf "$VENV"
+    ensure_state_dir
+    log "creating $VENV and installing $SCHEMATHESIS_REQ"
+    "$py" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$SCHEMATHESIS_REQ"
+}
+
+fresh_db() {
+    log "recreating database $DB"
+    zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null
+    zj_psql postgres -qc "create database $DB" >/dev/null
+}
+
+start_server() {
+    local zj="$1" port="$2"
+    log "starting contract server on http://127.0.0.1:$port (log: $OUT/server.log)"
+    "$zj" serve >"$OUT/server.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    local deadline=$((SECONDS + 60))
+    until port_open "$port"; do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            tail -n 30 "$OUT/server.log" >&2 || true
+            die "contract server exited before listening (log: $OUT/server.log)"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            tail -n 30 "$OUT/server.log" >&2 || true
+            die "contract server does not listen on port $port after 60 s"
+        fi
+        sleep 0.2
+    done
+}
+
+# Fill the array HEADER_ARGS with -H arguments from scripts/contract-tokens.sh, if it exists.
+HEADER_ARGS=()
+load_headers() {
+    local helper="$ZJ_ROOT/scripts/contract-tokens.sh" out line
+    if [ ! -f "$helper" ]; then
+        log "no scripts/contract-tokens.sh: running without auth headers"
+        return 0
+    fi
+    log "getting auth headers from scripts/contract-tokens.sh"
+    out="$(ZHIJIAN_BASE_URL="$1" bash "$helper")" || die "scripts/contract-tokens.sh failed"
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        [[ "$line" == *:* ]] || die "scripts/contract-tokens.sh printed a line that is not 'Name: value'"
+        HEADER_ARGS+=(-H "$line")
+    done <<<"$out"
+    log "using $((${#HEADER_ARGS[@]} / 2)) header(s) (values not shown)"
+}
+
+run_schemathesis() {
+    local url="$1"
+    local args=(run "$ZJ_ROOT/openapi.yaml" --url "$url"
+        --checks "${ST_CHECKS:-all}"
+        --max-examples "${ST_MAX_EXAMPLES:-20}"
+        --phases "${ST_PHASES:-examples,coverage,fuzzing,stateful}"
+        --workers "${ST_WORKERS:-2}"
+        --request-timeout 10
+        --generation-database "$OUT/examples-db"
+        --report junit --report-dir "$OUT/report")
+    if [ -n "${ST_SEED:-}" ]; then
+        args+=(--seed "$ST_SEED")
+    fi
+    if [ -n "${ST_ARGS:-}" ]; then
+        # shellcheck disable=SC2206 # split on purpose
+        args+=($ST_ARGS)
+    fi
+    log "st ${args[*]}"
+    # from $OUT: its crash cache (.schemathesis/) stays out of the work tree; a schemathesis.toml
+    # at the repo root is still found (st looks in parent directories up to the .git one)
+    (cd "$OUT" && "$VENV/bin/st" "${args[@]}" "${HEADER_ARGS[@]+"${HEADER_ARGS[@]}"}")
+}
+
+main() {
+    cd "$ZJ_ROOT"
+    [ -f "$ZJ_ROOT/openapi.yaml" ] || die "openapi.yaml not found at the repo root"
+    "$ZJ_ROOT/scripts/deps.sh"
+    "$ZJ_ROOT/scripts/db.sh" up
+    "$ZJ_ROOT/scripts/secrets.sh"
+    ensure_venv
+    log "schemathesis: $("$VENV/bin/st" --version)"
+    build_bins "$PROFILE"
+    install -d -m 0755 "$OUT"
+
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+
+    STUB_C_PORT="$(free_port)"
+    "$ZJ_ROOT/scripts/stub.sh" start "$STUB_C_PORT"
+    local port zj
+    port="$(free_port)"
+    [ "$port" != "$STUB_C_PORT" ] || port="$(free_port)"
+    zj="$(bin_path "$PROFILE" zhijian)"
+
+    fresh_db
+    export_server_env "$port" "$STUB_C_PORT" "$DB"
+    prepare_db "$zj" "$DB"
+    start_server "$zj" "$port"
+    load_headers "http://127.0.0.1:$port"
+
+    local rc=0
+    run_schemathesis "http://127.0.0.1:$port" || rc=$?
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        tail -n 30 "$OUT/server.log" >&2 || true
+        die "the server died during the contract run (log: $OUT/server.log)"
+    fi
+    if [ "$rc" -ne 0 ]; then
+        die "contract tests failed (exit $rc; server log: $OUT/server.log, JUnit report: $OUT/report; replay: cd $OUT && $VENV/bin/st replay ID)"
+    fi
+    log "contract tests passed"
+}
+
+main "$@"

@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# Shared helpers for the zhijian scripts. Source it; don't run it.
+#
+# Every setting can be overridden from the environment (or `make VAR=value`):
+#   PG_PORT     private PostgreSQL port            (default 54329)
+#   REDIS_PORT  private Redis port                 (default 63799)
+#   STUB_PORT   WeChat/SMS provider stub port      (default 18089)
+#   PORT        port `make run` serves on          (default 8080)
+#   PROFILE     cargo profile for the binaries     (default release for run, debug for contract)
+#   PG_BIN      PostgreSQL server binaries         (default /usr/lib/postgresql/15/bin)
+
+ZJ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+ZJ_STATE="$ZJ_ROOT/.zhijian"
+
+PG_PORT="${PG_PORT:-54329}"
+REDIS_PORT="${REDIS_PORT:-63799}"
+STUB_PORT="${STUB_PORT:-18089}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+
+log() { printf '[zhijian] %s\n' "$*" >&2; }
+warn() { printf '[zhijian] WARNING: %s\n' "$*" >&2; }
+die() {
+    printf '[zhijian] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Run a command as root: directly when we are root, else through sudo.
+as_root() {
+    if is_root; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root for: $* (run as root, or install sudo and get sudo rights)"
+    fi
+}
+
+# Make the state dir (world-traversable so the postgres user can reach into it).
+ensure_state_dir() {
+    if [ ! -d "$ZJ_STATE" ]; then
+        install -d -m 0755 "$ZJ_STATE"
+    fi
+}
+
+# Print N random bytes as standard base64 on one line.
+random_b64() {
+    local n="$1"
+    if command -v openssl >/dev/null 2>&1; then
+        openssl rand -base64 "$n" | tr -d '\n'
+    else
+        head -c "$n" /dev/urandom | base64 -w0
+    fi
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1 (no extra tools needed).
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Print a free TCP port on 127.0.0.1.
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! port_open "$p"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "could not find a free TCP port"
+}
+
+# Wait up to $1 seconds for the command "$2..." to succeed.
+wait_for() {
+    local secs="$1"
+    shift
+    local deadline=$((SECONDS + secs))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# cargo profile -> (cargo flag, target sub-directory)
+profile_flag() {
+    case "$1" in
+        release) echo "--release" ;;
+        debug | dev) echo "" ;;
+        *) echo "--profile $1" ;;
+    esac
+}
+profile_dir() {
+    case "$1" in
+        debug | dev) echo "debug" ;;
+        *) echo "$1" ;;
+    esac
+}
+target_dir() {
+    echo "${CARGO_TARGET_DIR:-$ZJ_ROOT/target}"
+}
+
+# Build the two binaries we run (zhijian, zhijian-provider-stub) with profile $1.
+build_bins() {
+    local profile="$1" flag
+    flag="$(profile_flag "$profile")"
+    log "building binaries (profile $profile): cargo build $flag -p zhijian-api -p zhijian-integration-tests --bins"
+    # shellcheck disable=SC2086 # $flag is zero or more words on purpose
+    (cd "$ZJ_ROOT" && cargo build $flag -p zhijian-api -p zhijian-integration-tests --bins)
+}
+bin_path() {
+    echo "$(target_dir)/$(profile_dir "$1")/$2"
+}
+
+# Connection URLs of the private servers.
+pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/${1:-zhijian}"; }
+redis_url() { echo "redis://127.0.0.1:$REDIS_PORT${1:+/$1}"; }
+
+# psql over TCP as the postgres superuser (trust auth on loopback).
+zj_psql() {
+    local db="$1"
+    shift
+    PGCONNECT_TIMEOUT=5 PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" "$@"
+}
+
+# Environment for the `zhijian` binary: $1 = HTTP port, $2 = provider stub port, $3 = database name.
+# APP_ENV and RUST_LOG keep values already set.
+export_server_env() {
+    local port="$1" stub="$2" db="$3"
+    export APP_ENV="${APP_ENV:-local}"
+    export RUST_LOG="${RUST_LOG:-info}"
+    APP__DATABASE__URL="$(pg_url "$db")"
+    APP__REDIS__URL="$(redis_url 0)"
+    export APP__DATABASE__URL APP__REDIS__URL
+    export APP__SERVER__PORT="$port"
+    export APP__WECHAT__BASE_URL="http://127.0.0.1:$stub"
+    export APP__SMS__TENCENT_BASE_URL="http://127.0.0.1:$stub/tencent"
+    export APP__SMS__ALIYUN_BASE_URL="http://127.0.0.1:$stub/aliyun"
+}
+
+# Prepare database $2 with binary $1: migrate, import regions, seed the demo data.
+prepare_db() {
+    local zj="$1" db="$2"
+    log "migrating database $db: zhijian migrate"
+    "$zj" migrate
+    log "importing regions: zhijian import-regions --dir data/regions"
+    "$zj" import-regions --dir "$ZJ_ROOT/data/regions"
+    log "seeding demo data: zhijian seed-demo"
+    "$zj" seed-demo
+}

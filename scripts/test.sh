@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it (.ci/run -> make test):
+# system packages, private PostgreSQL + Redis, secrets, rustfmt, clippy, tests, then the contract run.
+#   scripts/test.sh            (make test)
+#   SKIP_CONTRACT=1 scripts/test.sh    everything but the schemathesis run
+# Tests get ZHIJIAN_TEST_DATABASE_URL (the postgres database; tests create their own databases)
+# and ZHIJIAN_TEST_REDIS_URL.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+step() { log "==> $*"; }
+
+run_tests() {
+    ZHIJIAN_TEST_DATABASE_URL="$(pg_url postgres)"
+    ZHIJIAN_TEST_REDIS_URL="$(redis_url)"
+    export ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL
+    log "ZHIJIAN_TEST_DATABASE_URL=$ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL=$ZHIJIAN_TEST_REDIS_URL"
+    if cargo nextest --version >/dev/null 2>&1; then
+        step "cargo nextest run --workspace"
+        cargo nextest run --workspace --no-tests=warn
+        step "cargo test --doc --workspace"
+        cargo test --doc --workspace
+    else
+        step "cargo test --workspace"
+        cargo test --workspace
+    fi
+}
+
+main() {
+    cd "$ZJ_ROOT"
+    "$ZJ_ROOT/scripts/deps.sh"
+    "$ZJ_ROOT/scripts/db.sh" up
+    "$ZJ_ROOT/scripts/secrets.sh"
+
+    step "cargo fmt --all -- --check"
+    cargo fmt --all -- --check
+    step "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets -- -D warnings
+    run_tests
+
+    if [ "${SKIP_CONTRACT:-0}" = "1" ]; then
+        log "SKIP_CONTRACT=1: not running the contract tests"
+    else
+        step "contract tests (scripts/contract.sh)"
+        "$ZJ_ROOT/scripts/contract.sh"
+    fi
+    log "all checks passed"
+}
+
+main "$@"
