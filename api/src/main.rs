@@ -1,4 +1,5 @@
-//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `check-config`.
+//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `seed-demo`,
+//! `check-config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,13 +7,16 @@ use std::time::Duration;
 
 use zhijian_api::settings::Settings;
 use zhijian_api::startup::Application;
-use zhijian_infra::{migrations, regions};
+use zhijian_domain::routing::UnionKind;
+use zhijian_infra::{demo, migrations, regions};
 
-const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | check-config]
+const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
   import-regions   load China's division codes from DIR (default: regions.dir) into PostgreSQL
+  seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
+                   password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
   check-config     load and check the configuration, then exit
 
 Configuration: config/default.toml, config/$APP_ENV.toml, config/local.toml, then
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         "serve" => serve(settings),
         "migrate" => migrate(&settings),
         "import-regions" => import_regions(&settings, &args[1..]),
+        "seed-demo" => seed_demo(&settings),
         "check-config" => {
             println!("configuration is valid");
             Ok(())
@@ -98,4 +103,43 @@ fn import_regions(settings: &Settings, args: &[String]) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn seed_demo(settings: &Settings) -> Result<(), String> {
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let report = demo::seed_demo(&mut conn, Some(&settings.demo.admin_password)).map_err(|e| e.to_string())?;
+    println!(
+        "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
+        report.unions.len(),
+        report.unions_created(),
+        report.admins.len(),
+        report.admins_created()
+    );
+    for union in report.unions.iter().filter(|u| u.region.len() != 9 || u.kind == UnionKind::Enterprise) {
+        println!("  union {:>5}  {:<20} {} ({})", union.id, union.kind.as_str(), union.name, union.region);
+    }
+    println!("  … and a federation and a joint union for each township and street of 巫山县\n");
+    let unknown = "(printed at first seed)";
+    println!("  {:<22}{:<10}{}password", "username", "role", pad("union", 34));
+    for admin in &report.admins {
+        let password = match &report.password {
+            Some(password) if admin.password_works => password.expose(),
+            _ => unknown,
+        };
+        println!("  {:<22}{:<10}{}{password}", admin.username, admin.role.as_str(), pad(&admin.union_name, 34));
+    }
+    if report.admins.iter().any(|a| !a.password_works) {
+        println!(
+            "\nSome demo accounts existed with another password, printed when they were created. To choose \
+             one before the first seed, set [demo] admin_password in config/local.toml."
+        );
+    }
+    Ok(())
+}
+
+/// Pads `text` to `columns` terminal columns, counting CJK characters as two.
+fn pad(text: &str, columns: usize) -> String {
+    let width: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+    format!("{text}{}", " ".repeat(columns.saturating_sub(width).max(1)))
 }

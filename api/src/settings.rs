@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zhijian_infra::db::DatabaseConfig;
 use zhijian_infra::redis_store::RedisConfig;
+use zhijian_infra::secret::Secret;
+use zhijian_infra::sms::SmsConfig;
+use zhijian_infra::wechat::WeChatConfig;
 
 /// Everything the server needs to run.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +25,92 @@ pub struct Settings {
     /// `[regions]`
     #[serde(default)]
     pub regions: RegionsConfig,
+    /// `[auth]`
+    pub auth: AuthConfig,
+    /// `[pii]`
+    pub pii: PiiConfig,
+    /// `[card]`
+    pub card: CardConfig,
+    /// `[wechat]`
+    #[serde(default)]
+    pub wechat: WeChatConfig,
+    /// `[sms]`
+    #[serde(default)]
+    pub sms: SmsConfig,
+    /// `[demo]`
+    #[serde(default)]
+    pub demo: DemoConfig,
+}
+
+/// `[demo]` settings: the demo county of `zhijian seed-demo` (development only).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DemoConfig {
+    /// The shared password of the demo admin accounts, written to config/local.toml by
+    /// `make secrets`; when empty, `seed-demo` generates one and prints it once.
+    #[serde(default)]
+    pub admin_password: Secret,
+}
+
+/// `[auth]` settings: worker and admin tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthConfig {
+    /// HMAC key of access tokens (HS256); at least 32 bytes. Secret: environment or local file.
+    #[serde(default)]
+    pub jwt_secret: Secret,
+    /// `iss` of issued tokens.
+    #[serde(default = "default_issuer")]
+    pub issuer: String,
+    /// `aud` of issued tokens.
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    /// Lifetime of an access token.
+    #[serde(default = "default_access_ttl")]
+    pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token family.
+    #[serde(default = "default_refresh_ttl")]
+    pub refresh_ttl_secs: u64,
+}
+
+fn default_issuer() -> String {
+    "zhijian".into()
+}
+
+fn default_audience() -> String {
+    "zhijian-api".into()
+}
+
+fn default_access_ttl() -> u64 {
+    900
+}
+
+fn default_refresh_ttl() -> u64 {
+    30 * 24 * 3600
+}
+
+/// `[pii]` settings: encryption of resident ID and phone numbers at rest.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PiiConfig {
+    /// `id:base64key` pairs, comma separated; the first encrypts, all decrypt (rotation).
+    #[serde(default)]
+    pub encryption_keys: Secret,
+    /// HMAC key of the blind indexes (base64, at least 32 bytes).
+    #[serde(default)]
+    pub blind_index_key: Secret,
+}
+
+/// `[card]` settings: the signed payload of the electronic member card.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CardConfig {
+    /// HMAC key of card payloads; at least 32 bytes.
+    #[serde(default)]
+    pub signing_key: Secret,
+    /// How long a card QR code stays valid.
+    #[serde(default = "default_card_ttl")]
+    pub ttl_secs: u64,
+}
+
+fn default_card_ttl() -> u64 {
+    300
 }
 
 /// `[server]` settings.
@@ -62,8 +151,16 @@ impl Default for RegionsConfig {
 pub struct SettingsError(pub String);
 
 impl Settings {
-    /// Loads the layers from `dir` (normally `config/`) and the process environment.
+    /// Loads the layers from `dir` (normally `config/`) and the process environment, and
+    /// checks every value.
     pub fn load(dir: &Path) -> Result<Self, SettingsError> {
+        let settings = Self::load_unchecked(dir)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Loads the layers without checking the values (tests fill in secrets, then validate).
+    pub fn load_unchecked(dir: &Path) -> Result<Self, SettingsError> {
         let env = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
         if !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(SettingsError(format!("APP_ENV={env:?} must be a plain name such as `local` or `production`")));
@@ -83,7 +180,6 @@ impl Settings {
         let settings: Settings = built
             .try_deserialize()
             .map_err(|e| SettingsError(format!("{e}; see config/default.toml for the expected keys")))?;
-        settings.validate()?;
         Ok(settings)
     }
 
@@ -97,6 +193,29 @@ impl Settings {
         }
         self.database.validate().map_err(SettingsError)?;
         self.redis.validate().map_err(SettingsError)?;
+        require_key("auth.jwt_secret", "APP__AUTH__JWT_SECRET", &self.auth.jwt_secret)?;
+        require_key("card.signing_key", "APP__CARD__SIGNING_KEY", &self.card.signing_key)?;
+        if self.auth.access_ttl_secs < 60 || self.auth.access_ttl_secs > 3600 {
+            return Err(SettingsError("auth.access_ttl_secs must be between 60 and 3600".into()));
+        }
+        if self.auth.refresh_ttl_secs < self.auth.access_ttl_secs {
+            return Err(SettingsError("auth.refresh_ttl_secs must not be shorter than auth.access_ttl_secs".into()));
+        }
+        if self.card.ttl_secs < 30 || self.card.ttl_secs > 3600 {
+            return Err(SettingsError("card.ttl_secs must be between 30 and 3600".into()));
+        }
+        zhijian_infra::pii::PiiCipher::from_config(&self.pii.encryption_keys, &self.pii.blind_index_key)
+            .map_err(|e| SettingsError(format!("{e} (generate keys with `make secrets`)")))?;
         Ok(())
     }
+}
+
+fn require_key(name: &str, env: &str, value: &Secret) -> Result<(), SettingsError> {
+    if value.expose().len() < 32 {
+        return Err(SettingsError(format!(
+            "{name} must be at least 32 characters of random data: set {env} or run `make secrets` \
+             to generate config/local.toml"
+        )));
+    }
+    Ok(())
 }

@@ -8,8 +8,12 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpServer, web};
+use zhijian_domain::ports::{Clock, SmsSender, SystemClock, WeChat};
 use zhijian_infra::db::{self, PgPool};
+use zhijian_infra::pii::PiiCipher;
 use zhijian_infra::redis_store::RedisStore;
+use zhijian_infra::sms::build_sms_sender;
+use zhijian_infra::wechat::WeChatClient;
 
 use crate::error::{self, ApiError};
 use crate::metrics::Metrics;
@@ -19,6 +23,14 @@ use crate::telemetry;
 
 /// What every handler can reach.
 pub struct AppState {
+    /// The clock every rule reads `now` from (a fixed or moved one in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Encryption and blind indexes of personal data.
+    pub pii: Arc<PiiCipher>,
+    /// The WeChat mini-program server API.
+    pub wechat: Arc<dyn WeChat>,
+    /// The SMS provider.
+    pub sms: Arc<dyn SmsSender>,
     /// PostgreSQL.
     pub pool: PgPool,
     /// Redis.
@@ -45,9 +57,19 @@ pub struct Application {
 impl Application {
     /// Connects, migrates (waiting up to `wait` for PostgreSQL), binds, and builds the server.
     pub async fn build(settings: Settings, wait: Duration) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, wait, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with a clock of the caller's choosing (tests move time).
+    pub async fn build_with_clock(settings: Settings, wait: Duration, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let pii = PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
+            .map_err(|e| StartupError(e.to_string()))?;
+        let sms = build_sms_sender(&settings.sms).map_err(|e| StartupError(e.to_string()))?;
         let pool = db::build_pool(&settings.database);
         migrate_when_ready(&pool, wait).await?;
         let redis = RedisStore::connect_lazy(&settings.redis).map_err(|e| StartupError(e.to_string()))?;
+        let wechat = WeChatClient::new(settings.wechat.clone(), Arc::new(redis.clone()))
+            .map_err(|e| StartupError(e.to_string()))?;
         let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
         let spec: serde_json::Value = serde_yaml::from_str(routes::docs::OPENAPI_YAML)
             .map_err(|e| StartupError(format!("openapi.yaml does not parse: {e}")))?;
@@ -58,7 +80,17 @@ impl Application {
         let port = listener.local_addr().map_err(|e| StartupError(e.to_string()))?.port();
         let json_limit = settings.server.json_limit_bytes;
         let workers = settings.server.workers;
-        let state = web::Data::new(AppState { pool, redis, metrics, settings: Arc::new(settings), docs_html });
+        let state = web::Data::new(AppState {
+            clock,
+            pii: Arc::new(pii),
+            wechat: Arc::new(wechat),
+            sms,
+            pool,
+            redis,
+            metrics,
+            settings: Arc::new(settings),
+            docs_html,
+        });
 
         let mut server = HttpServer::new(move || {
             App::new()

@@ -61,7 +61,9 @@ pub struct WorkingCalendar {
 impl WorkingCalendar {
     /// A calendar with these overrides; a later entry for the same date wins.
     pub fn new(overrides: impl IntoIterator<Item = (NaiveDate, DayKind)>) -> Self {
-        Self { overrides: overrides.into_iter().collect() }
+        Self {
+            overrides: overrides.into_iter().collect(),
+        }
     }
 
     /// The ordinary week only (Monday–Friday work), for a year with no published arrangements.
@@ -125,9 +127,10 @@ impl WorkingCalendar {
     /// Whether any override is recorded for `year`: when the coming year has none, its holiday
     /// arrangements have not been loaded and admins should be warned.
     pub fn has_entries_for_year(&self, year: i32) -> bool {
-        let (Some(first), Some(last)) =
-            (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
-        else {
+        let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
             return false;
         };
         self.overrides.range(first..=last).next().is_some()
@@ -211,7 +214,10 @@ pub(crate) mod tests {
         let calendar = WorkingCalendar::ordinary_week();
         assert!(calendar.is_working_day(date(2027, 3, 5))); // Friday
         assert!(!calendar.is_working_day(date(2027, 3, 6))); // Saturday
-        assert_eq!(calendar.next_working_day(date(2027, 3, 5)), date(2027, 3, 8));
+        assert_eq!(
+            calendar.next_working_day(date(2027, 3, 5)),
+            date(2027, 3, 8)
+        );
     }
 
     #[test]
@@ -221,14 +227,23 @@ pub(crate) mod tests {
         assert!(!calendar.is_working_day(date(2026, 1, 2)));
         assert_eq!(calendar.kind_of(date(2026, 1, 3)), DayKind::Rest); // Saturday
         assert_eq!(calendar.kind_of(date(2026, 1, 4)), DayKind::Work); // Sunday, 调休
-        assert_eq!(calendar.next_working_day(date(2025, 12, 31)), date(2026, 1, 4));
+        assert_eq!(
+            calendar.next_working_day(date(2025, 12, 31)),
+            date(2026, 1, 4)
+        );
     }
 
     #[test]
     fn the_day_after_the_national_day_holiday_is_the_eighth_of_october() {
         let calendar = cn_2026();
-        assert_eq!(calendar.next_working_day(date(2026, 9, 30)), date(2026, 10, 8));
-        assert_eq!(calendar.next_working_day(date(2026, 10, 9)), date(2026, 10, 10)); // Saturday, 调休
+        assert_eq!(
+            calendar.next_working_day(date(2026, 9, 30)),
+            date(2026, 10, 8)
+        );
+        assert_eq!(
+            calendar.next_working_day(date(2026, 10, 9)),
+            date(2026, 10, 10)
+        ); // Saturday, 调休
     }
 
     #[test]
@@ -249,8 +264,14 @@ pub(crate) mod tests {
     fn counting_from_a_holiday_gives_whole_working_days() {
         let calendar = cn_2026();
         // Sat 3 Oct (国庆) → Thu 8, Fri 9, Sat 10 (调休上班) → end of the 10th.
-        assert_eq!(calendar.add_working_days(beijing(2026, 10, 3, 10, 0), 3), beijing(2026, 10, 11, 0, 0));
-        assert_eq!(calendar.add_working_days(beijing(2026, 10, 3, 10, 0), 0), beijing(2026, 10, 3, 10, 0));
+        assert_eq!(
+            calendar.add_working_days(beijing(2026, 10, 3, 10, 0), 3),
+            beijing(2026, 10, 11, 0, 0)
+        );
+        assert_eq!(
+            calendar.add_working_days(beijing(2026, 10, 3, 10, 0), 0),
+            beijing(2026, 10, 3, 10, 0)
+        );
     }
 
     #[test]
@@ -258,8 +279,14 @@ pub(crate) mod tests {
         let calendar = cn_2026();
         // 23:30 on Wed 30 Sep in Beijing is still 15:30 UTC on the 30th; 00:30 on Thu 1 Oct
         // Beijing is 16:30 UTC on the 30th but a holiday in Beijing.
-        assert_eq!(calendar.add_working_days(beijing(2026, 9, 30, 23, 30), 1), beijing(2026, 10, 8, 23, 30));
-        assert_eq!(calendar.add_working_days(beijing(2026, 10, 1, 0, 30), 1), beijing(2026, 10, 9, 0, 0));
+        assert_eq!(
+            calendar.add_working_days(beijing(2026, 9, 30, 23, 30), 1),
+            beijing(2026, 10, 8, 23, 30)
+        );
+        assert_eq!(
+            calendar.add_working_days(beijing(2026, 10, 1, 0, 30), 1),
+            beijing(2026, 10, 9, 0, 0)
+        );
     }
 
     #[test]

@@ -4,14 +4,20 @@
 ///
 /// The caller guarantees every byte is an ASCII digit.
 pub(crate) fn mod11_2(digits: &[u8]) -> u8 {
-    let p = digits.iter().fold(0u32, |p, &d| ((p + u32::from(d - b'0')) * 2) % 11);
+    let p = digits
+        .iter()
+        .fold(0u32, |p, &d| ((p + u32::from(d - b'0')) * 2) % 11);
     // (12 - p) mod 11, written without going negative.
     ((12 - p) % 11) as u8
 }
 
 /// The character for a MOD 11-2 check value.
 pub(crate) fn mod11_2_char(value: u8) -> char {
-    if value == 10 { 'X' } else { char::from(b'0' + value) }
+    if value == 10 {
+        'X'
+    } else {
+        char::from(b'0' + value)
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use std::str::FromStr;
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights of positions 1–17 (3^i mod 31).
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Why a credit code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +47,10 @@ impl CreditCodeError {
 pub struct CreditCode(String);
 
 fn value_of(c: u8) -> Option<u32> {
-    ALPHABET.iter().position(|a| *a == c).and_then(|i| u32::try_from(i).ok())
+    ALPHABET
+        .iter()
+        .position(|a| *a == c)
+        .and_then(|i| u32::try_from(i).ok())
 }
 
 /// The check character for the first 17 characters (given as alphabet values).
@@ -129,7 +134,11 @@ mod tests {
 
     #[test]
     fn known_valid_codes_are_accepted() {
-        for code in ["91350100M000100Y43", "91110000802100433B", "91310000717866186P"] {
+        for code in [
+            "91350100M000100Y43",
+            "91110000802100433B",
+            "91310000717866186P",
+        ] {
             assert_eq!(CreditCode::parse(code).unwrap().as_str(), code);
         }
     }
@@ -152,16 +161,28 @@ mod tests {
     fn letters_outside_the_alphabet_and_wrong_lengths_are_refused() {
         for banned in ['I', 'O', 'Z', 'S', 'V'] {
             let code = format!("91350100M000100{banned}43");
-            assert_eq!(CreditCode::parse(&code), Err(CreditCodeError::InvalidCharacter));
+            assert_eq!(
+                CreditCode::parse(&code),
+                Err(CreditCodeError::InvalidCharacter)
+            );
         }
-        assert_eq!(CreditCode::parse("91350100M000100Y4"), Err(CreditCodeError::WrongLength { length: 17 }));
-        assert_eq!(CreditCode::parse("91350100M000100Y4é"), Err(CreditCodeError::InvalidCharacter));
+        assert_eq!(
+            CreditCode::parse("91350100M000100Y4"),
+            Err(CreditCodeError::WrongLength { length: 17 })
+        );
+        assert_eq!(
+            CreditCode::parse("91350100M000100Y4é"),
+            Err(CreditCodeError::InvalidCharacter)
+        );
     }
 
     #[test]
     fn a_credit_code_travels_as_a_json_string() {
         let code: CreditCode = serde_json::from_str("\"91350100m000100y43\"").unwrap();
-        assert_eq!(serde_json::to_string(&code).unwrap(), "\"91350100M000100Y43\"");
+        assert_eq!(
+            serde_json::to_string(&code).unwrap(),
+            "\"91350100M000100Y43\""
+        );
         assert!(serde_json::from_str::<CreditCode>("\"91350100M000100Y44\"").is_err());
     }
 

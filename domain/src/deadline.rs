@@ -47,17 +47,29 @@ const fn time(hour: u32) -> NaiveTime {
 
 impl ReviewHours {
     /// 09:00–18:00 with a 16:00 cut-off.
-    pub const DEFAULT: Self = Self { opens: time(9), closes: time(18), cutoff: time(16) };
+    pub const DEFAULT: Self = Self {
+        opens: time(9),
+        closes: time(18),
+        cutoff: time(16),
+    };
 
     /// Checks `opens < cutoff <= closes`.
-    pub fn new(opens: NaiveTime, closes: NaiveTime, cutoff: NaiveTime) -> Result<Self, ReviewHoursError> {
+    pub fn new(
+        opens: NaiveTime,
+        closes: NaiveTime,
+        cutoff: NaiveTime,
+    ) -> Result<Self, ReviewHoursError> {
         if cutoff <= opens {
             return Err(ReviewHoursError::CutoffNotAfterOpening);
         }
         if cutoff > closes {
             return Err(ReviewHoursError::CutoffAfterClosing);
         }
-        Ok(Self { opens, closes, cutoff })
+        Ok(Self {
+            opens,
+            closes,
+            cutoff,
+        })
     }
 
     /// Opening time.
@@ -93,7 +105,11 @@ impl Default for ReviewHours {
 /// decided: closing time the same day if that is a working day and it came in before the
 /// cut-off (even before opening, e.g. at 07:00), otherwise closing time on the next working
 /// day.
-pub fn due_at(submitted_at: DateTime<Utc>, calendar: &WorkingCalendar, hours: &ReviewHours) -> DateTime<Utc> {
+pub fn due_at(
+    submitted_at: DateTime<Utc>,
+    calendar: &WorkingCalendar,
+    hours: &ReviewHours,
+) -> DateTime<Utc> {
     let local = to_local(submitted_at);
     let date = local.date_naive();
     let day = if calendar.is_working_day(date) && local.time() < hours.cutoff {
@@ -124,7 +140,11 @@ mod tests {
     }
 
     fn due(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        due_at(beijing(y, mo, d, h, mi), &cn_2026(), &ReviewHours::default())
+        due_at(
+            beijing(y, mo, d, h, mi),
+            &cn_2026(),
+            &ReviewHours::default(),
+        )
     }
 
     #[test]
@@ -160,7 +180,10 @@ mod tests {
         // 00:30 Beijing on Tue 10 Mar is 16:30 UTC on Mon 9 Mar.
         let submitted = beijing(2026, 3, 10, 0, 30);
         assert_eq!(submitted.to_rfc3339(), "2026-03-09T16:30:00+00:00");
-        assert_eq!(due_at(submitted, &cn_2026(), &ReviewHours::default()), beijing(2026, 3, 10, 18, 0));
+        assert_eq!(
+            due_at(submitted, &cn_2026(), &ReviewHours::default()),
+            beijing(2026, 3, 10, 18, 0)
+        );
     }
 
     #[test]
@@ -172,12 +195,24 @@ mod tests {
 
     #[test]
     fn review_hours_need_the_cut_off_between_opening_and_closing() {
-        assert_eq!(ReviewHours::new(t(9, 0), t(18, 0), t(9, 0)), Err(ReviewHoursError::CutoffNotAfterOpening));
-        assert_eq!(ReviewHours::new(t(9, 0), t(18, 0), t(18, 1)), Err(ReviewHoursError::CutoffAfterClosing));
+        assert_eq!(
+            ReviewHours::new(t(9, 0), t(18, 0), t(9, 0)),
+            Err(ReviewHoursError::CutoffNotAfterOpening)
+        );
+        assert_eq!(
+            ReviewHours::new(t(9, 0), t(18, 0), t(18, 1)),
+            Err(ReviewHoursError::CutoffAfterClosing)
+        );
         assert!(ReviewHours::new(t(9, 0), t(18, 0), t(18, 0)).is_ok());
-        assert_eq!(ReviewHoursError::CutoffAfterClosing.code(), "review_cutoff_after_closing");
+        assert_eq!(
+            ReviewHoursError::CutoffAfterClosing.code(),
+            "review_cutoff_after_closing"
+        );
         let default = ReviewHours::default();
-        assert_eq!((default.opens(), default.cutoff(), default.closes()), (t(9, 0), t(16, 0), t(18, 0)));
+        assert_eq!(
+            (default.opens(), default.cutoff(), default.closes()),
+            (t(9, 0), t(16, 0), t(18, 0))
+        );
     }
 
     #[test]
@@ -195,6 +230,9 @@ mod tests {
         assert!(!is_overdue(due, due));
         assert_eq!(lateness(due, due), None);
         assert!(is_overdue(due, beijing(2026, 3, 10, 18, 1)));
-        assert_eq!(lateness(due, beijing(2026, 3, 11, 9, 30)), Some(TimeDelta::minutes(15 * 60 + 30)));
+        assert_eq!(
+            lateness(due, beijing(2026, 3, 11, 9, 30)),
+            Some(TimeDelta::minutes(15 * 60 + 30))
+        );
     }
 }

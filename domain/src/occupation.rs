@@ -57,7 +57,10 @@ mod tests {
     #[test]
     fn the_list_has_fourteen_groups_of_which_the_first_four_are_key_groups() {
         assert_eq!(OccupationGroup::ALL.len(), 14);
-        let key: Vec<_> = OccupationGroup::ALL.iter().filter(|g| g.is_key_group()).collect();
+        let key: Vec<_> = OccupationGroup::ALL
+            .iter()
+            .filter(|g| g.is_key_group())
+            .collect();
         assert_eq!(key, OccupationGroup::ALL[..4].iter().collect::<Vec<_>>());
     }
 
@@ -67,7 +70,10 @@ mod tests {
             assert_eq!(OccupationGroup::parse(group.as_str()), Ok(*group));
         }
         assert_eq!(OccupationGroup::Courier.label_zh(), "快递员");
-        assert_eq!(OccupationGroup::parse("ride_hailing_driver"), Ok(OccupationGroup::RideHailingDriver));
+        assert_eq!(
+            OccupationGroup::parse("ride_hailing_driver"),
+            Ok(OccupationGroup::RideHailingDriver)
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl PhoneNumber {
     /// Parses a number as people type it: spaces and hyphens are ignored, and a `+86`, `0086` or
     /// `86` country code is removed (`+86 138-1234-1234` → `13812341234`).
     pub fn parse(s: &str) -> Result<Self, PhoneNumberError> {
-        let compact: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let compact: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         let (international, digits) = match compact.strip_prefix('+') {
             Some(rest) => (true, rest),
             None => (false, compact.as_str()),
@@ -52,7 +55,9 @@ impl PhoneNumber {
             return Err(PhoneNumberError::InvalidCharacter);
         }
         let national = if international {
-            digits.strip_prefix("86").ok_or(PhoneNumberError::NotMainland)?
+            digits
+                .strip_prefix("86")
+                .ok_or(PhoneNumberError::NotMainland)?
         } else if digits.len() == 15 && digits.starts_with("0086") {
             &digits[4..]
         } else if digits.len() == 13 && digits.starts_with("86") {
@@ -63,7 +68,9 @@ impl PhoneNumber {
             digits
         };
         if national.len() != 11 {
-            return Err(PhoneNumberError::WrongLength { digits: national.len() });
+            return Err(PhoneNumberError::WrongLength {
+                digits: national.len(),
+            });
         }
         let bytes = national.as_bytes();
         if bytes[0] != b'1' || !(b'3'..=b'9').contains(&bytes[1]) {
@@ -116,7 +123,11 @@ mod tests {
             "8613812341234",
             "008613812341234",
         ] {
-            assert_eq!(PhoneNumber::parse(input).unwrap().expose(), "13812341234", "{input}");
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().expose(),
+                "13812341234",
+                "{input}"
+            );
         }
     }
 
@@ -131,16 +142,43 @@ mod tests {
 
     #[test]
     fn non_mobile_and_foreign_numbers_are_refused() {
-        assert_eq!(PhoneNumber::parse("12812341234"), Err(PhoneNumberError::NotMobile));
-        assert_eq!(PhoneNumber::parse("23812341234"), Err(PhoneNumberError::NotMobile));
-        assert_eq!(PhoneNumber::parse("+85291234567"), Err(PhoneNumberError::NotMainland));
-        assert_eq!(PhoneNumber::parse("0085291234567"), Err(PhoneNumberError::NotMainland));
-        assert_eq!(PhoneNumber::parse("1381234123"), Err(PhoneNumberError::WrongLength { digits: 10 }));
-        assert_eq!(PhoneNumber::parse("138123412345"), Err(PhoneNumberError::WrongLength { digits: 12 }));
-        assert_eq!(PhoneNumber::parse("138(1234)1234"), Err(PhoneNumberError::InvalidCharacter));
-        assert_eq!(PhoneNumber::parse(""), Err(PhoneNumberError::WrongLength { digits: 0 }));
+        assert_eq!(
+            PhoneNumber::parse("12812341234"),
+            Err(PhoneNumberError::NotMobile)
+        );
+        assert_eq!(
+            PhoneNumber::parse("23812341234"),
+            Err(PhoneNumberError::NotMobile)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+85291234567"),
+            Err(PhoneNumberError::NotMainland)
+        );
+        assert_eq!(
+            PhoneNumber::parse("0085291234567"),
+            Err(PhoneNumberError::NotMainland)
+        );
+        assert_eq!(
+            PhoneNumber::parse("1381234123"),
+            Err(PhoneNumberError::WrongLength { digits: 10 })
+        );
+        assert_eq!(
+            PhoneNumber::parse("138123412345"),
+            Err(PhoneNumberError::WrongLength { digits: 12 })
+        );
+        assert_eq!(
+            PhoneNumber::parse("138(1234)1234"),
+            Err(PhoneNumberError::InvalidCharacter)
+        );
+        assert_eq!(
+            PhoneNumber::parse(""),
+            Err(PhoneNumberError::WrongLength { digits: 0 })
+        );
         assert_eq!(PhoneNumberError::NotMobile.code(), "phone_not_mobile");
-        assert_eq!(PhoneNumberError::NotMainland.to_string(), "请填写中国大陆手机号码");
+        assert_eq!(
+            PhoneNumberError::NotMainland.to_string(),
+            "请填写中国大陆手机号码"
+        );
     }
 
     proptest! {

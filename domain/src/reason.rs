@@ -43,7 +43,9 @@ impl Reason {
             return Err(ReasonError::Empty);
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ReasonError::TooLong { max: Self::MAX_CHARS });
+            return Err(ReasonError::TooLong {
+                max: Self::MAX_CHARS,
+            });
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -110,7 +112,13 @@ mod tests {
     fn an_optional_blank_reason_is_none() {
         assert_eq!(Reason::parse_optional(None), Ok(None));
         assert_eq!(Reason::parse_optional(Some("  ")), Ok(None));
-        assert_eq!(Reason::parse_optional(Some("重复")).unwrap().unwrap().as_str(), "重复");
+        assert_eq!(
+            Reason::parse_optional(Some("重复"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "重复"
+        );
     }
 
     #[test]

@@ -122,7 +122,9 @@ impl RegionCode {
             return Err(RegionCodeError::InvalidCharacter);
         }
         if RegionLevel::from_digits(s.len()).is_none() {
-            return Err(RegionCodeError::WrongLength { length: s.chars().count() });
+            return Err(RegionCodeError::WrongLength {
+                length: s.chars().count(),
+            });
         }
         let code = normalise(s);
         if !is_province_code(&code[..2]) {
@@ -263,13 +265,34 @@ mod tests {
 
     #[test]
     fn malformed_codes_are_refused_with_a_reason() {
-        assert_eq!(RegionCode::parse(""), Err(RegionCodeError::InvalidCharacter));
-        assert_eq!(RegionCode::parse("5002a7"), Err(RegionCodeError::InvalidCharacter));
-        assert_eq!(RegionCode::parse("50023"), Err(RegionCodeError::WrongLength { length: 5 }));
-        assert_eq!(RegionCode::parse("990101"), Err(RegionCodeError::UnknownProvince));
-        assert_eq!(RegionCode::parse("000000"), Err(RegionCodeError::UnknownProvince));
-        assert_eq!(RegionCodeError::UnknownProvince.code(), "region_unknown_province");
-        assert_eq!(RegionCodeError::InvalidCharacter.to_string(), "地区代码只能由数字组成");
+        assert_eq!(
+            RegionCode::parse(""),
+            Err(RegionCodeError::InvalidCharacter)
+        );
+        assert_eq!(
+            RegionCode::parse("5002a7"),
+            Err(RegionCodeError::InvalidCharacter)
+        );
+        assert_eq!(
+            RegionCode::parse("50023"),
+            Err(RegionCodeError::WrongLength { length: 5 })
+        );
+        assert_eq!(
+            RegionCode::parse("990101"),
+            Err(RegionCodeError::UnknownProvince)
+        );
+        assert_eq!(
+            RegionCode::parse("000000"),
+            Err(RegionCodeError::UnknownProvince)
+        );
+        assert_eq!(
+            RegionCodeError::UnknownProvince.code(),
+            "region_unknown_province"
+        );
+        assert_eq!(
+            RegionCodeError::InvalidCharacter.to_string(),
+            "地区代码只能由数字组成"
+        );
     }
 
     #[test]
@@ -285,7 +308,13 @@ mod tests {
         let village = code("500237001001");
         assert_eq!(
             village.ancestors(),
-            vec![code("500237001001"), code("500237001"), code("500237"), code("5002"), code("50")]
+            vec![
+                code("500237001001"),
+                code("500237001"),
+                code("500237"),
+                code("5002"),
+                code("50")
+            ]
         );
         assert_eq!(code("50").parent(), None);
         assert_eq!(village.county(), Some(code("500237")));

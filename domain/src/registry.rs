@@ -147,7 +147,10 @@ impl Ethnicity {
             Self::Other => 97,
             Self::ForeignOrigin => 98,
             // The 56 groups are listed in code order, so the position is the code.
-            listed => Self::ALL.iter().position(|e| *e == listed).map_or(0, |i| i as u8 + 1),
+            listed => Self::ALL
+                .iter()
+                .position(|e| *e == listed)
+                .map_or(0, |i| i as u8 + 1),
         }
     }
 
@@ -260,19 +263,38 @@ mod tests {
                 assert_eq!(parse(as_str(*value)), Ok(*value));
                 assert!(seen.insert(as_str(*value)), "duplicate {}", as_str(*value));
                 assert!(!label(*value).is_empty());
-                assert!(as_str(*value).bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+                assert!(
+                    as_str(*value)
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_')
+                );
             }
         }
         check(Gender::ALL, Gender::as_str, Gender::label_zh, Gender::parse);
-        check(Ethnicity::ALL, Ethnicity::as_str, Ethnicity::label_zh, Ethnicity::parse);
-        check(Education::ALL, Education::as_str, Education::label_zh, Education::parse);
+        check(
+            Ethnicity::ALL,
+            Ethnicity::as_str,
+            Ethnicity::label_zh,
+            Ethnicity::parse,
+        );
+        check(
+            Education::ALL,
+            Education::as_str,
+            Education::label_zh,
+            Education::parse,
+        );
         check(
             PoliticalStatus::ALL,
             PoliticalStatus::as_str,
             PoliticalStatus::label_zh,
             PoliticalStatus::parse,
         );
-        check(HouseholdType::ALL, HouseholdType::as_str, HouseholdType::label_zh, HouseholdType::parse);
+        check(
+            HouseholdType::ALL,
+            HouseholdType::as_str,
+            HouseholdType::label_zh,
+            HouseholdType::parse,
+        );
         check(
             EmploymentStatus::ALL,
             EmploymentStatus::as_str,
@@ -283,13 +305,22 @@ mod tests {
 
     #[test]
     fn an_unknown_registry_value_has_a_specific_code() {
-        assert_eq!(Education::parse("phd").unwrap_err().code(), "invalid_education");
-        assert_eq!(Ethnicity::parse("汉族").unwrap_err().to_string(), "民族不在可选范围内");
+        assert_eq!(
+            Education::parse("phd").unwrap_err().code(),
+            "invalid_education"
+        );
+        assert_eq!(
+            Ethnicity::parse("汉族").unwrap_err().to_string(),
+            "民族不在可选范围内"
+        );
     }
 
     #[test]
     fn registry_values_serialise_as_snake_case_strings() {
-        assert_eq!(serde_json::to_string(&PoliticalStatus::CylMember).unwrap(), "\"cyl_member\"");
+        assert_eq!(
+            serde_json::to_string(&PoliticalStatus::CylMember).unwrap(),
+            "\"cyl_member\""
+        );
         assert_eq!(
             serde_json::from_str::<Ethnicity>("\"foreign_origin\"").unwrap(),
             Ethnicity::ForeignOrigin

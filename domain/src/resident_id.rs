@@ -128,7 +128,11 @@ impl ResidentId {
 
     /// Gender from the 17th digit: odd is male, even is female.
     pub fn gender(&self) -> Gender {
-        if (self.value.as_bytes()[16] - b'0') % 2 == 1 { Gender::Male } else { Gender::Female }
+        if (self.value.as_bytes()[16] - b'0') % 2 == 1 {
+            Gender::Male
+        } else {
+            Gender::Female
+        }
     }
 
     /// Birth date from digits 7–14.
@@ -220,20 +224,49 @@ mod tests {
         let error = ResidentId::parse("110105194912310021", today()).unwrap_err();
         assert_eq!(error, ResidentIdError::BadCheckCharacter);
         assert_eq!(error.code(), "resident_id_bad_check_character");
-        assert_eq!(error.to_string(), "身份证号码校验位不正确，请核对后重新输入");
+        assert_eq!(
+            error.to_string(),
+            "身份证号码校验位不正确，请核对后重新输入"
+        );
     }
 
     #[test]
     fn each_kind_of_malformed_number_gets_its_own_error() {
         let t = today();
-        assert_eq!(ResidentId::parse("1101051949123100", t), Err(ResidentIdError::WrongLength { length: 16 }));
-        assert_eq!(ResidentId::parse("11010519491231X02X", t), Err(ResidentIdError::InvalidCharacter));
-        assert_eq!(ResidentId::parse("11010519491231002Y", t), Err(ResidentIdError::InvalidCharacter));
-        assert_eq!(ResidentId::parse("１１010519491231002X", t).unwrap_err().code(), "resident_id_invalid_character");
-        assert_eq!(ResidentId::parse(&with_check("99010519491231002"), t), Err(ResidentIdError::UnknownProvince));
-        assert_eq!(ResidentId::parse(&with_check("11010519490230002"), t), Err(ResidentIdError::InvalidBirthDate));
-        assert_eq!(ResidentId::parse(&with_check("11010518991231002"), t), Err(ResidentIdError::InvalidBirthDate));
-        assert_eq!(ResidentId::parse(&with_check("11010520260602002"), t), Err(ResidentIdError::FutureBirthDate));
+        assert_eq!(
+            ResidentId::parse("1101051949123100", t),
+            Err(ResidentIdError::WrongLength { length: 16 })
+        );
+        assert_eq!(
+            ResidentId::parse("11010519491231X02X", t),
+            Err(ResidentIdError::InvalidCharacter)
+        );
+        assert_eq!(
+            ResidentId::parse("11010519491231002Y", t),
+            Err(ResidentIdError::InvalidCharacter)
+        );
+        assert_eq!(
+            ResidentId::parse("１１010519491231002X", t)
+                .unwrap_err()
+                .code(),
+            "resident_id_invalid_character"
+        );
+        assert_eq!(
+            ResidentId::parse(&with_check("99010519491231002"), t),
+            Err(ResidentIdError::UnknownProvince)
+        );
+        assert_eq!(
+            ResidentId::parse(&with_check("11010519490230002"), t),
+            Err(ResidentIdError::InvalidBirthDate)
+        );
+        assert_eq!(
+            ResidentId::parse(&with_check("11010518991231002"), t),
+            Err(ResidentIdError::InvalidBirthDate)
+        );
+        assert_eq!(
+            ResidentId::parse(&with_check("11010520260602002"), t),
+            Err(ResidentIdError::FutureBirthDate)
+        );
     }
 
     #[test]
@@ -269,7 +302,10 @@ mod tests {
             ResidentId::parse_for_applicant(&id, today()),
             Err(ResidentIdError::TooYoung { age: 15 })
         );
-        assert_eq!(ResidentIdError::TooYoung { age: 15 }.code(), "applicant_too_young");
+        assert_eq!(
+            ResidentIdError::TooYoung { age: 15 }.code(),
+            "applicant_too_young"
+        );
         assert!(ResidentId::parse_for_applicant(&id, date(2026, 6, 2)).is_ok());
     }
 

@@ -133,8 +133,15 @@ impl RoutingError {
 }
 
 /// Chooses the union for `facts` among `candidates` (see the module documentation).
-pub fn route(facts: &RoutingFacts, candidates: &[UnionCandidate]) -> Result<RoutingDecision, RoutingError> {
-    let accepting = |kind: UnionKind| candidates.iter().filter(move |c| c.accepting && c.kind == kind);
+pub fn route(
+    facts: &RoutingFacts,
+    candidates: &[UnionCandidate],
+) -> Result<RoutingDecision, RoutingError> {
+    let accepting = |kind: UnionKind| {
+        candidates
+            .iter()
+            .filter(move |c| c.accepting && c.kind == kind)
+    };
     let covering = |c: &&UnionCandidate| facts.work_region.is_within(&c.region);
 
     let employer = facts.employer_credit_code.as_ref().and_then(|code| {
@@ -158,9 +165,13 @@ pub fn route(facts: &RoutingFacts, candidates: &[UnionCandidate]) -> Result<Rout
     }
 
     // Pools belong to county federations: look from the county up, never below it.
-    let anchor = facts.work_region.county().unwrap_or_else(|| facts.work_region.clone());
+    let anchor = facts
+        .work_region
+        .county()
+        .unwrap_or_else(|| facts.work_region.clone());
     let pool = narrowest(accepting(UnionKind::Pool).filter(|c| anchor.is_within(&c.region)));
-    pool.map(|union| decide(RoutingRule::Pool, union)).ok_or(RoutingError::NoUnion)
+    pool.map(|union| decide(RoutingRule::Pool, union))
+        .ok_or(RoutingError::NoUnion)
 }
 
 /// Higher priority, then lower id.
@@ -169,7 +180,9 @@ fn best<'a>(candidates: impl Iterator<Item = &'a UnionCandidate>) -> Option<&'a 
 }
 
 /// The narrowest region (longest code), then higher priority, then lower id.
-fn narrowest<'a>(candidates: impl Iterator<Item = &'a UnionCandidate>) -> Option<&'a UnionCandidate> {
+fn narrowest<'a>(
+    candidates: impl Iterator<Item = &'a UnionCandidate>,
+) -> Option<&'a UnionCandidate> {
     candidates.max_by_key(|c| (c.region.as_str().len(), c.priority, Reverse(c.id)))
 }
 
@@ -218,7 +231,10 @@ mod tests {
     }
 
     fn industry(id: i64, region_code: &str, groups: &[OccupationGroup]) -> UnionCandidate {
-        UnionCandidate { occupations: groups.to_vec(), ..union(id, UnionKind::IndustryFederation, region_code) }
+        UnionCandidate {
+            occupations: groups.to_vec(),
+            ..union(id, UnionKind::IndustryFederation, region_code)
+        }
     }
 
     fn courier_in(work_region: &str) -> RoutingFacts {
@@ -230,7 +246,10 @@ mod tests {
     }
 
     fn with_employer(facts: RoutingFacts) -> RoutingFacts {
-        RoutingFacts { employer_credit_code: Some(CreditCode::parse(EMPLOYER).unwrap()), ..facts }
+        RoutingFacts {
+            employer_credit_code: Some(CreditCode::parse(EMPLOYER).unwrap()),
+            ..facts
+        }
     }
 
     fn routed(facts: &RoutingFacts, candidates: &[UnionCandidate]) -> (i64, RoutingRule) {
@@ -252,7 +271,10 @@ mod tests {
 
     #[test]
     fn an_enterprise_union_of_another_employer_does_not_match() {
-        let candidates = [enterprise(4, "91110000802100433B"), union(1, UnionKind::Pool, "500237")];
+        let candidates = [
+            enterprise(4, "91110000802100433B"),
+            union(1, UnionKind::Pool, "500237"),
+        ];
         let facts = with_employer(courier_in("500237001"));
         assert_eq!(routed(&facts, &candidates), (1, RoutingRule::Pool));
     }
@@ -261,12 +283,19 @@ mod tests {
     fn rule_two_the_narrowest_industry_federation_serving_the_group_wins() {
         let candidates = [
             industry(10, "50", &[OccupationGroup::Courier]),
-            industry(11, "500237", &[OccupationGroup::Courier, OccupationGroup::DeliveryRider]),
+            industry(
+                11,
+                "500237",
+                &[OccupationGroup::Courier, OccupationGroup::DeliveryRider],
+            ),
             industry(12, "500237001", &[OccupationGroup::DeliveryRider]),
             union(13, UnionKind::Joint, "500237001"),
         ];
         let decision = route(&courier_in("500237001001"), &candidates).unwrap();
-        assert_eq!((decision.union.get(), decision.rule), (11, RoutingRule::IndustryFederation));
+        assert_eq!(
+            (decision.union.get(), decision.rule),
+            (11, RoutingRule::IndustryFederation)
+        );
     }
 
     #[test]
@@ -276,7 +305,10 @@ mod tests {
             ..industry(11, "500237", &[OccupationGroup::Courier])
         };
         let decision = route(&courier_in("500237001"), &[federation]).unwrap();
-        assert_eq!(decision.explanation, "按规则2（行业覆盖）分派至 巫山县快递行业工会联合会（500237）");
+        assert_eq!(
+            decision.explanation,
+            "按规则2（行业覆盖）分派至 巫山县快递行业工会联合会（500237）"
+        );
     }
 
     #[test]
@@ -288,22 +320,40 @@ mod tests {
             union(23, UnionKind::Joint, "500237001001"),
             union(24, UnionKind::Pool, "500237"),
         ];
-        assert_eq!(routed(&courier_in("500237001002"), &candidates), (22, RoutingRule::JointUnion));
-        assert_eq!(routed(&courier_in("500237001001"), &candidates), (23, RoutingRule::JointUnion));
+        assert_eq!(
+            routed(&courier_in("500237001002"), &candidates),
+            (22, RoutingRule::JointUnion)
+        );
+        assert_eq!(
+            routed(&courier_in("500237001001"), &candidates),
+            (23, RoutingRule::JointUnion)
+        );
     }
 
     #[test]
     fn rule_four_the_pool_of_the_work_regions_county_takes_what_nothing_else_does() {
-        let candidates = [union(30, UnionKind::Pool, "5002"), union(31, UnionKind::Pool, "500237")];
+        let candidates = [
+            union(30, UnionKind::Pool, "5002"),
+            union(31, UnionKind::Pool, "500237"),
+        ];
         let decision = route(&courier_in("500237001001"), &candidates).unwrap();
-        assert_eq!((decision.union.get(), decision.rule), (31, RoutingRule::Pool));
+        assert_eq!(
+            (decision.union.get(), decision.rule),
+            (31, RoutingRule::Pool)
+        );
         assert!(decision.is_pooled());
     }
 
     #[test]
     fn without_a_county_pool_the_nearest_pool_above_is_used() {
-        let candidates = [union(30, UnionKind::Pool, "50"), union(31, UnionKind::Pool, "5002")];
-        assert_eq!(routed(&courier_in("500237001"), &candidates), (31, RoutingRule::Pool));
+        let candidates = [
+            union(30, UnionKind::Pool, "50"),
+            union(31, UnionKind::Pool, "5002"),
+        ];
+        assert_eq!(
+            routed(&courier_in("500237001"), &candidates),
+            (31, RoutingRule::Pool)
+        );
     }
 
     #[test]
@@ -312,18 +362,27 @@ mod tests {
         let error = route(&courier_in("500237001001"), &candidates).unwrap_err();
         assert_eq!(error, RoutingError::NoUnion);
         assert_eq!(error.code(), "no_union");
-        assert_eq!(route(&courier_in("500237"), &[]), Err(RoutingError::NoUnion));
+        assert_eq!(
+            route(&courier_in("500237"), &[]),
+            Err(RoutingError::NoUnion)
+        );
     }
 
     #[test]
     fn federations_themselves_never_receive_applications() {
         let candidates = [union(40, UnionKind::Federation, "500237")];
-        assert_eq!(route(&courier_in("500237"), &candidates), Err(RoutingError::NoUnion));
+        assert_eq!(
+            route(&courier_in("500237"), &candidates),
+            Err(RoutingError::NoUnion)
+        );
     }
 
     #[test]
     fn a_union_that_is_not_accepting_never_matches() {
-        let closed = |u: UnionCandidate| UnionCandidate { accepting: false, ..u };
+        let closed = |u: UnionCandidate| UnionCandidate {
+            accepting: false,
+            ..u
+        };
         let candidates = [
             closed(enterprise(1, EMPLOYER)),
             closed(industry(2, "500237", &[OccupationGroup::Courier])),
@@ -344,17 +403,29 @@ mod tests {
             union(51, UnionKind::Joint, "500237002"),
             union(52, UnionKind::Pool, "500238"),
         ];
-        assert_eq!(route(&courier_in("500237001"), &candidates), Err(RoutingError::NoUnion));
+        assert_eq!(
+            route(&courier_in("500237001"), &candidates),
+            Err(RoutingError::NoUnion)
+        );
     }
 
     #[test]
     fn among_equally_narrow_candidates_higher_priority_wins() {
         let candidates = [
             union(60, UnionKind::Joint, "500237001"),
-            UnionCandidate { priority: 5, ..union(61, UnionKind::Joint, "500237001") },
-            UnionCandidate { priority: 9, ..union(62, UnionKind::Joint, "500237") },
+            UnionCandidate {
+                priority: 5,
+                ..union(61, UnionKind::Joint, "500237001")
+            },
+            UnionCandidate {
+                priority: 9,
+                ..union(62, UnionKind::Joint, "500237")
+            },
         ];
-        assert_eq!(routed(&courier_in("500237001001"), &candidates), (61, RoutingRule::JointUnion));
+        assert_eq!(
+            routed(&courier_in("500237001001"), &candidates),
+            (61, RoutingRule::JointUnion)
+        );
     }
 
     #[test]
@@ -364,16 +435,35 @@ mod tests {
             union(71, UnionKind::Joint, "500237001"),
             union(73, UnionKind::Joint, "500237001"),
         ];
-        assert_eq!(routed(&courier_in("500237001"), &candidates), (71, RoutingRule::JointUnion));
+        assert_eq!(
+            routed(&courier_in("500237001"), &candidates),
+            (71, RoutingRule::JointUnion)
+        );
         let employers = [enterprise(9, EMPLOYER), enterprise(8, EMPLOYER)];
-        assert_eq!(routed(&with_employer(courier_in("500237")), &employers), (8, RoutingRule::EmployerUnion));
-        let ranked = [enterprise(8, EMPLOYER), UnionCandidate { priority: 1, ..enterprise(9, EMPLOYER) }];
-        assert_eq!(routed(&with_employer(courier_in("500237")), &ranked), (9, RoutingRule::EmployerUnion));
+        assert_eq!(
+            routed(&with_employer(courier_in("500237")), &employers),
+            (8, RoutingRule::EmployerUnion)
+        );
+        let ranked = [
+            enterprise(8, EMPLOYER),
+            UnionCandidate {
+                priority: 1,
+                ..enterprise(9, EMPLOYER)
+            },
+        ];
+        assert_eq!(
+            routed(&with_employer(courier_in("500237")), &ranked),
+            (9, RoutingRule::EmployerUnion)
+        );
     }
 
     #[test]
     fn a_decision_serialises_with_snake_case_rule() {
-        let decision = route(&courier_in("500237"), &[union(1, UnionKind::Pool, "500237")]).unwrap();
+        let decision = route(
+            &courier_in("500237"),
+            &[union(1, UnionKind::Pool, "500237")],
+        )
+        .unwrap();
         let json = serde_json::to_value(&decision).unwrap();
         assert_eq!(json["rule"], "pool");
         assert_eq!(json["union"], 1);

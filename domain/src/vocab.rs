@@ -16,7 +16,11 @@ impl UnknownValue {
     const KEEP_CHARS: usize = 40;
 
     pub(crate) fn new(what: &'static str, code: &'static str, value: &str) -> Self {
-        Self { what, code, value: value.chars().take(Self::KEEP_CHARS).collect() }
+        Self {
+            what,
+            code,
+            value: value.chars().take(Self::KEEP_CHARS).collect(),
+        }
     }
 
     /// Stable machine code, e.g. `invalid_occupation_group`.
@@ -143,14 +147,15 @@ mod tests {
 
     #[test]
     fn a_vocabulary_value_serialises_as_its_string_and_deserialises_through_parse() {
-        let value: Colour = serde::Deserialize::deserialize(
-            serde::de::value::StrDeserializer::<serde::de::value::Error>::new("dark_blue"),
-        )
+        let value: Colour = serde::Deserialize::deserialize(serde::de::value::StrDeserializer::<
+            serde::de::value::Error,
+        >::new("dark_blue"))
         .unwrap();
         assert_eq!(value, Colour::DarkBlue);
-        let rejected: Result<Colour, _> = serde::Deserialize::deserialize(
-            serde::de::value::StrDeserializer::<serde::de::value::Error>::new("green"),
-        );
+        let rejected: Result<Colour, _> =
+            serde::Deserialize::deserialize(serde::de::value::StrDeserializer::<
+                serde::de::value::Error,
+            >::new("green"));
         assert!(rejected.is_err());
     }
 }

@@ -1,10 +1,17 @@
 //! Adapters for the ports of `zhijian-domain`: PostgreSQL through Diesel and r2d2, Redis,
 //! the WeChat and SMS providers over HTTP, and encryption of personal data.
 
+pub mod applications;
+pub mod audit;
+pub mod calendar;
 pub mod db;
+pub mod demo;
 pub mod http_client;
+pub mod idempotency;
 pub mod log_context;
+pub mod members;
 pub mod migrations;
+pub mod outbox;
 pub mod password;
 pub mod pii;
 pub mod redis_store;
@@ -12,4 +19,5 @@ pub mod regions;
 pub mod schema;
 pub mod secret;
 pub mod sms;
+pub mod unions;
 pub mod wechat;

@@ -105,3 +105,34 @@ impl RedisStore {
         Ok(())
     }
 }
+
+/// The WeChat access token, cached in Redis so every server process shares one token (WeChat
+/// allows a limited number of refreshes a day). A Redis failure degrades to "no cached token".
+impl crate::wechat::AccessTokenCache for RedisStore {
+    fn get(&self) -> zhijian_domain::ports::BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            let mut conn = self.connection();
+            let key = self.key("wechat:access_token");
+            match redis::cmd("GET").arg(&key).query_async::<Option<String>>(&mut conn).await {
+                Ok(token) => token,
+                Err(e) => {
+                    log::warn!("redis: cannot read the wechat access token: {e}");
+                    None
+                }
+            }
+        })
+    }
+
+    fn put(&self, token: &str, ttl: Duration) -> zhijian_domain::ports::BoxFuture<'_, ()> {
+        let token = token.to_owned();
+        Box::pin(async move {
+            let mut conn = self.connection();
+            let key = self.key("wechat:access_token");
+            let seconds = ttl.as_secs().max(1);
+            let stored: Result<(), _> = redis::cmd("SET").arg(&key).arg(&token).arg("EX").arg(seconds).query_async(&mut conn).await;
+            if let Err(e) = stored {
+                log::warn!("redis: cannot cache the wechat access token: {e}");
+            }
+        })
+    }
+}

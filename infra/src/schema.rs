@@ -18,4 +18,211 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(regions, calendar_days);
+
+diesel::table! {
+    unions (id) {
+        id -> Int8,
+        name -> Text,
+        kind -> Text,
+        parent_id -> Nullable<Int8>,
+        region_code -> Varchar,
+        path -> Text,
+        credit_code -> Nullable<Varchar>,
+        occupations -> Array<Text>,
+        accepting -> Bool,
+        priority -> Int4,
+        review_opens -> Time,
+        review_closes -> Time,
+        review_cutoff -> Time,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Uuid,
+        wechat_openid -> Nullable<Text>,
+        wechat_unionid -> Nullable<Text>,
+        phone_cipher -> Nullable<Text>,
+        phone_index -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    admins (id) {
+        id -> Uuid,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        union_id -> Int8,
+        failed_logins -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        person_index -> Text,
+        status -> Text,
+        version -> Int4,
+        union_id -> Int8,
+        routing_rule -> Text,
+        routing_explanation -> Text,
+        due_at -> Nullable<Timestamptz>,
+        submitted_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        returned_at -> Nullable<Timestamptz>,
+        name -> Text,
+        resident_id_cipher -> Text,
+        phone_cipher -> Text,
+        phone_index -> Text,
+        gender -> Text,
+        birth_date -> Date,
+        ethnicity -> Text,
+        education -> Text,
+        political_status -> Text,
+        household_type -> Text,
+        household_region -> Nullable<Varchar>,
+        employment_status -> Text,
+        occupation -> Text,
+        employer_name -> Text,
+        employer_credit_code -> Nullable<Varchar>,
+        platform -> Nullable<Text>,
+        work_region -> Varchar,
+        work_address -> Text,
+        privacy_notice_version -> Text,
+        consented_at -> Timestamptz,
+        channel -> Text,
+        referral_code -> Nullable<Text>,
+        return_fields -> Array<Text>,
+        return_note -> Nullable<Text>,
+        reject_code -> Nullable<Text>,
+        reject_note -> Nullable<Text>,
+        member_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    application_events (id) {
+        id -> Int8,
+        application_id -> Uuid,
+        event -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        union_id -> Int8,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Uuid,
+        person_index -> Text,
+        account_id -> Uuid,
+        membership_number -> Varchar,
+        union_id -> Int8,
+        name -> Text,
+        joined_on -> Date,
+        status -> Text,
+        version -> Int4,
+        application_id -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    affiliations (id) {
+        id -> Int8,
+        member_id -> Uuid,
+        union_id -> Int8,
+        started_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    membership_counters (county_code, year) {
+        county_code -> Varchar,
+        year -> Int2,
+        last_value -> Int4,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        role -> Nullable<Text>,
+        union_id -> Nullable<Int8>,
+        object_kind -> Text,
+        object_id -> Text,
+        action -> Text,
+        reason -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        event_type -> Text,
+        aggregate_id -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        response_status -> Int2,
+        response_body -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(unions -> regions (region_code));
+diesel::joinable!(admins -> unions (union_id));
+diesel::joinable!(applications -> unions (union_id));
+diesel::joinable!(applications -> accounts (account_id));
+diesel::joinable!(application_events -> applications (application_id));
+diesel::joinable!(members -> unions (union_id));
+diesel::joinable!(affiliations -> members (member_id));
+diesel::joinable!(affiliations -> unions (union_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    calendar_days,
+    unions,
+    accounts,
+    admins,
+    applications,
+    application_events,
+    members,
+    affiliations,
+    membership_counters,
+    audit_log,
+    outbox,
+    idempotency_keys,
+);

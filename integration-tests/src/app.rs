@@ -10,7 +10,12 @@ use serde_json::Value;
 use zhijian_api::settings::Settings;
 use zhijian_api::startup::Application;
 
+use base64::Engine as _;
+use zhijian_infra::secret::Secret;
+use zhijian_infra::sms::SmsProvider;
+
 use crate::contract::spec;
+use crate::stub::{ProviderStub, StubConfig};
 use crate::database::{TestDatabase, repo_root};
 
 /// Where the test Redis lives.
@@ -30,11 +35,32 @@ pub struct TestApp {
     pub redis_namespace: String,
     /// The settings the server runs with.
     pub settings: Settings,
+    /// The WeChat and SMS providers of this app.
+    pub stub: ProviderStub,
 }
 
-/// Settings for a test server: the checked-in defaults with test-specific connections.
-pub fn test_settings(db: &TestDatabase, redis_namespace: &str) -> Settings {
-    let mut settings = Settings::load(&repo_root().join("config")).expect("config/default.toml loads");
+/// Settings for a test server: the checked-in defaults with test-specific connections, fresh
+/// random secrets, and the providers pointed at `stub`.
+pub fn test_settings(db: &TestDatabase, redis_namespace: &str, stub: &ProviderStub) -> Settings {
+    let secret = |bytes: usize| {
+        let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+        Secret::new(base64::engine::general_purpose::STANDARD.encode(random))
+    };
+    let mut settings = Settings::load_unchecked(&repo_root().join("config")).expect("config/default.toml loads");
+    settings.auth.jwt_secret = secret(48);
+    settings.card.signing_key = secret(32);
+    settings.pii.encryption_keys = Secret::new(format!("k1:{}", secret(32).expose()));
+    settings.pii.blind_index_key = secret(32);
+    settings.wechat.base_url = stub.base_url.clone();
+    settings.wechat.appid = stub.config.wechat_appid.clone();
+    settings.wechat.secret = Secret::new(stub.config.wechat_secret.clone());
+    settings.sms.provider = SmsProvider::Tencent;
+    settings.sms.tencent_base_url = format!("{}/tencent", stub.base_url);
+    settings.sms.tencent_secret_id = stub.config.tencent_secret_id.clone();
+    settings.sms.tencent_secret_key = Secret::new(stub.config.tencent_secret_key.clone());
+    settings.sms.tencent_sdk_app_id = stub.config.tencent_sdk_app_id.clone();
+    settings.sms.tencent_template_verification = "1000001".into();
+    settings.sms.tencent_template_notification = "1000002".into();
     settings.server.port = 0;
     settings.server.workers = 1;
     settings.database.url = zhijian_infra::secret::Secret::new(db.url.clone());
@@ -54,8 +80,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     crate::init_logging();
     let db = tokio::task::spawn_blocking(TestDatabase::new).await.expect("clone database");
     let redis_namespace = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut settings = test_settings(&db, &redis_namespace);
+    let stub = ProviderStub::start(StubConfig::default()).await.expect("provider stub starts");
+    let mut settings = test_settings(&db, &redis_namespace, &stub);
     customise(&mut settings);
+    settings.validate().expect("test settings are valid");
     let app = Application::build(settings.clone(), Duration::from_secs(10)).await.expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -65,7 +93,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
-    TestApp { address, client, db, redis_namespace, settings }
+    TestApp { address, client, db, redis_namespace, settings, stub }
 }
 
 /// A response, read in full.

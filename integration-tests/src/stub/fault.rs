@@ -115,7 +115,8 @@ pub struct Fault {
     /// Provider error code for [`FaultMode::Errcode`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errcode: Option<FaultCode>,
-    /// Milliseconds to wait for [`FaultMode::Delay`] (and before a [`FaultMode::Drop`]).
+    /// Milliseconds to wait before acting: required for [`FaultMode::Delay`], optional for the
+    /// other modes (e.g. a slow 503, or a drop after a while).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
     /// How many calls the fault applies to; `None` means until cleared.

@@ -181,16 +181,16 @@ async fn stable_token(shared: web::Data<Shared>, req: HttpRequest, body: Bytes) 
     HttpResponse::Ok().json(json!({ "access_token": token, "expires_in": expires_in }))
 }
 
-/// Checks `?access_token=`; `Err` is the WeChat error to answer.
-fn check_access_token(shared: &Shared, req: &HttpRequest) -> Result<(), HttpResponse> {
+/// Checks `?access_token=`; `Err` is the WeChat `errcode` to answer.
+fn check_access_token(shared: &Shared, req: &HttpRequest) -> Result<(), i64> {
     let query = query_map(req);
     let Some(token) = param(&query, "access_token") else {
-        return Err(error(41001));
+        return Err(41001);
     };
     match shared.lock().check_token(token, Instant::now()) {
         Ok(()) => Ok(()),
-        Err(TokenRejection::Invalid) => Err(error(40001)),
-        Err(TokenRejection::Expired) => Err(error(42001)),
+        Err(TokenRejection::Invalid) => Err(40001),
+        Err(TokenRejection::Expired) => Err(42001),
     }
 }
 
@@ -205,8 +205,8 @@ async fn phone_number(shared: web::Data<Shared>, req: HttpRequest, body: Bytes) 
     if let Err(response) = faults(&shared, FaultTarget::Phone).await {
         return response;
     }
-    if let Err(response) = check_access_token(&shared, &req) {
-        return response;
+    if let Err(code) = check_access_token(&shared, &req) {
+        return error(code);
     }
     let Ok(request) = serde_json::from_slice::<PhoneNumberRequest>(&body) else {
         return error(47001);
@@ -266,8 +266,8 @@ async fn subscribe_send(shared: web::Data<Shared>, req: HttpRequest, body: Bytes
     if let Err(response) = faults(&shared, FaultTarget::Subscribe).await {
         return response;
     }
-    if let Err(response) = check_access_token(&shared, &req) {
-        return response;
+    if let Err(code) = check_access_token(&shared, &req) {
+        return error(code);
     }
     let Ok(request) = serde_json::from_slice::<SubscribeSendRequest>(&body) else {
         return error(47001);

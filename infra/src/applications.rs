@@ -1,0 +1,699 @@
+//! Membership applications: submit, read, and every transition — each one transaction with its
+//! timeline event, audit row and outbox event.
+//!
+//! Transitions are decided by `zhijian_domain::application::Application`; this module loads the
+//! state, asks the domain, and writes the answer with one conditional update carrying the
+//! expected version, so a lost race changes nothing.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use serde_json::json;
+use zhijian_domain::admin::UnionPath;
+use zhijian_domain::application::{Application, ApplicationEvent, ApplicationStatus, RejectReason, Transition};
+use zhijian_domain::ids::{AccountId, ApplicationId, UnionId};
+use zhijian_domain::reason::Reason;
+
+use crate::audit::{self, Actor, AuditEntry};
+use crate::db::StoreError;
+use crate::members::{self, MemberRow};
+use crate::outbox;
+use crate::schema::{application_events, applications, members as members_table, unions};
+use crate::unions::UnionRow;
+
+/// An application as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationRow {
+    pub id: uuid::Uuid,
+    pub account_id: uuid::Uuid,
+    pub person_index: String,
+    pub status: String,
+    pub version: i32,
+    pub union_id: i64,
+    pub routing_rule: String,
+    pub routing_explanation: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub name: String,
+    pub resident_id_cipher: String,
+    pub phone_cipher: String,
+    pub phone_index: String,
+    pub gender: String,
+    pub birth_date: chrono::NaiveDate,
+    pub ethnicity: String,
+    pub education: String,
+    pub political_status: String,
+    pub household_type: String,
+    pub household_region: Option<String>,
+    pub employment_status: String,
+    pub occupation: String,
+    pub employer_name: String,
+    pub employer_credit_code: Option<String>,
+    pub platform: Option<String>,
+    pub work_region: String,
+    pub work_address: String,
+    pub privacy_notice_version: String,
+    pub consented_at: DateTime<Utc>,
+    pub channel: String,
+    pub referral_code: Option<String>,
+    pub return_fields: Vec<String>,
+    pub return_note: Option<String>,
+    pub reject_code: Option<String>,
+    pub reject_note: Option<String>,
+    pub member_id: Option<uuid::Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ApplicationRow {
+    /// The state the domain decides on.
+    pub fn domain(&self) -> Result<Application, StoreError> {
+        Ok(Application {
+            id: ApplicationId::from_uuid(self.id),
+            status: ApplicationStatus::parse(&self.status)
+                .map_err(|_| StoreError::Internal(format!("application {} has status {:?}", self.id, self.status)))?,
+            union: UnionId::new(self.union_id),
+            version: self.version,
+            due_at: self.due_at,
+            returned_at: self.returned_at,
+        })
+    }
+}
+
+/// One step of an application's timeline.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = application_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub application_id: uuid::Uuid,
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub union_id: i64,
+    pub actor_kind: String,
+    pub actor_id: Option<uuid::Uuid>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a use case refused, in terms the API maps to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplicationError {
+    /// No such application, or outside the caller's reach.
+    #[error("not found")]
+    NotFound,
+    /// The person already holds a current membership.
+    #[error("already a member")]
+    AlreadyMember,
+    /// The person already has an open application.
+    #[error("an open application exists")]
+    OpenApplicationExists,
+    /// The state changed under the caller, or the transition is not allowed in this state.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code from the domain.
+        code: &'static str,
+        /// The domain's message.
+        message: String,
+    },
+    /// The request names something invalid for this transition.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code from the domain.
+        code: &'static str,
+        /// The domain's message.
+        message: String,
+        /// The request field.
+        field: &'static str,
+    },
+    /// The storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for ApplicationError {
+    fn from(error: diesel::result::Error) -> Self {
+        ApplicationError::Store(error.into())
+    }
+}
+
+fn conflict(code: &'static str, message: impl ToString) -> ApplicationError {
+    ApplicationError::Conflict { code, message: message.to_string() }
+}
+
+/// Whether a current membership (active, transferring, retained) exists for this person.
+pub fn is_current_member(conn: &mut PgConnection, person_index: &str) -> Result<bool, StoreError> {
+    let statuses: Vec<String> = members_table::table
+        .filter(members_table::person_index.eq(person_index))
+        .select(members_table::status)
+        .load(conn)?;
+    Ok(statuses.iter().any(|s| matches!(s.as_str(), "active" | "transferring" | "retained")))
+}
+
+/// Inside an open transaction: stores a new application with its first timeline events, an
+/// audit row and an outbox event.
+pub fn insert_submitted(conn: &mut PgConnection, row: &ApplicationRow, events: &[ApplicationEvent]) -> Result<(), ApplicationError> {
+    if is_current_member(conn, &row.person_index)? {
+        return Err(ApplicationError::AlreadyMember);
+    }
+    match diesel::insert_into(applications::table).values(row).execute(conn) {
+        Ok(_) => {}
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some("applications_one_open_per_person") =>
+        {
+            return Err(ApplicationError::OpenApplicationExists);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut from = None;
+    for event in events {
+        let to = match event {
+            ApplicationEvent::Pooled => ApplicationStatus::Pooled,
+            _ => ApplicationStatus::PendingReview,
+        };
+        insert_event(conn, row.id, *event, from, to, row.union_id, "applicant", Some(row.account_id), None, row.submitted_at)?;
+        from = Some(to);
+    }
+    let actor = Actor { kind: "applicant", id: Some(row.account_id.to_string()), role: None, union_id: None };
+    audit::record(conn, &AuditEntry {
+        at: row.submitted_at,
+        actor: &actor,
+        object_kind: "application",
+        object_id: row.id.to_string(),
+        action: "submit",
+        reason: None,
+    })?;
+    outbox::enqueue(
+        conn,
+        "application.submitted",
+        &row.id.to_string(),
+        &json!({"application_id": row.id, "account_id": row.account_id, "union_id": row.union_id, "status": row.status, "due_at": row.due_at}),
+        row.submitted_at,
+    )?;
+    Ok(())
+}
+
+#[expect(clippy::too_many_arguments, reason = "one row of the timeline, column by column")]
+fn insert_event(
+    conn: &mut PgConnection,
+    application: uuid::Uuid,
+    event: ApplicationEvent,
+    from: Option<ApplicationStatus>,
+    to: ApplicationStatus,
+    union: i64,
+    actor_kind: &str,
+    actor_id: Option<uuid::Uuid>,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(application_events::table)
+        .values((
+            application_events::application_id.eq(application),
+            application_events::event.eq(event.as_str()),
+            application_events::from_status.eq(from.map(ApplicationStatus::as_str)),
+            application_events::to_status.eq(to.as_str()),
+            application_events::union_id.eq(union),
+            application_events::actor_kind.eq(actor_kind),
+            application_events::actor_id.eq(actor_id),
+            application_events::reason.eq(reason),
+            application_events::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The application with its union, if it exists.
+pub fn find_with_union(conn: &mut PgConnection, id: ApplicationId) -> Result<Option<(ApplicationRow, UnionRow)>, StoreError> {
+    Ok(applications::table
+        .inner_join(unions::table)
+        .filter(applications::id.eq(id.as_uuid()))
+        .select((ApplicationRow::as_select(), UnionRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// The timeline of an application, oldest first, with each step's union name.
+pub fn timeline(conn: &mut PgConnection, id: ApplicationId) -> Result<Vec<(EventRow, String)>, StoreError> {
+    Ok(application_events::table
+        .inner_join(unions::table.on(unions::id.eq(application_events::union_id)))
+        .filter(application_events::application_id.eq(id.as_uuid()))
+        .order(application_events::id.asc())
+        .select((EventRow::as_select(), unions::name))
+        .load(conn)?)
+}
+
+/// An account's applications, newest first, with their unions.
+pub fn list_for_account(conn: &mut PgConnection, account: AccountId) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
+    Ok(applications::table
+        .inner_join(unions::table)
+        .filter(applications::account_id.eq(account.as_uuid()))
+        .order((applications::submitted_at.desc(), applications::id.desc()))
+        .select((ApplicationRow::as_select(), UnionRow::as_select()))
+        .limit(100)
+        .load(conn)?)
+}
+
+/// The admin's queue: filters, and the keyset position after which to continue.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only this status (default: pending_review).
+    pub status: Option<ApplicationStatus>,
+    /// Only this occupation group.
+    pub occupation: Option<String>,
+    /// Only applications past their deadline (`Some(true)`) or not yet (`Some(false)`).
+    pub overdue: Option<bool>,
+    /// Continue after this `(due_at, id)`.
+    pub after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
+pub fn queue(
+    conn: &mut PgConnection,
+    scope: &UnionPath,
+    filter: &QueueFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
+    let status = filter.status.unwrap_or(ApplicationStatus::PendingReview);
+    let mut query = applications::table
+        .inner_join(unions::table)
+        .filter(unions::path.like(format!("{scope}%")))
+        .filter(applications::status.eq(status.as_str()))
+        .filter(applications::due_at.is_not_null())
+        .select((ApplicationRow::as_select(), UnionRow::as_select()))
+        .into_boxed();
+    if let Some(occupation) = &filter.occupation {
+        query = query.filter(applications::occupation.eq(occupation.clone()));
+    }
+    match filter.overdue {
+        Some(true) => query = query.filter(applications::due_at.lt(now)),
+        Some(false) => query = query.filter(applications::due_at.ge(now)),
+        None => {}
+    }
+    if let Some((due, id)) = filter.after {
+        query = query.filter(
+            applications::due_at
+                .gt(due)
+                .or(applications::due_at.eq(due).and(applications::id.gt(id))),
+        );
+    }
+    Ok(query
+        .order((applications::due_at.asc(), applications::id.asc()))
+        .limit(filter.limit)
+        .load(conn)?)
+}
+
+/// What an admin decided.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// 通过: creates the member.
+    Approve,
+    /// 不予通过, with a reason.
+    Reject(RejectReason),
+    /// 退回修改: what to correct.
+    Return {
+        /// Form fields to correct.
+        fields: Vec<String>,
+        /// A note to the applicant.
+        note: Option<Reason>,
+    },
+    /// 转交 to another union.
+    Forward {
+        /// Target union.
+        to: UnionId,
+        /// Why.
+        reason: Reason,
+    },
+    /// 分派 out of the pool.
+    Assign {
+        /// Target union.
+        to: UnionId,
+        /// The new deadline, under the target's review hours.
+        due_at: DateTime<Utc>,
+    },
+}
+
+impl Decision {
+    fn action(&self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject(_) => "reject",
+            Decision::Return { .. } => "return",
+            Decision::Forward { .. } => "forward",
+            Decision::Assign { .. } => "assign",
+        }
+    }
+}
+
+/// An admin acting on an application.
+#[derive(Debug, Clone)]
+pub struct AdminActor {
+    /// The admin.
+    pub admin_id: uuid::Uuid,
+    /// Their role.
+    pub role: &'static str,
+    /// The union their role is bound to.
+    pub union_path: UnionPath,
+}
+
+/// The result of a decision.
+#[derive(Debug)]
+pub struct Decided {
+    /// The application after the change.
+    pub application: ApplicationRow,
+    /// The member created by an approval.
+    pub member: Option<MemberRow>,
+}
+
+/// Applies `decision` to application `id` if it lies inside the admin's subtree and is still
+/// at `expected_version`: one transaction with the timeline event, audit row, outbox event
+/// and — for an approval — the member, its number and first affiliation.
+pub fn decide(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+    expected_version: i32,
+    admin: &AdminActor,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<Decided, ApplicationError> {
+    conn.transaction(|conn| {
+        let (row, union) = find_with_union(conn, id)?.ok_or(ApplicationError::NotFound)?;
+        if !admin.union_path.contains(&union.union_path()?) {
+            return Err(ApplicationError::NotFound);
+        }
+        let state = row.domain()?;
+        let transition = transition_for(conn, &state, expected_version, admin, decision)?;
+        let reason = reason_text(decision);
+        let updated = write_transition(conn, &row, &transition, decision, now)?.ok_or_else(|| {
+            conflict("stale_version", "该申请已被他人处理，请刷新后重试")
+        })?;
+        let member = match decision {
+            Decision::Approve => {
+                let member = members::create_from_application(conn, &updated, now)?;
+                diesel::update(applications::table.find(updated.id))
+                    .set(applications::member_id.eq(member.id))
+                    .execute(conn)?;
+                Some(member)
+            }
+            _ => None,
+        };
+        insert_event(
+            conn,
+            row.id,
+            transition.event,
+            Some(transition.from),
+            transition.to,
+            transition.union.get(),
+            "admin",
+            Some(admin.admin_id),
+            reason.as_deref(),
+            now,
+        )?;
+        let actor = Actor {
+            kind: "admin",
+            id: Some(admin.admin_id.to_string()),
+            role: Some(admin.role),
+            union_id: Some(admin.union_path.union().get()),
+        };
+        audit::record(conn, &AuditEntry {
+            at: now,
+            actor: &actor,
+            object_kind: "application",
+            object_id: row.id.to_string(),
+            action: decision.action(),
+            reason: reason.clone(),
+        })?;
+        outbox::enqueue(
+            conn,
+            &format!("application.{}", transition.event.as_str()),
+            &row.id.to_string(),
+            &json!({
+                "application_id": row.id,
+                "account_id": row.account_id,
+                "union_id": transition.union.get(),
+                "status": transition.to.as_str(),
+                "reason": reason,
+                "membership_number": member.as_ref().map(|m| m.membership_number.clone()),
+            }),
+            now,
+        )?;
+        let application = applications::table.find(row.id).select(ApplicationRow::as_select()).first(conn)?;
+        Ok(Decided { application, member })
+    })
+}
+
+fn transition_for(
+    conn: &mut PgConnection,
+    state: &Application,
+    expected: i32,
+    admin: &AdminActor,
+    decision: &Decision,
+) -> Result<Transition, ApplicationError> {
+    let map = |code: &'static str, message: String, invalid_field: Option<&'static str>| match invalid_field {
+        Some(field) => ApplicationError::Invalid { code, message, field },
+        None => ApplicationError::Conflict { code, message },
+    };
+    match decision {
+        Decision::Approve => state.approve(expected).map_err(|e| map(e.code(), e.to_string(), None)),
+        Decision::Reject(reason) => state.reject(expected, reason).map_err(|e| map(e.code(), e.to_string(), None)),
+        Decision::Return { fields, note } => state.return_for_correction(expected, fields, note.as_ref()).map_err(|e| {
+            let field = matches!(
+                e,
+                zhijian_domain::application::ReturnError::NoFieldsToFix | zhijian_domain::application::ReturnError::BlankField
+            )
+            .then_some("fields");
+            map(e.code(), e.to_string(), field)
+        }),
+        Decision::Forward { to, reason } => {
+            check_target(conn, *to, admin)?;
+            state.forward(expected, *to, reason).map_err(|e| {
+                let field = matches!(e, zhijian_domain::application::ForwardError::SameUnion).then_some("union_id");
+                map(e.code(), e.to_string(), field)
+            })
+        }
+        Decision::Assign { to, .. } => {
+            check_target(conn, *to, admin)?;
+            state.assign(expected, *to).map_err(|e| {
+                let field = matches!(e, zhijian_domain::application::AssignError::SameUnion).then_some("union_id");
+                map(e.code(), e.to_string(), field)
+            })
+        }
+    }
+}
+
+/// A forward or assignment target must exist, accept applications and not be a pool.
+/// Forwarding may leave the admin's subtree (to the right union elsewhere); assignment may not.
+fn check_target(conn: &mut PgConnection, to: UnionId, admin: &AdminActor) -> Result<(), ApplicationError> {
+    let invalid = |message: &str| ApplicationError::Invalid {
+        code: "invalid_target_union",
+        message: message.to_owned(),
+        field: "union_id",
+    };
+    let target = crate::unions::find(conn, to)?.ok_or_else(|| invalid("目标工会不存在"))?;
+    if target.kind == "pool" || !target.accepting {
+        return Err(invalid("目标工会暂不受理入会申请"));
+    }
+    let _ = admin;
+    Ok(())
+}
+
+fn reason_text(decision: &Decision) -> Option<String> {
+    match decision {
+        Decision::Approve | Decision::Assign { .. } => None,
+        Decision::Reject(reason) => Some(match reason.note() {
+            Some(note) => format!("{}：{}", reason.code().label_zh(), note.as_str()),
+            None => reason.code().label_zh().to_owned(),
+        }),
+        Decision::Return { fields, note } => Some(match note {
+            Some(note) => format!("需修改：{}；{}", fields.join("、"), note.as_str()),
+            None => format!("需修改：{}", fields.join("、")),
+        }),
+        Decision::Forward { reason, .. } => Some(reason.as_str().to_owned()),
+    }
+}
+
+/// The conditional update: applies only if status and version are still what was read.
+fn write_transition(
+    conn: &mut PgConnection,
+    row: &ApplicationRow,
+    transition: &Transition,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<Option<ApplicationRow>, StoreError> {
+    let target = applications::table
+        .filter(applications::id.eq(row.id))
+        .filter(applications::status.eq(transition.from.as_str()))
+        .filter(applications::version.eq(row.version));
+    let common = (
+        applications::status.eq(transition.to.as_str()),
+        applications::version.eq(transition.new_version),
+        applications::union_id.eq(transition.union.get()),
+        applications::updated_at.eq(now),
+    );
+    let query = diesel::update(target);
+    let result = match decision {
+        Decision::Approve => query.set((common, applications::decided_at.eq(now))).returning(ApplicationRow::as_returning()).get_result(conn),
+        Decision::Reject(reason) => query
+            .set((
+                common,
+                applications::decided_at.eq(now),
+                applications::reject_code.eq(reason.code().as_str()),
+                applications::reject_note.eq(reason.note().map(Reason::as_str)),
+            ))
+            .returning(ApplicationRow::as_returning())
+            .get_result(conn),
+        Decision::Return { fields, note } => query
+            .set((
+                common,
+                applications::returned_at.eq(now),
+                applications::return_fields.eq(fields),
+                applications::return_note.eq(note.as_ref().map(Reason::as_str)),
+            ))
+            .returning(ApplicationRow::as_returning())
+            .get_result(conn),
+        Decision::Forward { .. } => query.set(common).returning(ApplicationRow::as_returning()).get_result(conn),
+        Decision::Assign { due_at, .. } => query
+            .set((common, applications::due_at.eq(due_at)))
+            .returning(ApplicationRow::as_returning())
+            .get_result(conn),
+    };
+    Ok(result.optional()?)
+}
+
+/// The applicant withdraws an open application.
+pub fn withdraw(conn: &mut PgConnection, id: ApplicationId, account: AccountId, now: DateTime<Utc>) -> Result<ApplicationRow, ApplicationError> {
+    applicant_transition(conn, id, account, now, |state| {
+        state.withdraw().map_err(|e| conflict(e.code(), e))
+    }, None)
+}
+
+/// The applicant corrects a returned application: new form data, back to pending review.
+pub fn resubmit(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+    account: AccountId,
+    corrected: &ApplicationRow,
+    now: DateTime<Utc>,
+) -> Result<ApplicationRow, ApplicationError> {
+    applicant_transition(conn, id, account, now, |state| {
+        state.resubmit().map_err(|e| conflict(e.code(), e))
+    }, Some(corrected))
+}
+
+fn applicant_transition(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+    account: AccountId,
+    now: DateTime<Utc>,
+    decide: impl FnOnce(&Application) -> Result<Transition, ApplicationError>,
+    corrected: Option<&ApplicationRow>,
+) -> Result<ApplicationRow, ApplicationError> {
+    conn.transaction(|conn| {
+        let row: ApplicationRow = applications::table
+            .filter(applications::id.eq(id.as_uuid()))
+            .filter(applications::account_id.eq(account.as_uuid()))
+            .select(ApplicationRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(ApplicationError::NotFound)?;
+        let transition = decide(&row.domain()?)?;
+        let target = applications::table
+            .filter(applications::id.eq(row.id))
+            .filter(applications::status.eq(transition.from.as_str()))
+            .filter(applications::version.eq(row.version));
+        let updated: Option<ApplicationRow> = match corrected {
+            None => diesel::update(target)
+                .set((
+                    applications::status.eq(transition.to.as_str()),
+                    applications::version.eq(transition.new_version),
+                    applications::updated_at.eq(now),
+                ))
+                .returning(ApplicationRow::as_returning())
+                .get_result(conn)
+                .optional()?,
+            Some(c) => diesel::update(target)
+                .set((
+                    applications::status.eq(transition.to.as_str()),
+                    applications::version.eq(transition.new_version),
+                    applications::updated_at.eq(now),
+                    applications::due_at.eq(c.due_at),
+                    applications::name.eq(&c.name),
+                    applications::resident_id_cipher.eq(&c.resident_id_cipher),
+                    applications::person_index.eq(&c.person_index),
+                    applications::phone_cipher.eq(&c.phone_cipher),
+                    applications::phone_index.eq(&c.phone_index),
+                    applications::gender.eq(&c.gender),
+                    applications::birth_date.eq(c.birth_date),
+                    (
+                        applications::ethnicity.eq(&c.ethnicity),
+                        applications::education.eq(&c.education),
+                        applications::political_status.eq(&c.political_status),
+                        applications::household_type.eq(&c.household_type),
+                        applications::household_region.eq(&c.household_region),
+                        applications::employment_status.eq(&c.employment_status),
+                        applications::occupation.eq(&c.occupation),
+                        applications::employer_name.eq(&c.employer_name),
+                        applications::employer_credit_code.eq(&c.employer_credit_code),
+                        applications::platform.eq(&c.platform),
+                        applications::work_region.eq(&c.work_region),
+                        applications::work_address.eq(&c.work_address),
+                    ),
+                    applications::privacy_notice_version.eq(&c.privacy_notice_version),
+                    applications::consented_at.eq(c.consented_at),
+                    applications::return_fields.eq(Vec::<String>::new()),
+                ))
+                .returning(ApplicationRow::as_returning())
+                .get_result(conn)
+                .optional()
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, ref info)
+                        if info.constraint_name() == Some("applications_one_open_per_person") =>
+                    {
+                        ApplicationError::OpenApplicationExists
+                    }
+                    other => other.into(),
+                })?,
+        };
+        let updated = updated.ok_or_else(|| conflict("stale_version", "该申请已被他人处理，请刷新后重试"))?;
+        insert_event(conn, row.id, transition.event, Some(transition.from), transition.to, updated.union_id, "applicant", Some(row.account_id), None, now)?;
+        let actor = Actor { kind: "applicant", id: Some(row.account_id.to_string()), role: None, union_id: None };
+        audit::record(conn, &AuditEntry {
+            at: now,
+            actor: &actor,
+            object_kind: "application",
+            object_id: row.id.to_string(),
+            action: transition.event.as_str(),
+            reason: None,
+        })?;
+        outbox::enqueue(
+            conn,
+            &format!("application.{}", transition.event.as_str()),
+            &row.id.to_string(),
+            &json!({"application_id": row.id, "account_id": row.account_id, "union_id": updated.union_id, "status": updated.status}),
+            now,
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Records that an admin saw an application's personal data in clear.
+pub fn audit_unmasked_view(conn: &mut PgConnection, id: uuid::Uuid, admin: &AdminActor, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let actor = Actor {
+        kind: "admin",
+        id: Some(admin.admin_id.to_string()),
+        role: Some(admin.role),
+        union_id: Some(admin.union_path.union().get()),
+    };
+    audit::record(conn, &AuditEntry {
+        at: now,
+        actor: &actor,
+        object_kind: "application",
+        object_id: id.to_string(),
+        action: "view_personal_data",
+        reason: None,
+    })
+}

@@ -1,0 +1,172 @@
+//! The union tree: creating unions (with their materialised path), the candidates routing
+//! chooses from, and subtree look-ups.
+
+use chrono::NaiveTime;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use zhijian_domain::admin::UnionPath;
+use zhijian_domain::credit_code::CreditCode;
+use zhijian_domain::deadline::ReviewHours;
+use zhijian_domain::ids::UnionId;
+use zhijian_domain::occupation::OccupationGroup;
+use zhijian_domain::region::RegionCode;
+use zhijian_domain::routing::{UnionCandidate, UnionKind};
+
+use crate::db::StoreError;
+use crate::schema::unions;
+
+/// A union as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = unions)]
+pub struct UnionRow {
+    /// Key.
+    pub id: i64,
+    /// Official name.
+    pub name: String,
+    /// `federation`, `enterprise`, `industry_federation`, `joint` or `pool`.
+    pub kind: String,
+    /// The union above.
+    pub parent_id: Option<i64>,
+    /// The region it serves.
+    pub region_code: String,
+    /// Materialised path `/1/5/12/`.
+    pub path: String,
+    /// Employer's credit code (enterprise unions).
+    pub credit_code: Option<String>,
+    /// Occupation groups served (industry federations).
+    pub occupations: Vec<String>,
+    /// Whether routing may send applications here.
+    pub accepting: bool,
+    /// Tie-break: higher wins.
+    pub priority: i32,
+    /// Review hours: opening.
+    pub review_opens: NaiveTime,
+    /// Review hours: closing (deadline time).
+    pub review_closes: NaiveTime,
+    /// Review cut-off: later submissions are due the next working day.
+    pub review_cutoff: NaiveTime,
+}
+
+impl UnionRow {
+    /// The domain id.
+    pub fn union_id(&self) -> UnionId {
+        UnionId::new(self.id)
+    }
+
+    /// The parsed path; a malformed stored path is an internal error.
+    pub fn union_path(&self) -> Result<UnionPath, StoreError> {
+        UnionPath::parse(&self.path).map_err(|_| StoreError::Internal(format!("union {} has a bad path", self.id)))
+    }
+
+    /// The union's review hours (the table's CHECK keeps them valid).
+    pub fn review_hours(&self) -> Result<ReviewHours, StoreError> {
+        ReviewHours::new(self.review_opens, self.review_closes, self.review_cutoff)
+            .map_err(|e| StoreError::Internal(format!("union {} has bad review hours: {e}", self.id)))
+    }
+
+    /// The routing view of this union.
+    pub fn candidate(&self) -> Result<UnionCandidate, StoreError> {
+        let bad = |what: &str| StoreError::Internal(format!("union {} has a bad {what}", self.id));
+        Ok(UnionCandidate {
+            id: self.union_id(),
+            name: self.name.clone(),
+            kind: UnionKind::parse(&self.kind).map_err(|_| bad("kind"))?,
+            region: RegionCode::parse(&self.region_code).map_err(|_| bad("region"))?,
+            credit_code: self.credit_code.as_deref().map(CreditCode::parse).transpose().map_err(|_| bad("credit code"))?,
+            occupations: self
+                .occupations
+                .iter()
+                .map(|o| OccupationGroup::parse(o))
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("occupation"))?,
+            accepting: self.accepting,
+            priority: self.priority,
+        })
+    }
+}
+
+/// A union to create.
+#[derive(Debug, Clone)]
+pub struct NewUnion {
+    /// Official name.
+    pub name: String,
+    /// Kind.
+    pub kind: UnionKind,
+    /// The union above; `None` for a root.
+    pub parent: Option<UnionId>,
+    /// The region it serves.
+    pub region: RegionCode,
+    /// Employer's credit code (required for enterprise unions, absent otherwise).
+    pub credit_code: Option<CreditCode>,
+    /// Occupation groups served (industry federations).
+    pub occupations: Vec<OccupationGroup>,
+    /// Tie-break priority.
+    pub priority: i32,
+}
+
+/// Creates a union under its parent and sets its path; returns the stored row.
+pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow, StoreError> {
+    conn.transaction(|conn| {
+        let parent_path = match new.parent {
+            Some(parent) => Some(
+                unions::table
+                    .find(parent.get())
+                    .select(unions::path)
+                    .first::<String>(conn)
+                    .optional()?
+                    .ok_or(StoreError::NotFound)?,
+            ),
+            None => None,
+        };
+        let occupations: Vec<&str> = new.occupations.iter().map(|o| o.as_str()).collect();
+        let id: i64 = diesel::insert_into(unions::table)
+            .values((
+                unions::name.eq(&new.name),
+                unions::kind.eq(new.kind.as_str()),
+                unions::parent_id.eq(new.parent.map(UnionId::get)),
+                unions::region_code.eq(new.region.as_str()),
+                unions::path.eq(format!("pending-{}", uuid::Uuid::new_v4())),
+                unions::credit_code.eq(new.credit_code.as_ref().map(CreditCode::as_str)),
+                unions::occupations.eq(occupations),
+                unions::priority.eq(new.priority),
+            ))
+            .returning(unions::id)
+            .get_result(conn)?;
+        let path = format!("{}{id}/", parent_path.unwrap_or_else(|| "/".to_owned()));
+        Ok(diesel::update(unions::table.find(id))
+            .set(unions::path.eq(path))
+            .returning(UnionRow::as_returning())
+            .get_result(conn)?)
+    })
+}
+
+/// The union with this id.
+pub fn find(conn: &mut PgConnection, id: UnionId) -> Result<Option<UnionRow>, StoreError> {
+    Ok(unions::table.find(id.get()).select(UnionRow::as_select()).first(conn).optional()?)
+}
+
+/// Every union routing could choose for work in `region` (unions of the region and of each
+/// region above it), plus the enterprise union of `employer`.
+pub fn routing_candidates(
+    conn: &mut PgConnection,
+    region: &RegionCode,
+    employer: Option<&CreditCode>,
+) -> Result<Vec<UnionCandidate>, StoreError> {
+    let regions: Vec<String> = region.ancestors().iter().map(|r| r.as_str().to_owned()).collect();
+    let mut query = unions::table
+        .filter(unions::region_code.eq_any(regions))
+        .select(UnionRow::as_select())
+        .into_boxed();
+    if let Some(code) = employer {
+        query = query.or_filter(unions::credit_code.eq(code.as_str()));
+    }
+    query.load::<UnionRow>(conn)?.iter().map(UnionRow::candidate).collect()
+}
+
+/// The ids of every union in the subtree under `path` (inclusive).
+pub fn subtree_ids(conn: &mut PgConnection, path: &UnionPath) -> Result<Vec<i64>, StoreError> {
+    Ok(unions::table
+        .filter(unions::path.like(format!("{path}%")))
+        .select(unions::id)
+        .load(conn)?)
+}

@@ -1,0 +1,12 @@
+DROP TABLE idempotency_keys;
+DROP TABLE outbox;
+DROP TABLE audit_log;
+DROP TABLE membership_counters;
+DROP TABLE affiliations;
+ALTER TABLE applications DROP CONSTRAINT applications_member_fk;
+DROP TABLE members;
+DROP TABLE application_events;
+DROP TABLE applications;
+DROP TABLE admins;
+DROP TABLE accounts;
+DROP TABLE unions;
