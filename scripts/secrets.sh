@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Write config/local.toml (git-ignored) with fresh random secrets, unless it already exists.
 #   scripts/secrets.sh
-# Existing files are never touched: delete config/local.toml to get new secrets
-# (tokens and encrypted data made with the old ones become unreadable).
+# Existing secrets are never changed: delete config/local.toml to get new ones (tokens and
+# encrypted data made with the old ones become unreadable). A file from an older version that
+# lacks the [demo] section (the password of the demo admins) gets that section appended.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,14 +37,37 @@ secret = "stub-wechat-secret"
 [sms]
 tencent_secret_key = "stub-tencent-secret"
 aliyun_access_key_secret = "stub-aliyun-secret"
+
+$(demo_section)
 EOF
     chmod 0600 "$tmp"
     mv "$tmp" "$FILE"
     trap - EXIT
 }
 
+# A password for the demo admins: four groups of four letters (no look-alikes) and digits.
+random_password() {
+    local chars=""
+    while [ "${#chars}" -lt 16 ]; do
+        chars+="$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'abcdefghjkmnpqrstuvwxyz23456789')"
+    done
+    echo "${chars:0:4}-${chars:4:4}-${chars:8:4}-${chars:12:4}"
+}
+
+demo_section() {
+    cat <<EOF
+[demo]
+# Password of every demo admin account that \`zhijian seed-demo\` creates (make run prints it).
+admin_password = "$(random_password)"
+EOF
+}
+
 main() {
     if [ -f "$FILE" ]; then
+        if ! grep -q '^\[demo\]' "$FILE"; then
+            printf '\n%s\n' "$(demo_section)" >>"$FILE"
+            log "secrets: added a [demo] admin password to config/local.toml"
+        fi
         log "secrets: config/local.toml exists, keeping it"
         return 0
     fi

@@ -152,6 +152,24 @@ pub fn for_status(status: StatusCode) -> ApiError {
     ApiError::new(status, code, message)
 }
 
+/// Turns a serde_json error into the envelope, naming the field where serde does.
+pub fn deserialize_error(e: &serde_json::Error) -> ApiError {
+    let text = e.to_string();
+    let field = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| text.split_once(prefix).and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f.to_owned()));
+    match (e.classify(), field) {
+        (serde_json::error::Category::Data, Some(field)) if text.starts_with("missing field") => {
+            ApiError::invalid("missing_field", "缺少必填项", field)
+        }
+        (serde_json::error::Category::Data, Some(field)) => ApiError::invalid("unknown_field", "包含不支持的字段", field),
+        (serde_json::error::Category::Data, None) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", "字段类型或取值不正确")
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

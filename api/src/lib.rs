@@ -2,10 +2,13 @@
 //! errors to HTTP, and the server's start-up. Business rules live in `zhijian-domain`; SQL and
 //! provider calls in `zhijian-infra`.
 
+pub mod auth;
 pub mod error;
+pub mod json;
 pub mod logging;
 pub mod metrics;
 pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod views;

@@ -37,6 +37,9 @@ pub struct Settings {
     /// `[sms]`
     #[serde(default)]
     pub sms: SmsConfig,
+    /// `[sms_policy]`: verification codes and their sending caps.
+    #[serde(default)]
+    pub sms_policy: zhijian_infra::sms_codes::SmsPolicyConfig,
     /// `[demo]`
     #[serde(default)]
     pub demo: DemoConfig,
@@ -126,6 +129,10 @@ pub struct ServerConfig {
     /// Largest accepted JSON body in bytes.
     #[serde(default = "default_json_limit")]
     pub json_limit_bytes: usize,
+    /// Take the client address from `Forwarded` / `X-Forwarded-For` (per-IP caps). Only when
+    /// every request comes through a trusted reverse proxy that sets it; off by default.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
 }
 
 fn default_json_limit() -> usize {
@@ -193,6 +200,7 @@ impl Settings {
         }
         self.database.validate().map_err(SettingsError)?;
         self.redis.validate().map_err(SettingsError)?;
+        self.sms_policy.validate().map_err(SettingsError)?;
         require_key("auth.jwt_secret", "APP__AUTH__JWT_SECRET", &self.auth.jwt_secret)?;
         require_key("card.signing_key", "APP__CARD__SIGNING_KEY", &self.card.signing_key)?;
         if self.auth.access_ttl_secs < 60 || self.auth.access_ttl_secs > 3600 {

@@ -642,9 +642,14 @@ fn applicant_transition(
                         applications::work_region.eq(&c.work_region),
                         applications::work_address.eq(&c.work_address),
                     ),
-                    applications::privacy_notice_version.eq(&c.privacy_notice_version),
-                    applications::consented_at.eq(c.consented_at),
-                    applications::return_fields.eq(Vec::<String>::new()),
+                    (
+                        applications::privacy_notice_version.eq(&c.privacy_notice_version),
+                        applications::consented_at.eq(c.consented_at),
+                        applications::return_fields.eq(Vec::<String>::new()),
+                        applications::union_id.eq(c.union_id),
+                        applications::routing_rule.eq(&c.routing_rule),
+                        applications::routing_explanation.eq(&c.routing_explanation),
+                    ),
                 ))
                 .returning(ApplicationRow::as_returning())
                 .get_result(conn)
@@ -695,5 +700,95 @@ pub fn audit_unmasked_view(conn: &mut PgConnection, id: uuid::Uuid, admin: &Admi
         object_id: id.to_string(),
         action: "view_personal_data",
         reason: None,
+    })
+}
+
+/// What `submit` needs besides the form: the routing facts and the clock.
+#[derive(Debug, Clone)]
+pub struct SubmitFacts {
+    /// Where the applicant works.
+    pub work_region: zhijian_domain::region::RegionCode,
+    /// The occupation group.
+    pub occupation: zhijian_domain::occupation::OccupationGroup,
+    /// The employer's credit code, when given.
+    pub employer: Option<zhijian_domain::credit_code::CreditCode>,
+}
+
+/// Why a work or household region was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionProblem {
+    /// The code is not in the regions table.
+    Unknown,
+    /// The work region must be a township/street or a village/community.
+    TooCoarse,
+}
+
+/// Checks a work region: it exists, at township or village level.
+pub fn check_work_region(conn: &mut PgConnection, region: &zhijian_domain::region::RegionCode) -> Result<Result<(), RegionProblem>, StoreError> {
+    use zhijian_domain::region::RegionLevel;
+    if !matches!(region.level(), RegionLevel::Township | RegionLevel::Village) {
+        return Ok(Err(RegionProblem::TooCoarse));
+    }
+    Ok(match crate::regions::find(conn, region.as_str())? {
+        Some(_) => Ok(()),
+        None => Err(RegionProblem::Unknown),
+    })
+}
+
+/// Whether a region code exists.
+pub fn region_exists(conn: &mut PgConnection, region: &zhijian_domain::region::RegionCode) -> Result<bool, StoreError> {
+    Ok(crate::regions::find(conn, region.as_str())?.is_some())
+}
+
+/// Routes the facts over the stored union tree and computes the deadline under the chosen
+/// union's review hours and the working-day calendar.
+pub fn route_and_schedule(
+    conn: &mut PgConnection,
+    facts: &SubmitFacts,
+    now: DateTime<Utc>,
+) -> Result<(zhijian_domain::routing::RoutingDecision, DateTime<Utc>), ApplicationError> {
+    let candidates = crate::unions::routing_candidates(conn, &facts.work_region, facts.employer.as_ref())?;
+    let decision = zhijian_domain::routing::route(
+        &zhijian_domain::routing::RoutingFacts {
+            work_region: facts.work_region.clone(),
+            occupation: facts.occupation,
+            employer_credit_code: facts.employer.clone(),
+        },
+        &candidates,
+    )
+    .map_err(|e| ApplicationError::Conflict { code: e.code(), message: e.to_string() })?;
+    let union = crate::unions::find(conn, decision.union)?
+        .ok_or_else(|| StoreError::Internal(format!("routed to missing union {}", decision.union)))?;
+    let calendar = crate::calendar::load(conn)?;
+    let due = zhijian_domain::deadline::due_at(now, &calendar, &union.review_hours()?);
+    Ok((decision, due))
+}
+
+/// The answer a submission renders, stored with its idempotency key.
+pub type Rendered = (u16, serde_json::Value);
+
+/// Submits an application in one transaction: idempotency claim, the row, its timeline, audit
+/// and outbox; `render` builds the response that a retry with the same key gets back.
+pub fn submit(
+    conn: &mut PgConnection,
+    row: &ApplicationRow,
+    events: &[ApplicationEvent],
+    key: Option<&crate::idempotency::IdempotencyKey>,
+    render: impl FnOnce(&mut PgConnection, &ApplicationRow) -> Result<Rendered, StoreError>,
+) -> Result<Result<Rendered, crate::idempotency::KeyReused>, ApplicationError> {
+    conn.transaction(|conn| {
+        if let Some(key) = key {
+            match crate::idempotency::claim(conn, key)? {
+                Err(reused) => return Ok(Err(reused)),
+                Ok(Some(replay)) => return Ok(Ok(replay)),
+                Ok(None) => {}
+            }
+        }
+        insert_submitted(conn, row, events)?;
+        let rendered = render(conn, row)?;
+        if let Some(key) = key {
+            crate::idempotency::store_response(conn, key, rendered.0, &rendered.1)?;
+        }
+        Ok(Ok(rendered))
     })
 }

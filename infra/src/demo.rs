@@ -37,6 +37,7 @@ use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::UnionKind;
 
+use crate::admins::{CreateAdminError, NewAdmin, create_admin};
 use crate::db::StoreError;
 use crate::password;
 use crate::regions::{self, RegionRow};
@@ -62,7 +63,12 @@ const ENTERPRISE_TOWNSHIP: &str = "500237001";
 
 /// Villages and communities that get a joint union of their own (the rest fall to their
 /// township's joint union): 净坛社区 and 神女社区 of 高唐街道, 骡坪场镇社区 and 和平村 of 骡坪镇.
-pub const COMMUNITIES: [&str; 4] = ["500237001009", "500237001004", "500237107001", "500237107231"];
+pub const COMMUNITIES: [&str; 4] = [
+    "500237001009",
+    "500237001004",
+    "500237107001",
+    "500237107231",
+];
 
 /// The industry federations of the county and the group each serves.
 const INDUSTRY_FEDERATIONS: [(&str, OccupationGroup); 3] = [
@@ -85,13 +91,48 @@ enum Seat {
 
 /// The demo accounts: username, role, union, display name.
 const ADMINS: [(&str, AdminRole, Seat, &str); 8] = [
-    ("wushan-manager", AdminRole::Manager, Seat::CountyFederation, "巫山县总工会管理员"),
-    ("wushan-viewer", AdminRole::Viewer, Seat::CountyFederation, "巫山县总工会查看员"),
-    ("pool-reviewer", AdminRole::Reviewer, Seat::CountyFederation, "巫山县临时库审核员"),
-    ("gaotang-reviewer", AdminRole::Reviewer, Seat::Township("500237001"), "高唐街道总工会审核员"),
-    ("jingtan-reviewer", AdminRole::Reviewer, Seat::Community("500237001009"), "净坛社区联合工会审核员"),
-    ("courier-reviewer", AdminRole::Reviewer, Seat::Industry(OccupationGroup::Courier), "快递行业工会审核员"),
-    ("delivery-reviewer", AdminRole::Reviewer, Seat::Industry(OccupationGroup::DeliveryRider), "外卖配送行业工会审核员"),
+    (
+        "wushan-manager",
+        AdminRole::Manager,
+        Seat::CountyFederation,
+        "巫山县总工会管理员",
+    ),
+    (
+        "wushan-viewer",
+        AdminRole::Viewer,
+        Seat::CountyFederation,
+        "巫山县总工会查看员",
+    ),
+    (
+        "pool-reviewer",
+        AdminRole::Reviewer,
+        Seat::CountyFederation,
+        "巫山县临时库审核员",
+    ),
+    (
+        "gaotang-reviewer",
+        AdminRole::Reviewer,
+        Seat::Township("500237001"),
+        "高唐街道总工会审核员",
+    ),
+    (
+        "jingtan-reviewer",
+        AdminRole::Reviewer,
+        Seat::Community("500237001009"),
+        "净坛社区联合工会审核员",
+    ),
+    (
+        "courier-reviewer",
+        AdminRole::Reviewer,
+        Seat::Industry(OccupationGroup::Courier),
+        "快递行业工会审核员",
+    ),
+    (
+        "delivery-reviewer",
+        AdminRole::Reviewer,
+        Seat::Industry(OccupationGroup::DeliveryRider),
+        "外卖配送行业工会审核员",
+    ),
     (
         "ridehailing-reviewer",
         AdminRole::Reviewer,
@@ -106,9 +147,14 @@ pub enum DemoError {
     /// The region rows the tree is built from are not loaded.
     #[error("region {0} is not in the regions table: run `zhijian import-regions` first")]
     RegionsMissing(String),
-    /// Hashing the demo password failed.
-    #[error(transparent)]
-    Password(#[from] password::PasswordError),
+    /// A demo admin could not be created (a configured password that misses the policy, …).
+    #[error("demo admin {username}: {source}")]
+    Admin {
+        /// The account.
+        username: &'static str,
+        /// Why.
+        source: CreateAdminError,
+    },
     /// The database refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -187,13 +233,20 @@ impl DemoReport {
 /// `password` is the shared password of new demo accounts (`[demo] admin_password`); when it is
 /// `None` and an account has to be created, a random one is generated and returned in the
 /// report, the only place it ever appears in clear.
-pub fn seed_demo(conn: &mut PgConnection, password: Option<&Secret>) -> Result<DemoReport, DemoError> {
+pub fn seed_demo(
+    conn: &mut PgConnection,
+    password: Option<&Secret>,
+) -> Result<DemoReport, DemoError> {
     conn.transaction(|conn| {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({DEMO_LOCK})")).execute(conn)?;
         let mut seeder = Seeder { unions: Vec::new() };
         let tree = seeder.build_tree(conn)?;
         let admins = seed_admins(conn, &tree, password)?;
-        Ok(DemoReport { unions: seeder.unions, admins: admins.0, password: admins.1 })
+        Ok(DemoReport {
+            unions: seeder.unions,
+            admins: admins.0,
+            password: admins.1,
+        })
     })
 }
 
@@ -210,8 +263,16 @@ impl Tree {
         match seat {
             Seat::CountyFederation => Some(&self.county),
             Seat::Township(code) => self.townships.iter().find(|u| u.region_code == code),
-            Seat::Community(code) => self.communities.iter().find(|(c, _)| c == code).map(|(_, u)| u),
-            Seat::Industry(group) => self.industries.iter().find(|(g, _)| *g == group).map(|(_, u)| u),
+            Seat::Community(code) => self
+                .communities
+                .iter()
+                .find(|(c, _)| c == code)
+                .map(|(_, u)| u),
+            Seat::Industry(group) => self
+                .industries
+                .iter()
+                .find(|(g, _)| *g == group)
+                .map(|(_, u)| u),
         }
     }
 }
@@ -229,25 +290,71 @@ impl Seeder {
             return Err(DemoError::RegionsMissing(format!("{COUNTY}'s townships")));
         }
 
-        let root = self.ensure(conn, None, UnionKind::Federation, format!("{}总工会", province.name), &province, None, &[])?;
-        let county_federation =
-            self.ensure(conn, Some(&root), UnionKind::Federation, format!("{}总工会", county.name), &county, None, &[])?;
+        let root = self.ensure(
+            conn,
+            None,
+            UnionKind::Federation,
+            format!("{}总工会", province.name),
+            &province,
+            None,
+            &[],
+        )?;
+        let county_federation = self.ensure(
+            conn,
+            Some(&root),
+            UnionKind::Federation,
+            format!("{}总工会", county.name),
+            &county,
+            None,
+            &[],
+        )?;
         let parent = Some(&county_federation);
-        self.ensure(conn, parent, UnionKind::Pool, format!("{}临时库", county.name), &county, None, &[])?;
+        self.ensure(
+            conn,
+            parent,
+            UnionKind::Pool,
+            format!("{}临时库", county.name),
+            &county,
+            None,
+            &[],
+        )?;
         let mut industries = Vec::new();
         for (suffix, group) in INDUSTRY_FEDERATIONS {
             let name = format!("{}{suffix}", county.name);
-            let union = self.ensure(conn, parent, UnionKind::IndustryFederation, name, &county, None, &[group])?;
+            let union = self.ensure(
+                conn,
+                parent,
+                UnionKind::IndustryFederation,
+                name,
+                &county,
+                None,
+                &[group],
+            )?;
             industries.push((group, union));
         }
 
         let mut township_federations = Vec::new();
         let mut communities = Vec::new();
         for township in &townships {
-            let federation =
-                self.ensure(conn, parent, UnionKind::Federation, format!("{}总工会", township.name), township, None, &[])?;
+            let federation = self.ensure(
+                conn,
+                parent,
+                UnionKind::Federation,
+                format!("{}总工会", township.name),
+                township,
+                None,
+                &[],
+            )?;
             let here = Some(&federation);
-            self.ensure(conn, here, UnionKind::Joint, format!("{}联合工会", township.name), township, None, &[])?;
+            self.ensure(
+                conn,
+                here,
+                UnionKind::Joint,
+                format!("{}联合工会", township.name),
+                township,
+                None,
+                &[],
+            )?;
             for code in COMMUNITIES.iter().filter(|c| c.starts_with(&township.code)) {
                 let village = region(conn, code)?;
                 let name = format!("{}联合工会", short_name(&village.name));
@@ -274,11 +381,19 @@ impl Seeder {
             &[],
         )?;
 
-        Ok(Tree { county: county_federation, townships: township_federations, communities, industries })
+        Ok(Tree {
+            county: county_federation,
+            townships: township_federations,
+            communities,
+            industries,
+        })
     }
 
     /// Finds the union with this parent, kind, name and region, or creates it.
-    #[expect(clippy::too_many_arguments, reason = "one call per node of a literal tree reads best flat")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call per node of a literal tree reads best flat"
+    )]
     fn ensure(
         &mut self,
         conn: &mut PgConnection,
@@ -350,31 +465,45 @@ fn seed_admins(
     let mut generated: Option<Secret> = None;
     let mut report = Vec::new();
     for (username, role, seat, display_name) in ADMINS {
-        let union = tree
-            .seat(seat)
-            .ok_or_else(|| StoreError::Internal(format!("demo seat of {username} is not in the tree")))?;
+        let union = tree.seat(seat).ok_or_else(|| {
+            StoreError::Internal(format!("demo seat of {username} is not in the tree"))
+        })?;
         let existing = admins::table
             .inner_join(unions::table)
             .filter(admins::username.eq(username))
-            .select((admins::role, admins::union_id, unions::name, admins::password_hash))
+            .select((
+                admins::role,
+                admins::union_id,
+                unions::name,
+                admins::password_hash,
+            ))
             .first::<(String, i64, String, String)>(conn)
             .optional()?;
         let admin = match existing {
             Some((stored_role, union_id, union_name, hash)) => DemoAdmin {
                 username: username.to_owned(),
-                role: AdminRole::parse(&stored_role)
-                    .map_err(|_| StoreError::Internal(format!("admin {username} has a bad role")))?,
+                role: AdminRole::parse(&stored_role).map_err(|_| {
+                    StoreError::Internal(format!("admin {username} has a bad role"))
+                })?,
                 union_id: UnionId::new(union_id),
                 union_name,
                 created: false,
-                password_works: configured.is_some_and(|p| password::verify_password(p.expose(), &hash)),
+                password_works: configured
+                    .is_some_and(|p| password::verify_password(p.expose(), &hash)),
             },
             None => {
                 let password: &Secret = match configured {
                     Some(password) => password,
                     None => generated.get_or_insert_with(generate_password),
                 };
-                insert_admin(conn, username, display_name, role, union, password)?;
+                let new = NewAdmin {
+                    username,
+                    display_name,
+                    password: password.expose(),
+                    role,
+                    union_id: union.union_id(),
+                };
+                create_admin(conn, new).map_err(|source| DemoError::Admin { username, source })?;
                 DemoAdmin {
                     username: username.to_owned(),
                     role,
@@ -388,32 +517,11 @@ fn seed_admins(
         report.push(admin);
     }
     let password = generated.or_else(|| {
-        configured.filter(|_| report.iter().any(|a| a.password_works)).cloned()
+        configured
+            .filter(|_| report.iter().any(|a| a.password_works))
+            .cloned()
     });
     Ok((report, password))
-}
-
-/// Inserts one admin with an argon2id hash of `password`.
-fn insert_admin(
-    conn: &mut PgConnection,
-    username: &str,
-    display_name: &str,
-    role: AdminRole,
-    union: &UnionRow,
-    password: &Secret,
-) -> Result<(), DemoError> {
-    let hash = password::hash_password(password.expose())?;
-    diesel::insert_into(admins::table)
-        .values((
-            admins::id.eq(uuid::Uuid::now_v7()),
-            admins::username.eq(username),
-            admins::display_name.eq(display_name),
-            admins::password_hash.eq(hash),
-            admins::role.eq(role.as_str()),
-            admins::union_id.eq(union.id),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// A random password of four groups of four characters (`k7qm-3xdp-…`): letters without
@@ -422,7 +530,11 @@ pub fn generate_password() -> Secret {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
     let groups: Vec<String> = (0..4)
-        .map(|_| (0..4).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect())
+        .map(|_| {
+            (0..4)
+                .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+                .collect()
+        })
         .collect();
     Secret::new(groups.join("-"))
 }
@@ -455,8 +567,17 @@ mod tests {
     #[test]
     fn every_admin_username_fits_the_table_constraint() {
         for (username, ..) in ADMINS {
-            assert!(username.len() >= 3 && username.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            assert!(
+                username.len() >= 3
+                    && username
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'-')
+            );
         }
-        assert!(COMMUNITIES.iter().all(|c| RegionCode::parse(c).is_ok_and(|r| r.as_str().starts_with(COUNTY))));
+        assert!(
+            COMMUNITIES
+                .iter()
+                .all(|c| RegionCode::parse(c).is_ok_and(|r| r.as_str().starts_with(COUNTY)))
+        );
     }
 }

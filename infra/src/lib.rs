@@ -1,6 +1,8 @@
 //! Adapters for the ports of `zhijian-domain`: PostgreSQL through Diesel and r2d2, Redis,
 //! the WeChat and SMS providers over HTTP, and encryption of personal data.
 
+pub mod accounts;
+pub mod admins;
 pub mod applications;
 pub mod audit;
 pub mod calendar;
@@ -18,6 +20,8 @@ pub mod redis_store;
 pub mod regions;
 pub mod schema;
 pub mod secret;
+pub mod sessions;
 pub mod sms;
+pub mod sms_codes;
 pub mod unions;
 pub mod wechat;

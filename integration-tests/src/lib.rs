@@ -5,15 +5,19 @@
 pub mod app;
 pub mod contract;
 pub mod database;
+pub mod logcapture;
+pub mod fixtures;
 pub mod proxy;
 pub mod stub;
 
 pub use app::{TestApp, TestResponse, spawn_app, spawn_app_with};
 pub use database::TestDatabase;
 
-/// Logs from tests go to the test's captured output (`RUST_LOG` sets the level).
+/// Logs from tests go to the test's captured output (`RUST_LOG` sets the level), and every
+/// line is also recorded in memory for tests to search ([`logcapture`]).
 pub fn init_logging() {
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+    let printer = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .is_test(true)
-        .try_init();
+        .build();
+    logcapture::install(printer);
 }

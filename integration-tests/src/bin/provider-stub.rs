@@ -27,7 +27,8 @@ struct Options {
     config: StubConfig,
 }
 
-fn parse_options() -> Result<Options, String> {
+/// The options, or `None` when only the usage was asked for.
+fn parse_options() -> Result<Option<Options>, String> {
     let mut host = env_or("host", "127.0.0.1");
     let mut port = env_or("port", "18089");
     let defaults = StubConfig::default();
@@ -46,7 +47,7 @@ fn parse_options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
-            return Err(USAGE.to_owned());
+            return Ok(None);
         }
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
@@ -72,7 +73,7 @@ fn parse_options() -> Result<Options, String> {
     let port = port
         .parse()
         .map_err(|_| format!("--port must be a number from 0 to 65535, not {port:?}"))?;
-    Ok(Options { host, port, config })
+    Ok(Some(Options { host, port, config }))
 }
 
 /// `PROVIDER_STUB_<NAME>` when set, else the default.
@@ -109,7 +110,11 @@ async fn shutdown_signal() {
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let options = match parse_options() {
-        Ok(options) => options,
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);

@@ -1,0 +1,476 @@
+//! Who is calling: access tokens (JWT) and the extractors of signed-in workers and admins.
+//!
+//! Access tokens are short-lived JWTs signed with HS256 (the only algorithm accepted: a token
+//! whose header names another, `none` included, is refused before its signature is looked at).
+//! Claims: `sub` (account or admin id), `sid` (session id), `typ` (`worker` or `admin`), `iss`,
+//! `aud`, `iat`, `exp` — no personal data. `exp` and `iat` are checked against the server's
+//! clock (the one that issued them), with [`LEEWAY_SECS`] of tolerance.
+//!
+//! A valid signature is not enough: the session named by `sid` must still be live in Redis
+//! (`zhijian_infra::sessions`), which is what makes logout and refresh-token reuse revocation
+//! take effect at once. A worker token on an admin route, or the reverse, is refused.
+//! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer`; Redis down is 503.
+
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use zhijian_domain::admin::{AdminRole, UnionPath};
+use zhijian_domain::ids::{AccountId, AdminId, UnionId};
+use zhijian_infra::redis_store::RedisUnavailable;
+use zhijian_infra::sessions::{Session, SessionKind, Sessions, StartedSession};
+
+use crate::error::ApiError;
+use crate::settings::AuthConfig;
+use crate::startup::AppState;
+
+/// Seconds of clock difference tolerated on `exp` and `iat`.
+pub const LEEWAY_SECS: i64 = 10;
+/// Longest bearer token looked at; anything longer is refused unread.
+const MAX_TOKEN_LEN: usize = 4096;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Account id (worker) or admin id.
+    pub sub: String,
+    /// Session id.
+    pub sid: String,
+    /// Whose token: `worker` or `admin`.
+    pub typ: SessionKind,
+    /// Issuer (`auth.issuer`).
+    pub iss: String,
+    /// Audience (`auth.audience`).
+    pub aud: String,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Expires at, Unix seconds.
+    pub exp: i64,
+}
+
+/// Why an access token was refused (all answered alike: 401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejected {
+    /// Not a JWT, wrong algorithm, bad signature, wrong `iss`/`aud`, or a missing claim.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// Past `exp` (or issued in the future).
+    #[error("expired token")]
+    Expired,
+}
+
+/// Signs an access token for session `session_id` of `subject`.
+pub fn issue_access_token(
+    config: &AuthConfig,
+    kind: SessionKind,
+    subject: &str,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let ttl = i64::try_from(config.access_ttl_secs).map_err(ApiError::internal)?;
+    let claims = AccessClaims {
+        sub: subject.to_owned(),
+        sid: session_id.to_owned(),
+        typ: kind,
+        iss: config.issuer.clone(),
+        aud: config.audience.clone(),
+        iat: now.timestamp(),
+        exp: now.timestamp() + ttl,
+    };
+    let key = EncodingKey::from_secret(config.jwt_secret.expose().as_bytes());
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(ApiError::internal)
+}
+
+/// Checks an access token's algorithm, signature, `iss`, `aud`, `exp`, `iat` and claims.
+pub fn verify_access_token(config: &AuthConfig, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenRejected> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenRejected::Invalid("too long".into()));
+    }
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&[&config.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    // `exp` must be present (above) but is compared below with the server's clock, the one
+    // that set it, rather than the library's reading of the system clock.
+    validation.validate_exp = false;
+    validation.leeway = 0;
+    let key = DecodingKey::from_secret(config.jwt_secret.expose().as_bytes());
+    let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
+        .map_err(|e| TokenRejected::Invalid(e.to_string()))?
+        .claims;
+    let now = now.timestamp();
+    if claims.exp + LEEWAY_SECS < now || claims.iat > now + LEEWAY_SECS {
+        return Err(TokenRejected::Expired);
+    }
+    Ok(claims)
+}
+
+/// The body of every sign-in and refresh: `{access_token, token_type, expires_in,
+/// refresh_token}`.
+#[derive(Serialize)]
+pub struct TokenPair {
+    /// The JWT to send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: u64,
+    /// Opaque; spend it once at `POST /v1/auth/refresh`.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
+/// The sessions of this server (lifetime `auth.refresh_ttl_secs`).
+pub fn sessions(state: &AppState) -> Sessions<'_> {
+    Sessions::new(&state.redis, Duration::from_secs(state.settings.auth.refresh_ttl_secs))
+}
+
+/// The token pair of a session: a fresh access token and the session's refresh token.
+pub fn token_pair(state: &AppState, session: &Session, refresh_token: String) -> Result<TokenPair, ApiError> {
+    let auth = &state.settings.auth;
+    let access_token = issue_access_token(auth, session.kind, &session.subject, &session.id, state.clock.now())?;
+    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: auth.access_ttl_secs, refresh_token })
+}
+
+/// Starts a session for `subject` and returns its first token pair.
+pub async fn sign_in(
+    state: &AppState,
+    kind: SessionKind,
+    subject: &str,
+    admin: Option<zhijian_infra::sessions::AdminScope>,
+) -> Result<TokenPair, ApiError> {
+    let StartedSession { id, refresh_token } = sessions(state).start(kind, subject, admin.as_ref()).await?;
+    let session = Session { id, kind, subject: subject.to_owned(), admin };
+    token_pair(state, &session, refresh_token)
+}
+
+/// A signed-in worker (an `Authorization: Bearer` worker token of a live session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerIdentity {
+    /// The worker's account.
+    pub account_id: AccountId,
+    /// The session the token belongs to.
+    pub session_id: String,
+}
+
+/// A signed-in admin (an admin token of a live session), with the reach of their role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminIdentity {
+    /// The admin.
+    pub admin_id: AdminId,
+    /// Their role.
+    pub role: AdminRole,
+    /// The union the role is bound to.
+    pub union_id: UnionId,
+    /// That union's materialised path (`/1/5/12/`); the admin acts in this subtree only.
+    pub union_path: String,
+    /// The session the token belongs to.
+    pub session_id: String,
+}
+
+impl AdminIdentity {
+    /// The admin's subtree, parsed.
+    pub fn subtree(&self) -> Option<UnionPath> {
+        UnionPath::parse(&self.union_path).ok()
+    }
+
+    /// Whether the union at `union_path` is the admin's union or lies below it. Callers answer
+    /// 404 (never 403) when it does not. A malformed path is outside.
+    pub fn can_see(&self, union_path: &str) -> bool {
+        UnionPath::parse(union_path).is_ok_and(|other| self.can_see_path(&other))
+    }
+
+    /// [`AdminIdentity::can_see`] for a parsed path.
+    pub fn can_see_path(&self, union_path: &UnionPath) -> bool {
+        self.subtree().is_some_and(|own| own.contains(union_path))
+    }
+
+    /// `Ok` when the admin can see `union_path`, otherwise the 404 to answer.
+    pub fn ensure_can_see(&self, union_path: &str) -> Result<(), ApiError> {
+        if self.can_see(union_path) { Ok(()) } else { Err(ApiError::not_found()) }
+    }
+}
+
+/// A worker identity when the request carries a token; `None` without an `Authorization`
+/// header. A token that is present but invalid is still refused (401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeWorker(pub Option<WorkerIdentity>);
+
+/// Why a caller was not let in.
+#[derive(Debug)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header.
+    Missing,
+    /// A token that is invalid, expired, of the other kind, or of an ended session.
+    Invalid,
+    /// Redis (the session store) is down: 503.
+    Unavailable(RedisUnavailable),
+    /// The server is misconfigured (no state): 500.
+    Internal(&'static str),
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("no bearer token"),
+            Self::Invalid => f.write_str("invalid bearer token"),
+            Self::Unavailable(e) => write!(f, "{e}"),
+            Self::Internal(what) => f.write_str(what),
+        }
+    }
+}
+
+impl From<RedisUnavailable> for AuthError {
+    fn from(error: RedisUnavailable) -> Self {
+        Self::Unavailable(error)
+    }
+}
+
+impl AuthError {
+    fn api_error(&self) -> ApiError {
+        match self {
+            Self::Missing | Self::Invalid => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录"),
+            Self::Unavailable(e) => ApiError::from(RedisUnavailable(e.0.clone())),
+            Self::Internal(what) => ApiError::internal(what),
+        }
+    }
+}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Missing | Self::Invalid => StatusCode::UNAUTHORIZED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.api_error().error_response();
+        let challenge = match self {
+            Self::Missing => Some(r#"Bearer realm="zhijian""#),
+            Self::Invalid => Some(r#"Bearer realm="zhijian", error="invalid_token""#),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
+    }
+}
+
+/// The bearer token of a request: `None` without an `Authorization` header, `Err` when the
+/// header is not `Bearer <token>`.
+fn bearer(req: &HttpRequest) -> Result<Option<String>, AuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AuthError::Invalid)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Invalid)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(AuthError::Invalid);
+    }
+    Ok(Some(token.to_owned()))
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AuthError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or(AuthError::Internal("AppState is not registered"))
+}
+
+/// Verifies `token` as a `kind` token and returns its live session.
+async fn authenticate(state: &AppState, token: &str, kind: SessionKind) -> Result<Session, AuthError> {
+    let claims = verify_access_token(&state.settings.auth, token, state.clock.now()).map_err(|e| {
+        log::debug!("access token refused: {e}");
+        AuthError::Invalid
+    })?;
+    if claims.typ != kind {
+        return Err(AuthError::Invalid);
+    }
+    let session = sessions(state).get(&claims.sid).await?.ok_or(AuthError::Invalid)?;
+    if session.kind != kind || session.subject != claims.sub {
+        return Err(AuthError::Invalid);
+    }
+    Ok(session)
+}
+
+fn worker_of(session: Session) -> Result<WorkerIdentity, AuthError> {
+    let account_id = AccountId::parse(&session.subject).map_err(|_| AuthError::Invalid)?;
+    Ok(WorkerIdentity { account_id, session_id: session.id })
+}
+
+fn admin_of(session: Session) -> Result<AdminIdentity, AuthError> {
+    let admin_id = AdminId::parse(&session.subject).map_err(|_| AuthError::Invalid)?;
+    let scope = session.admin.ok_or(AuthError::Invalid)?;
+    Ok(AdminIdentity {
+        admin_id,
+        role: scope.role,
+        union_id: scope.union_id,
+        union_path: scope.union_path,
+        session_id: session.id,
+    })
+}
+
+impl FromRequest for WorkerIdentity {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let prepared = app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
+        Box::pin(async move {
+            let (state, token) = prepared?;
+            worker_of(authenticate(&state, &token, SessionKind::Worker).await?)
+        })
+    }
+}
+
+impl FromRequest for MaybeWorker {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let prepared = app_state(req).and_then(|state| Ok((state, bearer(req)?)));
+        Box::pin(async move {
+            match prepared? {
+                (_, None) => Ok(MaybeWorker(None)),
+                (state, Some(token)) => {
+                    Ok(MaybeWorker(Some(worker_of(authenticate(&state, &token, SessionKind::Worker).await?)?)))
+                }
+            }
+        })
+    }
+}
+
+impl FromRequest for AdminIdentity {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let prepared = app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
+        Box::pin(async move {
+            let (state, token) = prepared?;
+            admin_of(authenticate(&state, &token, SessionKind::Admin).await?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use zhijian_infra::secret::Secret;
+
+    fn config() -> AuthConfig {
+        AuthConfig {
+            jwt_secret: Secret::new("0123456789abcdef0123456789abcdef-test"),
+            issuer: "zhijian".into(),
+            audience: "zhijian-api".into(),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 3600,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn sign(claims: &serde_json::Value, alg: Algorithm, secret: &str) -> String {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    fn claims() -> serde_json::Value {
+        serde_json::json!({
+            "sub": "a", "sid": "s", "typ": "worker", "iss": "zhijian", "aud": "zhijian-api",
+            "iat": now().timestamp(), "exp": now().timestamp() + 900,
+        })
+    }
+
+    #[test]
+    fn a_token_signs_and_verifies_and_carries_no_personal_data() {
+        let token = issue_access_token(&config(), SessionKind::Admin, "a1", "s1", now()).unwrap();
+        let claims = verify_access_token(&config(), &token, now()).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str(), claims.typ), ("a1", "s1", SessionKind::Admin));
+        assert_eq!(claims.exp - claims.iat, 900);
+        let payload = token.split('.').nth(1).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["aud", "exp", "iat", "iss", "sid", "sub", "typ"]);
+    }
+
+    #[test]
+    fn expiry_is_checked_against_the_given_clock_with_a_small_leeway() {
+        let token = issue_access_token(&config(), SessionKind::Worker, "a", "s", now()).unwrap();
+        let later = |secs| now() + chrono::TimeDelta::seconds(secs);
+        assert!(verify_access_token(&config(), &token, later(900 + LEEWAY_SECS)).is_ok());
+        assert_eq!(verify_access_token(&config(), &token, later(901 + LEEWAY_SECS)), Err(TokenRejected::Expired));
+        assert_eq!(verify_access_token(&config(), &token, later(-60)), Err(TokenRejected::Expired));
+    }
+
+    #[test]
+    fn another_algorithm_key_issuer_audience_or_typ_is_refused() {
+        let secret = config().jwt_secret.expose().to_owned();
+        assert!(verify_access_token(&config(), &sign(&claims(), Algorithm::HS256, &secret), now()).is_ok());
+        assert!(verify_access_token(&config(), &sign(&claims(), Algorithm::HS384, &secret), now()).is_err());
+        assert!(verify_access_token(&config(), &sign(&claims(), Algorithm::HS256, "another-secret-of-32-bytes-....."), now()).is_err());
+        for (claim, value) in [("iss", "other"), ("aud", "other"), ("typ", "partner")] {
+            let mut bad = claims();
+            bad[claim] = value.into();
+            assert!(verify_access_token(&config(), &sign(&bad, Algorithm::HS256, &secret), now()).is_err(), "{claim}");
+        }
+        for claim in ["exp", "sub", "sid", "typ", "iat"] {
+            let mut bad = claims();
+            bad.as_object_mut().unwrap().remove(claim);
+            assert!(verify_access_token(&config(), &sign(&bad, Algorithm::HS256, &secret), now()).is_err(), "{claim}");
+        }
+    }
+
+    #[test]
+    fn an_unsigned_token_is_refused() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
+        for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+            assert!(verify_access_token(&config(), &token, now()).is_err());
+        }
+    }
+
+    #[test]
+    fn an_admin_sees_its_own_subtree_only() {
+        let admin = AdminIdentity {
+            admin_id: AdminId::from_uuid(uuid::Uuid::nil()),
+            role: AdminRole::Reviewer,
+            union_id: UnionId::new(5),
+            union_path: "/1/5/".into(),
+            session_id: "s".into(),
+        };
+        assert!(admin.can_see("/1/5/"));
+        assert!(admin.can_see("/1/5/12/"));
+        assert!(!admin.can_see("/1/"));
+        assert!(!admin.can_see("/1/50/"));
+        assert!(!admin.can_see("garbage"));
+        assert_eq!(admin.ensure_can_see("/1/6/").unwrap_err().status(), StatusCode::NOT_FOUND);
+    }
+
+    #[actix_web::test]
+    async fn a_refusal_is_401_with_a_bearer_challenge() {
+        let response = AuthError::Invalid.error_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers().get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap();
+        assert!(challenge.starts_with("Bearer"));
+        let unavailable = AuthError::Unavailable(RedisUnavailable("down".into())).error_response();
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(unavailable.headers().get(header::RETRY_AFTER).is_some());
+    }
+}

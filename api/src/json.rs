@@ -1,0 +1,52 @@
+//! JSON bodies read by hand where the raw bytes matter (idempotency fingerprints), and the
+//! `Idempotency-Key` header.
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use serde::de::DeserializeOwned;
+use zhijian_infra::idempotency::IdempotencyKey;
+
+use crate::error::{self, ApiError};
+
+/// Parses a JSON body, answering actix-style envelope errors (415, 400 with the field).
+pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !is_json {
+        return Err(error::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    serde_json::from_slice(body).map_err(|e| error::deserialize_error(&e))
+}
+
+/// The `Idempotency-Key` header, if sent: 1–128 characters of `[A-Za-z0-9_-]`. The request is
+/// fingerprinted by its canonical JSON, so key order and whitespace do not matter.
+pub fn idempotency_key(req: &HttpRequest, scope: String, body: &[u8]) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .ok_or_else(|| {
+            ApiError::invalid("invalid_idempotency_key", "Idempotency-Key 应为1至128位字母、数字、- 或 _", "Idempotency-Key")
+        })?;
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .map(|v| v.to_string().into_bytes())
+        .unwrap_or_else(|_| body.to_vec());
+    Ok(Some(IdempotencyKey::new(scope, key.to_owned(), &canonical)))
+}
+
+/// 422: the key was used before with a different request.
+pub fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "该 Idempotency-Key 已用于内容不同的请求",
+    )
+    .with_field("Idempotency-Key")
+}

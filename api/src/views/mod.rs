@@ -1,0 +1,3 @@
+//! Response types shared by several routes.
+
+pub mod application;
