@@ -88,7 +88,11 @@ pub fn issue_access_token(
 }
 
 /// Checks an access token's algorithm, signature, `iss`, `aud`, `exp`, `iat` and claims.
-pub fn verify_access_token(config: &AuthConfig, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenRejected> {
+pub fn verify_access_token(
+    config: &AuthConfig,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<AccessClaims, TokenRejected> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenRejected::Invalid("too long".into()));
     }
@@ -127,20 +131,40 @@ pub struct TokenPair {
 
 impl std::fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPair").field("expires_in", &self.expires_in).finish_non_exhaustive()
+        f.debug_struct("TokenPair")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
     }
 }
 
 /// The sessions of this server (lifetime `auth.refresh_ttl_secs`).
 pub fn sessions(state: &AppState) -> Sessions<'_> {
-    Sessions::new(&state.redis, Duration::from_secs(state.settings.auth.refresh_ttl_secs))
+    Sessions::new(
+        &state.redis,
+        Duration::from_secs(state.settings.auth.refresh_ttl_secs),
+    )
 }
 
 /// The token pair of a session: a fresh access token and the session's refresh token.
-pub fn token_pair(state: &AppState, session: &Session, refresh_token: String) -> Result<TokenPair, ApiError> {
+pub fn token_pair(
+    state: &AppState,
+    session: &Session,
+    refresh_token: String,
+) -> Result<TokenPair, ApiError> {
     let auth = &state.settings.auth;
-    let access_token = issue_access_token(auth, session.kind, &session.subject, &session.id, state.clock.now())?;
-    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: auth.access_ttl_secs, refresh_token })
+    let access_token = issue_access_token(
+        auth,
+        session.kind,
+        &session.subject,
+        &session.id,
+        state.clock.now(),
+    )?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: auth.access_ttl_secs,
+        refresh_token,
+    })
 }
 
 /// Starts a session for `subject` and returns its first token pair.
@@ -150,8 +174,14 @@ pub async fn sign_in(
     subject: &str,
     admin: Option<zhijian_infra::sessions::AdminScope>,
 ) -> Result<TokenPair, ApiError> {
-    let StartedSession { id, refresh_token } = sessions(state).start(kind, subject, admin.as_ref()).await?;
-    let session = Session { id, kind, subject: subject.to_owned(), admin };
+    let StartedSession { id, refresh_token } =
+        sessions(state).start(kind, subject, admin.as_ref()).await?;
+    let session = Session {
+        id,
+        kind,
+        subject: subject.to_owned(),
+        admin,
+    };
     token_pair(state, &session, refresh_token)
 }
 
@@ -198,7 +228,11 @@ impl AdminIdentity {
 
     /// `Ok` when the admin can see `union_path`, otherwise the 404 to answer.
     pub fn ensure_can_see(&self, union_path: &str) -> Result<(), ApiError> {
-        if self.can_see(union_path) { Ok(()) } else { Err(ApiError::not_found()) }
+        if self.can_see(union_path) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found())
+        }
     }
 }
 
@@ -240,7 +274,9 @@ impl From<RedisUnavailable> for AuthError {
 impl AuthError {
     fn api_error(&self) -> ApiError {
         match self {
-            Self::Missing | Self::Invalid => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录"),
+            Self::Missing | Self::Invalid => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录")
+            }
             Self::Unavailable(e) => ApiError::from(RedisUnavailable(e.0.clone())),
             Self::Internal(what) => ApiError::internal(what),
         }
@@ -264,7 +300,10 @@ impl ResponseError for AuthError {
             _ => None,
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }
@@ -286,19 +325,29 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, AuthError> {
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AuthError> {
-    req.app_data::<web::Data<AppState>>().cloned().ok_or(AuthError::Internal("AppState is not registered"))
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or(AuthError::Internal("AppState is not registered"))
 }
 
 /// Verifies `token` as a `kind` token and returns its live session.
-async fn authenticate(state: &AppState, token: &str, kind: SessionKind) -> Result<Session, AuthError> {
-    let claims = verify_access_token(&state.settings.auth, token, state.clock.now()).map_err(|e| {
-        log::debug!("access token refused: {e}");
-        AuthError::Invalid
-    })?;
+async fn authenticate(
+    state: &AppState,
+    token: &str,
+    kind: SessionKind,
+) -> Result<Session, AuthError> {
+    let claims =
+        verify_access_token(&state.settings.auth, token, state.clock.now()).map_err(|e| {
+            log::debug!("access token refused: {e}");
+            AuthError::Invalid
+        })?;
     if claims.typ != kind {
         return Err(AuthError::Invalid);
     }
-    let session = sessions(state).get(&claims.sid).await?.ok_or(AuthError::Invalid)?;
+    let session = sessions(state)
+        .get(&claims.sid)
+        .await?
+        .ok_or(AuthError::Invalid)?;
     if session.kind != kind || session.subject != claims.sub {
         return Err(AuthError::Invalid);
     }
@@ -307,7 +356,10 @@ async fn authenticate(state: &AppState, token: &str, kind: SessionKind) -> Resul
 
 fn worker_of(session: Session) -> Result<WorkerIdentity, AuthError> {
     let account_id = AccountId::parse(&session.subject).map_err(|_| AuthError::Invalid)?;
-    Ok(WorkerIdentity { account_id, session_id: session.id })
+    Ok(WorkerIdentity {
+        account_id,
+        session_id: session.id,
+    })
 }
 
 fn admin_of(session: Session) -> Result<AdminIdentity, AuthError> {
@@ -327,7 +379,8 @@ impl FromRequest for WorkerIdentity {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let prepared = app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
+        let prepared =
+            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
             worker_of(authenticate(&state, &token, SessionKind::Worker).await?)
@@ -344,9 +397,9 @@ impl FromRequest for MaybeWorker {
         Box::pin(async move {
             match prepared? {
                 (_, None) => Ok(MaybeWorker(None)),
-                (state, Some(token)) => {
-                    Ok(MaybeWorker(Some(worker_of(authenticate(&state, &token, SessionKind::Worker).await?)?)))
-                }
+                (state, Some(token)) => Ok(MaybeWorker(Some(worker_of(
+                    authenticate(&state, &token, SessionKind::Worker).await?,
+                )?))),
             }
         })
     }
@@ -357,7 +410,8 @@ impl FromRequest for AdminIdentity {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let prepared = app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
+        let prepared =
+            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
             admin_of(authenticate(&state, &token, SessionKind::Admin).await?)
@@ -383,11 +437,18 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn sign(claims: &serde_json::Value, alg: Algorithm, secret: &str) -> String {
-        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn claims() -> serde_json::Value {
@@ -401,11 +462,20 @@ mod tests {
     fn a_token_signs_and_verifies_and_carries_no_personal_data() {
         let token = issue_access_token(&config(), SessionKind::Admin, "a1", "s1", now()).unwrap();
         let claims = verify_access_token(&config(), &token, now()).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.sid.as_str(), claims.typ), ("a1", "s1", SessionKind::Admin));
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str(), claims.typ),
+            ("a1", "s1", SessionKind::Admin)
+        );
         assert_eq!(claims.exp - claims.iat, 900);
         let payload = token.split('.').nth(1).unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let json: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
         assert_eq!(keys, ["aud", "exp", "iat", "iss", "sid", "sub", "typ"]);
     }
@@ -415,25 +485,64 @@ mod tests {
         let token = issue_access_token(&config(), SessionKind::Worker, "a", "s", now()).unwrap();
         let later = |secs| now() + chrono::TimeDelta::seconds(secs);
         assert!(verify_access_token(&config(), &token, later(900 + LEEWAY_SECS)).is_ok());
-        assert_eq!(verify_access_token(&config(), &token, later(901 + LEEWAY_SECS)), Err(TokenRejected::Expired));
-        assert_eq!(verify_access_token(&config(), &token, later(-60)), Err(TokenRejected::Expired));
+        assert_eq!(
+            verify_access_token(&config(), &token, later(901 + LEEWAY_SECS)),
+            Err(TokenRejected::Expired)
+        );
+        assert_eq!(
+            verify_access_token(&config(), &token, later(-60)),
+            Err(TokenRejected::Expired)
+        );
     }
 
     #[test]
     fn another_algorithm_key_issuer_audience_or_typ_is_refused() {
         let secret = config().jwt_secret.expose().to_owned();
-        assert!(verify_access_token(&config(), &sign(&claims(), Algorithm::HS256, &secret), now()).is_ok());
-        assert!(verify_access_token(&config(), &sign(&claims(), Algorithm::HS384, &secret), now()).is_err());
-        assert!(verify_access_token(&config(), &sign(&claims(), Algorithm::HS256, "another-secret-of-32-bytes-....."), now()).is_err());
+        assert!(
+            verify_access_token(
+                &config(),
+                &sign(&claims(), Algorithm::HS256, &secret),
+                now()
+            )
+            .is_ok()
+        );
+        assert!(
+            verify_access_token(
+                &config(),
+                &sign(&claims(), Algorithm::HS384, &secret),
+                now()
+            )
+            .is_err()
+        );
+        assert!(
+            verify_access_token(
+                &config(),
+                &sign(
+                    &claims(),
+                    Algorithm::HS256,
+                    "another-secret-of-32-bytes-....."
+                ),
+                now()
+            )
+            .is_err()
+        );
         for (claim, value) in [("iss", "other"), ("aud", "other"), ("typ", "partner")] {
             let mut bad = claims();
             bad[claim] = value.into();
-            assert!(verify_access_token(&config(), &sign(&bad, Algorithm::HS256, &secret), now()).is_err(), "{claim}");
+            assert!(
+                verify_access_token(&config(), &sign(&bad, Algorithm::HS256, &secret), now())
+                    .is_err(),
+                "{claim}"
+            );
         }
         for claim in ["exp", "sub", "sid", "typ", "iat"] {
             let mut bad = claims();
             bad.as_object_mut().unwrap().remove(claim);
-            assert!(verify_access_token(&config(), &sign(&bad, Algorithm::HS256, &secret), now()).is_err(), "{claim}");
+            assert!(
+                verify_access_token(&config(), &sign(&bad, Algorithm::HS256, &secret), now())
+                    .is_err(),
+                "{claim}"
+            );
         }
     }
 
@@ -441,7 +550,10 @@ mod tests {
     fn an_unsigned_token_is_refused() {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
-        for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+        for token in [
+            format!("{header}.{payload}."),
+            format!("{header}.{payload}"),
+        ] {
             assert!(verify_access_token(&config(), &token, now()).is_err());
         }
     }
@@ -460,14 +572,22 @@ mod tests {
         assert!(!admin.can_see("/1/"));
         assert!(!admin.can_see("/1/50/"));
         assert!(!admin.can_see("garbage"));
-        assert_eq!(admin.ensure_can_see("/1/6/").unwrap_err().status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            admin.ensure_can_see("/1/6/").unwrap_err().status(),
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[actix_web::test]
     async fn a_refusal_is_401_with_a_bearer_challenge() {
         let response = AuthError::Invalid.error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        let challenge = response.headers().get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap();
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_str()
+            .unwrap();
         assert!(challenge.starts_with("Bearer"));
         let unavailable = AuthError::Unavailable(RedisUnavailable("down".into())).error_response();
         assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);

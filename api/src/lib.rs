@@ -3,6 +3,7 @@
 //! provider calls in `zhijian-infra`.
 
 pub mod auth;
+pub mod card;
 pub mod error;
 pub mod json;
 pub mod logging;

@@ -117,9 +117,10 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
         report.admins_created()
     );
     for union in report.unions.iter().filter(|u| u.region.len() != 9 || u.kind == UnionKind::Enterprise) {
-        println!("  union {:>5}  {:<20} {} ({})", union.id, union.kind.as_str(), union.name, union.region);
+        println!("  union {:>3}  {:<20} {} ({})", union.id.get(), union.kind.as_str(), union.name, union.region);
     }
-    println!("  … and a federation and a joint union for each township and street of 巫山县\n");
+    println!("  … and a federation and a joint union for each township and street of 巫山县");
+    println!("  employer credit code of {}: {}\n", demo::ENTERPRISE_NAME, demo::ENTERPRISE_CREDIT_CODE);
     let unknown = "(printed at first seed)";
     println!("  {:<22}{:<10}{}password", "username", "role", pad("union", 34));
     for admin in &report.admins {
@@ -131,8 +132,8 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
     }
     if report.admins.iter().any(|a| !a.password_works) {
         println!(
-            "\nSome demo accounts existed with another password, printed when they were created. To choose \
-             one before the first seed, set [demo] admin_password in config/local.toml."
+            "\nThese demo accounts already existed with another password than demo.admin_password: it was \
+             printed by the seed that created them."
         );
     }
     Ok(())

@@ -56,12 +56,15 @@ impl AccountRow {
         let Some(sealed) = &self.phone_cipher else {
             return Ok(None);
         };
-        let clear = pii
-            .decrypt(sealed, PHONE)
-            .map_err(|e| StoreError::Internal(format!("account {}: phone does not decrypt: {e}", self.id)))?;
-        PhoneNumber::parse(&clear)
-            .map(Some)
-            .map_err(|_| StoreError::Internal(format!("account {}: stored phone is not a mobile number", self.id)))
+        let clear = pii.decrypt(sealed, PHONE).map_err(|e| {
+            StoreError::Internal(format!("account {}: phone does not decrypt: {e}", self.id))
+        })?;
+        PhoneNumber::parse(&clear).map(Some).map_err(|_| {
+            StoreError::Internal(format!(
+                "account {}: stored phone is not a mobile number",
+                self.id
+            ))
+        })
     }
 }
 
@@ -126,10 +129,15 @@ pub fn find_or_create_by_openid(
             .select(AccountRow::as_select())
             .first(conn)?;
         match unionid {
-            Some(unionid) if row.wechat_unionid.as_deref() != Some(unionid) => Ok(diesel::update(accounts::table.find(row.id))
-                .set((accounts::wechat_unionid.eq(unionid), accounts::updated_at.eq(now)))
-                .returning(AccountRow::as_returning())
-                .get_result(conn)?),
+            Some(unionid) if row.wechat_unionid.as_deref() != Some(unionid) => {
+                Ok(diesel::update(accounts::table.find(row.id))
+                    .set((
+                        accounts::wechat_unionid.eq(unionid),
+                        accounts::updated_at.eq(now),
+                    ))
+                    .returning(AccountRow::as_returning())
+                    .get_result(conn)?)
+            }
             _ => Ok(row),
         }
     })
@@ -170,7 +178,11 @@ pub fn find_or_create_by_phone(
 
 /// The account `id`, if it exists.
 pub fn find(conn: &mut PgConnection, id: AccountId) -> Result<Option<AccountRow>, StoreError> {
-    Ok(accounts::table.find(id.as_uuid()).select(AccountRow::as_select()).first(conn).optional()?)
+    Ok(accounts::table
+        .find(id.as_uuid())
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Binds the verified `phone` to account `id` (replacing a phone bound before). Binding the

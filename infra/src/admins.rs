@@ -160,12 +160,17 @@ pub fn normalise_username(username: &str) -> String {
 
 fn valid_username(username: &str) -> bool {
     (3..=64).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+        && username.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        })
 }
 
 /// Creates an admin (demo seed, and later admin management) and returns its id. Hashes the
 /// password (argon2id): run it on the blocking pool.
-pub fn create_admin(conn: &mut PgConnection, new: NewAdmin<'_>) -> Result<AdminId, CreateAdminError> {
+pub fn create_admin(
+    conn: &mut PgConnection,
+    new: NewAdmin<'_>,
+) -> Result<AdminId, CreateAdminError> {
     let username = normalise_username(new.username);
     if !valid_username(&username) {
         return Err(CreateAdminError::InvalidUsername);
@@ -178,8 +183,11 @@ pub fn create_admin(conn: &mut PgConnection, new: NewAdmin<'_>) -> Result<AdminI
     let hash = password::hash_password(new.password)?;
     let id = Uuid::now_v7();
     conn.transaction(|conn| {
-        let union_exists: Option<i64> =
-            unions::table.find(new.union_id.get()).select(unions::id).first(conn).optional()?;
+        let union_exists: Option<i64> = unions::table
+            .find(new.union_id.get())
+            .select(unions::id)
+            .first(conn)
+            .optional()?;
         if union_exists.is_none() {
             return Err(CreateAdminError::UnionNotFound);
         }
@@ -193,15 +201,26 @@ pub fn create_admin(conn: &mut PgConnection, new: NewAdmin<'_>) -> Result<AdminI
                 admins::union_id.eq(new.union_id.get()),
             ))
             .execute(conn)?;
-        audit(conn, Utc::now(), "system", id, Some(new.role), Some(new.union_id), "create")?;
+        audit(
+            conn,
+            Utc::now(),
+            "system",
+            id,
+            Some(new.role),
+            Some(new.union_id),
+            "create",
+        )?;
         Ok(AdminId::from_uuid(id))
     })
 }
 
 /// The admin `id` with its union, if it exists.
 pub fn find(conn: &mut PgConnection, id: AdminId) -> Result<Option<AdminRecord>, StoreError> {
-    let row: Option<AdminRow> =
-        admins::table.find(id.as_uuid()).select(AdminRow::as_select()).first(conn).optional()?;
+    let row: Option<AdminRow> = admins::table
+        .find(id.as_uuid())
+        .select(AdminRow::as_select())
+        .first(conn)
+        .optional()?;
     row.map(|row| with_union(conn, row)).transpose()
 }
 
@@ -228,7 +247,15 @@ pub fn attempt_login(
         };
         if let Some(until) = row.locked_until.filter(|until| *until > now) {
             password::verify_against_dummy(password);
-            audit(conn, now, "admin", row.id, None, Some(UnionId::new(row.union_id)), "login_refused_locked")?;
+            audit(
+                conn,
+                now,
+                "admin",
+                row.id,
+                None,
+                Some(UnionId::new(row.union_id)),
+                "login_refused_locked",
+            )?;
             return Ok(LoginOutcome::Locked { until });
         }
         if !password::verify_password(password, &row.password_hash) {
@@ -247,28 +274,66 @@ pub fn attempt_login(
             ))
             .execute(conn)?;
         let record = with_union(conn, row)?;
-        audit(conn, now, "admin", record.id.as_uuid(), Some(record.role), Some(record.union_id), "login")?;
+        audit(
+            conn,
+            now,
+            "admin",
+            record.id.as_uuid(),
+            Some(record.role),
+            Some(record.union_id),
+            "login",
+        )?;
         Ok(LoginOutcome::Success(record))
     })
 }
 
 /// Records a sign-out in the audit trail.
-pub fn record_logout(conn: &mut PgConnection, id: AdminId, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn record_logout(
+    conn: &mut PgConnection,
+    id: AdminId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     audit(conn, now, "admin", id.as_uuid(), None, None, "logout")
 }
 
-fn record_failure(conn: &mut PgConnection, row: &AdminRow, now: DateTime<Utc>) -> Result<LoginOutcome, StoreError> {
+fn record_failure(
+    conn: &mut PgConnection,
+    row: &AdminRow,
+    now: DateTime<Utc>,
+) -> Result<LoginOutcome, StoreError> {
     let failures = row.failed_logins.saturating_add(1);
     let locks = failures >= MAX_FAILED_LOGINS;
     // A lock starts a new count: after it ends, five more failures lock again.
-    let (count, locked_until) = if locks { (0, Some(now + LOCKOUT)) } else { (failures, None) };
+    let (count, locked_until) = if locks {
+        (0, Some(now + LOCKOUT))
+    } else {
+        (failures, None)
+    };
     diesel::update(admins::table.find(row.id))
-        .set((admins::failed_logins.eq(count), admins::locked_until.eq(locked_until)))
+        .set((
+            admins::failed_logins.eq(count),
+            admins::locked_until.eq(locked_until),
+        ))
         .execute(conn)?;
-    let action = if locks { "login_failed_locked" } else { "login_failed" };
-    audit(conn, now, "admin", row.id, None, Some(UnionId::new(row.union_id)), action)?;
+    let action = if locks {
+        "login_failed_locked"
+    } else {
+        "login_failed"
+    };
+    audit(
+        conn,
+        now,
+        "admin",
+        row.id,
+        None,
+        Some(UnionId::new(row.union_id)),
+        action,
+    )?;
     if locks {
-        log::warn!("admin {} locked after {MAX_FAILED_LOGINS} failed sign-ins", row.id);
+        log::warn!(
+            "admin {} locked after {MAX_FAILED_LOGINS} failed sign-ins",
+            row.id
+        );
     }
     Ok(LoginOutcome::WrongPassword { locked_until })
 }
@@ -288,8 +353,10 @@ struct AdminRow {
 }
 
 fn with_union(conn: &mut PgConnection, row: AdminRow) -> Result<AdminRecord, StoreError> {
-    let (union_name, union_path): (String, String) =
-        unions::table.find(row.union_id).select((unions::name, unions::path)).first(conn)?;
+    let (union_name, union_path): (String, String) = unions::table
+        .find(row.union_id)
+        .select((unions::name, unions::path))
+        .first(conn)?;
     let role = AdminRole::parse(&row.role)
         .map_err(|_| StoreError::Internal(format!("admin {} has an unknown role", row.id)))?;
     Ok(AdminRecord {

@@ -93,7 +93,10 @@ pub struct StartedSession {
 
 impl std::fmt::Debug for StartedSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StartedSession").field("id", &self.id).field("refresh_token", &"<redacted>").finish()
+        f.debug_struct("StartedSession")
+            .field("id", &self.id)
+            .field("refresh_token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -107,7 +110,10 @@ pub struct Rotated {
 
 impl std::fmt::Debug for Rotated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rotated").field("session", &self.session).field("refresh_token", &"<redacted>").finish()
+        f.debug_struct("Rotated")
+            .field("session", &self.session)
+            .field("refresh_token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -206,14 +212,19 @@ impl<'a> Sessions<'a> {
             return Ok(None);
         }
         let mut conn = self.store.connection();
-        let fields: HashMap<String, String> =
-            redis::cmd("HGETALL").arg(self.session_key(id)).query_async(&mut conn).await?;
+        let fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.session_key(id))
+            .query_async(&mut conn)
+            .await?;
         Ok(session_from_fields(id, &fields))
     }
 
     /// Spends `refresh_token` and returns its successor; a spent token revokes the session.
     pub async fn rotate(&self, refresh_token: &str) -> Result<Rotated, RefreshError> {
-        let id = refresh_token.split_once('.').map(|(id, _)| id).filter(|id| valid_session_id(id));
+        let id = refresh_token
+            .split_once('.')
+            .map(|(id, _)| id)
+            .filter(|id| valid_session_id(id));
         let Some(id) = id else {
             return Err(RefreshError::Invalid);
         };
@@ -231,11 +242,16 @@ impl<'a> Sessions<'a> {
             "rotated" => {
                 // Ended between the two calls (logout): the successor is useless anyway.
                 let session = self.get(id).await?.ok_or(RefreshError::Invalid)?;
-                Ok(Rotated { session, refresh_token: successor })
+                Ok(Rotated {
+                    session,
+                    refresh_token: successor,
+                })
             }
             "reused" => {
                 log::warn!("refresh token reused: session {id} revoked");
-                Err(RefreshError::Reused { session_id: id.to_owned() })
+                Err(RefreshError::Reused {
+                    session_id: id.to_owned(),
+                })
             }
             _ => Err(RefreshError::Invalid),
         }
@@ -248,7 +264,10 @@ impl<'a> Sessions<'a> {
             return Ok(());
         }
         let mut conn = self.store.connection();
-        let _: i64 = redis::cmd("DEL").arg(self.session_key(id)).query_async(&mut conn).await?;
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.session_key(id))
+            .query_async(&mut conn)
+            .await?;
         Ok(())
     }
 
@@ -272,12 +291,20 @@ fn session_from_fields(id: &str, fields: &HashMap<String, String>) -> Option<Ses
             union_path: fields.get("union_path")?.clone(),
         }),
     };
-    Some(Session { id: id.to_owned(), kind, subject, admin })
+    Some(Session {
+        id: id.to_owned(),
+        kind,
+        subject,
+        admin,
+    })
 }
 
 /// A session id is 32 lower-case hex digits (a UUID v4 in simple form).
 fn valid_session_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn new_refresh_token(session_id: &str) -> String {
@@ -304,19 +331,31 @@ pub struct UnknownAdminLogins<'a> {
 impl<'a> UnknownAdminLogins<'a> {
     /// Counter in `store`: `max_failures` failures lock the name for `lock`.
     pub fn new(store: &'a RedisStore, max_failures: u32, lock: Duration) -> Self {
-        Self { store, max_failures, lock }
+        Self {
+            store,
+            max_failures,
+            lock,
+        }
     }
 
     /// Seconds the name stays locked, or `None`.
     pub async fn locked_for(&self, username: &str) -> Result<Option<u64>, RedisUnavailable> {
         let mut conn = self.store.connection();
-        let ttl_ms: i64 = redis::cmd("PTTL").arg(self.lock_key(username)).query_async(&mut conn).await?;
-        Ok(u64::try_from(ttl_ms).ok().filter(|ms| *ms > 0).map(|ms| ms.div_ceil(1000)))
+        let ttl_ms: i64 = redis::cmd("PTTL")
+            .arg(self.lock_key(username))
+            .query_async(&mut conn)
+            .await?;
+        Ok(u64::try_from(ttl_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(|ms| ms.div_ceil(1000)))
     }
 
     /// Counts a failure; returns the lock's seconds when this failure locks the name.
     pub async fn record_failure(&self, username: &str) -> Result<Option<u64>, RedisUnavailable> {
-        let count_key = self.store.key(&format!("admin_login:unknown:{}", digest(username)));
+        let count_key = self
+            .store
+            .key(&format!("admin_login:unknown:{}", digest(username)));
         let mut conn = self.store.connection();
         let (count,): (u32,) = redis::pipe()
             .atomic()
@@ -349,7 +388,8 @@ impl<'a> UnknownAdminLogins<'a> {
     }
 
     fn lock_key(&self, username: &str) -> String {
-        self.store.key(&format!("admin_login:unknown_lock:{}", digest(username)))
+        self.store
+            .key(&format!("admin_login:unknown_lock:{}", digest(username)))
     }
 }
 
@@ -371,21 +411,32 @@ mod tests {
     #[test]
     fn only_the_digest_of_a_token_is_kept() {
         let d = digest("abc");
-        assert_eq!(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            d,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(!d.contains("abc"));
     }
 
     #[test]
     fn malformed_session_ids_are_refused_before_redis() {
-        for bad in ["", "x", "../etc", "ABCDEF0123456789ABCDEF0123456789", "0123456789abcdef0123456789abcdef0"] {
+        for bad in [
+            "",
+            "x",
+            "../etc",
+            "ABCDEF0123456789ABCDEF0123456789",
+            "0123456789abcdef0123456789abcdef0",
+        ] {
             assert!(!valid_session_id(bad), "{bad}");
         }
     }
 
     #[test]
     fn an_admin_session_needs_its_scope_and_a_worker_session_does_not() {
-        let mut fields: HashMap<String, String> =
-            [("kind", "admin"), ("subject", "a1")].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut fields: HashMap<String, String> = [("kind", "admin"), ("subject", "a1")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         assert_eq!(session_from_fields("s", &fields), None);
         fields.insert("role".into(), "reviewer".into());
         fields.insert("union_id".into(), "12".into());
@@ -400,7 +451,10 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let started = StartedSession { id: "s".into(), refresh_token: "s.secret-value".into() };
+        let started = StartedSession {
+            id: "s".into(),
+            refresh_token: "s.secret-value".into(),
+        };
         assert!(!format!("{started:?}").contains("secret-value"));
     }
 }

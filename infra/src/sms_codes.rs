@@ -92,7 +92,9 @@ impl SmsPolicyConfig {
             return Err(format!("sms_policy.{name} must be at least 1"));
         }
         if self.phone_per_hour > self.phone_per_day {
-            return Err("sms_policy.phone_per_hour must not exceed sms_policy.phone_per_day".into());
+            return Err(
+                "sms_policy.phone_per_hour must not exceed sms_policy.phone_per_day".into(),
+            );
         }
         if self.ip_per_hour > self.ip_per_day {
             return Err("sms_policy.ip_per_hour must not exceed sms_policy.ip_per_day".into());
@@ -328,16 +330,29 @@ impl<'a> VerificationCodes<'a> {
             self.release(&keys, &member).await;
             return Err(IssueError::Sms(e));
         }
-        log::info!("verification code sent (purpose: {}, out_id: {member})", purpose.as_str());
-        Ok(IssuedCode { expires_in: self.policy.code_ttl_secs, resend_after: self.policy.resend_interval_secs })
+        log::info!(
+            "verification code sent (purpose: {}, out_id: {member})",
+            purpose.as_str()
+        );
+        Ok(IssuedCode {
+            expires_in: self.policy.code_ttl_secs,
+            resend_after: self.policy.resend_interval_secs,
+        })
     }
 
     /// Checks `code` for `phone` and `purpose`; the right code is consumed (single use).
-    pub async fn verify(&self, phone: &PhoneNumber, purpose: SmsPurpose, code: &str) -> Result<(), VerifyError> {
+    pub async fn verify(
+        &self,
+        phone: &PhoneNumber,
+        purpose: SmsPurpose,
+        code: &str,
+    ) -> Result<(), VerifyError> {
         let code = code.trim();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             // Cannot be right; not counted as an attempt.
-            return Err(VerifyError::Wrong { attempts_left: self.policy.max_attempts });
+            return Err(VerifyError::Wrong {
+                attempts_left: self.policy.max_attempts,
+            });
         }
         let mut conn = self.store.connection();
         let (outcome, left): (String, i64) = VERIFY
@@ -349,7 +364,9 @@ impl<'a> VerificationCodes<'a> {
             .map_err(RedisUnavailable::from)?;
         match outcome.as_str() {
             "ok" => Ok(()),
-            "wrong" => Err(VerifyError::Wrong { attempts_left: u32::try_from(left).unwrap_or(0) }),
+            "wrong" => Err(VerifyError::Wrong {
+                attempts_left: u32::try_from(left).unwrap_or(0),
+            }),
             "void" => Err(VerifyError::Expired { voided: true }),
             _ => Err(VerifyError::Expired { voided: false }),
         }
@@ -359,11 +376,15 @@ impl<'a> VerificationCodes<'a> {
         let phone_index = self.pii.blind_index("phone", phone.expose());
         let ip = requester.ip.map_or_else(|| "unknown".to_owned(), ip_group);
         let ip_index = self.pii.blind_index("ip", &ip);
-        let account = requester.account.map_or_else(|| "-".to_owned(), |a| a.to_string());
+        let account = requester
+            .account
+            .map_or_else(|| "-".to_owned(), |a| a.to_string());
         CapKeys {
             phone: self.store.key(&format!("sms:sent:phone:{phone_index}")),
             ip: self.store.key(&format!("sms:sent:ip:{ip_index}")),
-            global: self.store.key(&format!("sms:sent:day:{}", shanghai_day(now))),
+            global: self
+                .store
+                .key(&format!("sms:sent:day:{}", shanghai_day(now))),
             account: self.store.key(&format!("sms:sent:account:{account}")),
         }
     }
@@ -376,7 +397,11 @@ impl<'a> VerificationCodes<'a> {
         now: DateTime<Utc>,
     ) -> Result<(), IssueError> {
         let policy = self.policy;
-        let account_cap = if requester.account.is_some() { policy.account_per_day } else { 0 };
+        let account_cap = if requester.account.is_some() {
+            policy.account_per_day
+        } else {
+            0
+        };
         let mut conn = self.store.connection();
         let wait_ms: u64 = RESERVE
             .key(&keys.phone)
@@ -397,7 +422,9 @@ impl<'a> VerificationCodes<'a> {
             .await
             .map_err(RedisUnavailable::from)?;
         if wait_ms > 0 {
-            return Err(IssueError::Limited { retry_after_secs: wait_ms.div_ceil(1000).max(1) });
+            return Err(IssueError::Limited {
+                retry_after_secs: wait_ms.div_ceil(1000).max(1),
+            });
         }
         Ok(())
     }
@@ -418,7 +445,12 @@ impl<'a> VerificationCodes<'a> {
         }
     }
 
-    async fn store_code(&self, phone: &PhoneNumber, purpose: SmsPurpose, code: &str) -> Result<(), RedisUnavailable> {
+    async fn store_code(
+        &self,
+        phone: &PhoneNumber,
+        purpose: SmsPurpose,
+        code: &str,
+    ) -> Result<(), RedisUnavailable> {
         let key = self.code_key(phone, purpose);
         let mut conn = self.store.connection();
         redis::pipe()
@@ -444,7 +476,10 @@ impl<'a> VerificationCodes<'a> {
 
     async fn discard_code(&self, phone: &PhoneNumber, purpose: SmsPurpose) {
         let mut conn = self.store.connection();
-        let deleted: Result<i64, _> = redis::cmd("DEL").arg(self.code_key(phone, purpose)).query_async(&mut conn).await;
+        let deleted: Result<i64, _> = redis::cmd("DEL")
+            .arg(self.code_key(phone, purpose))
+            .query_async(&mut conn)
+            .await;
         if let Err(e) = deleted {
             log::warn!("redis: cannot discard an unsent verification code: {e}");
         }
@@ -452,13 +487,17 @@ impl<'a> VerificationCodes<'a> {
 
     fn code_key(&self, phone: &PhoneNumber, purpose: SmsPurpose) -> String {
         let phone_index = self.pii.blind_index("phone", phone.expose());
-        self.store.key(&format!("sms:code:{}:{phone_index}", purpose.as_str()))
+        self.store
+            .key(&format!("sms:code:{}:{phone_index}", purpose.as_str()))
     }
 
     /// HMAC (blind-index key) of purpose, phone and code: a leaked Redis cannot be searched
     /// for codes without the key, and a code is bound to its phone and purpose.
     fn digest(&self, phone: &PhoneNumber, purpose: SmsPurpose, code: &str) -> String {
-        self.pii.blind_index("sms_code", &format!("{}:{}:{code}", purpose.as_str(), phone.expose()))
+        self.pii.blind_index(
+            "sms_code",
+            &format!("{}:{}:{code}", purpose.as_str(), phone.expose()),
+        )
     }
 }
 
@@ -487,7 +526,9 @@ fn shanghai_day(now: DateTime<Utc>) -> String {
 }
 
 fn millis_until_next_shanghai_day(now: DateTime<Utc>) -> u64 {
-    let next_midnight = local_date(now).checked_add_days(Days::new(1)).map(|day| from_local(day, NaiveTime::MIN));
+    let next_midnight = local_date(now)
+        .checked_add_days(Days::new(1))
+        .map(|day| from_local(day, NaiveTime::MIN));
     next_midnight
         .and_then(|t| u64::try_from((t - now).num_milliseconds()).ok())
         .map_or(DAY_MS, |ms| ms.max(1))
@@ -510,11 +551,23 @@ mod tests {
 
     #[test]
     fn a_policy_with_a_zero_cap_or_an_hour_above_the_day_is_refused() {
-        let zero = SmsPolicyConfig { global_per_day: 0, ..SmsPolicyConfig::default() };
-        assert_eq!(zero.validate(), Err("sms_policy.global_per_day must be at least 1".into()));
-        let inverted = SmsPolicyConfig { phone_per_hour: 11, ..SmsPolicyConfig::default() };
+        let zero = SmsPolicyConfig {
+            global_per_day: 0,
+            ..SmsPolicyConfig::default()
+        };
+        assert_eq!(
+            zero.validate(),
+            Err("sms_policy.global_per_day must be at least 1".into())
+        );
+        let inverted = SmsPolicyConfig {
+            phone_per_hour: 11,
+            ..SmsPolicyConfig::default()
+        };
         assert!(inverted.validate().is_err());
-        let long = SmsPolicyConfig { code_ttl_secs: 3600, ..SmsPolicyConfig::default() };
+        let long = SmsPolicyConfig {
+            code_ttl_secs: 3600,
+            ..SmsPolicyConfig::default()
+        };
         assert!(long.validate().is_err());
     }
 
@@ -558,8 +611,12 @@ mod tests {
 
     #[test]
     fn the_global_day_is_the_calendar_day_in_shanghai() {
-        let before = DateTime::parse_from_rfc3339("2026-11-23T15:59:59Z").unwrap().with_timezone(&Utc);
-        let after = DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z").unwrap().with_timezone(&Utc);
+        let before = DateTime::parse_from_rfc3339("2026-11-23T15:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let after = DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(shanghai_day(before), "20261123");
         assert_eq!(shanghai_day(after), "20261124");
         assert_eq!(millis_until_next_shanghai_day(before), 1000);

@@ -47,7 +47,8 @@ struct TeeLogger {
 }
 
 fn captured(metadata: &Metadata<'_>) -> bool {
-    metadata.level() <= Level::Info || (metadata.level() <= Level::Debug && metadata.target().starts_with("zhijian"))
+    metadata.level() <= Level::Info
+        || (metadata.level() <= Level::Debug && metadata.target().starts_with("zhijian"))
 }
 
 impl Log for TeeLogger {
@@ -94,7 +95,10 @@ pub fn install(printer: env_logger::Logger) -> bool {
 
 /// Every recorded line, oldest first.
 pub fn lines() -> Vec<CapturedLine> {
-    LINES.lock().map(|lines| lines.iter().cloned().collect()).unwrap_or_default()
+    LINES
+        .lock()
+        .map(|lines| lines.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// The recorded lines whose message or target contains `needle`.
@@ -102,7 +106,11 @@ pub fn lines_containing(needle: &str) -> Vec<CapturedLine> {
     LINES
         .lock()
         .map(|lines| {
-            lines.iter().filter(|l| l.message.contains(needle) || l.target.contains(needle)).cloned().collect()
+            lines
+                .iter()
+                .filter(|l| l.message.contains(needle) || l.target.contains(needle))
+                .cloned()
+                .collect()
         })
         .unwrap_or_default()
 }

@@ -170,9 +170,10 @@ impl ResponseError for AuthRouteError {
     fn error_response(&self) -> HttpResponse {
         let mut response = self.0.error_response();
         if self.0.status() == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="zhijian""#));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="zhijian""#),
+            );
         }
         response
     }
@@ -199,7 +200,11 @@ impl From<RedisUnavailable> for AuthRouteError {
 impl From<BindPhoneError> for AuthRouteError {
     fn from(error: BindPhoneError) -> Self {
         Self(match error {
-            BindPhoneError::PhoneTaken => ApiError::new(StatusCode::CONFLICT, "phone_taken", "该手机号已绑定其他账号"),
+            BindPhoneError::PhoneTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "phone_taken",
+                "该手机号已绑定其他账号",
+            ),
             BindPhoneError::AccountNotFound => unauthorized(),
             BindPhoneError::Store(e) => e.into(),
         })
@@ -209,15 +214,26 @@ impl From<BindPhoneError> for AuthRouteError {
 type Answer = Result<HttpResponse, AuthRouteError>;
 
 /// `POST /v1/auth/wechat`: sign in (or up) with a `wx.login` code.
-pub async fn wechat_login(state: web::Data<AppState>, body: web::Json<WeChatCodeRequest>) -> Answer {
+pub async fn wechat_login(
+    state: web::Data<AppState>,
+    body: web::Json<WeChatCodeRequest>,
+) -> Answer {
     let code = wechat_code(&body.code)?;
     // The session key stays here: it is dropped with `identity`, never stored or sent.
-    let identity = state.wechat.code_to_session(code).await.map_err(wechat_error)?;
+    let identity = state
+        .wechat
+        .code_to_session(code)
+        .await
+        .map_err(wechat_error)?;
     let (openid, unionid, now) = (identity.openid, identity.unionid, state.clock.now());
-    let account =
-        db::run(&state.pool, move |conn| accounts::find_or_create_by_openid(conn, &openid, unionid.as_deref(), now))
-            .await?;
-    log::info!("worker signed in (method: wechat, account_id: {})", account.id);
+    let account = db::run(&state.pool, move |conn| {
+        accounts::find_or_create_by_openid(conn, &openid, unionid.as_deref(), now)
+    })
+    .await?;
+    log::info!(
+        "worker signed in (method: wechat, account_id: {})",
+        account.id
+    );
     let tokens = auth::sign_in(&state, SessionKind::Worker, &account.id.to_string(), None).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
@@ -236,22 +252,42 @@ pub async fn send_sms_code(
         return Err(unauthorized().into());
     }
     let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
-    let requester = Requester { ip, account: caller.0.map(|worker| worker.account_id) };
+    let requester = Requester {
+        ip,
+        account: caller.0.map(|worker| worker.account_id),
+    };
     let issued = codes(&state)
-        .issue(&phone, purpose, requester, state.clock.now(), state.sms.as_ref())
+        .issue(
+            &phone,
+            purpose,
+            requester,
+            state.clock.now(),
+            state.sms.as_ref(),
+        )
         .await
         .map_err(issue_error)?;
-    Ok(HttpResponse::Accepted()
-        .json(SmsCodeSentView { expires_in: issued.expires_in, resend_after: issued.resend_after }))
+    Ok(HttpResponse::Accepted().json(SmsCodeSentView {
+        expires_in: issued.expires_in,
+        resend_after: issued.resend_after,
+    }))
 }
 
 /// `POST /v1/auth/phone`: sign in (or up) with a phone and its `login` code.
 pub async fn phone_login(state: web::Data<AppState>, body: web::Json<PhoneCodeRequest>) -> Answer {
     let phone = parse_phone(&body.phone)?;
-    codes(&state).verify(&phone, SmsPurpose::Login, &body.code).await.map_err(verify_error)?;
+    codes(&state)
+        .verify(&phone, SmsPurpose::Login, &body.code)
+        .await
+        .map_err(verify_error)?;
     let (pii, now) = (state.pii.clone(), state.clock.now());
-    let account = db::run(&state.pool, move |conn| accounts::find_or_create_by_phone(conn, &pii, &phone, now)).await?;
-    log::info!("worker signed in (method: phone, account_id: {})", account.id);
+    let account = db::run(&state.pool, move |conn| {
+        accounts::find_or_create_by_phone(conn, &pii, &phone, now)
+    })
+    .await?;
+    log::info!(
+        "worker signed in (method: phone, account_id: {})",
+        account.id
+    );
     let tokens = auth::sign_in(&state, SessionKind::Worker, &account.id.to_string(), None).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
@@ -263,7 +299,11 @@ pub async fn bind_wechat_phone(
     body: web::Json<WeChatCodeRequest>,
 ) -> Answer {
     let code = wechat_code(&body.code)?;
-    let number = state.wechat.phone_number(code).await.map_err(wechat_error)?;
+    let number = state
+        .wechat
+        .phone_number(code)
+        .await
+        .map_err(wechat_error)?;
     let phone = PhoneNumber::parse(&number).map_err(|_| not_mainland())?;
     let account = bind_phone(&state, worker.account_id, phone).await?;
     Ok(HttpResponse::Ok().json(me_view(&state, &account)?))
@@ -276,23 +316,37 @@ pub async fn bind_sms_phone(
     body: web::Json<PhoneCodeRequest>,
 ) -> Answer {
     let phone = parse_phone(&body.phone)?;
-    codes(&state).verify(&phone, SmsPurpose::BindPhone, &body.code).await.map_err(verify_error)?;
+    codes(&state)
+        .verify(&phone, SmsPurpose::BindPhone, &body.code)
+        .await
+        .map_err(verify_error)?;
     let account = bind_phone(&state, worker.account_id, phone).await?;
     Ok(HttpResponse::Ok().json(me_view(&state, &account)?))
 }
 
 /// `POST /v1/auth/refresh`: spend a refresh token for a new pair (worker or admin).
 pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Answer {
-    let rotated = auth::sessions(&state).rotate(body.refresh_token.trim()).await.map_err(|e| match e {
-        RefreshError::Invalid => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "登录已失效，请重新登录"),
-        RefreshError::Reused { .. } => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "refresh_token_reused",
-            "登录凭证已被使用过，为保护账号安全已退出登录，请重新登录",
-        ),
-        RefreshError::Redis(e) => e.into(),
-    })?;
-    Ok(HttpResponse::Ok().json(auth::token_pair(&state, &rotated.session, rotated.refresh_token)?))
+    let rotated = auth::sessions(&state)
+        .rotate(body.refresh_token.trim())
+        .await
+        .map_err(|e| match e {
+            RefreshError::Invalid => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "登录已失效，请重新登录",
+            ),
+            RefreshError::Reused { .. } => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "登录凭证已被使用过，为保护账号安全已退出登录，请重新登录",
+            ),
+            RefreshError::Redis(e) => e.into(),
+        })?;
+    Ok(HttpResponse::Ok().json(auth::token_pair(
+        &state,
+        &rotated.session,
+        rotated.refresh_token,
+    )?))
 }
 
 /// `POST /v1/auth/logout`: end the worker's session; its tokens stop working at once.
@@ -304,20 +358,47 @@ pub async fn logout(state: web::Data<AppState>, worker: WorkerIdentity) -> Answe
 /// `GET /v1/me`: the signed-in worker's account.
 pub async fn me(state: web::Data<AppState>, worker: WorkerIdentity) -> Answer {
     let id = worker.account_id;
-    let account = db::run(&state.pool, move |conn| accounts::find(conn, id)).await?.ok_or_else(unauthorized)?;
+    let account = db::run(&state.pool, move |conn| accounts::find(conn, id))
+        .await?
+        .ok_or_else(unauthorized)?;
     Ok(HttpResponse::Ok().json(me_view(&state, &account)?))
 }
 
 /// `POST /v1/admin/auth/login`: password sign-in of a union admin.
 pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginRequest>) -> Answer {
     let admin = authenticate_admin(&state, body.into_inner()).await?;
-    log::info!("admin signed in (admin_id: {}, union_id: {})", admin.id, admin.union_id);
-    let scope = AdminScope { role: admin.role, union_id: admin.union_id, union_path: admin.union_path.clone() };
-    let tokens = auth::sign_in(&state, SessionKind::Admin, &admin.id.to_string(), Some(scope)).await?;
-    let union = AdminUnionView { id: admin.union_id, name: admin.union_name };
-    let profile =
-        AdminProfileView { id: admin.id, username: admin.username, display_name: admin.display_name, role: admin.role, union };
-    Ok(HttpResponse::Ok().json(AdminLoginView { tokens, admin: profile }))
+    log::info!(
+        "admin signed in (admin_id: {}, union_id: {})",
+        admin.id,
+        admin.union_id
+    );
+    let scope = AdminScope {
+        role: admin.role,
+        union_id: admin.union_id,
+        union_path: admin.union_path.clone(),
+    };
+    let tokens = auth::sign_in(
+        &state,
+        SessionKind::Admin,
+        &admin.id.to_string(),
+        Some(scope),
+    )
+    .await?;
+    let union = AdminUnionView {
+        id: admin.union_id,
+        name: admin.union_name,
+    };
+    let profile = AdminProfileView {
+        id: admin.id,
+        username: admin.username,
+        display_name: admin.display_name,
+        role: admin.role,
+        union,
+    };
+    Ok(HttpResponse::Ok().json(AdminLoginView {
+        tokens,
+        admin: profile,
+    }))
 }
 
 /// `POST /v1/admin/auth/logout`: end the admin's session.
@@ -325,7 +406,11 @@ pub async fn admin_logout(state: web::Data<AppState>, admin: AdminIdentity) -> A
     auth::sessions(&state).end(&admin.session_id).await?;
     let (id, now) = (admin.admin_id, state.clock.now());
     // The session is already over; a missing audit row must not make the logout fail.
-    if let Err(e) = db::run(&state.pool, move |conn| admins::record_logout(conn, id, now)).await {
+    if let Err(e) = db::run(&state.pool, move |conn| {
+        admins::record_logout(conn, id, now)
+    })
+    .await
+    {
         log::warn!("admin {id} signed out, but the audit row was not written: {e}");
     }
     Ok(HttpResponse::NoContent().finish())
@@ -333,19 +418,27 @@ pub async fn admin_logout(state: web::Data<AppState>, admin: AdminIdentity) -> A
 
 /// Checks the password (with the lockout) and answers unknown usernames exactly like wrong
 /// passwords, lockout included.
-async fn authenticate_admin(state: &AppState, body: AdminLoginRequest) -> Result<AdminRecord, AuthRouteError> {
+async fn authenticate_admin(
+    state: &AppState,
+    body: AdminLoginRequest,
+) -> Result<AdminRecord, AuthRouteError> {
     let username = admins::normalise_username(&body.username);
     let now = state.clock.now();
     let typed = body.username;
-    let outcome = db::run(&state.pool, move |conn| admins::attempt_login(conn, &typed, &body.password, now)).await?;
+    let outcome = db::run(&state.pool, move |conn| {
+        admins::attempt_login(conn, &typed, &body.password, now)
+    })
+    .await?;
     let lock = admins::LOCKOUT.to_std().unwrap_or_default();
-    let unknown = UnknownAdminLogins::new(&state.redis, admins::MAX_FAILED_LOGINS.unsigned_abs(), lock);
+    let unknown =
+        UnknownAdminLogins::new(&state.redis, admins::MAX_FAILED_LOGINS.unsigned_abs(), lock);
     match outcome {
         LoginOutcome::Success(admin) => Ok(admin),
         LoginOutcome::WrongPassword { locked_until: None } => Err(invalid_credentials().into()),
-        LoginOutcome::WrongPassword { locked_until: Some(until) } | LoginOutcome::Locked { until } => {
-            Err(account_locked(seconds_until(until, now)).into())
+        LoginOutcome::WrongPassword {
+            locked_until: Some(until),
         }
+        | LoginOutcome::Locked { until } => Err(account_locked(seconds_until(until, now)).into()),
         LoginOutcome::UnknownUser => {
             if let Some(seconds) = unknown.locked_for(&username).await? {
                 return Err(account_locked(seconds).into());
@@ -358,9 +451,16 @@ async fn authenticate_admin(state: &AppState, body: AdminLoginRequest) -> Result
     }
 }
 
-async fn bind_phone(state: &AppState, account: AccountId, phone: PhoneNumber) -> Result<AccountRow, AuthRouteError> {
+async fn bind_phone(
+    state: &AppState,
+    account: AccountId,
+    phone: PhoneNumber,
+) -> Result<AccountRow, AuthRouteError> {
     let (pii, now) = (state.pii.clone(), state.clock.now());
-    let row = db::run(&state.pool, move |conn| accounts::bind_phone(conn, &pii, account, &phone, now)).await?;
+    let row = db::run(&state.pool, move |conn| {
+        accounts::bind_phone(conn, &pii, account, &phone, now)
+    })
+    .await?;
     log::info!("phone bound (account_id: {account})");
     Ok(row)
 }
@@ -384,7 +484,11 @@ fn parse_phone(raw: &str) -> Result<PhoneNumber, ApiError> {
 fn wechat_code(raw: &str) -> Result<&str, ApiError> {
     let code = raw.trim();
     if code.is_empty() || code.len() > MAX_WECHAT_CODE_LEN {
-        return Err(ApiError::invalid("invalid_wechat_code", "微信授权凭证无效，请重试", "code"));
+        return Err(ApiError::invalid(
+            "invalid_wechat_code",
+            "微信授权凭证无效，请重试",
+            "code",
+        ));
     }
     Ok(code)
 }
@@ -393,14 +497,24 @@ fn wechat_code(raw: &str) -> Result<&str, ApiError> {
 /// forwarded when `server.trust_forwarded_for` is on.
 fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
     let forwarded = trust_forwarded_for
-        .then(|| req.connection_info().realip_remote_addr().map(str::to_owned))
+        .then(|| {
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_owned)
+        })
         .flatten()
-        .and_then(|addr| addr.parse::<IpAddr>().ok().or_else(|| addr.parse::<SocketAddr>().ok().map(|s| s.ip())));
+        .and_then(|addr| {
+            addr.parse::<IpAddr>()
+                .ok()
+                .or_else(|| addr.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        });
     forwarded.or_else(|| req.peer_addr().map(|addr| addr.ip()))
 }
 
 fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    u64::try_from((until - now).num_seconds()).unwrap_or(0).max(1)
+    u64::try_from((until - now).num_seconds())
+        .unwrap_or(0)
+        .max(1)
 }
 
 fn unauthorized() -> ApiError {
@@ -408,16 +522,25 @@ fn unauthorized() -> ApiError {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "用户名或密码不正确")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "用户名或密码不正确",
+    )
 }
 
 fn account_locked(seconds: u64) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "account_locked", "登录失败次数过多，账号已暂时锁定，请稍后再试")
-        .with_retry_after(seconds)
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "account_locked",
+        "登录失败次数过多，账号已暂时锁定，请稍后再试",
+    )
+    .with_retry_after(seconds)
 }
 
 fn too_many_requests(seconds: u64, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message).with_retry_after(seconds)
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+        .with_retry_after(seconds)
 }
 
 fn not_mainland() -> ApiError {
@@ -426,10 +549,16 @@ fn not_mainland() -> ApiError {
 
 fn wechat_error(error: WeChatError) -> ApiError {
     match error {
-        WeChatError::InvalidCode => ApiError::invalid("invalid_wechat_code", "微信授权凭证无效或已使用，请重试", "code"),
-        WeChatError::UserBlocked => {
-            ApiError::new(StatusCode::FORBIDDEN, "wechat_user_blocked", "微信账号存在风险，暂时无法登录")
-        }
+        WeChatError::InvalidCode => ApiError::invalid(
+            "invalid_wechat_code",
+            "微信授权凭证无效或已使用，请重试",
+            "code",
+        ),
+        WeChatError::UserBlocked => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wechat_user_blocked",
+            "微信账号存在风险，暂时无法登录",
+        ),
         WeChatError::RateLimited => too_many_requests(60, "微信服务繁忙，请稍后再试"),
         // The adapter's answer for a verified phone outside the mainland.
         WeChatError::Other { code: 0, .. } => not_mainland(),
@@ -442,12 +571,20 @@ fn wechat_error(error: WeChatError) -> ApiError {
 
 fn issue_error(error: IssueError) -> ApiError {
     match error {
-        IssueError::Limited { retry_after_secs } => too_many_requests(retry_after_secs, "验证码发送过于频繁，请稍后再试"),
-        IssueError::Sms(SmsError::RateLimited) => too_many_requests(60, "验证码发送过于频繁，请稍后再试"),
-        IssueError::Sms(SmsError::InvalidNumber) => ApiError::invalid("invalid_phone", "手机号码无效", "phone"),
-        IssueError::Sms(SmsError::Blacklisted) => {
-            ApiError::invalid("phone_unreachable", "该号码无法接收短信，请使用其他号码", "phone")
+        IssueError::Limited { retry_after_secs } => {
+            too_many_requests(retry_after_secs, "验证码发送过于频繁，请稍后再试")
         }
+        IssueError::Sms(SmsError::RateLimited) => {
+            too_many_requests(60, "验证码发送过于频繁，请稍后再试")
+        }
+        IssueError::Sms(SmsError::InvalidNumber) => {
+            ApiError::invalid("invalid_phone", "手机号码无效", "phone")
+        }
+        IssueError::Sms(SmsError::Blacklisted) => ApiError::invalid(
+            "phone_unreachable",
+            "该号码无法接收短信，请使用其他号码",
+            "phone",
+        ),
         IssueError::Sms(SmsError::Unavailable(cause)) => {
             log::warn!("sms: verification code not sent: {cause}");
             ApiError::unavailable()
@@ -459,10 +596,14 @@ fn issue_error(error: IssueError) -> ApiError {
 fn verify_error(error: VerifyError) -> ApiError {
     match error {
         VerifyError::Wrong { .. } => ApiError::invalid("invalid_sms_code", "验证码不正确", "code"),
-        VerifyError::Expired { voided: true } => {
-            ApiError::invalid("sms_code_expired", "验证码错误次数过多，已失效，请重新获取", "code")
+        VerifyError::Expired { voided: true } => ApiError::invalid(
+            "sms_code_expired",
+            "验证码错误次数过多，已失效，请重新获取",
+            "code",
+        ),
+        VerifyError::Expired { voided: false } => {
+            ApiError::invalid("sms_code_expired", "验证码已失效，请重新获取", "code")
         }
-        VerifyError::Expired { voided: false } => ApiError::invalid("sms_code_expired", "验证码已失效，请重新获取", "code"),
         VerifyError::Redis(e) => e.into(),
     }
 }

@@ -11,6 +11,7 @@ pub mod applications;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod membership;
 pub mod reference;
 pub mod regions;
 
@@ -54,6 +55,9 @@ pub fn table() -> Vec<RouteDef> {
         def(Method::GET, "/v1/applications/{id}", web::get().to(applications::get)),
         def(Method::PUT, "/v1/applications/{id}", web::put().to(applications::correct)),
         def(Method::POST, "/v1/applications/{id}/withdraw", web::post().to(applications::withdraw)),
+        def(Method::GET, "/v1/membership", web::get().to(membership::get)),
+        def(Method::GET, "/v1/membership/card", web::get().to(membership::card)),
+        def(Method::POST, "/v1/cards/verify", web::post().to(membership::verify)),
         def(Method::GET, "/v1/admin/applications", web::get().to(admin_applications::queue)),
         def(Method::GET, "/v1/admin/pool", web::get().to(admin_applications::pool)),
         def(Method::GET, "/v1/admin/applications/{id}", web::get().to(admin_applications::detail)),

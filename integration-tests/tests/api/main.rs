@@ -5,6 +5,7 @@ mod contract;
 mod demo;
 mod errors;
 mod health;
+mod membership;
 mod migrations;
 mod reference;
 mod regions;

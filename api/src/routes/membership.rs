@@ -1,0 +1,141 @@
+//! The member's own membership, the electronic member card, and its verification.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use zhijian_domain::member::MemberStatus;
+use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::members::{self, MemberRow};
+use zhijian_infra::unions::UnionRow;
+
+use crate::auth::WorkerIdentity;
+use crate::card::{self, CardRejected};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::views::application::UnionRef;
+
+/// `GET /v1/membership`
+#[derive(Debug, Serialize)]
+pub struct MembershipView {
+    /// Member id.
+    pub member_id: uuid::Uuid,
+    /// 16-character membership number.
+    pub membership_number: String,
+    /// Name.
+    pub name: String,
+    /// `active`, `transferring`, `retained`, `withdrawn`, `expelled`, `deceased`.
+    pub status: String,
+    /// Chinese label of the status.
+    pub status_label: &'static str,
+    /// The union the member belongs to.
+    pub union: UnionRef,
+    /// The day the membership began; never changes across transfers.
+    pub joined_on: NaiveDate,
+}
+
+/// `GET /v1/membership/card`
+#[derive(Debug, Serialize)]
+pub struct CardView {
+    /// The signed payload to render as a QR code.
+    pub payload: String,
+    /// When it stops verifying; fetch a new one after.
+    pub expires_at: DateTime<Utc>,
+    /// Shown on the card beside the QR code.
+    pub membership_number: String,
+    /// Shown on the card.
+    pub name: String,
+    /// Shown on the card.
+    pub union: UnionRef,
+}
+
+/// `POST /v1/cards/verify` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCardRequest {
+    /// The scanned payload.
+    pub payload: String,
+}
+
+/// `POST /v1/cards/verify` answer: valid or not, with the masked name, union and status.
+#[derive(Debug, Serialize)]
+pub struct CardVerification {
+    /// Whether the card is genuine, unexpired, and its holder a current member.
+    pub valid: bool,
+    /// Why not, when not valid: `invalid`, `expired`, `not_a_member`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// The holder's name, masked (`张*丰`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The holder's union.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub union: Option<UnionRef>,
+    /// The holder's membership status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+fn status_of(member: &MemberRow) -> Result<MemberStatus, ApiError> {
+    MemberStatus::parse(&member.status).map_err(ApiError::internal)
+}
+
+fn not_a_member() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_a_member", "您还不是工会会员，请先提交入会申请")
+}
+
+async fn my_membership(state: &web::Data<AppState>, worker: &WorkerIdentity) -> Result<(MemberRow, UnionRow), ApiError> {
+    let account = worker.account_id;
+    db::run(&state.pool, move |conn| members::find_for_account(conn, account))
+        .await?
+        .ok_or_else(not_a_member)
+}
+
+/// `GET /v1/membership`
+pub async fn get(state: web::Data<AppState>, worker: WorkerIdentity) -> Result<HttpResponse, ApiError> {
+    let (member, union) = my_membership(&state, &worker).await?;
+    let status = status_of(&member)?;
+    Ok(HttpResponse::Ok().json(MembershipView {
+        member_id: member.id,
+        membership_number: member.membership_number,
+        name: member.name,
+        status: member.status,
+        status_label: status.label_zh(),
+        union: UnionRef::from(&union),
+        joined_on: member.joined_on,
+    }))
+}
+
+/// `GET /v1/membership/card`: only a current member gets a card.
+pub async fn card(state: web::Data<AppState>, worker: WorkerIdentity) -> Result<HttpResponse, ApiError> {
+    let (member, union) = my_membership(&state, &worker).await?;
+    if !status_of(&member)?.is_current() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "membership_ended", "会籍已终止，无法出示会员卡"));
+    }
+    let (payload, expires_at) = card::issue(&state.settings.card, member.id, state.clock.now())?;
+    let view = CardView { payload, expires_at, membership_number: member.membership_number, name: member.name, union: UnionRef::from(&union) };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(view))
+}
+
+/// `POST /v1/cards/verify`: for service stations and partners; reveals nothing beyond the
+/// masked name, the union and the status.
+pub async fn verify(state: web::Data<AppState>, body: web::Json<VerifyCardRequest>) -> Result<HttpResponse, ApiError> {
+    let refused = |reason| CardVerification { valid: false, reason: Some(reason), name: None, union: None, status: None };
+    let member_id = match card::verify(&state.settings.card, &body.payload, state.clock.now()) {
+        Ok(id) => id,
+        Err(CardRejected::Invalid) => return Ok(HttpResponse::Ok().json(refused("invalid"))),
+        Err(CardRejected::Expired) => return Ok(HttpResponse::Ok().json(refused("expired"))),
+    };
+    let found = db::run(&state.pool, move |conn| Ok::<_, StoreError>(members::find(conn, member_id)?)).await?;
+    let Some((member, union)) = found else {
+        return Ok(HttpResponse::Ok().json(refused("invalid")));
+    };
+    let current = status_of(&member)?.is_current();
+    Ok(HttpResponse::Ok().json(CardVerification {
+        valid: current,
+        reason: (!current).then_some("not_a_member"),
+        name: Some(card::mask_name(&member.name)),
+        union: Some(UnionRef::from(&union)),
+        status: Some(member.status),
+    }))
+}
