@@ -23,12 +23,22 @@ struct CardClaims {
 }
 
 /// Signs a card for member `member` valid from `now` for `card.ttl_secs`.
-pub fn issue(config: &CardConfig, member: uuid::Uuid, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), ApiError> {
+pub fn issue(
+    config: &CardConfig,
+    member: uuid::Uuid,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), ApiError> {
     let ttl = i64::try_from(config.ttl_secs).map_err(ApiError::internal)?;
     let expires_at = now + chrono::TimeDelta::seconds(ttl);
-    let claims = CardClaims { typ: CARD_TYPE.to_owned(), sub: member, iat: now.timestamp(), exp: expires_at.timestamp() };
+    let claims = CardClaims {
+        typ: CARD_TYPE.to_owned(),
+        sub: member,
+        iat: now.timestamp(),
+        exp: expires_at.timestamp(),
+    };
     let key = EncodingKey::from_secret(config.signing_key.expose().as_bytes());
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(ApiError::internal)?;
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
+        .map_err(ApiError::internal)?;
     Ok((token, expires_at))
 }
 
@@ -42,7 +52,11 @@ pub enum CardRejected {
 }
 
 /// Checks a card payload; returns the member id.
-pub fn verify(config: &CardConfig, payload: &str, now: DateTime<Utc>) -> Result<uuid::Uuid, CardRejected> {
+pub fn verify(
+    config: &CardConfig,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> Result<uuid::Uuid, CardRejected> {
     if payload.len() > 2048 {
         return Err(CardRejected::Invalid);
     }
@@ -79,7 +93,10 @@ mod tests {
     use zhijian_infra::secret::Secret;
 
     fn config(key: &str) -> CardConfig {
-        CardConfig { signing_key: Secret::new(key), ttl_secs: 300 }
+        CardConfig {
+            signing_key: Secret::new(key),
+            ttl_secs: 300,
+        }
     }
 
     #[test]
@@ -89,9 +106,22 @@ mod tests {
         let (card, expires) = issue(&config("k".repeat(32).as_str()), member, now).unwrap();
         assert_eq!(expires - now, chrono::TimeDelta::seconds(300));
         assert_eq!(verify(&config(&"k".repeat(32)), &card, now), Ok(member));
-        assert_eq!(verify(&config(&"k".repeat(32)), &card, now + chrono::TimeDelta::seconds(301)), Err(CardRejected::Expired));
-        assert_eq!(verify(&config(&"x".repeat(32)), &card, now), Err(CardRejected::Invalid));
-        assert_eq!(verify(&config(&"k".repeat(32)), "not-a-card", now), Err(CardRejected::Invalid));
+        assert_eq!(
+            verify(
+                &config(&"k".repeat(32)),
+                &card,
+                now + chrono::TimeDelta::seconds(301)
+            ),
+            Err(CardRejected::Expired)
+        );
+        assert_eq!(
+            verify(&config(&"x".repeat(32)), &card, now),
+            Err(CardRejected::Invalid)
+        );
+        assert_eq!(
+            verify(&config(&"k".repeat(32)), "not-a-card", now),
+            Err(CardRejected::Invalid)
+        );
     }
 
     #[test]

@@ -38,8 +38,20 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with an explicit status, code and message.
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, body: ErrorBody { code: code.into(), message: message.into(), field: None }, retry_after: None }
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                field: None,
+            },
+            retry_after: None,
+        }
     }
 
     /// Names the request field at fault.
@@ -55,7 +67,11 @@ impl ApiError {
     }
 
     /// 400 for a value that failed validation.
-    pub fn invalid(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>, field: impl Into<Cow<'static, str>>) -> Self {
+    pub fn invalid(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+        field: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message).with_field(field)
     }
 
@@ -66,14 +82,22 @@ impl ApiError {
 
     /// 503 with `Retry-After`: a dependency is down; nothing was lost, try again.
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "服务暂时不可用，请稍后重试")
-            .with_retry_after(RETRY_AFTER_UNAVAILABLE)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "服务暂时不可用，请稍后重试",
+        )
+        .with_retry_after(RETRY_AFTER_UNAVAILABLE)
     }
 
     /// 500: a bug. The cause is logged here and never sent to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         log::error!("internal error: {cause}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误，请稍后重试")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "服务器内部错误，请稍后重试",
+        )
     }
 
     /// The HTTP status.
@@ -89,7 +113,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.body.code, self.body.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.body.code,
+            self.body.message
+        )
     }
 }
 
@@ -118,7 +148,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Conflict(constraint) => {
                 log::warn!("unexpected conflict on {constraint}");
-                ApiError::new(StatusCode::CONFLICT, "conflict", "数据已被修改，请刷新后重试")
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "数据已被修改，请刷新后重试",
+                )
             }
             StoreError::Internal(cause) => ApiError::internal(cause),
         }
@@ -138,7 +172,10 @@ pub fn for_status(status: StatusCode) -> ApiError {
         StatusCode::NOT_FOUND => ("not_found", "请求的内容不存在"),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "不支持该请求方法"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "请求内容过大"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "请求内容类型必须是 application/json"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "请求内容类型必须是 application/json",
+        ),
         StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "无法提供所请求的格式"),
         StatusCode::UNAUTHORIZED => ("unauthorized", "请先登录"),
         StatusCode::FORBIDDEN => ("forbidden", "没有权限执行该操作"),
@@ -157,16 +194,28 @@ pub fn deserialize_error(e: &serde_json::Error) -> ApiError {
     let text = e.to_string();
     let field = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
-        .find_map(|prefix| text.split_once(prefix).and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f.to_owned()));
+        .find_map(|prefix| {
+            text.split_once(prefix)
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map(|(f, _)| f.to_owned())
+        });
     match (e.classify(), field) {
         (serde_json::error::Category::Data, Some(field)) if text.starts_with("missing field") => {
             ApiError::invalid("missing_field", "缺少必填项", field)
         }
-        (serde_json::error::Category::Data, Some(field)) => ApiError::invalid("unknown_field", "包含不支持的字段", field),
-        (serde_json::error::Category::Data, None) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", "字段类型或取值不正确")
+        (serde_json::error::Category::Data, Some(field)) => {
+            ApiError::invalid("unknown_field", "包含不支持的字段", field)
         }
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON"),
+        (serde_json::error::Category::Data, None) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            "字段类型或取值不正确",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "请求内容不是有效的 JSON",
+        ),
     }
 }
 
@@ -178,25 +227,66 @@ mod tests {
     #[actix_web::test]
     async fn every_error_is_the_json_envelope_with_its_status() {
         let cases = [
-            (ApiError::from(StoreError::Unavailable("down".into())), 503, "service_unavailable"),
+            (
+                ApiError::from(StoreError::Unavailable("down".into())),
+                503,
+                "service_unavailable",
+            ),
             (ApiError::from(StoreError::NotFound), 404, "not_found"),
-            (ApiError::from(StoreError::Conflict("x".into())), 409, "conflict"),
-            (ApiError::from(StoreError::Internal("boom".into())), 500, "internal_error"),
-            (ApiError::from(RedisUnavailable("down".into())), 503, "service_unavailable"),
-            (ApiError::invalid("invalid_phone", "手机号码格式不正确", "phone"), 400, "invalid_phone"),
-            (for_status(StatusCode::METHOD_NOT_ALLOWED), 405, "method_not_allowed"),
-            (for_status(StatusCode::PAYLOAD_TOO_LARGE), 413, "payload_too_large"),
-            (for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE), 415, "unsupported_media_type"),
+            (
+                ApiError::from(StoreError::Conflict("x".into())),
+                409,
+                "conflict",
+            ),
+            (
+                ApiError::from(StoreError::Internal("boom".into())),
+                500,
+                "internal_error",
+            ),
+            (
+                ApiError::from(RedisUnavailable("down".into())),
+                503,
+                "service_unavailable",
+            ),
+            (
+                ApiError::invalid("invalid_phone", "手机号码格式不正确", "phone"),
+                400,
+                "invalid_phone",
+            ),
+            (
+                for_status(StatusCode::METHOD_NOT_ALLOWED),
+                405,
+                "method_not_allowed",
+            ),
+            (
+                for_status(StatusCode::PAYLOAD_TOO_LARGE),
+                413,
+                "payload_too_large",
+            ),
+            (
+                for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+                415,
+                "unsupported_media_type",
+            ),
         ];
         for (error, status, code) in cases {
             let response = error.error_response();
             assert_eq!(response.status().as_u16(), status, "{code}");
             assert_eq!(
-                response.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+                response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.as_bytes()),
                 Some(&b"application/json"[..])
             );
             if status == 503 {
-                assert_eq!(response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"5"[..]));
+                assert_eq!(
+                    response
+                        .headers()
+                        .get(header::RETRY_AFTER)
+                        .map(|v| v.as_bytes()),
+                    Some(&b"5"[..])
+                );
             }
             let body: serde_json::Value =
                 serde_json::from_slice(&to_bytes(response.into_body()).await.unwrap()).unwrap();

@@ -15,7 +15,11 @@ pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
     if !is_json {
         return Err(error::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
@@ -24,16 +28,29 @@ pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
 
 /// The `Idempotency-Key` header, if sent: 1–128 characters of `[A-Za-z0-9_-]`. The request is
 /// fingerprinted by its canonical JSON, so key order and whitespace do not matter.
-pub fn idempotency_key(req: &HttpRequest, scope: String, body: &[u8]) -> Result<Option<IdempotencyKey>, ApiError> {
+pub fn idempotency_key(
+    req: &HttpRequest,
+    scope: String,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
     let key = value
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|k| {
+            !k.is_empty()
+                && k.len() <= 128
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .ok_or_else(|| {
-            ApiError::invalid("invalid_idempotency_key", "Idempotency-Key 应为1至128位字母、数字、- 或 _", "Idempotency-Key")
+            ApiError::invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key 应为1至128位字母、数字、- 或 _",
+                "Idempotency-Key",
+            )
         })?;
     let canonical = serde_json::from_slice::<serde_json::Value>(body)
         .map(|v| v.to_string().into_bytes())

@@ -10,7 +10,8 @@ use zhijian_api::startup::Application;
 use zhijian_domain::routing::UnionKind;
 use zhijian_infra::{demo, migrations, regions};
 
-const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | check-config]
+const USAGE: &str =
+    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
@@ -31,7 +32,9 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let config_dir = std::env::var_os("ZHIJIAN_CONFIG_DIR").map(PathBuf::from).unwrap_or_else(|| "config".into());
+    let config_dir = std::env::var_os("ZHIJIAN_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "config".into());
     let settings = match Settings::load(&config_dir) {
         Ok(settings) => settings,
         Err(e) => {
@@ -62,7 +65,9 @@ fn main() -> ExitCode {
 fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let host = settings.server.host.clone();
-        let app = Application::build(settings, Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+        let app = Application::build(settings, Duration::from_secs(30))
+            .await
+            .map_err(|e| e.to_string())?;
         log::info!("zhijian is serving on http://{host}:{}", app.port());
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
@@ -70,7 +75,8 @@ fn serve(settings: Settings) -> Result<(), String> {
 
 fn connect(settings: &Settings) -> Result<diesel::PgConnection, String> {
     use diesel::Connection;
-    diesel::PgConnection::establish(settings.database.url.expose()).map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
+    diesel::PgConnection::establish(settings.database.url.expose())
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {
@@ -108,7 +114,8 @@ fn import_regions(settings: &Settings, args: &[String]) -> Result<(), String> {
 fn seed_demo(settings: &Settings) -> Result<(), String> {
     let mut conn = connect(settings)?;
     migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
-    let report = demo::seed_demo(&mut conn, Some(&settings.demo.admin_password)).map_err(|e| e.to_string())?;
+    let report = demo::seed_demo(&mut conn, Some(&settings.demo.admin_password))
+        .map_err(|e| e.to_string())?;
     println!(
         "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
         report.unions.len(),
@@ -116,19 +123,43 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
         report.admins.len(),
         report.admins_created()
     );
-    for union in report.unions.iter().filter(|u| u.region.len() != 9 || u.kind == UnionKind::Enterprise) {
-        println!("  union {:>3}  {:<20} {} ({})", union.id.get(), union.kind.as_str(), union.name, union.region);
+    for union in report
+        .unions
+        .iter()
+        .filter(|u| u.region.len() != 9 || u.kind == UnionKind::Enterprise)
+    {
+        println!(
+            "  union {:>3}  {:<20} {} ({})",
+            union.id.get(),
+            union.kind.as_str(),
+            union.name,
+            union.region
+        );
     }
     println!("  … and a federation and a joint union for each township and street of 巫山县");
-    println!("  employer credit code of {}: {}\n", demo::ENTERPRISE_NAME, demo::ENTERPRISE_CREDIT_CODE);
+    println!(
+        "  employer credit code of {}: {}\n",
+        demo::ENTERPRISE_NAME,
+        demo::ENTERPRISE_CREDIT_CODE
+    );
     let unknown = "(printed at first seed)";
-    println!("  {:<22}{:<10}{}password", "username", "role", pad("union", 34));
+    println!(
+        "  {:<22}{:<10}{}password",
+        "username",
+        "role",
+        pad("union", 34)
+    );
     for admin in &report.admins {
         let password = match &report.password {
             Some(password) if admin.password_works => password.expose(),
             _ => unknown,
         };
-        println!("  {:<22}{:<10}{}{password}", admin.username, admin.role.as_str(), pad(&admin.union_name, 34));
+        println!(
+            "  {:<22}{:<10}{}{password}",
+            admin.username,
+            admin.role.as_str(),
+            pad(&admin.union_name, 34)
+        );
     }
     if report.admins.iter().any(|a| !a.password_works) {
         println!(

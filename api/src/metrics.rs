@@ -1,6 +1,8 @@
 //! Prometheus metrics: request counts and latency by route and status, and pool usage.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// The server's metrics, registered in a registry of its own (no global state).
 #[derive(Clone)]
@@ -22,23 +24,38 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("zhijian".into()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests answered, by method, route and status."),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by method, route and status.",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "Time to answer an HTTP request.").buckets(vec![
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request.",
+            )
+            .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
             &["method", "route", "status"],
         )?;
         let pool = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "PostgreSQL pool connections by state."),
+            Opts::new(
+                "db_pool_connections",
+                "PostgreSQL pool connections by state.",
+            ),
             &["state"],
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
-        Ok(Self { registry, requests, latency, pool })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            pool,
+        })
     }
 
     /// Records one answered request. `route` is the matched pattern, never the raw path, so
@@ -51,12 +68,18 @@ impl Metrics {
     }
 
     /// Renders the Prometheus text format, with the pool state sampled now.
-    pub fn render(&self, pool_state: r2d2::State, pool_max: u32) -> Result<String, prometheus::Error> {
+    pub fn render(
+        &self,
+        pool_state: r2d2::State,
+        pool_max: u32,
+    ) -> Result<String, prometheus::Error> {
         let idle = i64::from(pool_state.idle_connections);
         let open = i64::from(pool_state.connections);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool.with_label_values(&["in_use"]).set(open - idle);
-        self.pool.with_label_values(&["max"]).set(i64::from(pool_max));
+        self.pool
+            .with_label_values(&["max"])
+            .set(i64::from(pool_max));
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))

@@ -148,7 +148,9 @@ pub struct RegionsConfig {
 
 impl Default for RegionsConfig {
     fn default() -> Self {
-        Self { dir: PathBuf::from("data/regions") }
+        Self {
+            dir: PathBuf::from("data/regions"),
+        }
     }
 }
 
@@ -169,8 +171,13 @@ impl Settings {
     /// Loads the layers without checking the values (tests fill in secrets, then validate).
     pub fn load_unchecked(dir: &Path) -> Result<Self, SettingsError> {
         let env = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
-        if !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(SettingsError(format!("APP_ENV={env:?} must be a plain name such as `local` or `production`")));
+        if !env
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(SettingsError(format!(
+                "APP_ENV={env:?} must be a plain name such as `local` or `production`"
+            )));
         }
         let built = config::Config::builder()
             .add_source(config::File::from(dir.join("default.toml")).required(true))
@@ -184,36 +191,59 @@ impl Settings {
             )
             .build()
             .map_err(|e| SettingsError(format!("{e} (looked in {})", dir.display())))?;
-        let settings: Settings = built
-            .try_deserialize()
-            .map_err(|e| SettingsError(format!("{e}; see config/default.toml for the expected keys")))?;
+        let settings: Settings = built.try_deserialize().map_err(|e| {
+            SettingsError(format!(
+                "{e}; see config/default.toml for the expected keys"
+            ))
+        })?;
         Ok(settings)
     }
 
     /// Checks every value; the first problem found is reported.
     pub fn validate(&self) -> Result<(), SettingsError> {
         if self.server.host.is_empty() {
-            return Err(SettingsError("server.host must not be empty (e.g. 127.0.0.1)".into()));
+            return Err(SettingsError(
+                "server.host must not be empty (e.g. 127.0.0.1)".into(),
+            ));
         }
         if self.server.json_limit_bytes < 1024 {
-            return Err(SettingsError("server.json_limit_bytes must be at least 1024".into()));
+            return Err(SettingsError(
+                "server.json_limit_bytes must be at least 1024".into(),
+            ));
         }
         self.database.validate().map_err(SettingsError)?;
         self.redis.validate().map_err(SettingsError)?;
         self.sms_policy.validate().map_err(SettingsError)?;
-        require_key("auth.jwt_secret", "APP__AUTH__JWT_SECRET", &self.auth.jwt_secret)?;
-        require_key("card.signing_key", "APP__CARD__SIGNING_KEY", &self.card.signing_key)?;
+        require_key(
+            "auth.jwt_secret",
+            "APP__AUTH__JWT_SECRET",
+            &self.auth.jwt_secret,
+        )?;
+        require_key(
+            "card.signing_key",
+            "APP__CARD__SIGNING_KEY",
+            &self.card.signing_key,
+        )?;
         if self.auth.access_ttl_secs < 60 || self.auth.access_ttl_secs > 3600 {
-            return Err(SettingsError("auth.access_ttl_secs must be between 60 and 3600".into()));
+            return Err(SettingsError(
+                "auth.access_ttl_secs must be between 60 and 3600".into(),
+            ));
         }
         if self.auth.refresh_ttl_secs < self.auth.access_ttl_secs {
-            return Err(SettingsError("auth.refresh_ttl_secs must not be shorter than auth.access_ttl_secs".into()));
+            return Err(SettingsError(
+                "auth.refresh_ttl_secs must not be shorter than auth.access_ttl_secs".into(),
+            ));
         }
         if self.card.ttl_secs < 30 || self.card.ttl_secs > 3600 {
-            return Err(SettingsError("card.ttl_secs must be between 30 and 3600".into()));
+            return Err(SettingsError(
+                "card.ttl_secs must be between 30 and 3600".into(),
+            ));
         }
-        zhijian_infra::pii::PiiCipher::from_config(&self.pii.encryption_keys, &self.pii.blind_index_key)
-            .map_err(|e| SettingsError(format!("{e} (generate keys with `make secrets`)")))?;
+        zhijian_infra::pii::PiiCipher::from_config(
+            &self.pii.encryption_keys,
+            &self.pii.blind_index_key,
+        )
+        .map_err(|e| SettingsError(format!("{e} (generate keys with `make secrets`)")))?;
         Ok(())
     }
 }

@@ -61,13 +61,19 @@ impl Application {
     }
 
     /// [`Application::build`] with a clock of the caller's choosing (tests move time).
-    pub async fn build_with_clock(settings: Settings, wait: Duration, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let pii = PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
-            .map_err(|e| StartupError(e.to_string()))?;
+    pub async fn build_with_clock(
+        settings: Settings,
+        wait: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let pii =
+            PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
+                .map_err(|e| StartupError(e.to_string()))?;
         let sms = build_sms_sender(&settings.sms).map_err(|e| StartupError(e.to_string()))?;
         let pool = db::build_pool(&settings.database);
         migrate_when_ready(&pool, wait).await?;
-        let redis = RedisStore::connect_lazy(&settings.redis).map_err(|e| StartupError(e.to_string()))?;
+        let redis =
+            RedisStore::connect_lazy(&settings.redis).map_err(|e| StartupError(e.to_string()))?;
         let wechat = WeChatClient::new(settings.wechat.clone(), Arc::new(redis.clone()))
             .map_err(|e| StartupError(e.to_string()))?;
         let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
@@ -76,8 +82,16 @@ impl Application {
         let docs_html = routes::docs::render_html(&spec);
 
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .map_err(|e| StartupError(format!("bind {}:{}: {e}", settings.server.host, settings.server.port)))?;
-        let port = listener.local_addr().map_err(|e| StartupError(e.to_string()))?.port();
+            .map_err(|e| {
+                StartupError(format!(
+                    "bind {}:{}: {e}",
+                    settings.server.host, settings.server.port
+                ))
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError(e.to_string()))?
+            .port();
         let json_limit = settings.server.json_limit_bytes;
         let workers = settings.server.workers;
         let state = web::Data::new(AppState {
@@ -95,19 +109,28 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(web::JsonConfig::default().limit(json_limit).error_handler(json_error))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(json_error),
+                )
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .wrap(telemetry::envelope_errors())
                 .wrap_fn(telemetry::observe)
                 .configure(routes::configure)
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found()) }))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+                }))
         })
         .shutdown_timeout(10);
         if workers > 0 {
             server = server.workers(workers);
         }
-        let server = server.listen(listener).map_err(|e| StartupError(e.to_string()))?.run();
+        let server = server
+            .listen(listener)
+            .map_err(|e| StartupError(e.to_string()))?
+            .run();
         Ok(Self { port, server })
     }
 
@@ -154,13 +177,22 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         }
         JsonPayloadError::ContentType => error::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
         JsonPayloadError::Deserialize(e) => error::deserialize_error(e),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON"),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "请求内容不是有效的 JSON",
+        ),
     };
     api_error.into()
 }
 
 fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path_parameter", "请求地址中的参数不正确").into()
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_path_parameter",
+        "请求地址中的参数不正确",
+    )
+    .into()
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -169,7 +201,11 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
         .split_once("field `")
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(f, _)| f.to_owned());
-    let error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_query_parameter", "查询参数不正确");
+    let error = ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query_parameter",
+        "查询参数不正确",
+    );
     match field {
         Some(field) => error.with_field(field),
         None => error,

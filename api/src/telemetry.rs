@@ -22,7 +22,12 @@ pub fn request_id_for(req: &ServiceRequest) -> Arc<str> {
     req.headers()
         .get(&REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(uuid::Uuid::now_v7().simple().to_string()))
 }
@@ -34,7 +39,11 @@ pub fn observe<B, S>(
     service: &S,
 ) -> impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<B, S>
 where
-    S: actix_web::dev::Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+            ServiceRequest,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
     S::Future: 'static,
     B: MessageBody,
 {
@@ -47,15 +56,25 @@ where
         let mut response = log_context::scope(request_id.clone(), future).await?;
         let elapsed = started.elapsed();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(REQUEST_ID_HEADER.clone(), value);
+            response
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER.clone(), value);
         }
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
         let status = response.status().as_u16();
         if let Some(state) = state {
-            state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+            state
+                .metrics
+                .observe(&method, &route, status, elapsed.as_secs_f64());
         }
         log_context::sync_scope(request_id, || {
-            log::info!("{method} {route} status={status} duration_ms={:.1}", elapsed.as_secs_f64() * 1000.0);
+            log::info!(
+                "{method} {route} status={status} duration_ms={:.1}",
+                elapsed.as_secs_f64() * 1000.0
+            );
         });
         Ok(response)
     }

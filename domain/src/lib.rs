@@ -15,6 +15,7 @@ pub mod deadline;
 pub mod ids;
 pub mod member;
 pub mod membership_number;
+pub mod notification;
 pub mod occupation;
 pub mod phone;
 pub mod ports;

@@ -93,7 +93,10 @@ pub enum WeChatError {
 /// The WeChat mini-program server API.
 pub trait WeChat: Send + Sync {
     /// Exchange a `wx.login` code for the user's identity (`/sns/jscode2session`).
-    fn code_to_session<'a>(&'a self, code: &'a str) -> BoxFuture<'a, Result<WeChatSession, WeChatError>>;
+    fn code_to_session<'a>(
+        &'a self,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<WeChatSession, WeChatError>>;
     /// Exchange a `getPhoneNumber` code for the verified mainland phone number, as the
     /// 11-digit `purePhoneNumber` (`/wxa/business/getuserphonenumber`).
     fn phone_number<'a>(&'a self, code: &'a str) -> BoxFuture<'a, Result<String, WeChatError>>;

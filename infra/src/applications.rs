@@ -10,7 +10,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde_json::json;
 use zhijian_domain::admin::UnionPath;
-use zhijian_domain::application::{Application, ApplicationEvent, ApplicationStatus, RejectReason, Transition};
+use zhijian_domain::application::{
+    Application, ApplicationEvent, ApplicationStatus, RejectReason, Transition,
+};
 use zhijian_domain::ids::{AccountId, ApplicationId, UnionId};
 use zhijian_domain::reason::Reason;
 
@@ -73,8 +75,12 @@ impl ApplicationRow {
     pub fn domain(&self) -> Result<Application, StoreError> {
         Ok(Application {
             id: ApplicationId::from_uuid(self.id),
-            status: ApplicationStatus::parse(&self.status)
-                .map_err(|_| StoreError::Internal(format!("application {} has status {:?}", self.id, self.status)))?,
+            status: ApplicationStatus::parse(&self.status).map_err(|_| {
+                StoreError::Internal(format!(
+                    "application {} has status {:?}",
+                    self.id, self.status
+                ))
+            })?,
             union: UnionId::new(self.union_id),
             version: self.version,
             due_at: self.due_at,
@@ -141,7 +147,10 @@ impl From<diesel::result::Error> for ApplicationError {
 }
 
 fn conflict(code: &'static str, message: impl ToString) -> ApplicationError {
-    ApplicationError::Conflict { code, message: message.to_string() }
+    ApplicationError::Conflict {
+        code,
+        message: message.to_string(),
+    }
 }
 
 /// Whether a current membership (active, transferring, retained) exists for this person.
@@ -150,20 +159,30 @@ pub fn is_current_member(conn: &mut PgConnection, person_index: &str) -> Result<
         .filter(members_table::person_index.eq(person_index))
         .select(members_table::status)
         .load(conn)?;
-    Ok(statuses.iter().any(|s| matches!(s.as_str(), "active" | "transferring" | "retained")))
+    Ok(statuses
+        .iter()
+        .any(|s| matches!(s.as_str(), "active" | "transferring" | "retained")))
 }
 
 /// Inside an open transaction: stores a new application with its first timeline events, an
 /// audit row and an outbox event.
-pub fn insert_submitted(conn: &mut PgConnection, row: &ApplicationRow, events: &[ApplicationEvent]) -> Result<(), ApplicationError> {
+pub fn insert_submitted(
+    conn: &mut PgConnection,
+    row: &ApplicationRow,
+    events: &[ApplicationEvent],
+) -> Result<(), ApplicationError> {
     if is_current_member(conn, &row.person_index)? {
         return Err(ApplicationError::AlreadyMember);
     }
-    match diesel::insert_into(applications::table).values(row).execute(conn) {
+    match diesel::insert_into(applications::table)
+        .values(row)
+        .execute(conn)
+    {
         Ok(_) => {}
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
-            if info.constraint_name() == Some("applications_one_open_per_person") =>
-        {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        )) if info.constraint_name() == Some("applications_one_open_per_person") => {
             return Err(ApplicationError::OpenApplicationExists);
         }
         Err(e) => return Err(e.into()),
@@ -174,18 +193,37 @@ pub fn insert_submitted(conn: &mut PgConnection, row: &ApplicationRow, events: &
             ApplicationEvent::Pooled => ApplicationStatus::Pooled,
             _ => ApplicationStatus::PendingReview,
         };
-        insert_event(conn, row.id, *event, from, to, row.union_id, "applicant", Some(row.account_id), None, row.submitted_at)?;
+        insert_event(
+            conn,
+            row.id,
+            *event,
+            from,
+            to,
+            row.union_id,
+            "applicant",
+            Some(row.account_id),
+            None,
+            row.submitted_at,
+        )?;
         from = Some(to);
     }
-    let actor = Actor { kind: "applicant", id: Some(row.account_id.to_string()), role: None, union_id: None };
-    audit::record(conn, &AuditEntry {
-        at: row.submitted_at,
-        actor: &actor,
-        object_kind: "application",
-        object_id: row.id.to_string(),
-        action: "submit",
-        reason: None,
-    })?;
+    let actor = Actor {
+        kind: "applicant",
+        id: Some(row.account_id.to_string()),
+        role: None,
+        union_id: None,
+    };
+    audit::record(
+        conn,
+        &AuditEntry {
+            at: row.submitted_at,
+            actor: &actor,
+            object_kind: "application",
+            object_id: row.id.to_string(),
+            action: "submit",
+            reason: None,
+        },
+    )?;
     outbox::enqueue(
         conn,
         "application.submitted",
@@ -196,7 +234,10 @@ pub fn insert_submitted(conn: &mut PgConnection, row: &ApplicationRow, events: &
     Ok(())
 }
 
-#[expect(clippy::too_many_arguments, reason = "one row of the timeline, column by column")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row of the timeline, column by column"
+)]
 fn insert_event(
     conn: &mut PgConnection,
     application: uuid::Uuid,
@@ -226,7 +267,10 @@ fn insert_event(
 }
 
 /// The application with its union, if it exists.
-pub fn find_with_union(conn: &mut PgConnection, id: ApplicationId) -> Result<Option<(ApplicationRow, UnionRow)>, StoreError> {
+pub fn find_with_union(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+) -> Result<Option<(ApplicationRow, UnionRow)>, StoreError> {
     Ok(applications::table
         .inner_join(unions::table)
         .filter(applications::id.eq(id.as_uuid()))
@@ -236,7 +280,10 @@ pub fn find_with_union(conn: &mut PgConnection, id: ApplicationId) -> Result<Opt
 }
 
 /// The timeline of an application, oldest first, with each step's union name.
-pub fn timeline(conn: &mut PgConnection, id: ApplicationId) -> Result<Vec<(EventRow, String)>, StoreError> {
+pub fn timeline(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+) -> Result<Vec<(EventRow, String)>, StoreError> {
     Ok(application_events::table
         .inner_join(unions::table.on(unions::id.eq(application_events::union_id)))
         .filter(application_events::application_id.eq(id.as_uuid()))
@@ -246,7 +293,10 @@ pub fn timeline(conn: &mut PgConnection, id: ApplicationId) -> Result<Vec<(Event
 }
 
 /// An account's applications, newest first, with their unions.
-pub fn list_for_account(conn: &mut PgConnection, account: AccountId) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
+pub fn list_for_account(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
     Ok(applications::table
         .inner_join(unions::table)
         .filter(applications::account_id.eq(account.as_uuid()))
@@ -388,9 +438,8 @@ pub fn decide(
         let state = row.domain()?;
         let transition = transition_for(conn, &state, expected_version, admin, decision)?;
         let reason = reason_text(decision);
-        let updated = write_transition(conn, &row, &transition, decision, now)?.ok_or_else(|| {
-            conflict("stale_version", "该申请已被他人处理，请刷新后重试")
-        })?;
+        let updated = write_transition(conn, &row, &transition, decision, now)?
+            .ok_or_else(|| conflict("stale_version", "该申请已被他人处理，请刷新后重试"))?;
         let member = match decision {
             Decision::Approve => {
                 let member = members::create_from_application(conn, &updated, now)?;
@@ -419,14 +468,17 @@ pub fn decide(
             role: Some(admin.role),
             union_id: Some(admin.union_path.union().get()),
         };
-        audit::record(conn, &AuditEntry {
-            at: now,
-            actor: &actor,
-            object_kind: "application",
-            object_id: row.id.to_string(),
-            action: decision.action(),
-            reason: reason.clone(),
-        })?;
+        audit::record(
+            conn,
+            &AuditEntry {
+                at: now,
+                actor: &actor,
+                object_kind: "application",
+                object_id: row.id.to_string(),
+                action: decision.action(),
+                reason: reason.clone(),
+            },
+        )?;
         outbox::enqueue(
             conn,
             &format!("application.{}", transition.event.as_str()),
@@ -441,8 +493,14 @@ pub fn decide(
             }),
             now,
         )?;
-        let application = applications::table.find(row.id).select(ApplicationRow::as_select()).first(conn)?;
-        Ok(Decided { application, member })
+        let application = applications::table
+            .find(row.id)
+            .select(ApplicationRow::as_select())
+            .first(conn)?;
+        Ok(Decided {
+            application,
+            member,
+        })
     })
 }
 
@@ -453,32 +511,47 @@ fn transition_for(
     admin: &AdminActor,
     decision: &Decision,
 ) -> Result<Transition, ApplicationError> {
-    let map = |code: &'static str, message: String, invalid_field: Option<&'static str>| match invalid_field {
-        Some(field) => ApplicationError::Invalid { code, message, field },
-        None => ApplicationError::Conflict { code, message },
+    let map = |code: &'static str, message: String, invalid_field: Option<&'static str>| {
+        match invalid_field {
+            Some(field) => ApplicationError::Invalid {
+                code,
+                message,
+                field,
+            },
+            None => ApplicationError::Conflict { code, message },
+        }
     };
     match decision {
-        Decision::Approve => state.approve(expected).map_err(|e| map(e.code(), e.to_string(), None)),
-        Decision::Reject(reason) => state.reject(expected, reason).map_err(|e| map(e.code(), e.to_string(), None)),
-        Decision::Return { fields, note } => state.return_for_correction(expected, fields, note.as_ref()).map_err(|e| {
-            let field = matches!(
-                e,
-                zhijian_domain::application::ReturnError::NoFieldsToFix | zhijian_domain::application::ReturnError::BlankField
-            )
-            .then_some("fields");
-            map(e.code(), e.to_string(), field)
-        }),
+        Decision::Approve => state
+            .approve(expected)
+            .map_err(|e| map(e.code(), e.to_string(), None)),
+        Decision::Reject(reason) => state
+            .reject(expected, reason)
+            .map_err(|e| map(e.code(), e.to_string(), None)),
+        Decision::Return { fields, note } => state
+            .return_for_correction(expected, fields, note.as_ref())
+            .map_err(|e| {
+                let field = matches!(
+                    e,
+                    zhijian_domain::application::ReturnError::NoFieldsToFix
+                        | zhijian_domain::application::ReturnError::BlankField
+                )
+                .then_some("fields");
+                map(e.code(), e.to_string(), field)
+            }),
         Decision::Forward { to, reason } => {
             check_target(conn, *to, admin)?;
             state.forward(expected, *to, reason).map_err(|e| {
-                let field = matches!(e, zhijian_domain::application::ForwardError::SameUnion).then_some("union_id");
+                let field = matches!(e, zhijian_domain::application::ForwardError::SameUnion)
+                    .then_some("union_id");
                 map(e.code(), e.to_string(), field)
             })
         }
         Decision::Assign { to, .. } => {
             check_target(conn, *to, admin)?;
             state.assign(expected, *to).map_err(|e| {
-                let field = matches!(e, zhijian_domain::application::AssignError::SameUnion).then_some("union_id");
+                let field = matches!(e, zhijian_domain::application::AssignError::SameUnion)
+                    .then_some("union_id");
                 map(e.code(), e.to_string(), field)
             })
         }
@@ -487,7 +560,11 @@ fn transition_for(
 
 /// A forward or assignment target must exist, accept applications and not be a pool.
 /// Forwarding may leave the admin's subtree (to the right union elsewhere); assignment may not.
-fn check_target(conn: &mut PgConnection, to: UnionId, admin: &AdminActor) -> Result<(), ApplicationError> {
+fn check_target(
+    conn: &mut PgConnection,
+    to: UnionId,
+    admin: &AdminActor,
+) -> Result<(), ApplicationError> {
     let invalid = |message: &str| ApplicationError::Invalid {
         code: "invalid_target_union",
         message: message.to_owned(),
@@ -536,7 +613,10 @@ fn write_transition(
     );
     let query = diesel::update(target);
     let result = match decision {
-        Decision::Approve => query.set((common, applications::decided_at.eq(now))).returning(ApplicationRow::as_returning()).get_result(conn),
+        Decision::Approve => query
+            .set((common, applications::decided_at.eq(now)))
+            .returning(ApplicationRow::as_returning())
+            .get_result(conn),
         Decision::Reject(reason) => query
             .set((
                 common,
@@ -555,7 +635,10 @@ fn write_transition(
             ))
             .returning(ApplicationRow::as_returning())
             .get_result(conn),
-        Decision::Forward { .. } => query.set(common).returning(ApplicationRow::as_returning()).get_result(conn),
+        Decision::Forward { .. } => query
+            .set(common)
+            .returning(ApplicationRow::as_returning())
+            .get_result(conn),
         Decision::Assign { due_at, .. } => query
             .set((common, applications::due_at.eq(due_at)))
             .returning(ApplicationRow::as_returning())
@@ -565,10 +648,20 @@ fn write_transition(
 }
 
 /// The applicant withdraws an open application.
-pub fn withdraw(conn: &mut PgConnection, id: ApplicationId, account: AccountId, now: DateTime<Utc>) -> Result<ApplicationRow, ApplicationError> {
-    applicant_transition(conn, id, account, now, |state| {
-        state.withdraw().map_err(|e| conflict(e.code(), e))
-    }, None)
+pub fn withdraw(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<ApplicationRow, ApplicationError> {
+    applicant_transition(
+        conn,
+        id,
+        account,
+        now,
+        |state| state.withdraw().map_err(|e| conflict(e.code(), e)),
+        None,
+    )
 }
 
 /// The applicant corrects a returned application: new form data, back to pending review.
@@ -579,9 +672,14 @@ pub fn resubmit(
     corrected: &ApplicationRow,
     now: DateTime<Utc>,
 ) -> Result<ApplicationRow, ApplicationError> {
-    applicant_transition(conn, id, account, now, |state| {
-        state.resubmit().map_err(|e| conflict(e.code(), e))
-    }, Some(corrected))
+    applicant_transition(
+        conn,
+        id,
+        account,
+        now,
+        |state| state.resubmit().map_err(|e| conflict(e.code(), e)),
+        Some(corrected),
+    )
 }
 
 fn applicant_transition(
@@ -686,21 +784,29 @@ fn applicant_transition(
 }
 
 /// Records that an admin saw an application's personal data in clear.
-pub fn audit_unmasked_view(conn: &mut PgConnection, id: uuid::Uuid, admin: &AdminActor, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn audit_unmasked_view(
+    conn: &mut PgConnection,
+    id: uuid::Uuid,
+    admin: &AdminActor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let actor = Actor {
         kind: "admin",
         id: Some(admin.admin_id.to_string()),
         role: Some(admin.role),
         union_id: Some(admin.union_path.union().get()),
     };
-    audit::record(conn, &AuditEntry {
-        at: now,
-        actor: &actor,
-        object_kind: "application",
-        object_id: id.to_string(),
-        action: "view_personal_data",
-        reason: None,
-    })
+    audit::record(
+        conn,
+        &AuditEntry {
+            at: now,
+            actor: &actor,
+            object_kind: "application",
+            object_id: id.to_string(),
+            action: "view_personal_data",
+            reason: None,
+        },
+    )
 }
 
 /// What `submit` needs besides the form: the routing facts and the clock.
@@ -724,7 +830,10 @@ pub enum RegionProblem {
 }
 
 /// Checks a work region: it exists, at township or village level.
-pub fn check_work_region(conn: &mut PgConnection, region: &zhijian_domain::region::RegionCode) -> Result<Result<(), RegionProblem>, StoreError> {
+pub fn check_work_region(
+    conn: &mut PgConnection,
+    region: &zhijian_domain::region::RegionCode,
+) -> Result<Result<(), RegionProblem>, StoreError> {
     use zhijian_domain::region::RegionLevel;
     if !matches!(region.level(), RegionLevel::Township | RegionLevel::Village) {
         return Ok(Err(RegionProblem::TooCoarse));
@@ -736,7 +845,10 @@ pub fn check_work_region(conn: &mut PgConnection, region: &zhijian_domain::regio
 }
 
 /// Whether a region code exists.
-pub fn region_exists(conn: &mut PgConnection, region: &zhijian_domain::region::RegionCode) -> Result<bool, StoreError> {
+pub fn region_exists(
+    conn: &mut PgConnection,
+    region: &zhijian_domain::region::RegionCode,
+) -> Result<bool, StoreError> {
     Ok(crate::regions::find(conn, region.as_str())?.is_some())
 }
 
@@ -747,7 +859,8 @@ pub fn route_and_schedule(
     facts: &SubmitFacts,
     now: DateTime<Utc>,
 ) -> Result<(zhijian_domain::routing::RoutingDecision, DateTime<Utc>), ApplicationError> {
-    let candidates = crate::unions::routing_candidates(conn, &facts.work_region, facts.employer.as_ref())?;
+    let candidates =
+        crate::unions::routing_candidates(conn, &facts.work_region, facts.employer.as_ref())?;
     let decision = zhijian_domain::routing::route(
         &zhijian_domain::routing::RoutingFacts {
             work_region: facts.work_region.clone(),
@@ -756,9 +869,13 @@ pub fn route_and_schedule(
         },
         &candidates,
     )
-    .map_err(|e| ApplicationError::Conflict { code: e.code(), message: e.to_string() })?;
-    let union = crate::unions::find(conn, decision.union)?
-        .ok_or_else(|| StoreError::Internal(format!("routed to missing union {}", decision.union)))?;
+    .map_err(|e| ApplicationError::Conflict {
+        code: e.code(),
+        message: e.to_string(),
+    })?;
+    let union = crate::unions::find(conn, decision.union)?.ok_or_else(|| {
+        StoreError::Internal(format!("routed to missing union {}", decision.union))
+    })?;
     let calendar = crate::calendar::load(conn)?;
     let due = zhijian_domain::deadline::due_at(now, &calendar, &union.review_hours()?);
     Ok((decision, due))

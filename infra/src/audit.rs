@@ -24,7 +24,12 @@ pub struct Actor {
 impl Actor {
     /// The system itself (scheduled jobs).
     pub fn system() -> Self {
-        Self { kind: "system", id: None, role: None, union_id: None }
+        Self {
+            kind: "system",
+            id: None,
+            role: None,
+            union_id: None,
+        }
     }
 }
 

@@ -9,8 +9,9 @@ use crate::schema::calendar_days;
 
 /// Loads every override (holidays and adjusted working days) into a calendar.
 pub fn load(conn: &mut PgConnection) -> Result<WorkingCalendar, StoreError> {
-    let rows: Vec<(chrono::NaiveDate, String)> =
-        calendar_days::table.select((calendar_days::day, calendar_days::kind)).load(conn)?;
+    let rows: Vec<(chrono::NaiveDate, String)> = calendar_days::table
+        .select((calendar_days::day, calendar_days::kind))
+        .load(conn)?;
     let overrides = rows
         .into_iter()
         .map(|(day, kind)| {

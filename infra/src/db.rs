@@ -153,7 +153,9 @@ where
     .await;
     match joined {
         Ok(result) => result,
-        Err(join_error) => Err(StoreError::Internal(format!("blocking task failed: {join_error}")).into()),
+        Err(join_error) => {
+            Err(StoreError::Internal(format!("blocking task failed: {join_error}")).into())
+        }
     }
 }
 
@@ -161,7 +163,9 @@ where
 pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {
     run(pool, |conn| {
         use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT 1").execute(conn).map_err(StoreError::from)?;
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(StoreError::from)?;
         Ok::<(), StoreError>(())
     })
     .await

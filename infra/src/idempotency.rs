@@ -27,7 +27,11 @@ pub struct IdempotencyKey {
 impl IdempotencyKey {
     /// Builds a key from the caller's scope, the header value and the request body.
     pub fn new(scope: String, key: String, body: &[u8]) -> Self {
-        Self { scope, key, request_hash: hex::encode(Sha256::digest(body)) }
+        Self {
+            scope,
+            key,
+            request_hash: hex::encode(Sha256::digest(body)),
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub struct KeyReused;
 
 /// Inside an open transaction: claims `key`, or returns the stored answer of its first use.
 /// `Ok(None)` means the caller should run the write and then [`store_response`].
-pub fn claim(conn: &mut PgConnection, key: &IdempotencyKey) -> Result<Result<Option<(u16, Value)>, KeyReused>, StoreError> {
+pub fn claim(
+    conn: &mut PgConnection,
+    key: &IdempotencyKey,
+) -> Result<Result<Option<(u16, Value)>, KeyReused>, StoreError> {
     let inserted = diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::scope.eq(&key.scope),
@@ -68,7 +75,11 @@ pub fn claim(conn: &mut PgConnection, key: &IdempotencyKey) -> Result<Result<Opt
     }
     let (hash, status, body): (String, i16, Value) = idempotency_keys::table
         .find((&key.scope, &key.key))
-        .select((idempotency_keys::request_hash, idempotency_keys::response_status, idempotency_keys::response_body))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_status,
+            idempotency_keys::response_body,
+        ))
         .first(conn)?;
     if hash != key.request_hash {
         return Ok(Err(KeyReused));
@@ -77,7 +88,12 @@ pub fn claim(conn: &mut PgConnection, key: &IdempotencyKey) -> Result<Result<Opt
 }
 
 /// Inside the same transaction as [`claim`]: records the answer of the first use.
-pub fn store_response(conn: &mut PgConnection, key: &IdempotencyKey, status: u16, body: &Value) -> Result<(), StoreError> {
+pub fn store_response(
+    conn: &mut PgConnection,
+    key: &IdempotencyKey,
+    status: u16,
+    body: &Value,
+) -> Result<(), StoreError> {
     diesel::update(idempotency_keys::table.find((&key.scope, &key.key)))
         .set((
             idempotency_keys::response_status.eq(i16::try_from(status).unwrap_or(200)),

@@ -41,6 +41,10 @@ pub struct AffiliationRow {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub reason: String,
+    /// The number the member held during this period (a member who joins again gets a new one).
+    pub membership_number: String,
+    /// Why the period ended (`transfer`, `withdrawn`, `expelled`, `deceased`).
+    pub end_reason: Option<String>,
 }
 
 /// Inside the approval transaction: creates the member of an approved application with the
@@ -56,7 +60,9 @@ pub fn create_from_application(
     let county = RegionCode::parse(&application.work_region)
         .ok()
         .and_then(|r| r.county())
-        .ok_or_else(|| StoreError::Internal(format!("application {} has no county", application.id)))?;
+        .ok_or_else(|| {
+            StoreError::Internal(format!("application {} has no county", application.id))
+        })?;
     let joined_on = local_date(now);
     let year = joined_on.year();
     let sequence: i32 = diesel::insert_into(membership_counters::table)
@@ -117,13 +123,17 @@ pub fn create_from_application(
             affiliations::union_id.eq(member.union_id),
             affiliations::started_at.eq(now),
             affiliations::reason.eq("joined"),
+            affiliations::membership_number.eq(&member.membership_number),
         ))
         .execute(conn)?;
     Ok(member)
 }
 
 /// The member of an account, with the member's union.
-pub fn find_for_account(conn: &mut PgConnection, account: AccountId) -> Result<Option<(MemberRow, UnionRow)>, StoreError> {
+pub fn find_for_account(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Option<(MemberRow, UnionRow)>, StoreError> {
     Ok(members::table
         .inner_join(unions::table)
         .filter(members::account_id.eq(account.as_uuid()))
@@ -134,7 +144,10 @@ pub fn find_for_account(conn: &mut PgConnection, account: AccountId) -> Result<O
 }
 
 /// The member with this id, with the member's union.
-pub fn find(conn: &mut PgConnection, id: uuid::Uuid) -> Result<Option<(MemberRow, UnionRow)>, StoreError> {
+pub fn find(
+    conn: &mut PgConnection,
+    id: uuid::Uuid,
+) -> Result<Option<(MemberRow, UnionRow)>, StoreError> {
     Ok(members::table
         .inner_join(unions::table)
         .filter(members::id.eq(id))
@@ -144,7 +157,10 @@ pub fn find(conn: &mut PgConnection, id: uuid::Uuid) -> Result<Option<(MemberRow
 }
 
 /// A member's affiliation history, oldest first, with union names.
-pub fn affiliations_of(conn: &mut PgConnection, member: uuid::Uuid) -> Result<Vec<(AffiliationRow, String)>, StoreError> {
+pub fn affiliations_of(
+    conn: &mut PgConnection,
+    member: uuid::Uuid,
+) -> Result<Vec<(AffiliationRow, String)>, StoreError> {
     Ok(affiliations::table
         .inner_join(unions::table)
         .filter(affiliations::member_id.eq(member))

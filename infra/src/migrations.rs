@@ -44,10 +44,13 @@ fn with_lock<T>(
         .execute(conn)
         .map_err(|e| MigrationError(format!("could not take the migration lock: {e}")))?;
     let result = work(conn);
-    let unlocked = sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(conn);
+    let unlocked =
+        sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(conn);
     match (result, unlocked) {
         (Ok(value), Ok(_)) => Ok(value),
         (Err(e), _) => Err(e),
-        (Ok(_), Err(e)) => Err(MigrationError(format!("could not release the migration lock: {e}"))),
+        (Ok(_), Err(e)) => Err(MigrationError(format!(
+            "could not release the migration lock: {e}"
+        ))),
     }
 }

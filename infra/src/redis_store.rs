@@ -70,7 +70,9 @@ pub struct RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore").field("namespace", &self.namespace).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +87,10 @@ impl RedisStore {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let manager = ConnectionManager::new_lazy_with_config(client, manager_config)?;
-        Ok(Self { manager, namespace: config.namespace.clone() })
+        Ok(Self {
+            manager,
+            namespace: config.namespace.clone(),
+        })
     }
 
     /// The full key for `suffix` in this store's namespace.
@@ -113,7 +118,11 @@ impl crate::wechat::AccessTokenCache for RedisStore {
         Box::pin(async move {
             let mut conn = self.connection();
             let key = self.key("wechat:access_token");
-            match redis::cmd("GET").arg(&key).query_async::<Option<String>>(&mut conn).await {
+            match redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+            {
                 Ok(token) => token,
                 Err(e) => {
                     log::warn!("redis: cannot read the wechat access token: {e}");
@@ -129,7 +138,13 @@ impl crate::wechat::AccessTokenCache for RedisStore {
             let mut conn = self.connection();
             let key = self.key("wechat:access_token");
             let seconds = ttl.as_secs().max(1);
-            let stored: Result<(), _> = redis::cmd("SET").arg(&key).arg(&token).arg("EX").arg(seconds).query_async(&mut conn).await;
+            let stored: Result<(), _> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&token)
+                .arg("EX")
+                .arg(seconds)
+                .query_async(&mut conn)
+                .await;
             if let Err(e) = stored {
                 log::warn!("redis: cannot cache the wechat access token: {e}");
             }

@@ -111,7 +111,11 @@ pub fn import_regions(conn: &mut PgConnection, dir: &Path) -> Result<ImportRepor
         )
         .execute(conn)?;
         let total = regions::table.count().get_result::<i64>(conn)?;
-        Ok::<_, diesel::result::Error>(ImportReport { read, written, total })
+        Ok::<_, diesel::result::Error>(ImportReport {
+            read,
+            written,
+            total,
+        })
     })
     .map_err(|e| ImportError::Store(e.into()))
 }
@@ -124,19 +128,30 @@ fn append_file(
     out: &mut String,
 ) -> Result<usize, ImportError> {
     let file_name = path.display().to_string();
-    let io_error = |source| ImportError::Io { file: file_name.clone(), source };
+    let io_error = |source| ImportError::Io {
+        file: file_name.clone(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io_error)?;
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).map_err(io_error)?;
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .map_err(io_error)?;
 
-    let format_error = |line: usize, message: String| ImportError::Format { file: file_name.clone(), line, message };
+    let format_error = |line: usize, message: String| ImportError::Format {
+        file: file_name.clone(),
+        line,
+        message,
+    };
     let mut lines = text.lines();
     let header = parse_csv_line(lines.next().unwrap_or_default());
     let column = |name: &str| header.iter().position(|h| h == name);
     let code_at = column("code").ok_or_else(|| format_error(1, "no `code` column".into()))?;
     let name_at = column("name").ok_or_else(|| format_error(1, "no `name` column".into()))?;
     let parent_at = match parent_column {
-        Some(name) => Some(column(name).ok_or_else(|| format_error(1, format!("no `{name}` column")))?),
+        Some(name) => {
+            Some(column(name).ok_or_else(|| format_error(1, format!("no `{name}` column")))?)
+        }
         None => None,
     };
     let expected_len = [0, 2, 4, 6, 9, 12][usize::try_from(level).unwrap_or(0)];

@@ -18,7 +18,6 @@ diesel::table! {
     }
 }
 
-
 diesel::table! {
     unions (id) {
         id -> Int8,
@@ -150,6 +149,8 @@ diesel::table! {
         started_at -> Timestamptz,
         ended_at -> Nullable<Timestamptz>,
         reason -> Text,
+        membership_number -> Varchar,
+        end_reason -> Nullable<Text>,
     }
 }
 
@@ -202,6 +203,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    transfers (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        from_union_id -> Int8,
+        to_union_id -> Int8,
+        status -> Text,
+        version -> Int4,
+        routing_rule -> Nullable<Text>,
+        routing_explanation -> Nullable<Text>,
+        work_region -> Nullable<Varchar>,
+        occupation -> Nullable<Text>,
+        employer_credit_code -> Nullable<Varchar>,
+        reason -> Nullable<Text>,
+        requested_at -> Timestamptz,
+        released_at -> Nullable<Timestamptz>,
+        released_by -> Nullable<Uuid>,
+        auto_released -> Bool,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Uuid>,
+        completed_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        rejected_by -> Nullable<Text>,
+        reject_reason -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_events (id) {
+        id -> Int8,
+        member_id -> Uuid,
+        event -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        union_id -> Int8,
+        membership_number -> Varchar,
+        transfer_id -> Nullable<Uuid>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        reason_code -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -210,6 +257,9 @@ diesel::joinable!(application_events -> applications (application_id));
 diesel::joinable!(members -> unions (union_id));
 diesel::joinable!(affiliations -> members (member_id));
 diesel::joinable!(affiliations -> unions (union_id));
+diesel::joinable!(transfers -> members (member_id));
+diesel::joinable!(member_events -> members (member_id));
+diesel::joinable!(member_events -> unions (union_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -225,4 +275,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     outbox,
     idempotency_keys,
+    transfers,
+    member_events,
 );

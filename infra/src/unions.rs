@@ -55,13 +55,15 @@ impl UnionRow {
 
     /// The parsed path; a malformed stored path is an internal error.
     pub fn union_path(&self) -> Result<UnionPath, StoreError> {
-        UnionPath::parse(&self.path).map_err(|_| StoreError::Internal(format!("union {} has a bad path", self.id)))
+        UnionPath::parse(&self.path)
+            .map_err(|_| StoreError::Internal(format!("union {} has a bad path", self.id)))
     }
 
     /// The union's review hours (the table's CHECK keeps them valid).
     pub fn review_hours(&self) -> Result<ReviewHours, StoreError> {
-        ReviewHours::new(self.review_opens, self.review_closes, self.review_cutoff)
-            .map_err(|e| StoreError::Internal(format!("union {} has bad review hours: {e}", self.id)))
+        ReviewHours::new(self.review_opens, self.review_closes, self.review_cutoff).map_err(|e| {
+            StoreError::Internal(format!("union {} has bad review hours: {e}", self.id))
+        })
     }
 
     /// The routing view of this union.
@@ -72,7 +74,12 @@ impl UnionRow {
             name: self.name.clone(),
             kind: UnionKind::parse(&self.kind).map_err(|_| bad("kind"))?,
             region: RegionCode::parse(&self.region_code).map_err(|_| bad("region"))?,
-            credit_code: self.credit_code.as_deref().map(CreditCode::parse).transpose().map_err(|_| bad("credit code"))?,
+            credit_code: self
+                .credit_code
+                .as_deref()
+                .map(CreditCode::parse)
+                .transpose()
+                .map_err(|_| bad("credit code"))?,
             occupations: self
                 .occupations
                 .iter()
@@ -142,7 +149,11 @@ pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow,
 
 /// The union with this id.
 pub fn find(conn: &mut PgConnection, id: UnionId) -> Result<Option<UnionRow>, StoreError> {
-    Ok(unions::table.find(id.get()).select(UnionRow::as_select()).first(conn).optional()?)
+    Ok(unions::table
+        .find(id.get())
+        .select(UnionRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Every union routing could choose for work in `region` (unions of the region and of each
@@ -152,7 +163,11 @@ pub fn routing_candidates(
     region: &RegionCode,
     employer: Option<&CreditCode>,
 ) -> Result<Vec<UnionCandidate>, StoreError> {
-    let regions: Vec<String> = region.ancestors().iter().map(|r| r.as_str().to_owned()).collect();
+    let regions: Vec<String> = region
+        .ancestors()
+        .iter()
+        .map(|r| r.as_str().to_owned())
+        .collect();
     let mut query = unions::table
         .filter(unions::region_code.eq_any(regions))
         .select(UnionRow::as_select())
@@ -160,7 +175,11 @@ pub fn routing_candidates(
     if let Some(code) = employer {
         query = query.or_filter(unions::credit_code.eq(code.as_str()));
     }
-    query.load::<UnionRow>(conn)?.iter().map(UnionRow::candidate).collect()
+    query
+        .load::<UnionRow>(conn)?
+        .iter()
+        .map(UnionRow::candidate)
+        .collect()
 }
 
 /// The ids of every union in the subtree under `path` (inclusive).

@@ -15,8 +15,8 @@ use zhijian_infra::secret::Secret;
 use zhijian_infra::sms::SmsProvider;
 
 use crate::contract::spec;
-use crate::stub::{ProviderStub, StubConfig};
 use crate::database::{TestDatabase, repo_root};
+use crate::stub::{ProviderStub, StubConfig};
 
 /// Where the test Redis lives.
 pub fn redis_url() -> String {
@@ -46,7 +46,8 @@ pub fn test_settings(db: &TestDatabase, redis_namespace: &str, stub: &ProviderSt
         let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
         Secret::new(base64::engine::general_purpose::STANDARD.encode(random))
     };
-    let mut settings = Settings::load_unchecked(&repo_root().join("config")).expect("config/default.toml loads");
+    let mut settings =
+        Settings::load_unchecked(&repo_root().join("config")).expect("config/default.toml loads");
     settings.auth.jwt_secret = secret(48);
     settings.card.signing_key = secret(32);
     settings.pii.encryption_keys = Secret::new(format!("k1:{}", secret(32).expose()));
@@ -78,13 +79,19 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server after `customise` adjusts its settings.
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     crate::init_logging();
-    let db = tokio::task::spawn_blocking(TestDatabase::new).await.expect("clone database");
+    let db = tokio::task::spawn_blocking(TestDatabase::new)
+        .await
+        .expect("clone database");
     let redis_namespace = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let stub = ProviderStub::start(StubConfig::default()).await.expect("provider stub starts");
+    let stub = ProviderStub::start(StubConfig::default())
+        .await
+        .expect("provider stub starts");
     let mut settings = test_settings(&db, &redis_namespace, &stub);
     customise(&mut settings);
     settings.validate().expect("test settings are valid");
-    let app = Application::build(settings.clone(), Duration::from_secs(10)).await.expect("server builds");
+    let app = Application::build(settings.clone(), Duration::from_secs(10))
+        .await
+        .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     zhijian_infra::http_client::install_crypto_provider();
@@ -93,7 +100,14 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
-    TestApp { address, client, db, redis_namespace, settings, stub }
+    TestApp {
+        address,
+        client,
+        db,
+        redis_namespace,
+        settings,
+        stub,
+    }
 }
 
 /// A response, read in full.
@@ -117,7 +131,8 @@ impl TestResponse {
 
     /// Whether the response is JSON.
     pub fn is_json(&self) -> bool {
-        self.header("content-type").is_some_and(|v| v.starts_with("application/json"))
+        self.header("content-type")
+            .is_some_and(|v| v.starts_with("application/json"))
     }
 }
 
@@ -136,28 +151,38 @@ impl TestApp {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         let body = if is_json {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: JSON content type but {e}: {text}"))
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{method} {path}: JSON content type but {e}: {text}"))
         } else {
             Value::Null
         };
         if is_json {
             let spec = spec();
-            let described = spec.template_for(&path).is_some_and(|t| {
-                spec.doc["paths"][&t][method.to_lowercase()].is_object()
-            });
+            let described = spec
+                .template_for(&path)
+                .is_some_and(|t| spec.doc["paths"][&t][method.to_lowercase()].is_object());
             if described {
                 spec.assert_response(&method, &path, status, &body);
             } else {
-                assert!(status >= 400, "{method} {path} answered {status} but is not in openapi.yaml");
+                assert!(
+                    status >= 400,
+                    "{method} {path} answered {status} but is not in openapi.yaml"
+                );
                 assert_error_envelope(&body);
             }
         }
-        TestResponse { status, headers, body, text }
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// A request builder for `method` and `path` on this server.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, format!("{}{}", self.address, path))
+        self.client
+            .request(method, format!("{}{}", self.address, path))
     }
 
     /// `GET path`.
@@ -173,21 +198,43 @@ impl TestApp {
 
 /// Asserts the `{code, message, field?}` error envelope.
 pub fn assert_error_envelope(body: &Value) {
-    let object = body.as_object().unwrap_or_else(|| panic!("error body is not an object: {body}"));
-    assert!(object.get("code").and_then(Value::as_str).is_some_and(|c| !c.is_empty()), "no code: {body}");
-    assert!(object.get("message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()), "no message: {body}");
-    assert!(object.keys().all(|k| ["code", "message", "field"].contains(&k.as_str())), "extra keys: {body}");
+    let object = body
+        .as_object()
+        .unwrap_or_else(|| panic!("error body is not an object: {body}"));
+    assert!(
+        object
+            .get("code")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !c.is_empty()),
+        "no code: {body}"
+    );
+    assert!(
+        object
+            .get("message")
+            .and_then(Value::as_str)
+            .is_some_and(|m| !m.is_empty()),
+        "no message: {body}"
+    );
+    assert!(
+        object
+            .keys()
+            .all(|k| ["code", "message", "field"].contains(&k.as_str())),
+        "extra keys: {body}"
+    );
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         let pattern = format!("{}:*", self.redis_namespace);
-        if let Ok(client) = redis::Client::open(redis_url()) {
-            if let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) {
-                let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn).unwrap_or_default();
-                if !keys.is_empty() {
-                    let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
-                }
+        if let Ok(client) = redis::Client::open(redis_url())
+            && let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1))
+        {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query(&mut conn)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
             }
         }
     }

@@ -16,9 +16,13 @@ pub struct Spec {
 pub fn spec() -> &'static Spec {
     static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let text = std::fs::read_to_string(crate::database::repo_root().join("openapi.yaml")).expect("read openapi.yaml");
+        let text = std::fs::read_to_string(crate::database::repo_root().join("openapi.yaml"))
+            .expect("read openapi.yaml");
         let doc: Value = serde_yaml::from_str(&text).expect("openapi.yaml parses");
-        Spec { doc, validators: Mutex::new(HashMap::new()) }
+        Spec {
+            doc,
+            validators: Mutex::new(HashMap::new()),
+        }
     })
 }
 
@@ -74,13 +78,18 @@ impl Spec {
             .template_for(path)
             .unwrap_or_else(|| panic!("openapi.yaml has no path for {method} {path}"));
         let operation = &self.doc["paths"][&template][method.to_lowercase()];
-        assert!(operation.is_object(), "openapi.yaml has no {method} {template}");
+        assert!(
+            operation.is_object(),
+            "openapi.yaml has no {method} {template}"
+        );
         let responses = &operation["responses"];
         let response = responses
             .get(status.to_string())
             .or_else(|| responses.get(format!("{}XX", status / 100)))
             .or_else(|| responses.get("default"))
-            .unwrap_or_else(|| panic!("openapi.yaml does not list status {status} for {method} {template}"));
+            .unwrap_or_else(|| {
+                panic!("openapi.yaml does not list status {status} for {method} {template}")
+            });
         let response = self.resolve(response);
         let Some(schema) = response["content"]["application/json"]["schema"].as_object() else {
             panic!("openapi.yaml gives no JSON schema for {status} of {method} {template}");
@@ -94,12 +103,16 @@ impl Spec {
                     let mut root = Value::Object(schema.clone());
                     root["components"] = self.doc["components"].clone();
                     std::sync::Arc::new(
-                        jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("schema for {key} is invalid: {e}")),
+                        jsonschema::draft202012::new(&root)
+                            .unwrap_or_else(|e| panic!("schema for {key} is invalid: {e}")),
                     )
                 })
                 .clone()
         };
-        let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(
             errors.is_empty(),
             "response of {key} does not match openapi.yaml:\n  {}\nbody: {body:#}",
@@ -112,7 +125,9 @@ impl Spec {
         match value["$ref"].as_str() {
             Some(reference) => {
                 let pointer = reference.trim_start_matches('#');
-                self.doc.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {reference}"))
+                self.doc
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("dangling $ref {reference}"))
             }
             None => value,
         }

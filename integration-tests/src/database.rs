@@ -39,8 +39,10 @@ impl TestDatabase {
         let mut admin = connect(&admin_url());
         let mut attempt = 0;
         loop {
-            let created = sql_query(format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY"#))
-                .execute(&mut admin);
+            let created = sql_query(format!(
+                r#"CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY"#
+            ))
+            .execute(&mut admin);
             match created {
                 Ok(_) => break,
                 // Another process may be touching the template for an instant.
@@ -52,7 +54,10 @@ impl TestDatabase {
                 Err(e) => panic!("cannot clone the template database: {e}"),
             }
         }
-        Self { url: database_url(&name), name }
+        Self {
+            url: database_url(&name),
+            name,
+        }
     }
 
     /// A fresh connection to this database.
@@ -70,7 +75,11 @@ impl Default for TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
-            let _ = sql_query(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name)).execute(&mut admin);
+            let _ = sql_query(format!(
+                r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+                self.name
+            ))
+            .execute(&mut admin);
         }
     }
 }
@@ -109,7 +118,11 @@ fn fingerprint() -> String {
         hasher.update(file.to_string_lossy().as_bytes());
         hasher.update(std::fs::read(&file).unwrap_or_default());
     }
-    for extra in ["data/regions/villages.csv.gz", "infra/src/regions.rs", "infra/src/demo.rs"] {
+    for extra in [
+        "data/regions/villages.csv.gz",
+        "infra/src/regions.rs",
+        "infra/src/demo.rs",
+    ] {
         hasher.update(std::fs::read(repo_root().join(extra)).unwrap_or_default());
     }
     hex::encode(&hasher.finalize()[..6])
@@ -133,23 +146,38 @@ const TEMPLATE_LOCK: i64 = 0x7a_68_69_6a_74_70_6c;
 fn build_template() -> String {
     let name = format!("zhijian_tpl_{}", fingerprint());
     let mut admin = connect(&admin_url());
-    sql_query(format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).execute(&mut admin).expect("template lock");
+    sql_query(format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+        .execute(&mut admin)
+        .expect("template lock");
     let exists = database_exists(&mut admin, &name);
     if !exists {
         let building = format!("{name}_building");
-        sql_query(format!(r#"DROP DATABASE IF EXISTS "{building}" WITH (FORCE)"#)).execute(&mut admin).expect("drop");
-        sql_query(format!(r#"CREATE DATABASE "{building}""#)).execute(&mut admin).expect("create template");
+        sql_query(format!(
+            r#"DROP DATABASE IF EXISTS "{building}" WITH (FORCE)"#
+        ))
+        .execute(&mut admin)
+        .expect("drop");
+        sql_query(format!(r#"CREATE DATABASE "{building}""#))
+            .execute(&mut admin)
+            .expect("create template");
         {
             let mut conn = connect(&database_url(&building));
-            zhijian_infra::migrations::run_pending(&mut conn).expect("migrations apply to the template");
+            zhijian_infra::migrations::run_pending(&mut conn)
+                .expect("migrations apply to the template");
             zhijian_infra::regions::import_regions(&mut conn, &repo_root().join("data/regions"))
                 .expect("regions import into the template");
         }
-        sql_query(format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#)).execute(&mut admin).expect("rename");
-        sql_query(format!(r#"ALTER DATABASE "{name}" IS_TEMPLATE true"#)).execute(&mut admin).expect("mark template");
+        sql_query(format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#))
+            .execute(&mut admin)
+            .expect("rename");
+        sql_query(format!(r#"ALTER DATABASE "{name}" IS_TEMPLATE true"#))
+            .execute(&mut admin)
+            .expect("mark template");
         drop_stale_templates(&mut admin, &name);
     }
-    sql_query(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})")).execute(&mut admin).expect("template unlock");
+    sql_query(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+        .execute(&mut admin)
+        .expect("template unlock");
     name
 }
 
@@ -173,12 +201,17 @@ fn drop_stale_templates(conn: &mut PgConnection, keep: &str) {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
-    let stale: Vec<Name> = sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'zhijian\\_tpl\\_%' AND datname <> $1")
-        .bind::<diesel::sql_types::Text, _>(keep)
-        .load(conn)
-        .unwrap_or_default();
+    let stale: Vec<Name> = sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'zhijian\\_tpl\\_%' AND datname <> $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(keep)
+    .load(conn)
+    .unwrap_or_default();
     for Name { datname } in stale {
         let _ = sql_query(format!(r#"ALTER DATABASE "{datname}" IS_TEMPLATE false"#)).execute(conn);
-        let _ = sql_query(format!(r#"DROP DATABASE IF EXISTS "{datname}" WITH (FORCE)"#)).execute(conn);
+        let _ = sql_query(format!(
+            r#"DROP DATABASE IF EXISTS "{datname}" WITH (FORCE)"#
+        ))
+        .execute(conn);
     }
 }

@@ -15,7 +15,11 @@ pub const DEMO_PASSWORD: &str = "Test-demo-password-2026";
 pub fn resident_id(region: &str, birth: &str, sequence: u16) -> String {
     let body = format!("{region}{birth}{sequence:03}");
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).expect("digit") * w).sum();
+    let sum: u32 = body
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).expect("digit") * w)
+        .sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
     format!("{body}{check}")
 }
@@ -51,7 +55,8 @@ impl TestApp {
     pub async fn seed_demo(&self) -> DemoReport {
         let mut conn = self.db.connect();
         tokio::task::spawn_blocking(move || {
-            zhijian_infra::demo::seed_demo(&mut conn, Some(&Secret::new(DEMO_PASSWORD))).expect("demo seeds")
+            zhijian_infra::demo::seed_demo(&mut conn, Some(&Secret::new(DEMO_PASSWORD)))
+                .expect("demo seeds")
         })
         .await
         .expect("seed task")
@@ -60,22 +65,43 @@ impl TestApp {
     /// Logs in a worker through the WeChat stub; returns the access token.
     pub async fn worker_token(&self, user: &str) -> String {
         let code = format!("{user}.{}", uuid::Uuid::new_v4().simple());
-        let response = self.post_json("/v1/auth/wechat", &json!({ "code": code })).await;
+        let response = self
+            .post_json("/v1/auth/wechat", &json!({ "code": code }))
+            .await;
         assert_eq!(response.status, 200, "worker login: {}", response.text);
-        response.body["access_token"].as_str().expect("access token").to_owned()
+        response.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
     }
 
     /// Logs in a demo admin; returns the access token.
     pub async fn admin_token(&self, username: &str) -> String {
         let response = self
-            .post_json("/v1/admin/auth/login", &json!({ "username": username, "password": DEMO_PASSWORD }))
+            .post_json(
+                "/v1/admin/auth/login",
+                &json!({ "username": username, "password": DEMO_PASSWORD }),
+            )
             .await;
-        assert_eq!(response.status, 200, "admin login {username}: {}", response.text);
-        response.body["access_token"].as_str().expect("access token").to_owned()
+        assert_eq!(
+            response.status, 200,
+            "admin login {username}: {}",
+            response.text
+        );
+        response.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
     }
 
     /// `method path` with a bearer token and an optional JSON body.
-    pub async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> crate::TestResponse {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> crate::TestResponse {
         let mut request = self.request(method, path).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(body);

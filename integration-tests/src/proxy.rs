@@ -31,7 +31,9 @@ impl FaultProxy {
                 }
                 let mut cut = state.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut upstream) = TcpStream::connect(target).await else { return };
+                    let Ok(mut upstream) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     let mut client = client;
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
@@ -53,8 +55,13 @@ impl FaultProxy {
 pub fn socket_of(url: &str) -> SocketAddr {
     let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
     let authority = after_scheme.split('/').next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map(|(_, hp)| hp).unwrap_or(authority);
-    host_port.parse().unwrap_or_else(|e| panic!("{host_port:?} is not ip:port: {e}"))
+    let host_port = authority
+        .rsplit_once('@')
+        .map(|(_, hp)| hp)
+        .unwrap_or(authority);
+    host_port
+        .parse()
+        .unwrap_or_else(|e| panic!("{host_port:?} is not ip:port: {e}"))
 }
 
 /// `url` with its `host:port` replaced by `addr`.

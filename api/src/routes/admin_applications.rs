@@ -68,15 +68,28 @@ fn actor(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
 }
 
 fn encode_cursor(due: DateTime<Utc>, id: uuid::Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", due.timestamp_micros()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}|{id}", due.timestamp_micros()))
 }
 
 fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid), ApiError> {
-    let bad = || ApiError::invalid("invalid_cursor", "分页游标无效，请从第一页重新查询", "cursor");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::invalid(
+            "invalid_cursor",
+            "分页游标无效，请从第一页重新查询",
+            "cursor",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (micros, id) = text.split_once('|').ok_or_else(bad)?;
-    let due = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
+    let due = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
     Ok((due, id))
 }
@@ -85,28 +98,50 @@ fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid("invalid_limit", "每页条数应为1至100", "limit")),
+        Some(_) => Err(ApiError::invalid(
+            "invalid_limit",
+            "每页条数应为1至100",
+            "limit",
+        )),
     }
 }
 
-async fn page(state: &web::Data<AppState>, admin: &AdminIdentity, mut filter: QueueFilter) -> Result<QueuePage, ApiError> {
+async fn page(
+    state: &web::Data<AppState>,
+    admin: &AdminIdentity,
+    mut filter: QueueFilter,
+) -> Result<QueuePage, ApiError> {
     let scope = actor(admin)?.union_path;
     let now = state.clock.now();
     let limit = filter.limit;
     filter.limit = limit + 1;
-    let mut rows = db::run(&state.pool, move |conn| applications::queue(conn, &scope, &filter, now)).await?;
+    let mut rows = db::run(&state.pool, move |conn| {
+        applications::queue(conn, &scope, &filter, now)
+    })
+    .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if more {
-        rows.last().map(|(row, _)| encode_cursor(row.due_at.unwrap_or(row.submitted_at), row.id))
+        rows.last()
+            .map(|(row, _)| encode_cursor(row.due_at.unwrap_or(row.submitted_at), row.id))
     } else {
         None
     };
-    Ok(QueuePage { items: rows.iter().map(|(row, union)| summary(row, union, now)).collect(), next_cursor })
+    Ok(QueuePage {
+        items: rows
+            .iter()
+            .map(|(row, union)| summary(row, union, now))
+            .collect(),
+        next_cursor,
+    })
 }
 
 /// `GET /v1/admin/applications`
-pub async fn queue(state: web::Data<AppState>, admin: AdminIdentity, query: web::Query<QueueQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn queue(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let status = query
         .status
@@ -131,7 +166,11 @@ pub async fn queue(state: web::Data<AppState>, admin: AdminIdentity, query: web:
 }
 
 /// `GET /v1/admin/pool`: applications no union could take, waiting to be assigned.
-pub async fn pool(state: web::Data<AppState>, admin: AdminIdentity, query: web::Query<PoolQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn pool(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    query: web::Query<PoolQuery>,
+) -> Result<HttpResponse, ApiError> {
     let filter = QueueFilter {
         status: Some(ApplicationStatus::Pooled),
         after: query.cursor.as_deref().map(decode_cursor).transpose()?,
@@ -142,15 +181,24 @@ pub async fn pool(state: web::Data<AppState>, admin: AdminIdentity, query: web::
 }
 
 fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
-    ApplicationId::parse(path).map_err(|_| ApiError::invalid("invalid_application_id", "申请编号格式不正确", "id"))
+    ApplicationId::parse(path)
+        .map_err(|_| ApiError::invalid("invalid_application_id", "申请编号格式不正确", "id"))
 }
 
 /// `GET /v1/admin/applications/{id}`: personal data in clear for roles that review (audited),
 /// masked for viewers.
-pub async fn detail(state: web::Data<AppState>, admin: AdminIdentity, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn detail(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let actor = actor(&admin)?;
-    let show = if admin.role.can_view_personal_data() { Pii::Clear } else { Pii::Masked };
+    let show = if admin.role.can_view_personal_data() {
+        Pii::Clear
+    } else {
+        Pii::Masked
+    };
     let now = state.clock.now();
     let app_state = state.clone();
     let view = db::run(&state.pool, move |conn| {
@@ -162,13 +210,23 @@ pub async fn detail(state: web::Data<AppState>, admin: AdminIdentity, path: web:
         }
         let timeline = applications::timeline(conn, id)?;
         let number = match row.member_id {
-            Some(member) => zhijian_infra::members::find(conn, member)?.map(|(m, _)| m.membership_number),
+            Some(member) => {
+                zhijian_infra::members::find(conn, member)?.map(|(m, _)| m.membership_number)
+            }
             None => None,
         };
         if show == Pii::Clear {
             applications::audit_unmasked_view(conn, row.id, &actor, now)?;
         }
-        Ok::<_, StoreError>(application_view(&row, &union, &timeline, number, &app_state.pii, show, now))
+        Ok::<_, StoreError>(application_view(
+            &row,
+            &union,
+            &timeline,
+            number,
+            &app_state.pii,
+            show,
+            now,
+        ))
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
@@ -265,20 +323,37 @@ async fn decide(
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
     if !admin.role.can_decide() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "当前角色只能查看，不能审核"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "当前角色只能查看，不能审核",
+        ));
     }
     let actor = actor(&admin)?;
-    let show = if admin.role.can_view_personal_data() { Pii::Clear } else { Pii::Masked };
+    let show = if admin.role.can_view_personal_data() {
+        Pii::Clear
+    } else {
+        Pii::Masked
+    };
     let now = state.clock.now();
     let app_state = state.clone();
     let view = db::run(&state.pool, move |conn| {
-        let decided = applications::decide(conn, id, version, &actor, &decision, now).map_err(application_error)?;
+        let decided = applications::decide(conn, id, version, &actor, &decision, now)
+            .map_err(application_error)?;
         let row = decided.application;
         let union = zhijian_infra::unions::find(conn, UnionId::new(row.union_id))?
             .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
         let timeline = applications::timeline(conn, id)?;
         let number = decided.member.map(|m| m.membership_number);
-        Ok::<_, ApiError>(application_view(&row, &union, &timeline, number, &app_state.pii, show, now))
+        Ok::<_, ApiError>(application_view(
+            &row,
+            &union,
+            &timeline,
+            number,
+            &app_state.pii,
+            show,
+            now,
+        ))
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
@@ -303,9 +378,11 @@ pub async fn reject(
     body: web::Json<RejectRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let code = RejectCode::parse(&body.reason_code).map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason_code"))?;
+    let code = RejectCode::parse(&body.reason_code)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason_code"))?;
     let note = optional_reason(body.note.as_deref(), "note")?;
-    let reason = RejectReason::new(code, note).map_err(|e| ApiError::invalid(e.code(), e.to_string(), "note"))?;
+    let reason = RejectReason::new(code, note)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "note"))?;
     decide(state, admin, id, body.version, Decision::Reject(reason)).await
 }
 
@@ -318,12 +395,27 @@ pub async fn return_for_correction(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body = body.into_inner();
-    if let Some(unknown) = body.fields.iter().find(|f| !CORRECTABLE.contains(&f.trim())) {
-        return Err(ApiError::invalid("unknown_form_field", format!("表单中没有“{unknown}”这一项"), "fields"));
+    if let Some(unknown) = body
+        .fields
+        .iter()
+        .find(|f| !CORRECTABLE.contains(&f.trim()))
+    {
+        return Err(ApiError::invalid(
+            "unknown_form_field",
+            format!("表单中没有“{unknown}”这一项"),
+            "fields",
+        ));
     }
     let note = optional_reason(body.note.as_deref(), "note")?;
     let fields = body.fields.iter().map(|f| f.trim().to_owned()).collect();
-    decide(state, admin, id, body.version, Decision::Return { fields, note }).await
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        Decision::Return { fields, note },
+    )
+    .await
 }
 
 /// `POST /v1/admin/applications/{id}/forward`
@@ -335,7 +427,17 @@ pub async fn forward(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let reason = reason(&body.reason, "reason")?;
-    decide(state, admin, id, body.version, Decision::Forward { to: UnionId::new(body.union_id), reason }).await
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        Decision::Forward {
+            to: UnionId::new(body.union_id),
+            reason,
+        },
+    )
+    .await
 }
 
 /// `POST /v1/admin/applications/{id}/assign`: out of the pool, to a union that reviews it
@@ -351,11 +453,26 @@ pub async fn assign(
     let now = state.clock.now();
     let due_at = db::run(&state.pool, move |conn| {
         let Some(target) = zhijian_infra::unions::find(conn, to)? else {
-            return Ok(Err(ApiError::invalid("invalid_target_union", "目标工会不存在", "union_id")));
+            return Ok(Err(ApiError::invalid(
+                "invalid_target_union",
+                "目标工会不存在",
+                "union_id",
+            )));
         };
         let calendar = zhijian_infra::calendar::load(conn)?;
-        Ok::<_, StoreError>(Ok(zhijian_domain::deadline::due_at(now, &calendar, &target.review_hours()?)))
+        Ok::<_, StoreError>(Ok(zhijian_domain::deadline::due_at(
+            now,
+            &calendar,
+            &target.review_hours()?,
+        )))
     })
     .await??;
-    decide(state, admin, id, body.version, Decision::Assign { to, due_at }).await
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        Decision::Assign { to, due_at },
+    )
+    .await
 }

@@ -11,9 +11,13 @@ use zhijian_domain::ids::{AccountId, ApplicationId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::phone::PhoneNumber;
 use zhijian_domain::region::RegionCode;
-use zhijian_domain::registry::{Education, EmploymentStatus, Ethnicity, HouseholdType, PoliticalStatus};
+use zhijian_domain::registry::{
+    Education, EmploymentStatus, Ethnicity, HouseholdType, PoliticalStatus,
+};
 use zhijian_domain::resident_id::ResidentId;
-use zhijian_infra::applications::{self, ApplicationError, ApplicationRow, RegionProblem, SubmitFacts};
+use zhijian_infra::applications::{
+    self, ApplicationError, ApplicationRow, RegionProblem, SubmitFacts,
+};
 use zhijian_infra::db::{self, StoreError};
 use zhijian_infra::pii::PiiCipher;
 
@@ -21,7 +25,9 @@ use crate::auth::WorkerIdentity;
 use crate::error::ApiError;
 use crate::json;
 use crate::startup::AppState;
-use crate::views::application::{ApplicationSummary, ApplicationView, Pii, application_view, summary};
+use crate::views::application::{
+    ApplicationSummary, ApplicationView, Pii, application_view, summary,
+};
 
 /// Consent to the privacy notice, and the separate consent to process sensitive personal data
 /// (PIPL art. 29).
@@ -111,15 +117,28 @@ error_with_code!(
 fn text(value: &str, field: &'static str, label: &str, max: usize) -> Result<String, ApiError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(ApiError::invalid("required", format!("请填写{label}"), field));
+        return Err(ApiError::invalid(
+            "required",
+            format!("请填写{label}"),
+            field,
+        ));
     }
     if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid("invalid_text", format!("{label}不能超过{max}个字，且不能包含控制字符"), field));
+        return Err(ApiError::invalid(
+            "invalid_text",
+            format!("{label}不能超过{max}个字，且不能包含控制字符"),
+            field,
+        ));
     }
     Ok(value.to_owned())
 }
 
-fn optional_text(value: Option<&str>, field: &'static str, label: &str, max: usize) -> Result<Option<String>, ApiError> {
+fn optional_text(
+    value: Option<&str>,
+    field: &'static str,
+    label: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         Some(v) => text(v, field, label, max).map(Some),
         None => Ok(None),
@@ -132,7 +151,11 @@ fn person_name(value: &str) -> Result<String, ApiError> {
     let count = name.chars().count();
     let allowed = |c: char| c.is_alphabetic() || c == '·' || c == '•' || c == ' ';
     if !(2..=30).contains(&count) || !name.chars().all(allowed) {
-        return Err(ApiError::invalid("invalid_name", "请填写与身份证一致的姓名（2至30个字）", "name"));
+        return Err(ApiError::invalid(
+            "invalid_name",
+            "请填写与身份证一致的姓名（2至30个字）",
+            "name",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -140,12 +163,15 @@ fn person_name(value: &str) -> Result<String, ApiError> {
 impl SubmitApplicationRequest {
     fn parse(&self, today: chrono::NaiveDate) -> Result<Form, ApiError> {
         let name = person_name(&self.name)?;
-        let resident_id = ResidentId::parse_for_applicant(&self.resident_id, today).map_err(|e| invalid("resident_id")(&e))?;
+        let resident_id = ResidentId::parse_for_applicant(&self.resident_id, today)
+            .map_err(|e| invalid("resident_id")(&e))?;
         let phone = PhoneNumber::parse(&self.phone).map_err(|e| invalid("phone")(&e))?;
         let ethnicity = Ethnicity::parse(&self.ethnicity).map_err(|e| invalid("ethnicity")(&e))?;
         let education = Education::parse(&self.education).map_err(|e| invalid("education")(&e))?;
-        let political_status = PoliticalStatus::parse(&self.political_status).map_err(|e| invalid("political_status")(&e))?;
-        let household_type = HouseholdType::parse(&self.household_type).map_err(|e| invalid("household_type")(&e))?;
+        let political_status = PoliticalStatus::parse(&self.political_status)
+            .map_err(|e| invalid("political_status")(&e))?;
+        let household_type = HouseholdType::parse(&self.household_type)
+            .map_err(|e| invalid("household_type")(&e))?;
         let household_region = self
             .household_region
             .as_deref()
@@ -153,8 +179,10 @@ impl SubmitApplicationRequest {
             .map(RegionCode::parse)
             .transpose()
             .map_err(|e| invalid("household_region")(&e))?;
-        let employment_status = EmploymentStatus::parse(&self.employment_status).map_err(|e| invalid("employment_status")(&e))?;
-        let occupation = OccupationGroup::parse(&self.occupation).map_err(|e| invalid("occupation")(&e))?;
+        let employment_status = EmploymentStatus::parse(&self.employment_status)
+            .map_err(|e| invalid("employment_status")(&e))?;
+        let occupation =
+            OccupationGroup::parse(&self.occupation).map_err(|e| invalid("occupation")(&e))?;
         let employer_name = text(&self.employer_name, "employer_name", "工作单位或平台", 100)?;
         let employer = self
             .employer_credit_code
@@ -164,9 +192,15 @@ impl SubmitApplicationRequest {
             .transpose()
             .map_err(|e| invalid("employer_credit_code")(&e))?;
         let platform = optional_text(self.platform.as_deref(), "platform", "平台", 50)?;
-        let work_region = RegionCode::parse(&self.work_region).map_err(|e| invalid("work_region")(&e))?;
+        let work_region =
+            RegionCode::parse(&self.work_region).map_err(|e| invalid("work_region")(&e))?;
         let work_address = text(&self.work_address, "work_address", "工作地址", 200)?;
-        let privacy_notice_version = text(&self.consent.privacy_notice_version, "consent.privacy_notice_version", "隐私政策版本", 32)?;
+        let privacy_notice_version = text(
+            &self.consent.privacy_notice_version,
+            "consent.privacy_notice_version",
+            "隐私政策版本",
+            32,
+        )?;
         if !self.consent.sensitive_data {
             return Err(ApiError::invalid(
                 "sensitive_data_consent_required",
@@ -174,7 +208,8 @@ impl SubmitApplicationRequest {
                 "consent.sensitive_data",
             ));
         }
-        let referral_code = optional_text(self.referral_code.as_deref(), "referral_code", "推荐码", 32)?;
+        let referral_code =
+            optional_text(self.referral_code.as_deref(), "referral_code", "推荐码", 32)?;
         Ok(Form {
             name,
             resident_id,
@@ -185,7 +220,11 @@ impl SubmitApplicationRequest {
             household_type,
             household_region,
             employment_status,
-            facts: SubmitFacts { work_region, occupation, employer },
+            facts: SubmitFacts {
+                work_region,
+                occupation,
+                employer,
+            },
             employer_name,
             platform,
             work_address,
@@ -196,7 +235,10 @@ impl SubmitApplicationRequest {
 }
 
 /// Builds the row to store: personal data encrypted, the person keyed by a blind index.
-#[expect(clippy::too_many_arguments, reason = "the parts of a new row come from four places")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of a new row come from four places"
+)]
 fn build_row(
     form: &Form,
     pii: &PiiCipher,
@@ -207,7 +249,11 @@ fn build_row(
     due_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<ApplicationRow, ApiError> {
-    let seal = |value: &str, context: &str| pii.encrypt(value, context).map(|s| s.to_string()).map_err(ApiError::internal);
+    let seal = |value: &str, context: &str| {
+        pii.encrypt(value, context)
+            .map(|s| s.to_string())
+            .map_err(ApiError::internal)
+    };
     Ok(ApplicationRow {
         id,
         account_id: account.as_uuid(),
@@ -231,7 +277,10 @@ fn build_row(
         education: form.education.as_str().to_owned(),
         political_status: form.political_status.as_str().to_owned(),
         household_type: form.household_type.as_str().to_owned(),
-        household_region: form.household_region.as_ref().map(|r| r.as_str().to_owned()),
+        household_region: form
+            .household_region
+            .as_ref()
+            .map(|r| r.as_str().to_owned()),
         employment_status: form.employment_status.as_str().to_owned(),
         occupation: form.facts.occupation.as_str().to_owned(),
         employer_name: form.employer_name.clone(),
@@ -267,27 +316,48 @@ pub fn application_error(error: ApplicationError) -> ApiError {
             "application_exists",
             "您已有一份正在办理的入会申请，请勿重复提交",
         ),
-        ApplicationError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-        ApplicationError::Invalid { code, message, field } => ApiError::invalid(code, message, field),
+        ApplicationError::Conflict { code, message } => {
+            ApiError::new(StatusCode::CONFLICT, code, message)
+        }
+        ApplicationError::Invalid {
+            code,
+            message,
+            field,
+        } => ApiError::invalid(code, message, field),
         ApplicationError::Store(e) => e.into(),
     }
 }
 
 /// Checks the regions named in the form against the regions table.
-fn check_regions(conn: &mut diesel::PgConnection, form: &Form) -> Result<Result<(), ApiError>, StoreError> {
+fn check_regions(
+    conn: &mut diesel::PgConnection,
+    form: &Form,
+) -> Result<Result<(), ApiError>, StoreError> {
     match applications::check_work_region(conn, &form.facts.work_region)? {
         Ok(()) => {}
         Err(RegionProblem::TooCoarse) => {
-            return Ok(Err(ApiError::invalid("work_region_too_coarse", "工作地点请选择到乡镇（街道）或村（社区）", "work_region")));
+            return Ok(Err(ApiError::invalid(
+                "work_region_too_coarse",
+                "工作地点请选择到乡镇（街道）或村（社区）",
+                "work_region",
+            )));
         }
         Err(RegionProblem::Unknown) => {
-            return Ok(Err(ApiError::invalid("unknown_region", "所选工作地点不存在", "work_region")));
+            return Ok(Err(ApiError::invalid(
+                "unknown_region",
+                "所选工作地点不存在",
+                "work_region",
+            )));
         }
     }
-    if let Some(region) = &form.household_region {
-        if !applications::region_exists(conn, region)? {
-            return Ok(Err(ApiError::invalid("unknown_region", "所选户籍地不存在", "household_region")));
-        }
+    if let Some(region) = &form.household_region
+        && !applications::region_exists(conn, region)?
+    {
+        return Ok(Err(ApiError::invalid(
+            "unknown_region",
+            "所选户籍地不存在",
+            "household_region",
+        )));
     }
     Ok(Ok(()))
 }
@@ -304,7 +374,9 @@ fn render(
         .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
     let timeline = applications::timeline(conn, id)?;
     let number = match row.member_id {
-        Some(member) => zhijian_infra::members::find(conn, member)?.map(|(m, _)| m.membership_number),
+        Some(member) => {
+            zhijian_infra::members::find(conn, member)?.map(|(m, _)| m.membership_number)
+        }
         None => None,
     };
     application_view(row, &union, &timeline, number, &state.pii, Pii::Masked, now)
@@ -326,23 +398,39 @@ pub async fn submit(
         if let Err(e) = check_regions(conn, &form)? {
             return Ok(Err(e));
         }
-        let (decision, due_at) = applications::route_and_schedule(conn, &form.facts, now).map_err(application_error)?;
+        let (decision, due_at) =
+            applications::route_and_schedule(conn, &form.facts, now).map_err(application_error)?;
         let submitted = domain_application::submit(&decision, due_at);
-        let row = match build_row(&form, &app_state.pii, uuid::Uuid::now_v7(), worker.account_id, submitted.status, &decision, due_at, now) {
+        let row = match build_row(
+            &form,
+            &app_state.pii,
+            uuid::Uuid::now_v7(),
+            worker.account_id,
+            submitted.status,
+            &decision,
+            due_at,
+            now,
+        ) {
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
-        let result = applications::submit(conn, &row, submitted.events(), key.as_ref(), |conn, row| {
-            let view = render(conn, &app_state, row, now).map_err(|e| StoreError::Internal(e.to_string()))?;
-            let body = serde_json::to_value(view).map_err(|e| StoreError::Internal(e.to_string()))?;
-            Ok((201, body))
-        })
-        .map_err(application_error)?;
+        let result =
+            applications::submit(conn, &row, submitted.events(), key.as_ref(), |conn, row| {
+                let view = render(conn, &app_state, row, now)
+                    .map_err(|e| StoreError::Internal(e.to_string()))?;
+                let body =
+                    serde_json::to_value(view).map_err(|e| StoreError::Internal(e.to_string()))?;
+                Ok((201, body))
+            })
+            .map_err(application_error)?;
         Ok::<_, ApiError>(Ok(result))
     })
     .await??;
     match outcome {
-        Ok((status, body)) => Ok(HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED)).json(body)),
+        Ok((status, body)) => Ok(HttpResponse::build(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+        )
+        .json(body)),
         Err(_) => Err(json::key_reused()),
     }
 }
@@ -355,19 +443,33 @@ pub struct MyApplications {
 }
 
 /// `GET /v1/applications/mine`
-pub async fn mine(state: web::Data<AppState>, worker: WorkerIdentity) -> Result<HttpResponse, ApiError> {
+pub async fn mine(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let rows = db::run(&state.pool, move |conn| applications::list_for_account(conn, worker.account_id)).await?;
-    let items = rows.iter().map(|(row, union)| summary(row, union, now)).collect();
+    let rows = db::run(&state.pool, move |conn| {
+        applications::list_for_account(conn, worker.account_id)
+    })
+    .await?;
+    let items = rows
+        .iter()
+        .map(|(row, union)| summary(row, union, now))
+        .collect();
     Ok(HttpResponse::Ok().json(MyApplications { items }))
 }
 
 fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
-    ApplicationId::parse(path).map_err(|_| ApiError::invalid("invalid_application_id", "申请编号格式不正确", "id"))
+    ApplicationId::parse(path)
+        .map_err(|_| ApiError::invalid("invalid_application_id", "申请编号格式不正确", "id"))
 }
 
 /// `GET /v1/applications/{id}`
-pub async fn get(state: web::Data<AppState>, worker: WorkerIdentity, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let now = state.clock.now();
     let app_state = state.clone();
@@ -402,13 +504,24 @@ pub async fn correct(
         if let Err(e) = check_regions(conn, &form)? {
             return Ok(Err(e));
         }
-        let (decision, due_at) = applications::route_and_schedule(conn, &form.facts, now).map_err(application_error)?;
+        let (decision, due_at) =
+            applications::route_and_schedule(conn, &form.facts, now).map_err(application_error)?;
         let status = domain_application::submit(&decision, due_at).status;
-        let corrected = match build_row(&form, &app_state.pii, id.as_uuid(), worker.account_id, status, &decision, due_at, now) {
+        let corrected = match build_row(
+            &form,
+            &app_state.pii,
+            id.as_uuid(),
+            worker.account_id,
+            status,
+            &decision,
+            due_at,
+            now,
+        ) {
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
-        let updated = applications::resubmit(conn, id, worker.account_id, &corrected, now).map_err(application_error)?;
+        let updated = applications::resubmit(conn, id, worker.account_id, &corrected, now)
+            .map_err(application_error)?;
         Ok::<_, ApiError>(render(conn, &app_state, &updated, now))
     })
     .await??;
@@ -416,12 +529,17 @@ pub async fn correct(
 }
 
 /// `POST /v1/applications/{id}/withdraw`
-pub async fn withdraw(state: web::Data<AppState>, worker: WorkerIdentity, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let now = state.clock.now();
     let app_state = state.clone();
     let view = db::run(&state.pool, move |conn| {
-        let updated = applications::withdraw(conn, id, worker.account_id, now).map_err(application_error)?;
+        let updated =
+            applications::withdraw(conn, id, worker.account_id, now).map_err(application_error)?;
         render(conn, &app_state, &updated, now)
     })
     .await?;

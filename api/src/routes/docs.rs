@@ -15,12 +15,16 @@ pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
 
 /// `GET /openapi.yaml`
 pub async fn openapi_yaml() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/yaml; charset=utf-8").body(OPENAPI_YAML)
+    HttpResponse::Ok()
+        .content_type("application/yaml; charset=utf-8")
+        .body(OPENAPI_YAML)
 }
 
 /// `GET /docs`
 pub async fn docs_page(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(state.docs_html.clone())
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(state.docs_html.clone())
 }
 
 /// Renders the contract as one HTML page.
@@ -58,7 +62,12 @@ pub fn render_html(spec: &Value) -> String {
     if let Some(schemas) = spec["components"]["schemas"].as_object() {
         for (name, schema) in schemas {
             let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
-            let _ = write!(html, "<h3 id=\"schema-{n}\">{n}</h3><pre>{}</pre>", escape(&pretty), n = escape(name));
+            let _ = write!(
+                html,
+                "<h3 id=\"schema-{n}\">{n}</h3><pre>{}</pre>",
+                escape(&pretty),
+                n = escape(name)
+            );
         }
     }
     html.push_str("</body></html>");
@@ -106,7 +115,12 @@ fn render_operation(html: &mut String, method: &str, path: &str, op: &Value) {
     }
     if let Some(content) = op["requestBody"]["content"].as_object() {
         for (media, body) in content {
-            let _ = write!(html, "<p>Request body <code>{}</code>: {}</p>", escape(media), schema_label(&body["schema"]));
+            let _ = write!(
+                html,
+                "<p>Request body <code>{}</code>: {}</p>",
+                escape(media),
+                schema_label(&body["schema"])
+            );
         }
     }
     if let Some(responses) = op["responses"].as_object() {
@@ -153,7 +167,10 @@ fn anchor(method: &str, path: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 const STYLE: &str = "body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}\
@@ -171,9 +188,15 @@ mod tests {
         let spec: Value = serde_yaml::from_str(OPENAPI_YAML).unwrap();
         let html = render_html(&spec);
         for (method, path, _) in operations(&spec) {
-            assert!(html.contains(&format!("id=\"{}\"", anchor(&method, &path))), "{method} {path}");
+            assert!(
+                html.contains(&format!("id=\"{}\"", anchor(&method, &path))),
+                "{method} {path}"
+            );
         }
         assert!(!html.contains("<script"));
-        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+        assert_eq!(
+            escape("<a href=\"x\">&"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
     }
 }

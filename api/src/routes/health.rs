@@ -21,11 +21,8 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: PostgreSQL and Redis both answer; 503 with the envelope otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (postgres, redis) = futures_util::future::join(
-        zhijian_infra::db::ping(&state.pool),
-        state.redis.ping(),
-    )
-    .await;
+    let (postgres, redis) =
+        futures_util::future::join(zhijian_infra::db::ping(&state.pool), state.redis.ping()).await;
     let message = match (&postgres, &redis) {
         (Ok(()), Ok(())) => return Ok(HttpResponse::Ok().json(StatusView { status: "ready" })),
         (Err(e), Ok(())) => {
@@ -41,8 +38,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "数据库和缓存服务暂时不可用，请稍后重试"
         }
     };
-    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
-        .with_retry_after(crate::error::RETRY_AFTER_UNAVAILABLE))
+    Err(
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
+            .with_retry_after(crate::error::RETRY_AFTER_UNAVAILABLE),
+    )
 }
 
 /// `GET /metrics`: Prometheus text format.
@@ -51,5 +50,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .metrics
         .render(state.pool.state(), state.pool.max_size())
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }

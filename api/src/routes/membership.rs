@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::member::MemberStatus;
-use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::db;
 use zhijian_infra::members::{self, MemberRow};
 use zhijian_infra::unions::UnionRow;
 
@@ -81,18 +81,30 @@ fn status_of(member: &MemberRow) -> Result<MemberStatus, ApiError> {
 }
 
 fn not_a_member() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_a_member", "您还不是工会会员，请先提交入会申请")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_a_member",
+        "您还不是工会会员，请先提交入会申请",
+    )
 }
 
-async fn my_membership(state: &web::Data<AppState>, worker: &WorkerIdentity) -> Result<(MemberRow, UnionRow), ApiError> {
+async fn my_membership(
+    state: &web::Data<AppState>,
+    worker: &WorkerIdentity,
+) -> Result<(MemberRow, UnionRow), ApiError> {
     let account = worker.account_id;
-    db::run(&state.pool, move |conn| members::find_for_account(conn, account))
-        .await?
-        .ok_or_else(not_a_member)
+    db::run(&state.pool, move |conn| {
+        members::find_for_account(conn, account)
+    })
+    .await?
+    .ok_or_else(not_a_member)
 }
 
 /// `GET /v1/membership`
-pub async fn get(state: web::Data<AppState>, worker: WorkerIdentity) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+) -> Result<HttpResponse, ApiError> {
     let (member, union) = my_membership(&state, &worker).await?;
     let status = status_of(&member)?;
     Ok(HttpResponse::Ok().json(MembershipView {
@@ -107,26 +119,50 @@ pub async fn get(state: web::Data<AppState>, worker: WorkerIdentity) -> Result<H
 }
 
 /// `GET /v1/membership/card`: only a current member gets a card.
-pub async fn card(state: web::Data<AppState>, worker: WorkerIdentity) -> Result<HttpResponse, ApiError> {
+pub async fn card(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+) -> Result<HttpResponse, ApiError> {
     let (member, union) = my_membership(&state, &worker).await?;
     if !status_of(&member)?.is_current() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "membership_ended", "会籍已终止，无法出示会员卡"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "membership_ended",
+            "会籍已终止，无法出示会员卡",
+        ));
     }
     let (payload, expires_at) = card::issue(&state.settings.card, member.id, state.clock.now())?;
-    let view = CardView { payload, expires_at, membership_number: member.membership_number, name: member.name, union: UnionRef::from(&union) };
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(view))
+    let view = CardView {
+        payload,
+        expires_at,
+        membership_number: member.membership_number,
+        name: member.name,
+        union: UnionRef::from(&union),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(view))
 }
 
 /// `POST /v1/cards/verify`: for service stations and partners; reveals nothing beyond the
 /// masked name, the union and the status.
-pub async fn verify(state: web::Data<AppState>, body: web::Json<VerifyCardRequest>) -> Result<HttpResponse, ApiError> {
-    let refused = |reason| CardVerification { valid: false, reason: Some(reason), name: None, union: None, status: None };
+pub async fn verify(
+    state: web::Data<AppState>,
+    body: web::Json<VerifyCardRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let refused = |reason| CardVerification {
+        valid: false,
+        reason: Some(reason),
+        name: None,
+        union: None,
+        status: None,
+    };
     let member_id = match card::verify(&state.settings.card, &body.payload, state.clock.now()) {
         Ok(id) => id,
         Err(CardRejected::Invalid) => return Ok(HttpResponse::Ok().json(refused("invalid"))),
         Err(CardRejected::Expired) => return Ok(HttpResponse::Ok().json(refused("expired"))),
     };
-    let found = db::run(&state.pool, move |conn| Ok::<_, StoreError>(members::find(conn, member_id)?)).await?;
+    let found = db::run(&state.pool, move |conn| members::find(conn, member_id)).await?;
     let Some((member, union)) = found else {
         return Ok(HttpResponse::Ok().json(refused("invalid")));
     };

@@ -25,7 +25,11 @@ pub struct RouteDef {
 }
 
 fn def(method: Method, path: &'static str, route: Route) -> RouteDef {
-    RouteDef { method, path, route }
+    RouteDef {
+        method,
+        path,
+        route,
+    }
 }
 
 /// The route table.
@@ -34,38 +38,158 @@ pub fn table() -> Vec<RouteDef> {
         def(Method::GET, "/healthz", web::get().to(health::healthz)),
         def(Method::GET, "/readyz", web::get().to(health::readyz)),
         def(Method::GET, "/metrics", web::get().to(health::metrics)),
-        def(Method::GET, "/openapi.yaml", web::get().to(docs::openapi_yaml)),
+        def(
+            Method::GET,
+            "/openapi.yaml",
+            web::get().to(docs::openapi_yaml),
+        ),
         def(Method::GET, "/docs", web::get().to(docs::docs_page)),
-        def(Method::GET, "/v1/regions/{code}", web::get().to(regions::get_region)),
-        def(Method::GET, "/v1/regions/{code}/children", web::get().to(regions::list_children)),
-        def(Method::GET, "/v1/occupations", web::get().to(reference::list_occupations)),
-        def(Method::GET, "/v1/unions/{id}", web::get().to(reference::get_union)),
-        def(Method::POST, "/v1/auth/wechat", web::post().to(auth::wechat_login)),
-        def(Method::POST, "/v1/auth/sms-codes", web::post().to(auth::send_sms_code)),
-        def(Method::POST, "/v1/auth/phone", web::post().to(auth::phone_login)),
-        def(Method::POST, "/v1/auth/wechat-phone", web::post().to(auth::bind_wechat_phone)),
-        def(Method::POST, "/v1/auth/refresh", web::post().to(auth::refresh)),
-        def(Method::POST, "/v1/auth/logout", web::post().to(auth::logout)),
+        def(
+            Method::GET,
+            "/v1/regions/{code}",
+            web::get().to(regions::get_region),
+        ),
+        def(
+            Method::GET,
+            "/v1/regions/{code}/children",
+            web::get().to(regions::list_children),
+        ),
+        def(
+            Method::GET,
+            "/v1/occupations",
+            web::get().to(reference::list_occupations),
+        ),
+        def(
+            Method::GET,
+            "/v1/unions/{id}",
+            web::get().to(reference::get_union),
+        ),
+        def(
+            Method::POST,
+            "/v1/auth/wechat",
+            web::post().to(auth::wechat_login),
+        ),
+        def(
+            Method::POST,
+            "/v1/auth/sms-codes",
+            web::post().to(auth::send_sms_code),
+        ),
+        def(
+            Method::POST,
+            "/v1/auth/phone",
+            web::post().to(auth::phone_login),
+        ),
+        def(
+            Method::POST,
+            "/v1/auth/wechat-phone",
+            web::post().to(auth::bind_wechat_phone),
+        ),
+        def(
+            Method::POST,
+            "/v1/auth/refresh",
+            web::post().to(auth::refresh),
+        ),
+        def(
+            Method::POST,
+            "/v1/auth/logout",
+            web::post().to(auth::logout),
+        ),
         def(Method::GET, "/v1/me", web::get().to(auth::me)),
-        def(Method::POST, "/v1/me/phone", web::post().to(auth::bind_sms_phone)),
-        def(Method::POST, "/v1/admin/auth/login", web::post().to(auth::admin_login)),
-        def(Method::POST, "/v1/admin/auth/logout", web::post().to(auth::admin_logout)),
-        def(Method::POST, "/v1/applications", web::post().to(applications::submit)),
-        def(Method::GET, "/v1/applications/mine", web::get().to(applications::mine)),
-        def(Method::GET, "/v1/applications/{id}", web::get().to(applications::get)),
-        def(Method::PUT, "/v1/applications/{id}", web::put().to(applications::correct)),
-        def(Method::POST, "/v1/applications/{id}/withdraw", web::post().to(applications::withdraw)),
-        def(Method::GET, "/v1/membership", web::get().to(membership::get)),
-        def(Method::GET, "/v1/membership/card", web::get().to(membership::card)),
-        def(Method::POST, "/v1/cards/verify", web::post().to(membership::verify)),
-        def(Method::GET, "/v1/admin/applications", web::get().to(admin_applications::queue)),
-        def(Method::GET, "/v1/admin/pool", web::get().to(admin_applications::pool)),
-        def(Method::GET, "/v1/admin/applications/{id}", web::get().to(admin_applications::detail)),
-        def(Method::POST, "/v1/admin/applications/{id}/approve", web::post().to(admin_applications::approve)),
-        def(Method::POST, "/v1/admin/applications/{id}/reject", web::post().to(admin_applications::reject)),
-        def(Method::POST, "/v1/admin/applications/{id}/return", web::post().to(admin_applications::return_for_correction)),
-        def(Method::POST, "/v1/admin/applications/{id}/forward", web::post().to(admin_applications::forward)),
-        def(Method::POST, "/v1/admin/applications/{id}/assign", web::post().to(admin_applications::assign)),
+        def(
+            Method::POST,
+            "/v1/me/phone",
+            web::post().to(auth::bind_sms_phone),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/auth/login",
+            web::post().to(auth::admin_login),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/auth/logout",
+            web::post().to(auth::admin_logout),
+        ),
+        def(
+            Method::POST,
+            "/v1/applications",
+            web::post().to(applications::submit),
+        ),
+        def(
+            Method::GET,
+            "/v1/applications/mine",
+            web::get().to(applications::mine),
+        ),
+        def(
+            Method::GET,
+            "/v1/applications/{id}",
+            web::get().to(applications::get),
+        ),
+        def(
+            Method::PUT,
+            "/v1/applications/{id}",
+            web::put().to(applications::correct),
+        ),
+        def(
+            Method::POST,
+            "/v1/applications/{id}/withdraw",
+            web::post().to(applications::withdraw),
+        ),
+        def(
+            Method::GET,
+            "/v1/membership",
+            web::get().to(membership::get),
+        ),
+        def(
+            Method::GET,
+            "/v1/membership/card",
+            web::get().to(membership::card),
+        ),
+        def(
+            Method::POST,
+            "/v1/cards/verify",
+            web::post().to(membership::verify),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/applications",
+            web::get().to(admin_applications::queue),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/pool",
+            web::get().to(admin_applications::pool),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/applications/{id}",
+            web::get().to(admin_applications::detail),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/applications/{id}/approve",
+            web::post().to(admin_applications::approve),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/applications/{id}/reject",
+            web::post().to(admin_applications::reject),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/applications/{id}/return",
+            web::post().to(admin_applications::return_for_correction),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/applications/{id}/forward",
+            web::post().to(admin_applications::forward),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/applications/{id}/assign",
+            web::post().to(admin_applications::assign),
+        ),
     ]
 }
 
@@ -85,7 +209,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
     }
     for (path, routes) in grouped {
-        let resource = routes.into_iter().fold(web::resource(path), |resource, route| resource.route(route));
+        let resource = routes
+            .into_iter()
+            .fold(web::resource(path), |resource, route| resource.route(route));
         cfg.service(resource);
     }
 }

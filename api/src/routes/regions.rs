@@ -39,7 +39,12 @@ impl From<RegionRow> for RegionView {
             4 => "township",
             _ => "village",
         };
-        Self { code: row.code, name: row.name, level, parent_code: row.parent_code }
+        Self {
+            code: row.code,
+            name: row.name,
+            level,
+            parent_code: row.parent_code,
+        }
     }
 }
 
@@ -49,12 +54,19 @@ fn parse_code(code: &str) -> Result<String, ApiError> {
     if valid_length && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(code.to_owned())
     } else {
-        Err(ApiError::invalid("invalid_region_code", "地区代码应为2、4、6、9或12位数字", "code"))
+        Err(ApiError::invalid(
+            "invalid_region_code",
+            "地区代码应为2、4、6、9或12位数字",
+            "code",
+        ))
     }
 }
 
 /// `GET /v1/regions/{code}`
-pub async fn get_region(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_region(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&path)?;
     let row = zhijian_infra::db::run(&state.pool, move |conn| regions::find(conn, &code)).await?;
     let row = row.ok_or_else(ApiError::not_found)?;
@@ -62,7 +74,10 @@ pub async fn get_region(state: web::Data<AppState>, path: web::Path<String>) -> 
 }
 
 /// `GET /v1/regions/{code}/children`
-pub async fn list_children(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list_children(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&path)?;
     let (region, children) = zhijian_infra::db::run(&state.pool, move |conn| {
         let region = regions::find(conn, &code)?;

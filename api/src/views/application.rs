@@ -23,7 +23,10 @@ pub struct UnionRef {
 
 impl From<&UnionRow> for UnionRef {
     fn from(row: &UnionRow) -> Self {
-        Self { id: row.id, name: row.name.clone() }
+        Self {
+            id: row.id,
+            name: row.name.clone(),
+        }
     }
 }
 
@@ -187,21 +190,32 @@ pub fn application_view(
     now: DateTime<Utc>,
 ) -> Result<ApplicationView, ApiError> {
     let status = ApplicationStatus::parse(&row.status).map_err(ApiError::internal)?;
-    let resident_id = pii.decrypt(&row.resident_id_cipher, "resident_id").map_err(ApiError::internal)?;
-    let phone = pii.decrypt(&row.phone_cipher, "phone").map_err(ApiError::internal)?;
+    let resident_id = pii
+        .decrypt(&row.resident_id_cipher, "resident_id")
+        .map_err(ApiError::internal)?;
+    let phone = pii
+        .decrypt(&row.phone_cipher, "phone")
+        .map_err(ApiError::internal)?;
     let (resident_id, phone) = match show {
         Pii::Clear => (resident_id, phone),
         Pii::Masked => (
-            ResidentId::parse(&resident_id, now.date_naive()).map_err(ApiError::internal)?.masked(),
-            PhoneNumber::parse(&phone).map_err(ApiError::internal)?.masked(),
+            ResidentId::parse(&resident_id, now.date_naive())
+                .map_err(ApiError::internal)?
+                .masked(),
+            PhoneNumber::parse(&phone)
+                .map_err(ApiError::internal)?
+                .masked(),
         ),
     };
     let rule = RoutingRule::parse(&row.routing_rule).map_err(ApiError::internal)?;
-    let occupation = zhijian_domain::occupation::OccupationGroup::parse(&row.occupation).map_err(ApiError::internal)?;
+    let occupation = zhijian_domain::occupation::OccupationGroup::parse(&row.occupation)
+        .map_err(ApiError::internal)?;
     let rejection = match &row.reject_code {
         Some(code) => Some(RejectionView {
             code: code.clone(),
-            label: RejectCode::parse(code).map_err(ApiError::internal)?.label_zh(),
+            label: RejectCode::parse(code)
+                .map_err(ApiError::internal)?
+                .label_zh(),
             note: row.reject_note.clone(),
         }),
         None => None,
@@ -212,10 +226,17 @@ pub fn application_view(
         status_label: status.label_zh(),
         version: row.version,
         union: UnionRef::from(union),
-        routing: RoutingView { rule: row.routing_rule.clone(), rule_label: rule.label_zh(), explanation: row.routing_explanation.clone() },
+        routing: RoutingView {
+            rule: row.routing_rule.clone(),
+            rule_label: rule.label_zh(),
+            explanation: row.routing_explanation.clone(),
+        },
         submitted_at: row.submitted_at,
         due_at: row.due_at,
-        overdue: status.is_open() && row.due_at.is_some_and(|due| zhijian_domain::deadline::is_overdue(due, now)),
+        overdue: status.is_open()
+            && row
+                .due_at
+                .is_some_and(|due| zhijian_domain::deadline::is_overdue(due, now)),
         decided_at: row.decided_at,
         applicant: ApplicantView {
             name: row.name.clone(),
@@ -239,8 +260,10 @@ pub fn application_view(
             work_region: row.work_region.clone(),
             work_address: row.work_address.clone(),
         },
-        return_request: (status == ApplicationStatus::Returned)
-            .then(|| ReturnView { fields: row.return_fields.clone(), note: row.return_note.clone() }),
+        return_request: (status == ApplicationStatus::Returned).then(|| ReturnView {
+            fields: row.return_fields.clone(),
+            note: row.return_note.clone(),
+        }),
         rejection,
         membership_number,
         timeline: timeline
@@ -249,7 +272,10 @@ pub fn application_view(
                 at: event.at,
                 event: event.event.clone(),
                 status: event.to_status.clone(),
-                union: UnionRef { id: event.union_id, name: union_name.clone() },
+                union: UnionRef {
+                    id: event.union_id,
+                    name: union_name.clone(),
+                },
                 reason: event.reason.clone(),
             })
             .collect(),
@@ -294,6 +320,7 @@ pub fn summary(row: &ApplicationRow, union: &UnionRow, now: DateTime<Utc>) -> Ap
         routing_rule: row.routing_rule.clone(),
         submitted_at: row.submitted_at,
         due_at,
-        overdue_minutes: zhijian_domain::deadline::lateness(due_at, now).map_or(0, |late| late.num_minutes()),
+        overdue_minutes: zhijian_domain::deadline::lateness(due_at, now)
+            .map_or(0, |late| late.num_minutes()),
     }
 }

@@ -6,15 +6,22 @@ use serde_json::{Value, json};
 use zhijian_integration_tests::fixtures::{application_form, person, resident_id};
 use zhijian_integration_tests::{TestApp, spawn_app};
 
-async fn submit(app: &TestApp, token: &str, form: &Value) -> zhijian_integration_tests::TestResponse {
-    app.call(Method::POST, "/v1/applications", token, Some(form)).await
+async fn submit(
+    app: &TestApp,
+    token: &str,
+    form: &Value,
+) -> zhijian_integration_tests::TestResponse {
+    app.call(Method::POST, "/v1/applications", token, Some(form))
+        .await
 }
 
 fn count(app: &TestApp, sql: &str) -> i64 {
     let mut conn = app.db.connect();
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("({sql})")))
-        .get_result(&mut conn)
-        .unwrap()
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "({sql})"
+    )))
+    .get_result(&mut conn)
+    .unwrap()
 }
 
 #[tokio::test]
@@ -28,28 +35,55 @@ async fn a_courier_is_routed_to_the_courier_federation_with_a_deadline() {
     assert_eq!(body["status"], "pending_review");
     assert_eq!(body["union"]["name"], "巫山县快递行业工会联合会");
     assert_eq!(body["routing"]["rule"], "industry_federation");
-    assert!(body["routing"]["explanation"].as_str().unwrap().contains("快递行业工会联合会"));
+    assert!(
+        body["routing"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("快递行业工会联合会")
+    );
     assert!(body["due_at"].is_string());
     assert_eq!(body["applicant"]["phone"], "138****1234");
-    assert_eq!(body["applicant"]["resident_id"].as_str().unwrap().matches('*').count(), 8);
-    assert_eq!(body["applicant"]["gender"], "male", "an odd sequence number is a man");
+    assert_eq!(
+        body["applicant"]["resident_id"]
+            .as_str()
+            .unwrap()
+            .matches('*')
+            .count(),
+        8
+    );
+    assert_eq!(
+        body["applicant"]["gender"], "male",
+        "an odd sequence number is a man"
+    );
     assert_eq!(body["timeline"][0]["event"], "submitted");
 
     // Nothing clear at rest.
-    let clear = count(&app, &format!("SELECT count(*) FROM applications WHERE resident_id_cipher LIKE '%{}%' OR phone_cipher LIKE '%13812341234%'", person(1)));
+    let clear = count(
+        &app,
+        &format!(
+            "SELECT count(*) FROM applications WHERE resident_id_cipher LIKE '%{}%' OR phone_cipher LIKE '%13812341234%'",
+            person(1)
+        ),
+    );
     assert_eq!(clear, 0);
 
-    let mine = app.call(Method::GET, "/v1/applications/mine", &token, None).await;
+    let mine = app
+        .call(Method::GET, "/v1/applications/mine", &token, None)
+        .await;
     assert_eq!(mine.status, 200);
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
     let id = body["id"].as_str().unwrap();
-    let detail = app.call(Method::GET, &format!("/v1/applications/{id}"), &token, None).await;
+    let detail = app
+        .call(Method::GET, &format!("/v1/applications/{id}"), &token, None)
+        .await;
     assert_eq!(detail.status, 200);
     assert_eq!(detail.body["id"], body["id"]);
 
     // Another worker cannot see it.
     let other = app.worker_token("someone-else").await;
-    let hidden = app.call(Method::GET, &format!("/v1/applications/{id}"), &other, None).await;
+    let hidden = app
+        .call(Method::GET, &format!("/v1/applications/{id}"), &other, None)
+        .await;
     assert_eq!(hidden.status, 404);
 }
 
@@ -64,10 +98,22 @@ async fn each_invalid_field_is_refused_with_its_name_and_nothing_is_stored() {
     bad_check.push(if last == '0' { '1' } else { '0' });
     let too_young = resident_id("500237", "20150101", 3);
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("resident_id", json!(bad_check), "resident_id_bad_check_character"),
-        ("resident_id", json!("50023719900101"), "resident_id_wrong_length"),
+        (
+            "resident_id",
+            json!(bad_check),
+            "resident_id_bad_check_character",
+        ),
+        (
+            "resident_id",
+            json!("50023719900101"),
+            "resident_id_wrong_length",
+        ),
         ("resident_id", json!(too_young), "applicant_too_young"),
-        ("resident_id", json!(resident_id("500237", "19900230", 5)), "resident_id_invalid_birth_date"),
+        (
+            "resident_id",
+            json!(resident_id("500237", "19900230", 5)),
+            "resident_id_invalid_birth_date",
+        ),
         ("phone", json!("023-12345678"), "phone_not_mobile"),
         ("phone", json!("138abcd1234"), "phone_invalid_character"),
         ("phone", json!("1381234123"), "phone_wrong_length"),
@@ -78,7 +124,11 @@ async fn each_invalid_field_is_refused_with_its_name_and_nothing_is_stored() {
         ("work_region", json!("500237"), "work_region_too_coarse"),
         ("work_region", json!("500237999999"), "unknown_region"),
         ("household_region", json!("509999"), "unknown_region"),
-        ("employer_credit_code", json!("91500237000000000X"), "credit_code_bad_check_character"),
+        (
+            "employer_credit_code",
+            json!("91500237000000000X"),
+            "credit_code_bad_check_character",
+        ),
         ("work_address", json!("  "), "required"),
     ];
     for (field, value, code) in cases {
@@ -89,7 +139,12 @@ async fn each_invalid_field_is_refused_with_its_name_and_nothing_is_stored() {
         assert_eq!(response.body["code"], code, "{field}={value}");
         assert_eq!(response.body["field"], field, "{field}={value}");
         let message = response.body["message"].as_str().unwrap();
-        assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "a Chinese message: {message}");
+        assert!(
+            message
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "a Chinese message: {message}"
+        );
     }
 
     let mut no_consent = valid.clone();
@@ -112,29 +167,65 @@ async fn each_invalid_field_is_refused_with_its_name_and_nothing_is_stored() {
     assert_eq!(response.body["field"], "favourite_colour");
 
     let not_json = app
-        .send(app.request(Method::POST, "/v1/applications").bearer_auth(&token).header("content-type", "text/plain").body("hello"))
+        .send(
+            app.request(Method::POST, "/v1/applications")
+                .bearer_auth(&token)
+                .header("content-type", "text/plain")
+                .body("hello"),
+        )
         .await;
     assert_eq!(not_json.status, 415);
     let broken = app
-        .send(app.request(Method::POST, "/v1/applications").bearer_auth(&token).header("content-type", "application/json").body("{\"name\":"))
+        .send(
+            app.request(Method::POST, "/v1/applications")
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("{\"name\":"),
+        )
         .await;
     assert_eq!(broken.status, 400);
     assert_eq!(broken.body["code"], "malformed_json");
 
-    assert_eq!(count(&app, "SELECT count(*) FROM applications"), 0, "nothing stored");
-    assert_eq!(count(&app, "SELECT count(*) FROM outbox"), 0, "nothing queued");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM applications"),
+        0,
+        "nothing stored"
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM outbox"),
+        0,
+        "nothing queued"
+    );
 
     // Lower-case x is accepted and normalised.
-    let with_x = (1..999).map(|n| resident_id("500237", "19880808", n)).find(|id| id.ends_with('X')).unwrap();
-    let response = submit(&app, &token, &application_form(&with_x.to_lowercase(), "13812341234")).await;
+    let with_x = (1..999)
+        .map(|n| resident_id("500237", "19880808", n))
+        .find(|id| id.ends_with('X'))
+        .unwrap();
+    let response = submit(
+        &app,
+        &token,
+        &application_form(&with_x.to_lowercase(), "13812341234"),
+    )
+    .await;
     assert_eq!(response.status, 201, "{}", response.text);
-    assert!(response.body["applicant"]["resident_id"].as_str().unwrap().ends_with('X'));
+    assert!(
+        response.body["applicant"]["resident_id"]
+            .as_str()
+            .unwrap()
+            .ends_with('X')
+    );
 }
 
 #[tokio::test]
 async fn submitting_without_a_token_is_401() {
     let app = spawn_app().await;
-    let response = app.post_json("/v1/applications", &application_form(&person(3), "13812341234")).await;
+    let response = app
+        .post_json(
+            "/v1/applications",
+            &application_form(&person(3), "13812341234"),
+        )
+        .await;
     assert_eq!(response.status, 401);
 }
 
@@ -144,7 +235,12 @@ async fn one_open_application_per_person_nationwide() {
     app.seed_demo().await;
     let first = app.worker_token("dup-a").await;
     let second = app.worker_token("dup-b").await;
-    assert_eq!(submit(&app, &first, &application_form(&person(4), "13812341234")).await.status, 201);
+    assert_eq!(
+        submit(&app, &first, &application_form(&person(4), "13812341234"))
+            .await
+            .status,
+        201
+    );
     let again = submit(&app, &second, &application_form(&person(4), "13912341234")).await;
     assert_eq!(again.status, 409, "{}", again.text);
     assert_eq!(again.body["code"], "application_exists");
@@ -158,7 +254,11 @@ async fn an_idempotent_retry_answers_the_first_response_and_a_changed_body_is_re
     let token = app.worker_token("idem").await;
     let form = application_form(&person(5), "13812341234");
     let send = |form: Value, key: &'static str| {
-        let request = app.request(Method::POST, "/v1/applications").bearer_auth(&token).header("Idempotency-Key", key).json(&form);
+        let request = app
+            .request(Method::POST, "/v1/applications")
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&form);
         app.send(request)
     };
     let first = send(form.clone(), "key-1").await;
@@ -177,7 +277,11 @@ async fn an_idempotent_retry_answers_the_first_response_and_a_changed_body_is_re
     let token2 = app.worker_token("idem-2").await;
     let form2 = application_form(&person(6), "13912341234");
     let attempts = (0..8).map(|_| {
-        let request = app.request(Method::POST, "/v1/applications").bearer_auth(&token2).header("Idempotency-Key", "race").json(&form2);
+        let request = app
+            .request(Method::POST, "/v1/applications")
+            .bearer_auth(&token2)
+            .header("Idempotency-Key", "race")
+            .json(&form2);
         app.send(request)
     });
     let answers = futures_util::future::join_all(attempts).await;
@@ -201,36 +305,105 @@ async fn approval_creates_one_member_with_a_number_and_the_worker_sees_it() {
     let id = submitted.body["id"].as_str().unwrap().to_owned();
     let reviewer = app.admin_token("courier-reviewer").await;
 
-    let queue = app.call(Method::GET, "/v1/admin/applications", &reviewer, None).await;
+    let queue = app
+        .call(Method::GET, "/v1/admin/applications", &reviewer, None)
+        .await;
     assert_eq!(queue.status, 200, "{}", queue.text);
     assert_eq!(queue.body["items"][0]["id"], id.as_str());
 
-    let detail = app.call(Method::GET, &format!("/v1/admin/applications/{id}"), &reviewer, None).await;
+    let detail = app
+        .call(
+            Method::GET,
+            &format!("/v1/admin/applications/{id}"),
+            &reviewer,
+            None,
+        )
+        .await;
     assert_eq!(detail.status, 200);
-    assert_eq!(detail.body["applicant"]["resident_id"], person(7), "a reviewer sees the ID in clear");
+    assert_eq!(
+        detail.body["applicant"]["resident_id"],
+        person(7),
+        "a reviewer sees the ID in clear"
+    );
     assert_eq!(detail.body["applicant"]["phone"], "13812341234");
-    assert_eq!(count(&app, &format!("SELECT count(*) FROM audit_log WHERE action = 'view_personal_data' AND object_id = '{id}'")), 1);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM audit_log WHERE action = 'view_personal_data' AND object_id = '{id}'"
+            )
+        ),
+        1
+    );
 
-    let approved = app.call(Method::POST, &format!("/v1/admin/applications/{id}/approve"), &reviewer, Some(&json!({"version": 1}))).await;
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/approve"),
+            &reviewer,
+            Some(&json!({"version": 1})),
+        )
+        .await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     assert_eq!(approved.body["status"], "approved");
     let number = approved.body["membership_number"].as_str().unwrap();
     assert!(number.starts_with("500237"), "{number}");
     assert!(zhijian_domain::membership_number::MembershipNumber::parse(number).is_ok());
 
-    let mine = app.call(Method::GET, &format!("/v1/applications/{id}"), &worker, None).await;
+    let mine = app
+        .call(
+            Method::GET,
+            &format!("/v1/applications/{id}"),
+            &worker,
+            None,
+        )
+        .await;
     assert_eq!(mine.body["status"], "approved");
     assert_eq!(mine.body["membership_number"], number);
-    let events: Vec<&str> = mine.body["timeline"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let events: Vec<&str> = mine.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(events, ["submitted", "approved"]);
 
     assert_eq!(count(&app, "SELECT count(*) FROM members"), 1);
-    assert_eq!(count(&app, "SELECT count(*) FROM affiliations WHERE ended_at IS NULL"), 1);
-    assert_eq!(count(&app, &format!("SELECT count(*) FROM audit_log WHERE action = 'approve' AND object_id = '{id}'")), 1);
-    assert_eq!(count(&app, &format!("SELECT count(*) FROM outbox WHERE event_type = 'application.approved' AND aggregate_id = '{id}'")), 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM affiliations WHERE ended_at IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM audit_log WHERE action = 'approve' AND object_id = '{id}'"
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM outbox WHERE event_type = 'application.approved' AND aggregate_id = '{id}'"
+            )
+        ),
+        1
+    );
 
     // Approving again is a conflict, and the member is not applying again.
-    let again = app.call(Method::POST, &format!("/v1/admin/applications/{id}/approve"), &reviewer, Some(&json!({"version": 2}))).await;
+    let again = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/approve"),
+            &reviewer,
+            Some(&json!({"version": 2})),
+        )
+        .await;
     assert_eq!(again.status, 409);
     let reapply = submit(&app, &worker, &application_form(&person(7), "13812341234")).await;
     assert_eq!(reapply.status, 409);
@@ -244,17 +417,28 @@ async fn many_concurrent_approvals_make_exactly_one_member() {
     let worker = app.worker_token("race").await;
     let submitted = submit(&app, &worker, &application_form(&person(8), "13812341234")).await;
     let id = submitted.body["id"].as_str().unwrap().to_owned();
-    let reviewers = [app.admin_token("courier-reviewer").await, app.admin_token("wushan-manager").await];
+    let reviewers = [
+        app.admin_token("courier-reviewer").await,
+        app.admin_token("wushan-manager").await,
+    ];
     let path = format!("/v1/admin/applications/{id}/approve");
     let body = json!({"version": 1});
     let attempts = (0..16).map(|i| app.call(Method::POST, &path, &reviewers[i % 2], Some(&body)));
     let answers = futures_util::future::join_all(attempts).await;
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let conflicts = answers.iter().filter(|a| a.status == 409).count();
-    assert_eq!(ok, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
     assert_eq!(conflicts, 15);
     assert_eq!(count(&app, "SELECT count(*) FROM members"), 1);
-    assert_eq!(count(&app, "SELECT last_value::bigint FROM membership_counters"), 1);
+    assert_eq!(
+        count(&app, "SELECT last_value::bigint FROM membership_counters"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -266,26 +450,55 @@ async fn admins_outside_the_subtree_get_404_and_viewers_cannot_decide() {
     let id = submitted.body["id"].as_str().unwrap().to_owned();
 
     let outsider = app.admin_token("jingtan-reviewer").await;
-    let queue = app.call(Method::GET, "/v1/admin/applications", &outsider, None).await;
+    let queue = app
+        .call(Method::GET, "/v1/admin/applications", &outsider, None)
+        .await;
     assert_eq!(queue.body["items"].as_array().unwrap().len(), 0);
     for (method, path, body) in [
         (Method::GET, format!("/v1/admin/applications/{id}"), None),
-        (Method::POST, format!("/v1/admin/applications/{id}/approve"), Some(json!({"version": 1}))),
-        (Method::POST, format!("/v1/admin/applications/{id}/reject"), Some(json!({"version": 1, "reason_code": "not_eligible"}))),
+        (
+            Method::POST,
+            format!("/v1/admin/applications/{id}/approve"),
+            Some(json!({"version": 1})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/admin/applications/{id}/reject"),
+            Some(json!({"version": 1, "reason_code": "not_eligible"})),
+        ),
     ] {
         let response = app.call(method, &path, &outsider, body.as_ref()).await;
         assert_eq!(response.status, 404, "{path}: {}", response.text);
     }
 
     let viewer = app.admin_token("wushan-viewer").await;
-    let seen = app.call(Method::GET, &format!("/v1/admin/applications/{id}"), &viewer, None).await;
+    let seen = app
+        .call(
+            Method::GET,
+            &format!("/v1/admin/applications/{id}"),
+            &viewer,
+            None,
+        )
+        .await;
     assert_eq!(seen.status, 200, "the county sees its subtree");
-    assert_eq!(seen.body["applicant"]["phone"], "138****1234", "a viewer sees personal data masked");
-    let denied = app.call(Method::POST, &format!("/v1/admin/applications/{id}/approve"), &viewer, Some(&json!({"version": 1}))).await;
+    assert_eq!(
+        seen.body["applicant"]["phone"], "138****1234",
+        "a viewer sees personal data masked"
+    );
+    let denied = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/approve"),
+            &viewer,
+            Some(&json!({"version": 1})),
+        )
+        .await;
     assert_eq!(denied.status, 403);
 
     // A worker token is no admin token.
-    let as_worker = app.call(Method::GET, "/v1/admin/applications", &worker, None).await;
+    let as_worker = app
+        .call(Method::GET, "/v1/admin/applications", &worker, None)
+        .await;
     assert_eq!(as_worker.status, 401);
     assert_eq!(count(&app, "SELECT count(*) FROM members"), 0);
 }
@@ -300,14 +513,28 @@ async fn reject_return_correct_and_withdraw() {
     let w1 = app.worker_token("rej").await;
     let a1 = submit(&app, &w1, &application_form(&person(10), "13812341234")).await;
     let id1 = a1.body["id"].as_str().unwrap();
-    let no_note = app.call(Method::POST, &format!("/v1/admin/applications/{id1}/reject"), &reviewer, Some(&json!({"version": 1, "reason_code": "other"}))).await;
+    let no_note = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id1}/reject"),
+            &reviewer,
+            Some(&json!({"version": 1, "reason_code": "other"})),
+        )
+        .await;
     assert_eq!(no_note.status, 400);
     assert_eq!(no_note.body["code"], "reject_note_required");
     let rejected = app
-        .call(Method::POST, &format!("/v1/admin/applications/{id1}/reject"), &reviewer, Some(&json!({"version": 1, "reason_code": "not_eligible", "note": "非本行业从业人员"})))
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id1}/reject"),
+            &reviewer,
+            Some(&json!({"version": 1, "reason_code": "not_eligible", "note": "非本行业从业人员"})),
+        )
         .await;
     assert_eq!(rejected.status, 200, "{}", rejected.text);
-    let seen = app.call(Method::GET, &format!("/v1/applications/{id1}"), &w1, None).await;
+    let seen = app
+        .call(Method::GET, &format!("/v1/applications/{id1}"), &w1, None)
+        .await;
     assert_eq!(seen.body["status"], "rejected");
     assert_eq!(seen.body["rejection"]["note"], "非本行业从业人员");
     assert_eq!(seen.body["timeline"][1]["event"], "rejected");
@@ -317,31 +544,86 @@ async fn reject_return_correct_and_withdraw() {
     let form = application_form(&person(11), "13812341234");
     let a2 = submit(&app, &w2, &form).await;
     let id2 = a2.body["id"].as_str().unwrap();
-    let bad_field = app.call(Method::POST, &format!("/v1/admin/applications/{id2}/return"), &reviewer, Some(&json!({"version": 1, "fields": ["shoe_size"]}))).await;
+    let bad_field = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id2}/return"),
+            &reviewer,
+            Some(&json!({"version": 1, "fields": ["shoe_size"]})),
+        )
+        .await;
     assert_eq!(bad_field.status, 400);
     let returned = app
-        .call(Method::POST, &format!("/v1/admin/applications/{id2}/return"), &reviewer, Some(&json!({"version": 1, "fields": ["work_address"], "note": "请填写具体门牌号"})))
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id2}/return"),
+            &reviewer,
+            Some(&json!({"version": 1, "fields": ["work_address"], "note": "请填写具体门牌号"})),
+        )
         .await;
     assert_eq!(returned.status, 200, "{}", returned.text);
-    let seen = app.call(Method::GET, &format!("/v1/applications/{id2}"), &w2, None).await;
+    let seen = app
+        .call(Method::GET, &format!("/v1/applications/{id2}"), &w2, None)
+        .await;
     assert_eq!(seen.body["status"], "returned");
     assert_eq!(seen.body["return"]["fields"], json!(["work_address"]));
     let mut corrected = form.clone();
     corrected["work_address"] = json!("重庆市巫山县高唐街道净坛社区广东中路8号");
-    let resubmitted = app.call(Method::PUT, &format!("/v1/applications/{id2}"), &w2, Some(&corrected)).await;
+    let resubmitted = app
+        .call(
+            Method::PUT,
+            &format!("/v1/applications/{id2}"),
+            &w2,
+            Some(&corrected),
+        )
+        .await;
     assert_eq!(resubmitted.status, 200, "{}", resubmitted.text);
     assert_eq!(resubmitted.body["status"], "pending_review");
-    assert_eq!(resubmitted.body["work"]["work_address"], "重庆市巫山县高唐街道净坛社区广东中路8号");
-    let again = app.call(Method::PUT, &format!("/v1/applications/{id2}"), &w2, Some(&corrected)).await;
-    assert_eq!(again.status, 409, "only a returned application can be corrected");
+    assert_eq!(
+        resubmitted.body["work"]["work_address"],
+        "重庆市巫山县高唐街道净坛社区广东中路8号"
+    );
+    let again = app
+        .call(
+            Method::PUT,
+            &format!("/v1/applications/{id2}"),
+            &w2,
+            Some(&corrected),
+        )
+        .await;
+    assert_eq!(
+        again.status, 409,
+        "only a returned application can be corrected"
+    );
 
     // Withdraw, once.
-    let withdrawn = app.call(Method::POST, &format!("/v1/applications/{id2}/withdraw"), &w2, None).await;
+    let withdrawn = app
+        .call(
+            Method::POST,
+            &format!("/v1/applications/{id2}/withdraw"),
+            &w2,
+            None,
+        )
+        .await;
     assert_eq!(withdrawn.status, 200);
     assert_eq!(withdrawn.body["status"], "withdrawn");
-    let twice = app.call(Method::POST, &format!("/v1/applications/{id2}/withdraw"), &w2, None).await;
+    let twice = app
+        .call(
+            Method::POST,
+            &format!("/v1/applications/{id2}/withdraw"),
+            &w2,
+            None,
+        )
+        .await;
     assert_eq!(twice.status, 409);
-    let stale = app.call(Method::POST, &format!("/v1/admin/applications/{id2}/approve"), &reviewer, Some(&json!({"version": 3}))).await;
+    let stale = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id2}/approve"),
+            &reviewer,
+            Some(&json!({"version": 3})),
+        )
+        .await;
     assert_eq!(stale.status, 409);
 }
 
@@ -361,20 +643,41 @@ async fn forward_and_pool_assignment() {
     // The reviewer forwards it to the courier federation.
     let reviewer = app.admin_token("jingtan-reviewer").await;
     let courier = demo.union_named("巫山县快递行业工会联合会").unwrap();
-    let same = app.call(Method::POST, &format!("/v1/admin/applications/{id}/forward"), &reviewer, Some(&json!({"version": 1, "union_id": jingtan.get(), "reason": "x"}))).await;
+    let same = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/forward"),
+            &reviewer,
+            Some(&json!({"version": 1, "union_id": jingtan.get(), "reason": "x"})),
+        )
+        .await;
     assert_eq!(same.status, 400);
     let forwarded = app
-        .call(Method::POST, &format!("/v1/admin/applications/{id}/forward"), &reviewer, Some(&json!({"version": 1, "union_id": courier.get(), "reason": "实为快递员"})))
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/forward"),
+            &reviewer,
+            Some(&json!({"version": 1, "union_id": courier.get(), "reason": "实为快递员"})),
+        )
         .await;
     assert_eq!(forwarded.status, 200, "{}", forwarded.text);
     assert_eq!(forwarded.body["union"]["id"], courier.get());
-    let courier_queue = app.call(Method::GET, "/v1/admin/applications", &app.admin_token("courier-reviewer").await, None).await;
+    let courier_queue = app
+        .call(
+            Method::GET,
+            "/v1/admin/applications",
+            &app.admin_token("courier-reviewer").await,
+            None,
+        )
+        .await;
     assert_eq!(courier_queue.body["items"][0]["id"], id);
 
     // No accepting joint union: the application waits in the county pool.
     {
         let mut conn = app.db.connect();
-        diesel::sql_query("UPDATE unions SET accepting = false WHERE kind = 'joint'").execute(&mut conn).unwrap();
+        diesel::sql_query("UPDATE unions SET accepting = false WHERE kind = 'joint'")
+            .execute(&mut conn)
+            .unwrap();
     }
     let pooled_worker = app.worker_token("pooled").await;
     let mut form = application_form(&person(13), "13912341234");
@@ -385,12 +688,19 @@ async fn forward_and_pool_assignment() {
     assert_eq!(pooled.body["routing"]["rule"], "pool");
     let pool_id = pooled.body["id"].as_str().unwrap();
     let manager = app.admin_token("pool-reviewer").await;
-    let pool = app.call(Method::GET, "/v1/admin/pool", &manager, None).await;
+    let pool = app
+        .call(Method::GET, "/v1/admin/pool", &manager, None)
+        .await;
     assert_eq!(pool.status, 200);
     assert_eq!(pool.body["items"][0]["id"], pool_id);
     let gaotang = demo.union_named("高唐街道总工会").unwrap();
     let assigned = app
-        .call(Method::POST, &format!("/v1/admin/applications/{pool_id}/assign"), &manager, Some(&json!({"version": 1, "union_id": gaotang.get()})))
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{pool_id}/assign"),
+            &manager,
+            Some(&json!({"version": 1, "union_id": gaotang.get()})),
+        )
         .await;
     assert_eq!(assigned.status, 200, "{}", assigned.text);
     assert_eq!(assigned.body["status"], "pending_review");
@@ -403,7 +713,12 @@ async fn the_queue_pages_by_keyset_earliest_deadline_first() {
     app.seed_demo().await;
     for n in 0..5 {
         let token = app.worker_token(&format!("page{n}")).await;
-        let response = submit(&app, &token, &application_form(&person(100 + n), "13812341234")).await;
+        let response = submit(
+            &app,
+            &token,
+            &application_form(&person(100 + n), "13812341234"),
+        )
+        .await;
         assert_eq!(response.status, 201);
     }
     let reviewer = app.admin_token("courier-reviewer").await;
@@ -417,7 +732,10 @@ async fn the_queue_pages_by_keyset_earliest_deadline_first() {
         let page = app.call(Method::GET, &path, &reviewer, None).await;
         assert_eq!(page.status, 200, "{}", page.text);
         for item in page.body["items"].as_array().unwrap() {
-            seen.push((item["due_at"].as_str().unwrap().to_owned(), item["id"].as_str().unwrap().to_owned()));
+            seen.push((
+                item["due_at"].as_str().unwrap().to_owned(),
+                item["id"].as_str().unwrap().to_owned(),
+            ));
         }
         match page.body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -428,9 +746,23 @@ async fn the_queue_pages_by_keyset_earliest_deadline_first() {
     let mut sorted = seen.clone();
     sorted.sort();
     assert_eq!(seen, sorted);
-    let bad = app.call(Method::GET, "/v1/admin/applications?cursor=nonsense", &reviewer, None).await;
+    let bad = app
+        .call(
+            Method::GET,
+            "/v1/admin/applications?cursor=nonsense",
+            &reviewer,
+            None,
+        )
+        .await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["field"], "cursor");
-    let overdue = app.call(Method::GET, "/v1/admin/applications?overdue=true", &reviewer, None).await;
+    let overdue = app
+        .call(
+            Method::GET,
+            "/v1/admin/applications?overdue=true",
+            &reviewer,
+            None,
+        )
+        .await;
     assert_eq!(overdue.status, 200);
 }

@@ -14,8 +14,14 @@ fn the_server_has_exactly_the_routes_of_the_contract() {
     let contract: BTreeSet<(String, String)> = spec().operations().into_iter().collect();
     let missing_in_contract: Vec<_> = server.difference(&contract).collect();
     let missing_in_server: Vec<_> = contract.difference(&server).collect();
-    assert!(missing_in_contract.is_empty(), "routes not in openapi.yaml: {missing_in_contract:?}");
-    assert!(missing_in_server.is_empty(), "openapi.yaml operations the server lacks: {missing_in_server:?}");
+    assert!(
+        missing_in_contract.is_empty(),
+        "routes not in openapi.yaml: {missing_in_contract:?}"
+    );
+    assert!(
+        missing_in_server.is_empty(),
+        "openapi.yaml operations the server lacks: {missing_in_server:?}"
+    );
 }
 
 #[test]
@@ -23,18 +29,30 @@ fn every_operation_documents_its_errors_and_every_ref_resolves() {
     let doc = &spec().doc;
     for (method, path) in spec().operations() {
         let op = &doc["paths"][&path][method.to_lowercase()];
-        assert!(op["operationId"].is_string(), "{method} {path} has no operationId");
+        assert!(
+            op["operationId"].is_string(),
+            "{method} {path} has no operationId"
+        );
         assert!(op["summary"].is_string(), "{method} {path} has no summary");
         let responses = op["responses"].as_object().unwrap();
-        assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} has no success response");
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path} has no success response"
+        );
         if path.starts_with("/v1/") {
-            assert!(responses.contains_key("503"), "{method} {path} does not document 503");
+            assert!(
+                responses.contains_key("503"),
+                "{method} {path} does not document 503"
+            );
         }
     }
     let text = serde_json::to_string(doc).unwrap();
     for reference in text.split("\"$ref\":\"").skip(1) {
         let target = reference.split('"').next().unwrap();
-        assert!(doc.pointer(target.trim_start_matches('#')).is_some(), "dangling $ref {target}");
+        assert!(
+            doc.pointer(target.trim_start_matches('#')).is_some(),
+            "dangling $ref {target}"
+        );
     }
 }
 
@@ -43,13 +61,24 @@ async fn the_contract_is_served_as_yaml_and_as_a_page() {
     let app = spawn_app().await;
     let yaml = app.get("/openapi.yaml").await;
     assert_eq!(yaml.status, 200);
-    assert!(yaml.header("content-type").unwrap().starts_with("application/yaml"));
+    assert!(
+        yaml.header("content-type")
+            .unwrap()
+            .starts_with("application/yaml")
+    );
     let served: serde_json::Value = serde_yaml::from_str(&yaml.text).unwrap();
     assert_eq!(&served, &spec().doc);
 
     let docs = app.get("/docs").await;
     assert_eq!(docs.status, 200);
-    assert!(docs.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        docs.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(docs.text.contains("/v1/regions/{code}/children"));
-    assert!(!docs.text.contains("<script") && !docs.text.contains("<link"), "no external resources");
+    assert!(
+        !docs.text.contains("<script") && !docs.text.contains("<link"),
+        "no external resources"
+    );
 }

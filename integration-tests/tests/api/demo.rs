@@ -11,7 +11,7 @@ use zhijian_infra::admins::{LoginOutcome, attempt_login};
 use zhijian_infra::demo::{self, DemoError, DemoReport, seed_demo};
 use zhijian_infra::schema::{admins, regions, unions};
 use zhijian_infra::secret::Secret;
-use zhijian_integration_tests::TestDatabase;
+use zhijian_integration_tests::{TestDatabase, spawn_app};
 
 /// Where a worker of `occupation` (optionally employed by `employer`) working in `region` goes.
 fn routed(
@@ -309,4 +309,30 @@ fn every_routing_rule_fires_on_the_demo_county() {
         .execute(&mut conn)
         .unwrap();
     assert_eq!(routed(&mut conn, "500237002001", Cleaner, None), pool);
+}
+
+#[tokio::test]
+async fn every_demo_admin_signs_in_over_http_into_their_union() {
+    let app = spawn_app().await;
+    let mut conn = app.db.connect();
+    let password = Secret::new("demo-Password-2026");
+    let seeded = password.clone();
+    let report = tokio::task::spawn_blocking(move || seed_demo(&mut conn, Some(&seeded)).unwrap())
+        .await
+        .unwrap();
+    for admin in &report.admins {
+        let body = serde_json::json!({"username": admin.username, "password": password.expose()});
+        let response = app.post_json("/v1/admin/auth/login", &body).await;
+        assert_eq!(
+            response.status, 200,
+            "{}: {}",
+            admin.username, response.text
+        );
+        assert_eq!(response.body["admin"]["role"], admin.role.as_str());
+        assert_eq!(response.body["admin"]["union"]["id"], admin.union_id.get());
+        assert_eq!(
+            response.body["admin"]["union"]["name"],
+            admin.union_name.as_str()
+        );
+    }
 }

@@ -18,12 +18,18 @@ async fn an_unknown_route_is_a_json_404() {
 #[tokio::test]
 async fn a_wrong_method_is_a_json_405_with_allow() {
     let app = spawn_app().await;
-    let response = app.send(app.request(Method::DELETE, "/v1/regions/500237")).await;
+    let response = app
+        .send(app.request(Method::DELETE, "/v1/regions/500237"))
+        .await;
     assert_eq!(response.status, 405);
     assert!(response.is_json());
     assert_error_envelope(&response.body);
     assert_eq!(response.body["code"], "method_not_allowed");
-    assert!(response.header("allow").unwrap_or_default().contains("GET"), "{:?}", response.headers);
+    assert!(
+        response.header("allow").unwrap_or_default().contains("GET"),
+        "{:?}",
+        response.headers
+    );
 }
 
 #[tokio::test]

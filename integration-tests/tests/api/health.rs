@@ -16,9 +16,19 @@ async fn healthz_answers_ok_with_a_request_id() {
 #[tokio::test]
 async fn a_callers_request_id_is_echoed_and_a_bad_one_replaced() {
     let app = spawn_app().await;
-    let ok = app.send(app.request(reqwest::Method::GET, "/healthz").header("x-request-id", "abc-123_x")).await;
+    let ok = app
+        .send(
+            app.request(reqwest::Method::GET, "/healthz")
+                .header("x-request-id", "abc-123_x"),
+        )
+        .await;
     assert_eq!(ok.header("x-request-id"), Some("abc-123_x"));
-    let bad = app.send(app.request(reqwest::Method::GET, "/healthz").header("x-request-id", "a b;c")).await;
+    let bad = app
+        .send(
+            app.request(reqwest::Method::GET, "/healthz")
+                .header("x-request-id", "a b;c"),
+        )
+        .await;
     assert_ne!(bad.header("x-request-id"), Some("a b;c"));
 }
 
@@ -30,7 +40,10 @@ async fn readyz_is_ready_when_postgres_and_redis_answer() {
     assert_eq!(response.body["status"], "ready");
 }
 
-async fn wait_for_status(app: &zhijian_integration_tests::TestApp, status: u16) -> zhijian_integration_tests::TestResponse {
+async fn wait_for_status(
+    app: &zhijian_integration_tests::TestApp,
+    status: u16,
+) -> zhijian_integration_tests::TestResponse {
     let mut last = app.get("/readyz").await;
     for _ in 0..60 {
         if last.status == status {
@@ -39,7 +52,10 @@ async fn wait_for_status(app: &zhijian_integration_tests::TestApp, status: u16) 
         tokio::time::sleep(Duration::from_millis(250)).await;
         last = app.get("/readyz").await;
     }
-    panic!("/readyz never answered {status}; last: {} {}", last.status, last.text);
+    panic!(
+        "/readyz never answered {status}; last: {} {}",
+        last.status, last.text
+    );
 }
 
 #[tokio::test]
@@ -93,13 +109,22 @@ async fn metrics_count_requests_by_route_and_status() {
     app.get("/v1/regions/999999").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status, 200);
-    assert!(response.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = &response.text;
     assert!(
-        text.contains(r#"zhijian_http_requests_total{method="GET",route="/v1/regions/{code}",status="200"} 2"#),
+        text.contains(
+            r#"zhijian_http_requests_total{method="GET",route="/v1/regions/{code}",status="200"} 2"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"zhijian_http_requests_total{method="GET",route="/v1/regions/{code}",status="404"} 1"#));
+    assert!(text.contains(
+        r#"zhijian_http_requests_total{method="GET",route="/v1/regions/{code}",status="404"} 1"#
+    ));
     assert!(text.contains("zhijian_http_request_duration_seconds_bucket"));
     assert!(text.contains(r#"zhijian_db_pool_connections{state="max"} 4"#));
 }

@@ -1,6 +1,11 @@
 //! Black-box tests of zhijian over HTTP: one test binary, one module per area.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the whole crate is tests: shared test helpers unwrap like the tests they serve"
+)]
 
 mod applications;
+mod auth;
 mod contract;
 mod demo;
 mod errors;
@@ -10,4 +15,3 @@ mod migrations;
 mod reference;
 mod regions;
 mod stub;
-mod auth;

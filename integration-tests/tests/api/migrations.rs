@@ -6,7 +6,9 @@ fn every_migration_runs_up_down_and_up_again() {
     let admin_url = zhijian_integration_tests::database::admin_url();
     let name = format!("m_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::establish(&admin_url).unwrap();
-    diesel::sql_query(format!(r#"CREATE DATABASE "{name}""#)).execute(&mut admin).unwrap();
+    diesel::sql_query(format!(r#"CREATE DATABASE "{name}""#))
+        .execute(&mut admin)
+        .unwrap();
     let outcome = std::panic::catch_unwind(|| {
         let mut conn = PgConnection::establish(&database_url(&name)).unwrap();
         let up = zhijian_infra::migrations::run_pending(&mut conn).unwrap();
@@ -22,8 +24,14 @@ fn every_migration_runs_up_down_and_up_again() {
         assert_eq!(tables, 0, "down migrations leave no table behind");
         let again = zhijian_infra::migrations::run_pending(&mut conn).unwrap();
         assert_eq!(again, up);
-        assert!(zhijian_infra::migrations::run_pending(&mut conn).unwrap().is_empty());
+        assert!(
+            zhijian_infra::migrations::run_pending(&mut conn)
+                .unwrap()
+                .is_empty()
+        );
     });
-    diesel::sql_query(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)).execute(&mut admin).unwrap();
+    diesel::sql_query(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
+        .execute(&mut admin)
+        .unwrap();
     outcome.unwrap();
 }

@@ -11,7 +11,11 @@ async fn children_of_a_county() {
     assert_eq!(items.len(), 26, "巫山县 has 26 townships and streets");
     assert_eq!(items[0]["code"], "500237001");
     assert_eq!(items[0]["name"], "高唐街道");
-    assert!(items.iter().all(|i| i["level"] == "township" && i["parent_code"] == "500237"));
+    assert!(
+        items
+            .iter()
+            .all(|i| i["level"] == "township" && i["parent_code"] == "500237")
+    );
     let codes: Vec<&str> = items.iter().map(|i| i["code"].as_str().unwrap()).collect();
     let mut sorted = codes.clone();
     sorted.sort();
@@ -26,7 +30,12 @@ async fn one_region_at_each_level() {
         ("5002", "县", "city", Some("50")),
         ("500237", "巫山县", "county", Some("5002")),
         ("500237001", "高唐街道", "township", Some("500237")),
-        ("500237001009", "净坛社区居民委员会", "village", Some("500237001")),
+        (
+            "500237001009",
+            "净坛社区居民委员会",
+            "village",
+            Some("500237001"),
+        ),
     ];
     for (code, name, level, parent) in cases {
         let response = app.get(&format!("/v1/regions/{code}")).await;
@@ -54,18 +63,26 @@ async fn the_import_loaded_every_region_and_is_idempotent() {
     let app = spawn_app().await;
     let mut conn = app.db.connect();
     let dir = zhijian_integration_tests::database::repo_root().join("data/regions");
-    let report = tokio::task::spawn_blocking(move || zhijian_infra::regions::import_regions(&mut conn, &dir).unwrap())
-        .await
-        .unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        zhijian_infra::regions::import_regions(&mut conn, &dir).unwrap()
+    })
+    .await
+    .unwrap();
     assert_eq!(report.read, 665_276);
     assert_eq!(report.written, 0, "a second import changes nothing");
     assert_eq!(report.total, 665_276);
     let mut conn = app.db.connect();
     let per_level: Vec<(i16, i64)> = zhijian_infra::schema::regions::table
         .group_by(zhijian_infra::schema::regions::level)
-        .select((zhijian_infra::schema::regions::level, diesel::dsl::count_star()))
+        .select((
+            zhijian_infra::schema::regions::level,
+            diesel::dsl::count_star(),
+        ))
         .order(zhijian_infra::schema::regions::level)
         .load(&mut conn)
         .unwrap();
-    assert_eq!(per_level, vec![(1, 31), (2, 342), (3, 2_978), (4, 41_352), (5, 620_573)]);
+    assert_eq!(
+        per_level,
+        vec![(1, 31), (2, 342), (3, 2_978), (4, 41_352), (5, 620_573)]
+    );
 }
