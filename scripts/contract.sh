@@ -102,10 +102,15 @@ load_headers() {
     out="$(ZHIJIAN_BASE_URL="$1" bash "$helper")" || die "scripts/contract-tokens.sh failed"
     while IFS= read -r line; do
         [ -n "$line" ] || continue
-        [[ "$line" == *:* ]] || die "scripts/contract-tokens.sh printed a line that is not 'Name: value'"
+        if [[ "$line" =~ ^[A-Z_][A-Z0-9_]*= ]]; then
+            # NAME=value: exported for the ${NAME} placeholders of schemathesis.toml
+            export "${line?}"
+            continue
+        fi
+        [[ "$line" == *:* ]] || die "scripts/contract-tokens.sh printed a line that is neither 'Name: value' nor 'NAME=value'"
         HEADER_ARGS+=(-H "$line")
     done <<<"$out"
-    log "using $((${#HEADER_ARGS[@]} / 2)) header(s) (values not shown)"
+    log "using $((${#HEADER_ARGS[@]} / 2)) header(s) and the exported tokens (values not shown)"
 }
 
 run_schemathesis() {
@@ -156,6 +161,7 @@ main() {
     export_server_env "$port" "$STUB_C_PORT" "$DB"
     prepare_db "$zj" "$DB"
     start_server "$zj" "$port"
+    "$ZJ_ROOT/scripts/walkthrough.sh" "http://127.0.0.1:$port"
     load_headers "http://127.0.0.1:$port"
 
     local rc=0

@@ -152,3 +152,9 @@ prepare_db() {
     log "seeding demo data: zhijian seed-demo"
     "$zj" seed-demo
 }
+
+# The demo admins' password from config/local.toml ([demo] admin_password).
+demo_password() {
+    python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["demo"]["admin_password"])' \
+        "$ZJ_ROOT/config/local.toml"
+}

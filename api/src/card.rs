@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::settings::CardConfig;
 
+/// The longest payload accepted for verification (a real one is about 200 characters).
+pub const MAX_PAYLOAD_LEN: usize = 2048;
+
 /// `typ` of a card payload; an access token is never accepted as a card, nor the reverse.
 const CARD_TYPE: &str = "member_card";
 
@@ -57,7 +60,7 @@ pub fn verify(
     payload: &str,
     now: DateTime<Utc>,
 ) -> Result<uuid::Uuid, CardRejected> {
-    if payload.len() > 2048 {
+    if payload.len() > MAX_PAYLOAD_LEN {
         return Err(CardRejected::Invalid);
     }
     let mut validation = Validation::new(Algorithm::HS256);

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod card;
 pub mod error;
+pub mod jobs;
 pub mod json;
 pub mod logging;
 pub mod metrics;

@@ -43,6 +43,48 @@ pub struct Settings {
     /// `[demo]`
     #[serde(default)]
     pub demo: DemoConfig,
+    /// `[jobs]`: background jobs in the server process.
+    #[serde(default)]
+    pub jobs: JobsConfig,
+    /// `[outbox]`: the dispatcher of notifications and the deadline scan.
+    #[serde(default)]
+    pub outbox: zhijian_infra::delivery::OutboxConfig,
+    /// `[notifications]`: the words of every notification.
+    #[serde(default)]
+    pub notifications: zhijian_infra::notifications::NotificationsConfig,
+}
+
+/// `[jobs]` settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobsConfig {
+    /// How often the transfer auto-release job looks for transfers whose source union has been
+    /// silent for three working days.
+    #[serde(default = "default_transfer_auto_release_interval_ms")]
+    pub transfer_auto_release_interval_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            transfer_auto_release_interval_ms: default_transfer_auto_release_interval_ms(),
+        }
+    }
+}
+
+fn default_transfer_auto_release_interval_ms() -> u64 {
+    60_000
+}
+
+impl JobsConfig {
+    /// Checks the values and says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(10..=86_400_000).contains(&self.transfer_auto_release_interval_ms) {
+            return Err(
+                "jobs.transfer_auto_release_interval_ms must be between 10 and 86400000".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[demo]` settings: the demo county of `zhijian seed-demo` (development only).
@@ -214,6 +256,9 @@ impl Settings {
         self.database.validate().map_err(SettingsError)?;
         self.redis.validate().map_err(SettingsError)?;
         self.sms_policy.validate().map_err(SettingsError)?;
+        self.jobs.validate().map_err(SettingsError)?;
+        self.outbox.validate().map_err(SettingsError)?;
+        self.notifications.validate().map_err(SettingsError)?;
         require_key(
             "auth.jwt_secret",
             "APP__AUTH__JWT_SECRET",

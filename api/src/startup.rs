@@ -52,6 +52,24 @@ pub struct StartupError(pub String);
 pub struct Application {
     port: u16,
     server: Server,
+    notification_jobs: crate::jobs::outbox::NotificationJobs,
+}
+
+/// Stops a running [`Application`] from outside (tests simulate a crash or a restart).
+#[derive(Clone)]
+pub struct AppHandle {
+    server: actix_web::dev::ServerHandle,
+    jobs: crate::jobs::outbox::JobsHandle,
+}
+
+impl AppHandle {
+    /// Ends the background jobs at once (an in-flight delivery is abandoned, as in a crash;
+    /// its lease lets another server take it over), then the HTTP server (`graceful`: open
+    /// requests may finish).
+    pub async fn stop(&self, graceful: bool) {
+        self.jobs.stop();
+        self.server.stop(graceful).await;
+    }
 }
 
 impl Application {
@@ -105,6 +123,8 @@ impl Application {
             settings: Arc::new(settings),
             docs_html,
         });
+        crate::jobs::transfers::spawn_transfer_auto_release(state.clone());
+        let notification_jobs = crate::jobs::outbox::start(state.clone());
 
         let mut server = HttpServer::new(move || {
             App::new()
@@ -131,7 +151,11 @@ impl Application {
             .listen(listener)
             .map_err(|e| StartupError(e.to_string()))?
             .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            notification_jobs,
+        })
     }
 
     /// The port actually bound (useful when configured as 0).
@@ -141,7 +165,17 @@ impl Application {
 
     /// Serves until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.notification_jobs.handle().stop();
+        served
+    }
+
+    /// A handle that stops the server and its background jobs.
+    pub fn handle(&self) -> AppHandle {
+        AppHandle {
+            server: self.server.handle(),
+            jobs: self.notification_jobs.handle(),
+        }
     }
 }
 

@@ -440,6 +440,7 @@ pub fn decide(
         let reason = reason_text(decision);
         let updated = write_transition(conn, &row, &transition, decision, now)?
             .ok_or_else(|| conflict("stale_version", "该申请已被他人处理，请刷新后重试"))?;
+        crate::review_stats::record_decision(conn, &updated, now)?;
         let member = match decision {
             Decision::Approve => {
                 let member = members::create_from_application(conn, &updated, now)?;

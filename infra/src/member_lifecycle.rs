@@ -73,7 +73,10 @@ impl From<diesel::result::Error> for MembershipError {
 impl MembershipError {
     /// A 409 with the domain's code and message.
     pub fn conflict(code: &'static str, message: impl ToString) -> Self {
-        Self::Conflict { code, message: message.to_string() }
+        Self::Conflict {
+            code,
+            message: message.to_string(),
+        }
     }
 
     /// The answer to a lost race: someone else changed the object first.
@@ -233,7 +236,10 @@ pub fn move_affiliation(
             .filter(affiliations::member_id.eq(member.id))
             .filter(affiliations::ended_at.is_null()),
     )
-    .set((affiliations::ended_at.eq(now), affiliations::end_reason.eq(end_reason)))
+    .set((
+        affiliations::ended_at.eq(now),
+        affiliations::end_reason.eq(end_reason),
+    ))
     .execute(conn)?;
     if let Some((union, reason)) = next {
         diesel::insert_into(affiliations::table)
@@ -285,7 +291,11 @@ pub fn reach(
         .filter(unions::path.like(&prefix))
         .count()
         .get_result(conn)?;
-    Ok(if past + incoming > 0 { Reach::History } else { Reach::None })
+    Ok(if past + incoming > 0 {
+        Reach::History
+    } else {
+        Reach::None
+    })
 }
 
 /// The statuses of an open transfer.
@@ -295,8 +305,12 @@ pub const OPEN_TRANSFER: [&str; 2] = [
 ];
 
 fn parse_status(member: &MemberRow) -> Result<MemberStatus, StoreError> {
-    MemberStatus::parse(&member.status)
-        .map_err(|_| StoreError::Internal(format!("member {} has status {:?}", member.id, member.status)))
+    MemberStatus::parse(&member.status).map_err(|_| {
+        StoreError::Internal(format!(
+            "member {} has status {:?}",
+            member.id, member.status
+        ))
+    })
 }
 
 /// What an admin decides about a membership.
@@ -329,18 +343,32 @@ impl LifecycleDecision {
                 text: note.as_ref().map(|n| n.as_str().to_owned()),
             },
             Self::Reactivate => Why::default(),
-            Self::Expel(reason) => Why { code: None, text: Some(reason.as_str().to_owned()) },
-            Self::Decease(note) => Why { code: None, text: note.as_ref().map(|n| n.as_str().to_owned()) },
+            Self::Expel(reason) => Why {
+                code: None,
+                text: Some(reason.as_str().to_owned()),
+            },
+            Self::Decease(note) => Why {
+                code: None,
+                text: note.as_ref().map(|n| n.as_str().to_owned()),
+            },
         }
     }
 
     fn transition(&self, status: MemberStatus) -> Result<MemberTransition, MembershipError> {
         let conflict = MembershipError::conflict;
         match self {
-            Self::Retain(reason, _) => status.retain(*reason).map_err(|e| conflict(e.code(), e)),
-            Self::Reactivate => status.reactivate().map_err(|e| conflict(e.code(), e)),
-            Self::Expel(reason) => status.expel(reason).map_err(|e| conflict(e.code(), e)),
-            Self::Decease(_) => status.decease().map_err(|e| conflict(e.code(), e)),
+            Self::Retain(reason, _) => status
+                .retain(*reason)
+                .map_err(|e| conflict(e.code(), e.to_string())),
+            Self::Reactivate => status
+                .reactivate()
+                .map_err(|e| conflict(e.code(), e.to_string())),
+            Self::Expel(reason) => status
+                .expel(reason)
+                .map_err(|e| conflict(e.code(), e.to_string())),
+            Self::Decease(_) => status
+                .decease()
+                .map_err(|e| conflict(e.code(), e.to_string())),
         }
     }
 }
@@ -359,7 +387,10 @@ pub struct MemberRecord {
 }
 
 /// Loads the member with its union, periods and history.
-pub fn record(conn: &mut PgConnection, member: uuid::Uuid) -> Result<Option<MemberRecord>, StoreError> {
+pub fn record(
+    conn: &mut PgConnection,
+    member: uuid::Uuid,
+) -> Result<Option<MemberRecord>, StoreError> {
     let Some((member, union)) = members::find(conn, member)? else {
         return Ok(None);
     };
@@ -370,7 +401,12 @@ pub fn record(conn: &mut PgConnection, member: uuid::Uuid) -> Result<Option<Memb
         .order(member_events::id.asc())
         .select((MemberEventRow::as_select(), unions::name))
         .load(conn)?;
-    Ok(Some(MemberRecord { member, union, affiliations, events }))
+    Ok(Some(MemberRecord {
+        member,
+        union,
+        affiliations,
+        events,
+    }))
 }
 
 /// The member record of `id` if the admin reaches it (current union or history), else `None`.
@@ -389,7 +425,10 @@ pub fn record_for_admin(
 }
 
 /// The worker's membership with its periods and history.
-pub fn record_for_account(conn: &mut PgConnection, account: AccountId) -> Result<Option<MemberRecord>, StoreError> {
+pub fn record_for_account(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Option<MemberRecord>, StoreError> {
     match members::find_for_account(conn, account)? {
         Some((member, _)) => record(conn, member.id),
         None => Ok(None),
@@ -416,7 +455,10 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(members_table::id.gt(after));
     }
-    Ok(query.order(members_table::id.asc()).limit(limit).load(conn)?)
+    Ok(query
+        .order(members_table::id.asc())
+        .limit(limit)
+        .load(conn)?)
 }
 
 /// An admin changes a membership's status: only admins whose subtree holds the member's
@@ -441,7 +483,8 @@ pub fn decide(
             .for_update()
             .first(conn)
             .optional()?;
-        let (member, union) = members::find(conn, id.as_uuid())?.ok_or(MembershipError::NotFound)?;
+        let (member, union) =
+            members::find(conn, id.as_uuid())?.ok_or(MembershipError::NotFound)?;
         match reach(conn, &member, &union, &admin.union_path)? {
             Reach::Current => {}
             Reach::History => {
@@ -461,7 +504,14 @@ pub fn decide(
         let updated = apply_status(conn, &member, transition, None, now)?;
         let closed_transfer = match open_transfer {
             Some((transfer, version)) if transition.from == MemberStatus::Transferring => {
-                close_transfer_for_ended_membership(conn, transfer, version, &actor, transition.event, now)?;
+                close_transfer_for_ended_membership(
+                    conn,
+                    transfer,
+                    version,
+                    &actor,
+                    transition.event,
+                    now,
+                )?;
                 Some(transfer)
             }
             _ => None,
@@ -469,8 +519,24 @@ pub fn decide(
         if !transition.to.is_current() {
             move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
         }
-        record_event(conn, &updated, transition, closed_transfer, &actor, &why, now)?;
-        write_audit_and_outbox(conn, &updated, transition, decision.action(), &actor, &why, now)?;
+        record_event(
+            conn,
+            &updated,
+            transition,
+            closed_transfer,
+            &actor,
+            &why,
+            now,
+        )?;
+        write_audit_and_outbox(
+            conn,
+            &updated,
+            transition,
+            decision.action(),
+            &actor,
+            &why,
+            now,
+        )?;
         record(conn, updated.id)?.ok_or(MembershipError::NotFound)
     })
 }
@@ -485,11 +551,15 @@ pub fn withdraw(
     now: DateTime<Utc>,
 ) -> Result<MemberRecord, MembershipError> {
     conn.transaction(|conn| {
-        let (member, _) = members::find_for_account(conn, account)?.ok_or(MembershipError::NotAMember)?;
+        let (member, _) =
+            members::find_for_account(conn, account)?.ok_or(MembershipError::NotAMember)?;
         let transition = parse_status(&member)?
             .withdraw()
-            .map_err(|e| MembershipError::conflict(e.code(), e))?;
-        let why = Why { code: None, text: reason.map(|r| r.as_str().to_owned()) };
+            .map_err(|e| MembershipError::conflict(e.code(), e.to_string()))?;
+        let why = Why {
+            code: None,
+            text: reason.map(|r| r.as_str().to_owned()),
+        };
         let actor = MemberActor::Member(account);
         let updated = apply_status(conn, &member, transition, None, now)?;
         move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;

@@ -60,6 +60,7 @@ diesel::table! {
         failed_logins -> Int4,
         locked_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        phone_cipher -> Nullable<Text>,
     }
 }
 
@@ -189,6 +190,8 @@ diesel::table! {
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
+        claimed_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -249,6 +252,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deliveries (id) {
+        id -> Int8,
+        outbox_id -> Int8,
+        attempt -> Int4,
+        channel -> Text,
+        recipient_kind -> Text,
+        recipient_id -> Text,
+        provider -> Text,
+        out_id -> Text,
+        status -> Text,
+        retryable -> Bool,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        provider_ref -> Nullable<Text>,
+        duration_ms -> Int4,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    deadline_alerts (application_id, kind, due_at, union_id) {
+        application_id -> Uuid,
+        kind -> Text,
+        due_at -> Timestamptz,
+        union_id -> Int8,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    review_stats_daily (union_id, day) {
+        union_id -> Int8,
+        day -> Date,
+        decided -> Int4,
+        decided_on_time -> Int4,
+        approved -> Int4,
+        rejected -> Int4,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -260,6 +304,8 @@ diesel::joinable!(affiliations -> unions (union_id));
 diesel::joinable!(transfers -> members (member_id));
 diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> unions (union_id));
+diesel::joinable!(deliveries -> outbox (outbox_id));
+diesel::joinable!(review_stats_daily -> unions (union_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -277,4 +323,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     transfers,
     member_events,
+    deliveries,
+    deadline_alerts,
+    review_stats_daily,
 );

@@ -2,6 +2,7 @@
 //! namespace and a private provider stub; and an HTTP client that checks every JSON response
 //! against `openapi.yaml`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -9,6 +10,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use zhijian_api::settings::Settings;
 use zhijian_api::startup::Application;
+use zhijian_domain::ports::{Clock, SystemClock};
 
 use base64::Engine as _;
 use zhijian_infra::secret::Secret;
@@ -78,6 +80,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server after `customise` adjusts its settings.
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(Arc::new(SystemClock), customise).await
+}
+
+/// [`spawn_app_with`] on a clock of the test's choosing (a [`crate::clock::MockClock`] moves
+/// time for deadlines and the auto-release job).
+pub async fn spawn_app_with_clock(
+    clock: Arc<dyn Clock>,
+    customise: impl FnOnce(&mut Settings),
+) -> TestApp {
     crate::init_logging();
     let db = tokio::task::spawn_blocking(TestDatabase::new)
         .await
@@ -89,7 +100,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db, &redis_namespace, &stub);
     customise(&mut settings);
     settings.validate().expect("test settings are valid");
-    let app = Application::build(settings.clone(), Duration::from_secs(10))
+    let app = Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock)
         .await
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

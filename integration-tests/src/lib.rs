@@ -6,6 +6,7 @@
 )]
 
 pub mod app;
+pub mod clock;
 pub mod contract;
 pub mod database;
 pub mod fixtures;
@@ -13,7 +14,8 @@ pub mod logcapture;
 pub mod proxy;
 pub mod stub;
 
-pub use app::{TestApp, TestResponse, spawn_app, spawn_app_with};
+pub use app::{TestApp, TestResponse, spawn_app, spawn_app_with, spawn_app_with_clock};
+pub use clock::MockClock;
 pub use database::TestDatabase;
 
 /// Logs from tests go to the test's captured output (`RUST_LOG` sets the level), and every

@@ -42,16 +42,17 @@ CREATE INDEX deliveries_out_id_idx ON deliveries (out_id);
 -- Sealed like every phone (`PiiCipher`, context `phone`); NULL: no SMS notices.
 ALTER TABLE admins ADD COLUMN phone_cipher text;
 
--- "Deadline in one hour" and "overdue" fire once per application and deadline: the scan
--- inserts here and writes the outbox event in the same transaction, and only when the insert
--- did insert. A new deadline (resubmitted, assigned) may alert again.
+-- "Deadline in one hour" and "overdue" fire once per application, deadline and union: the
+-- scan inserts here and writes the outbox event in the same transaction, and only when the
+-- insert did insert. A new deadline (resubmitted, assigned) or a new union (forwarded) may
+-- alert again.
 CREATE TABLE deadline_alerts (
     application_id uuid        NOT NULL REFERENCES applications (id),
     kind           text        NOT NULL CHECK (kind IN ('due_soon', 'overdue')),
     due_at         timestamptz NOT NULL,
     union_id       bigint      NOT NULL REFERENCES unions (id),
     at             timestamptz NOT NULL,
-    PRIMARY KEY (application_id, kind, due_at)
+    PRIMARY KEY (application_id, kind, due_at, union_id)
 );
 
 -- The deadline scan looks at open applications by deadline only.

@@ -150,6 +150,13 @@ pub async fn verify(
     state: web::Data<AppState>,
     body: web::Json<VerifyCardRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    if body.payload.is_empty() || body.payload.len() > card::MAX_PAYLOAD_LEN {
+        return Err(ApiError::invalid(
+            "invalid_card_payload",
+            "会员卡二维码内容无效",
+            "payload",
+        ));
+    }
     let refused = |reason| CardVerification {
         valid: false,
         reason: Some(reason),

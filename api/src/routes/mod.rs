@@ -7,13 +7,18 @@ use actix_web::http::Method;
 use actix_web::{Route, web};
 
 pub mod admin_applications;
+pub mod admin_audit;
+pub mod admin_stats;
+pub mod admin_transfers;
 pub mod applications;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod member_lifecycle;
 pub mod membership;
 pub mod reference;
 pub mod regions;
+pub mod transfers;
 
 /// One row of the route table.
 pub struct RouteDef {
@@ -157,6 +162,16 @@ pub fn table() -> Vec<RouteDef> {
         ),
         def(
             Method::GET,
+            "/v1/admin/stats/review",
+            web::get().to(admin_stats::review),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/audit",
+            web::get().to(admin_audit::list),
+        ),
+        def(
+            Method::GET,
             "/v1/admin/pool",
             web::get().to(admin_applications::pool),
         ),
@@ -189,6 +204,87 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/admin/applications/{id}/assign",
             web::post().to(admin_applications::assign),
+        ),
+        // Transfers and the membership lifecycle (literal segments before `{id}`).
+        def(
+            Method::POST,
+            "/v1/transfers",
+            web::post().to(transfers::request),
+        ),
+        def(
+            Method::GET,
+            "/v1/transfers/mine",
+            web::get().to(transfers::mine),
+        ),
+        def(
+            Method::POST,
+            "/v1/transfers/{id}/cancel",
+            web::post().to(transfers::cancel),
+        ),
+        def(
+            Method::GET,
+            "/v1/membership/affiliations",
+            web::get().to(member_lifecycle::my_affiliations),
+        ),
+        def(
+            Method::POST,
+            "/v1/membership/withdraw",
+            web::post().to(member_lifecycle::withdraw),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/transfers",
+            web::get().to(admin_transfers::list),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/transfers/{id}",
+            web::get().to(admin_transfers::detail),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/transfers/{id}/release",
+            web::post().to(admin_transfers::release),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/transfers/{id}/accept",
+            web::post().to(admin_transfers::accept),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/transfers/{id}/reject",
+            web::post().to(admin_transfers::reject),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/members",
+            web::get().to(member_lifecycle::list),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/members/{id}",
+            web::get().to(member_lifecycle::detail),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/members/{id}/retain",
+            web::post().to(member_lifecycle::retain),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/members/{id}/reactivate",
+            web::post().to(member_lifecycle::reactivate),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/members/{id}/expel",
+            web::post().to(member_lifecycle::expel),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/members/{id}/deceased",
+            web::post().to(member_lifecycle::deceased),
         ),
     ]
 }

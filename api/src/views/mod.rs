@@ -1,3 +1,5 @@
 //! Response types shared by several routes.
 
 pub mod application;
+pub mod member;
+pub mod transfer;

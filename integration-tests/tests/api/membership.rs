@@ -144,3 +144,15 @@ async fn an_expired_card_is_refused() {
         .await;
     assert_eq!(fresh.body["valid"], true);
 }
+
+#[tokio::test]
+async fn an_empty_or_oversized_payload_is_a_bad_request() {
+    let app = spawn_app().await;
+    for payload in [String::new(), "0".repeat(2049)] {
+        let response = app
+            .post_json("/v1/cards/verify", &json!({ "payload": payload }))
+            .await;
+        assert_eq!(response.status, 400);
+        assert_eq!(response.body["field"], "payload");
+    }
+}

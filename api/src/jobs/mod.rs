@@ -1,0 +1,5 @@
+//! Background jobs that run inside the server process, next to the HTTP workers.
+
+pub mod escalation;
+pub mod outbox;
+pub mod transfers;

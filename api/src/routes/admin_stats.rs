@@ -1,0 +1,136 @@
+//! Same-day review statistics (当天审核率) of a union's subtree, with a row per child union to
+//! drill down: decisions in a period of Beijing days, how many met their deadline, and what is
+//! waiting (and overdue) now.
+
+use actix_web::{HttpResponse, web};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use zhijian_domain::ids::UnionId;
+use zhijian_domain::notification::on_time_rate;
+use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::review_stats::{self, ReviewFigures};
+
+use crate::auth::AdminIdentity;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::views::application::UnionRef;
+
+/// Longest period one request may cover.
+const MAX_DAYS: i64 = 366;
+
+/// Query of `GET /v1/admin/stats/review`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewStatsQuery {
+    /// A union inside the admin's subtree (default: the admin's own union).
+    pub union_id: Option<i64>,
+    /// First day, `YYYY-MM-DD` (Beijing); default: the first day of `to`'s month.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (Beijing), included; default: today.
+    pub to: Option<String>,
+}
+
+/// The figures of one union's subtree.
+#[derive(Debug, Serialize)]
+pub struct ReviewFiguresView {
+    /// The union.
+    pub union: UnionRef,
+    /// Approvals and rejections in the period.
+    pub decided: i64,
+    /// Of those, made no later than the deadline.
+    pub decided_on_time: i64,
+    /// `decided_on_time / decided`, four decimals; `null` when nothing was decided.
+    pub on_time_rate: Option<f64>,
+    /// Approved in the period.
+    pub approved: i64,
+    /// Rejected in the period.
+    pub rejected: i64,
+    /// Waiting for a decision now (pending review or pooled).
+    pub pending: i64,
+    /// Of those, past their deadline now.
+    pub overdue: i64,
+}
+
+/// Answer of `GET /v1/admin/stats/review`.
+#[derive(Debug, Serialize)]
+pub struct ReviewStatsView {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Last day of the period (included).
+    pub to: NaiveDate,
+    /// The chosen union, over its whole subtree.
+    pub union: ReviewFiguresView,
+    /// Each child union, over its own subtree.
+    pub children: Vec<ReviewFiguresView>,
+}
+
+fn view(figures: ReviewFigures) -> ReviewFiguresView {
+    ReviewFiguresView {
+        union: UnionRef {
+            id: figures.union_id,
+            name: figures.union_name,
+        },
+        decided: figures.decided,
+        decided_on_time: figures.decided_on_time,
+        on_time_rate: on_time_rate(figures.decided, figures.decided_on_time)
+            .map(|rate| (rate * 10_000.0).round() / 10_000.0),
+        approved: figures.approved,
+        rejected: figures.rejected,
+        pending: figures.pending,
+        overdue: figures.overdue,
+    }
+}
+
+fn day(value: Option<&str>, field: &'static str) -> Result<Option<NaiveDate>, ApiError> {
+    value
+        .map(|text| {
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid("invalid_date", "日期格式应为 YYYY-MM-DD", field))
+        })
+        .transpose()
+}
+
+/// `GET /v1/admin/stats/review`
+pub async fn review(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    query: web::Query<ReviewStatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let today = zhijian_domain::calendar::local_date(now);
+    let to = day(query.to.as_deref(), "to")?.unwrap_or(today);
+    let from = day(query.from.as_deref(), "from")?
+        .unwrap_or_else(|| to.with_day(1).unwrap_or(to));
+    if from > to {
+        return Err(ApiError::invalid("invalid_date_range", "开始日期不能晚于结束日期", "from"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(ApiError::invalid("date_range_too_long", "统计区间不能超过366天", "from"));
+    }
+    let union_id = match query.union_id {
+        Some(id) if id < 1 => {
+            return Err(ApiError::invalid("invalid_union_id", "工会编号不正确", "union_id"));
+        }
+        Some(id) => UnionId::new(id),
+        None => admin.union_id,
+    };
+    let figures = db::run(&state.pool, move |conn| {
+        let Some(union) = zhijian_infra::unions::find(conn, union_id)? else {
+            return Ok(None);
+        };
+        if !admin.can_see(&union.path) {
+            return Ok(None);
+        }
+        review_stats::subtree_figures(conn, union.id, from, to, now)
+    })
+    .await
+    .map_err(|e: StoreError| ApiError::from(e))?
+    .ok_or_else(ApiError::not_found)?;
+    let (own, children) = figures;
+    Ok(HttpResponse::Ok().json(ReviewStatsView {
+        from,
+        to,
+        union: view(own),
+        children: children.into_iter().map(view).collect(),
+    }))
+}

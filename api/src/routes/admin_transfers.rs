@@ -1,0 +1,258 @@
+//! The unions' side of a transfer: the source union releases or refuses, the target union
+//! accepts or refuses. Each admin sees only transfers leaving or entering their subtree.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use zhijian_domain::admin::UnionPath;
+use zhijian_domain::ids::TransferId;
+use zhijian_domain::reason::Reason;
+use zhijian_domain::transfer::TransferStatus;
+use zhijian_infra::applications::AdminActor;
+use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::transfers::{self, Direction, ListFilter, TransferDecision};
+
+use crate::auth::AdminIdentity;
+use crate::error::ApiError;
+use crate::routes::transfers::{membership_error, parse_id};
+use crate::startup::AppState;
+use crate::views::transfer::{TransferView, transfer_view, transfer_views};
+
+const DEFAULT_PAGE: i64 = 20;
+const MAX_PAGE: i64 = 100;
+
+/// Query of `GET /v1/admin/transfers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferListQuery {
+    /// `out` (leaving the subtree) or `in` (entering it).
+    pub direction: String,
+    /// Only this status.
+    pub status: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// A page of transfers.
+#[derive(Debug, Serialize)]
+pub struct TransferPage {
+    /// Oldest request first.
+    pub items: Vec<TransferView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Body of `release` and `accept`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferVersionRequest {
+    /// The version the admin saw.
+    pub version: i32,
+}
+
+/// Body of `reject`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectTransferRequest {
+    /// The version the admin saw.
+    pub version: i32,
+    /// Why, shown to the member.
+    pub reason: String,
+}
+
+fn actor(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
+    Ok(AdminActor {
+        admin_id: admin.admin_id.as_uuid(),
+        role: admin.role.as_str(),
+        union_path: UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?,
+    })
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: uuid::Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}|{id}", at.timestamp_micros()))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid), ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "invalid_cursor",
+            "分页游标无效，请从第一页重新查询",
+            "cursor",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+fn parse_filter(query: TransferListQuery) -> Result<ListFilter, ApiError> {
+    let direction = match query.direction.as_str() {
+        "out" => Direction::Out,
+        "in" => Direction::In,
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_direction",
+                "direction 应为 out（转出）或 in（转入）",
+                "direction",
+            ));
+        }
+    };
+    let status = query
+        .status
+        .as_deref()
+        .map(TransferStatus::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
+    let limit = match query.limit {
+        None => DEFAULT_PAGE,
+        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_limit",
+                "每页条数应为1至100",
+                "limit",
+            ));
+        }
+    };
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    Ok(ListFilter {
+        direction,
+        status,
+        after,
+        limit,
+    })
+}
+
+/// `GET /v1/admin/transfers?direction=out|in`
+pub async fn list(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    query: web::Query<TransferListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut filter = parse_filter(query.into_inner())?;
+    let scope = actor(&admin)?.union_path;
+    let limit = filter.limit;
+    filter.limit = limit + 1;
+    let (mut details, calendar) = db::run(&state.pool, move |conn| {
+        Ok::<_, StoreError>((
+            transfers::list_for_admin(conn, &scope, &filter)?,
+            zhijian_infra::calendar::load(conn)?,
+        ))
+    })
+    .await?;
+    let more = details.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    details.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = more
+        .then(|| {
+            details
+                .last()
+                .map(|d| encode_cursor(d.transfer.requested_at, d.transfer.id))
+        })
+        .flatten();
+    Ok(HttpResponse::Ok().json(TransferPage {
+        items: transfer_views(&details, &calendar)?,
+        next_cursor,
+    }))
+}
+
+/// `GET /v1/admin/transfers/{id}`: visible to admins of either union.
+pub async fn detail(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let scope = actor(&admin)?.union_path;
+    let (detail, calendar) = db::run(&state.pool, move |conn| {
+        Ok::<_, StoreError>((
+            transfers::find_for_admin(conn, id, &scope)?,
+            zhijian_infra::calendar::load(conn)?,
+        ))
+    })
+    .await?;
+    let detail = detail.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    id: TransferId,
+    version: i32,
+    decision: TransferDecision,
+) -> Result<HttpResponse, ApiError> {
+    if !admin.role.can_decide() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "当前角色只能查看，不能办理转接",
+        ));
+    }
+    let actor = actor(&admin)?;
+    let now = state.clock.now();
+    let (detail, calendar) = db::run(&state.pool, move |conn| {
+        let detail = transfers::decide(conn, id, version, &actor, &decision, now)
+            .map_err(membership_error)?;
+        Ok::<_, ApiError>((detail, zhijian_infra::calendar::load(conn)?))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))
+}
+
+/// `POST /v1/admin/transfers/{id}/release`: the source union lets the member go.
+pub async fn release(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<TransferVersionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    decide(state, admin, id, body.version, TransferDecision::Release).await
+}
+
+/// `POST /v1/admin/transfers/{id}/accept`: the target union takes the member in (only once
+/// released; 409 before).
+pub async fn accept(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<TransferVersionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    decide(state, admin, id, body.version, TransferDecision::Accept).await
+}
+
+/// `POST /v1/admin/transfers/{id}/reject`: the source refuses while requested, the target once
+/// released; which side the caller speaks for follows from their subtree.
+pub async fn reject(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<RejectTransferRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let reason = Reason::parse(&body.reason)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        TransferDecision::Reject(reason),
+    )
+    .await
+}

@@ -1,0 +1,346 @@
+//! The membership lifecycle over HTTP: the member's affiliation history and withdrawal (退会),
+//! and the admins' member list, member record, and retain / reactivate / expel / deceased.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use zhijian_domain::admin::UnionPath;
+use zhijian_domain::ids::MemberId;
+use zhijian_domain::member::{MemberStatus, RetainReason};
+use zhijian_domain::reason::Reason;
+use zhijian_infra::applications::AdminActor;
+use zhijian_infra::db;
+use zhijian_infra::member_lifecycle::{self, LifecycleDecision};
+
+use crate::auth::{AdminIdentity, WorkerIdentity};
+use crate::error::ApiError;
+use crate::routes::transfers::membership_error;
+use crate::startup::AppState;
+use crate::views::member::{
+    AffiliationView, MemberView, affiliation_views, member_detail_view, member_view,
+};
+
+const DEFAULT_PAGE: i64 = 20;
+const MAX_PAGE: i64 = 100;
+
+/// Body of `GET /v1/membership/affiliations`.
+#[derive(Debug, Serialize)]
+pub struct MyAffiliations {
+    /// Oldest first; the current period has no `to`.
+    pub items: Vec<AffiliationView>,
+}
+
+/// `GET /v1/membership/affiliations`: every period in every union, with the number held in it.
+pub async fn my_affiliations(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+) -> Result<HttpResponse, ApiError> {
+    let record = db::run(&state.pool, move |conn| {
+        member_lifecycle::record_for_account(conn, worker.account_id)
+    })
+    .await?;
+    let record =
+        record.ok_or_else(|| membership_error(member_lifecycle::MembershipError::NotAMember))?;
+    Ok(HttpResponse::Ok().json(MyAffiliations {
+        items: affiliation_views(&record.affiliations),
+    }))
+}
+
+/// Body of `POST /v1/membership/withdraw`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawMembershipRequest {
+    /// Must be `true`: the member confirms they leave the union.
+    pub confirm: bool,
+    /// Why, if the member wants to say.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/membership/withdraw`: the member leaves (退会) once they confirm it.
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+    body: web::Json<WithdrawMembershipRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if !body.confirm {
+        return Err(ApiError::invalid(
+            "confirmation_required",
+            "退会后将不再享有会员权益，请确认后再提交",
+            "confirm",
+        ));
+    }
+    let reason = Reason::parse_optional(body.reason.as_deref())
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
+    let now = state.clock.now();
+    let record = db::run(&state.pool, move |conn| {
+        member_lifecycle::withdraw(conn, worker.account_id, reason.as_ref(), now)
+            .map_err(membership_error)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
+}
+
+fn actor(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
+    Ok(AdminActor {
+        admin_id: admin.admin_id.as_uuid(),
+        role: admin.role.as_str(),
+        union_path: UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?,
+    })
+}
+
+fn parse_id(path: &str) -> Result<MemberId, ApiError> {
+    MemberId::parse(path)
+        .map_err(|_| ApiError::invalid("invalid_member_id", "会员编号格式不正确", "id"))
+}
+
+/// Query of `GET /v1/admin/members`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberListQuery {
+    /// Only this status.
+    pub status: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// A page of members.
+#[derive(Debug, Serialize)]
+pub struct MemberPage {
+    /// By member id (oldest first).
+    pub items: Vec<MemberView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+fn decode_cursor(cursor: &str) -> Result<uuid::Uuid, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "invalid_cursor",
+            "分页游标无效，请从第一页重新查询",
+            "cursor",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    uuid::Uuid::from_slice(&raw).map_err(|_| bad())
+}
+
+/// `GET /v1/admin/members`: members whose union is in the admin's subtree.
+pub async fn list(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    query: web::Query<MemberListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let status = query
+        .status
+        .as_deref()
+        .map(MemberStatus::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
+    let limit = match query.limit {
+        None => DEFAULT_PAGE,
+        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_limit",
+                "每页条数应为1至100",
+                "limit",
+            ));
+        }
+    };
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let scope = actor(&admin)?.union_path;
+    let mut rows = db::run(&state.pool, move |conn| {
+        member_lifecycle::list(conn, &scope, status, after, limit + 1)
+    })
+    .await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = more
+        .then(|| {
+            rows.last().map(|(m, _)| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.id.as_bytes())
+            })
+        })
+        .flatten();
+    let items = rows
+        .iter()
+        .map(|(member, union)| member_view(member, union))
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(MemberPage { items, next_cursor }))
+}
+
+/// `GET /v1/admin/members/{id}`: visible to admins of the member's current union and of every
+/// union in its history (and of the target of an open transfer).
+pub async fn detail(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let scope = actor(&admin)?.union_path;
+    let record = db::run(&state.pool, move |conn| {
+        member_lifecycle::record_for_admin(conn, id, &scope)
+    })
+    .await?;
+    let record = record.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    id: MemberId,
+    version: i32,
+    decision: LifecycleDecision,
+) -> Result<HttpResponse, ApiError> {
+    if !admin.role.can_decide() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "当前角色只能查看，不能办理会籍事项",
+        ));
+    }
+    let actor = actor(&admin)?;
+    let now = state.clock.now();
+    let record = db::run(&state.pool, move |conn| {
+        member_lifecycle::decide(conn, id, version, &actor, &decision, now)
+            .map_err(membership_error)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
+}
+
+fn reason(value: &str, field: &'static str) -> Result<Reason, ApiError> {
+    Reason::parse(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
+}
+
+fn optional_reason(value: Option<&str>, field: &'static str) -> Result<Option<Reason>, ApiError> {
+    Reason::parse_optional(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
+}
+
+/// Body of `retain`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetainRequest {
+    /// The version the admin saw.
+    pub version: i32,
+    /// `unemployed`, `retired` or `employer_closed`.
+    pub reason: String,
+    /// A note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Body of `reactivate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactivateRequest {
+    /// The version the admin saw.
+    pub version: i32,
+}
+
+/// Body of `expel`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpelRequest {
+    /// The version the admin saw.
+    pub version: i32,
+    /// Why.
+    pub reason: String,
+}
+
+/// Body of `deceased`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeceasedRequest {
+    /// The version the admin saw.
+    pub version: i32,
+    /// A note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /v1/admin/members/{id}/retain`: 保留会籍 (unemployed, retired, employer closed).
+pub async fn retain(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<RetainRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let why = RetainReason::parse(&body.reason)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
+    let note = optional_reason(body.note.as_deref(), "note")?;
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        LifecycleDecision::Retain(why, note),
+    )
+    .await
+}
+
+/// `POST /v1/admin/members/{id}/reactivate`: a retained member is back at work.
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<ReactivateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        LifecycleDecision::Reactivate,
+    )
+    .await
+}
+
+/// `POST /v1/admin/members/{id}/expel`: 除名, with a reason.
+pub async fn expel(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<ExpelRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let why = reason(&body.reason, "reason")?;
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        LifecycleDecision::Expel(why),
+    )
+    .await
+}
+
+/// `POST /v1/admin/members/{id}/deceased`: records the member's death.
+pub async fn deceased(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<DeceasedRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let note = optional_reason(body.note.as_deref(), "note")?;
+    decide(
+        state,
+        admin,
+        id,
+        body.version,
+        LifecycleDecision::Decease(note),
+    )
+    .await
+}
