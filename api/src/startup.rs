@@ -134,6 +134,8 @@ impl Application {
                         .limit(json_limit)
                         .error_handler(json_error),
                 )
+                // Handlers that read raw bytes (idempotent writes) get the same limit.
+                .app_data(web::PayloadConfig::new(json_limit))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .wrap(telemetry::envelope_errors())

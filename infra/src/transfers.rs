@@ -341,17 +341,18 @@ fn complete_into_pool(
     Ok(updated)
 }
 
-/// The row filter of a conditional update: still at the status and version that were read.
-fn conditional(
-    row: &TransferRow,
-    transition: TransferTransition,
-) -> diesel::dsl::Filter<
+/// The rows a conditional update of a transfer touches: this id, still at the status and
+/// version that were read (none when someone else got there first).
+type StillAsRead = diesel::dsl::Filter<
     diesel::dsl::Filter<
         diesel::dsl::Filter<transfers::table, diesel::dsl::Eq<transfers::id, uuid::Uuid>>,
         diesel::dsl::Eq<transfers::status, &'static str>,
     >,
     diesel::dsl::Eq<transfers::version, i32>,
-> {
+>;
+
+/// The row filter of a conditional update: still at the status and version that were read.
+fn conditional(row: &TransferRow, transition: TransferTransition) -> StillAsRead {
     transfers::table
         .filter(transfers::id.eq(row.id))
         .filter(transfers::status.eq(transition.from.as_str()))

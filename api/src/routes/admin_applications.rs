@@ -341,6 +341,13 @@ async fn decide(
         let decided = applications::decide(conn, id, version, &actor, &decision, now)
             .map_err(application_error)?;
         let row = decided.application;
+        log::info!(
+            "application decided: application_id={} status={} union_id={} version={}",
+            row.id,
+            row.status,
+            row.union_id,
+            row.version
+        );
         let union = zhijian_infra::unions::find(conn, UnionId::new(row.union_id))?
             .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
         let timeline = applications::timeline(conn, id)?;

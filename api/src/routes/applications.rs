@@ -414,6 +414,13 @@ pub async fn submit(
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
+        log::info!(
+            "application submitted: application_id={} status={} union_id={} rule={}",
+            row.id,
+            row.status,
+            row.union_id,
+            row.routing_rule
+        );
         let result =
             applications::submit(conn, &row, submitted.events(), key.as_ref(), |conn, row| {
                 let view = render(conn, &app_state, row, now)

@@ -766,3 +766,64 @@ async fn the_queue_pages_by_keyset_earliest_deadline_first() {
         .await;
     assert_eq!(overdue.status, 200);
 }
+
+#[tokio::test]
+async fn no_resident_id_or_phone_reaches_the_logs_in_a_full_flow() {
+    use zhijian_integration_tests::logcapture;
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let id_number = resident_id("500237", "19870707", 707);
+    let phone = "13787077077";
+    let worker = app.worker_token("log-flow").await;
+    let mut bad = application_form(&id_number, phone);
+    bad["work_region"] = json!("500237");
+    assert_eq!(submit(&app, &worker, &bad).await.status, 400);
+    let submitted = submit(&app, &worker, &application_form(&id_number, phone)).await;
+    assert_eq!(submitted.status, 201);
+    let id = submitted.body["id"].as_str().unwrap();
+    let reviewer = app.admin_token("courier-reviewer").await;
+    let detail = app
+        .call(
+            Method::GET,
+            &format!("/v1/admin/applications/{id}"),
+            &reviewer,
+            None,
+        )
+        .await;
+    assert_eq!(detail.body["applicant"]["resident_id"], id_number.as_str());
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/approve"),
+            &reviewer,
+            Some(&json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(approved.status, 200);
+    let card = app
+        .call(Method::GET, "/v1/membership/card", &worker, None)
+        .await;
+    let verdict = app
+        .post_json(
+            "/v1/cards/verify",
+            &json!({"payload": card.body["payload"]}),
+        )
+        .await;
+    assert_eq!(verdict.body["valid"], true);
+
+    assert!(
+        !logcapture::lines_containing(id).is_empty(),
+        "the capture sees this flow's log lines"
+    );
+    let leaks: Vec<String> = logcapture::lines()
+        .into_iter()
+        .filter(|line| !line.is_from_stub())
+        .filter(|line| line.message.contains(&id_number) || line.message.contains(phone))
+        .map(|line| line.to_string())
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "personal data in the log:\n{}",
+        leaks.join("\n")
+    );
+}

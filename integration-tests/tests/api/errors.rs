@@ -42,3 +42,51 @@ async fn a_bad_path_parameter_names_the_field() {
         assert_eq!(response.body["field"], "code");
     }
 }
+
+#[tokio::test]
+async fn a_body_too_large_is_a_json_413_on_every_kind_of_route() {
+    let app = spawn_app().await;
+    let big = format!("{{\"payload\":\"{}\"}}", "x".repeat(200 * 1024));
+    let worker = app.worker_token("big-body").await;
+    for path in ["/v1/cards/verify", "/v1/applications", "/v1/auth/wechat"] {
+        let request = app.request(Method::POST, path).bearer_auth(&worker);
+        let response = app
+            .send(
+                request
+                    .header("content-type", "application/json")
+                    .body(big.clone()),
+            )
+            .await;
+        assert_eq!(response.status, 413, "{path}: {}", response.text);
+        assert!(response.is_json());
+        assert_eq!(response.body["code"], "payload_too_large");
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_and_a_wrong_content_type_are_json_errors() {
+    let app = spawn_app().await;
+    let broken = app
+        .send(
+            app.request(Method::POST, "/v1/cards/verify")
+                .header("content-type", "application/json")
+                .body("{\"payload\":"),
+        )
+        .await;
+    assert_eq!(broken.status, 400);
+    assert_eq!(broken.body["code"], "malformed_json");
+    let wrong_type = app
+        .send(
+            app.request(Method::POST, "/v1/cards/verify")
+                .header("content-type", "text/plain")
+                .body("hello"),
+        )
+        .await;
+    assert_eq!(wrong_type.status, 415);
+    assert_eq!(wrong_type.body["code"], "unsupported_media_type");
+    let wrong_field_type = app
+        .post_json("/v1/cards/verify", &serde_json::json!({"payload": 42}))
+        .await;
+    assert_eq!(wrong_field_type.status, 400);
+    assert_eq!(wrong_field_type.body["code"], "invalid_field");
+}
