@@ -58,7 +58,11 @@ impl Verdict {
 pub fn retry_delay(attempt: u32, base: Duration, cap: Duration, jitter: f64) -> Duration {
     let doublings = attempt.saturating_sub(1).min(31);
     let exponential = base.saturating_mul(1_u32 << doublings).min(cap);
-    let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     exponential.saturating_add(exponential.mul_f64(jitter / 5.0))
 }
 
@@ -118,31 +122,61 @@ mod tests {
     #[test]
     fn an_unsubscribed_worker_falls_back_to_sms_and_a_down_wechat_is_retried() {
         assert_eq!(Verdict::of_wechat(&Ok(1)), Verdict::Delivered);
-        assert_eq!(Verdict::of_wechat(&Err(WeChatError::NotSubscribed)), Verdict::Fallback);
-        let bad_openid = WeChatError::Other { code: 40003, message: "invalid openid".into() };
+        assert_eq!(
+            Verdict::of_wechat(&Err(WeChatError::NotSubscribed)),
+            Verdict::Fallback
+        );
+        let bad_openid = WeChatError::Other {
+            code: 40003,
+            message: "invalid openid".into(),
+        };
         assert_eq!(Verdict::of_wechat(&Err(bad_openid)), Verdict::Fallback);
-        assert_eq!(Verdict::of_wechat(&Err(WeChatError::Unavailable("HTTP 503".into()))), Verdict::Retry);
-        assert_eq!(Verdict::of_wechat(&Err(WeChatError::RateLimited)), Verdict::Retry);
+        assert_eq!(
+            Verdict::of_wechat(&Err(WeChatError::Unavailable("HTTP 503".into()))),
+            Verdict::Retry
+        );
+        assert_eq!(
+            Verdict::of_wechat(&Err(WeChatError::RateLimited)),
+            Verdict::Retry
+        );
     }
 
     #[test]
     fn a_bad_number_is_final_and_a_busy_provider_is_retried() {
         assert_eq!(Verdict::of_sms(&Ok(())), Verdict::Delivered);
-        assert_eq!(Verdict::of_sms::<()>(&Err(SmsError::InvalidNumber)), Verdict::Permanent);
-        assert_eq!(Verdict::of_sms::<()>(&Err(SmsError::Blacklisted)), Verdict::Permanent);
-        assert_eq!(Verdict::of_sms::<()>(&Err(SmsError::RateLimited)), Verdict::Retry);
-        assert_eq!(Verdict::of_sms::<()>(&Err(SmsError::Unavailable("timed out".into()))), Verdict::Retry);
+        assert_eq!(
+            Verdict::of_sms::<()>(&Err(SmsError::InvalidNumber)),
+            Verdict::Permanent
+        );
+        assert_eq!(
+            Verdict::of_sms::<()>(&Err(SmsError::Blacklisted)),
+            Verdict::Permanent
+        );
+        assert_eq!(
+            Verdict::of_sms::<()>(&Err(SmsError::RateLimited)),
+            Verdict::Retry
+        );
+        assert_eq!(
+            Verdict::of_sms::<()>(&Err(SmsError::Unavailable("timed out".into()))),
+            Verdict::Retry
+        );
     }
 
     #[test]
     fn the_retry_delay_doubles_up_to_the_cap_and_jitter_adds_at_most_a_fifth() {
         let base = Duration::from_secs(2);
         let cap = Duration::from_secs(60);
-        let delays: Vec<u64> = (1..=7).map(|n| retry_delay(n, base, cap, 0.0).as_secs()).collect();
+        let delays: Vec<u64> = (1..=7)
+            .map(|n| retry_delay(n, base, cap, 0.0).as_secs())
+            .collect();
         assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60]);
         assert_eq!(retry_delay(3, base, cap, 0.5), Duration::from_millis(8_800));
         assert!(retry_delay(3, base, cap, 0.999_999) < Duration::from_millis(9_600));
-        assert_eq!(retry_delay(0, base, cap, 0.0), base, "attempt 0 is treated as the first");
+        assert_eq!(
+            retry_delay(0, base, cap, 0.0),
+            base,
+            "attempt 0 is treated as the first"
+        );
         assert_eq!(retry_delay(u32::MAX, base, cap, 0.0), cap, "no overflow");
         assert_eq!(retry_delay(1, base, cap, f64::NAN), base);
     }
@@ -152,9 +186,19 @@ mod tests {
         let due = at(10, 0);
         let hour = TimeDelta::hours(1);
         assert_eq!(DeadlineAlert::at(due, at(8, 59), hour), None);
-        assert_eq!(DeadlineAlert::at(due, at(9, 0), hour), Some(DeadlineAlert::DueSoon));
-        assert_eq!(DeadlineAlert::at(due, at(10, 0), hour), Some(DeadlineAlert::DueSoon), "due exactly now is not late");
-        assert_eq!(DeadlineAlert::at(due, at(10, 1), hour), Some(DeadlineAlert::Overdue));
+        assert_eq!(
+            DeadlineAlert::at(due, at(9, 0), hour),
+            Some(DeadlineAlert::DueSoon)
+        );
+        assert_eq!(
+            DeadlineAlert::at(due, at(10, 0), hour),
+            Some(DeadlineAlert::DueSoon),
+            "due exactly now is not late"
+        );
+        assert_eq!(
+            DeadlineAlert::at(due, at(10, 1), hour),
+            Some(DeadlineAlert::Overdue)
+        );
         assert_eq!(DeadlineAlert::Overdue.as_str(), "overdue");
     }
 

@@ -85,7 +85,9 @@ impl OutboxConfig {
             );
         }
         if self.lease_ms < 500 {
-            return Err("outbox.lease_ms must be at least 500 (longer than a delivery takes)".into());
+            return Err(
+                "outbox.lease_ms must be at least 500 (longer than a delivery takes)".into(),
+            );
         }
         if self.escalation_interval_ms < 20 {
             return Err("outbox.escalation_interval_ms must be at least 20".into());
@@ -325,13 +327,34 @@ mod tests {
         assert!(config.enabled);
         assert_eq!(config.max_attempts, 8);
         for broken in [
-            OutboxConfig { poll_interval_ms: 0, ..OutboxConfig::default() },
-            OutboxConfig { batch_size: 0, ..OutboxConfig::default() },
-            OutboxConfig { max_attempts: 0, ..OutboxConfig::default() },
-            OutboxConfig { backoff_cap_ms: 1, ..OutboxConfig::default() },
-            OutboxConfig { lease_ms: 10, ..OutboxConfig::default() },
-            OutboxConfig { escalation_interval_ms: 1, ..OutboxConfig::default() },
-            OutboxConfig { due_soon_minutes: 0, ..OutboxConfig::default() },
+            OutboxConfig {
+                poll_interval_ms: 0,
+                ..OutboxConfig::default()
+            },
+            OutboxConfig {
+                batch_size: 0,
+                ..OutboxConfig::default()
+            },
+            OutboxConfig {
+                max_attempts: 0,
+                ..OutboxConfig::default()
+            },
+            OutboxConfig {
+                backoff_cap_ms: 1,
+                ..OutboxConfig::default()
+            },
+            OutboxConfig {
+                lease_ms: 10,
+                ..OutboxConfig::default()
+            },
+            OutboxConfig {
+                escalation_interval_ms: 1,
+                ..OutboxConfig::default()
+            },
+            OutboxConfig {
+                due_soon_minutes: 0,
+                ..OutboxConfig::default()
+            },
         ] {
             assert!(broken.validate().is_err(), "{broken:?}");
         }

@@ -524,6 +524,40 @@ fn seed_admins(
     Ok((report, password))
 }
 
+/// The notice phone of a demo admin: `1390000000N` for the N-th account of the list above
+/// (made-up numbers; admins get their notices — new application, deadline in one hour,
+/// overdue — by SMS).
+pub fn demo_admin_phone(username: &str) -> Option<String> {
+    ADMINS
+        .iter()
+        .position(|(name, ..)| *name == username)
+        .map(|i| format!("139{:08}", i + 1))
+}
+
+/// Gives every demo admin that has no notice phone yet its [`demo_admin_phone`], sealed with
+/// `pii`; returns how many were set. Separate from [`seed_demo`] because it needs the PII key.
+pub fn seed_demo_phones(
+    conn: &mut PgConnection,
+    pii: &crate::pii::PiiCipher,
+) -> Result<usize, StoreError> {
+    let mut set = 0;
+    for (username, ..) in ADMINS {
+        let admin: Option<(uuid::Uuid, Option<String>)> = admins::table
+            .filter(admins::username.eq(username))
+            .select((admins::id, admins::phone_cipher))
+            .first(conn)
+            .optional()?;
+        let (Some((id, None)), Some(phone)) = (admin, demo_admin_phone(username)) else {
+            continue;
+        };
+        let phone = zhijian_domain::phone::PhoneNumber::parse(&phone)
+            .map_err(|e| StoreError::Internal(format!("demo phone of {username}: {e}")))?;
+        crate::notifications::set_admin_phone(conn, pii, id, Some(&phone))?;
+        set += 1;
+    }
+    Ok(set)
+}
+
 /// A random password of four groups of four characters (`k7qm-3xdp-…`): letters without
 /// look-alikes and digits, joined by dashes, so it always has two character classes.
 pub fn generate_password() -> Secret {

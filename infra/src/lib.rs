@@ -11,6 +11,7 @@ pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod escalation;
+pub mod generator;
 pub mod http_client;
 pub mod idempotency;
 pub mod log_context;

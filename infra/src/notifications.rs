@@ -28,12 +28,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 use zhijian_domain::notification::Verdict;
-use zhijian_domain::ports::{SmsError, SmsMessage, SmsSender, SmsTemplate, SubscribeMessage, WeChat, WeChatError};
+use zhijian_domain::ports::{
+    SmsError, SmsMessage, SmsSender, SmsTemplate, SubscribeMessage, WeChat, WeChatError,
+};
 
 use crate::db::{self, PgPool, StoreError};
 use crate::delivery::{self, ClaimedEvent, DeliveryRecord, Settled};
 use crate::pii::PiiCipher;
-use crate::schema::{accounts, admins, applications, unions};
+use crate::schema::{accounts, admins, applications, members, unions};
 use crate::sms::SmsProvider;
 use crate::wechat::truncate_value;
 
@@ -53,8 +55,9 @@ pub struct Route {
     pub event: &'static str,
     /// Template key (`[notifications.templates.<key>]`) of the worker's notification.
     pub worker: Option<&'static str>,
-    /// The admins told, and their template key.
-    pub admins: Option<(Audience, &'static str)>,
+    /// The admins told: the payload field naming their union (`union_id`, `from_union_id` …),
+    /// who of them, and their template key.
+    pub admins: Option<(&'static str, Audience, &'static str)>,
 }
 
 impl Route {
@@ -73,21 +76,28 @@ impl Route {
         }
     }
 
+    /// The admins of the payload's `union_id`.
     const fn admins(self, audience: Audience, template: &'static str) -> Self {
+        self.admins_of("union_id", audience, template)
+    }
+
+    /// The admins of the union the payload names in `field`.
+    const fn admins_of(self, field: &'static str, audience: Audience, template: &'static str) -> Self {
         Self {
-            admins: Some((audience, template)),
+            admins: Some((field, audience, template)),
             ..self
         }
     }
 
     /// The template keys this route uses.
     pub fn templates(&self) -> impl Iterator<Item = &'static str> {
-        self.worker.into_iter().chain(self.admins.map(|(_, t)| t))
+        self.worker.into_iter().chain(self.admins.map(|(_, _, t)| t))
     }
 }
 
-/// Event type → recipients and templates. Payloads name `application_id`, `account_id`,
-/// `union_id` (and anything else the templates quote).
+/// Event type → recipients and templates. Payloads name the worker through `account_id`,
+/// `application_id` or `member_id`, unions through `union_id`, `from_union_id`,
+/// `to_union_id` (and carry anything else the templates quote).
 pub const ROUTES: &[Route] = &[
     Route::new("application.submitted")
         .worker("application_received")
@@ -102,6 +112,19 @@ pub const ROUTES: &[Route] = &[
     Route::new("application.returned").worker("application_returned"),
     Route::new("application.due_soon").admins(Audience::Union, "admin_due_soon"),
     Route::new("application.overdue").admins(Audience::UnionAndParent, "admin_overdue"),
+    Route::new("transfer.requested")
+        .worker("transfer_step")
+        .admins_of("from_union_id", Audience::Union, "admin_transfer_out"),
+    Route::new("transfer.released")
+        .worker("transfer_step")
+        .admins_of("to_union_id", Audience::Union, "admin_transfer_in"),
+    Route::new("transfer.auto_released")
+        .worker("transfer_step")
+        .admins_of("to_union_id", Audience::Union, "admin_transfer_in"),
+    Route::new("transfer.accepted").worker("transfer_step"),
+    Route::new("transfer.completed_into_pool").worker("transfer_step"),
+    Route::new("transfer.rejected_by_source").worker("transfer_step"),
+    Route::new("transfer.rejected_by_target").worker("transfer_step"),
 ];
 
 /// The route of an event type, if it notifies anyone.
@@ -312,14 +335,26 @@ fn payload_uuid(payload: &Value, key: &str) -> Option<Uuid> {
 }
 
 fn status_label(status: &str) -> Option<&'static str> {
-    zhijian_domain::application::ApplicationStatus::parse(status)
+    use zhijian_domain::application::ApplicationStatus;
+    use zhijian_domain::member::MemberStatus;
+    use zhijian_domain::transfer::TransferStatus;
+    ApplicationStatus::parse(status)
         .map(|s| s.label_zh())
+        .or_else(|_| MemberStatus::parse(status).map(|s| s.label_zh()))
+        .or_else(|_| TransferStatus::parse(status).map(|s| s.label_zh()))
         .ok()
-        .or_else(|| {
-            zhijian_domain::member::MemberStatus::parse(status)
-                .map(|s| s.label_zh())
-                .ok()
-        })
+}
+
+/// What happened, in words: `transfer.released` → 原工会同意转出.
+fn event_label(event_type: &str) -> Option<&'static str> {
+    use zhijian_domain::application::ApplicationEvent;
+    use zhijian_domain::transfer::TransferEvent;
+    let (family, event) = event_type.split_once('.')?;
+    match family {
+        "application" => ApplicationEvent::parse(event).map(|e| e.label_zh()).ok(),
+        "transfer" => TransferEvent::parse(event).map(|e| e.label_zh()).ok(),
+        _ => None,
+    }
 }
 
 fn open_phone(pii: &PiiCipher, sealed: &str, whose: &str) -> Option<String> {
@@ -342,6 +377,9 @@ fn load_plan(
     let payload = &event.payload;
     let mut facts = Facts::from_payload(payload);
     facts.set("time", local_minute(event.created_at));
+    if let Some(label) = event_label(&event.event_type) {
+        facts.set("event_label", label);
+    }
     let application: Option<ApplicationFacts> = match payload_uuid(payload, "application_id") {
         Some(id) => applications::table
             .find(id)
@@ -351,6 +389,18 @@ fn load_plan(
                 applications::status,
                 applications::due_at,
                 applications::phone_cipher,
+            ))
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let member: Option<(Uuid, i64, String)> = match payload_uuid(payload, "member_id") {
+        Some(id) => members::table
+            .find(id)
+            .select((
+                members::account_id,
+                members::union_id,
+                members::membership_number,
             ))
             .first(conn)
             .optional()?,
@@ -373,23 +423,48 @@ fn load_plan(
     if let Some(label) = facts.get("status").and_then(status_label) {
         facts.set("status_label", label);
     }
-    let union_id = payload
-        .get("union_id")
-        .and_then(Value::as_i64)
-        .or(application.as_ref().map(|a| a.union_id));
-    let union: Option<(String, String, Option<i64>)> = match union_id {
-        Some(id) => unions::table
-            .find(id)
-            .select((unions::name, unions::kind, unions::parent_id))
-            .first(conn)
-            .optional()?,
-        None => None,
-    };
-    if let Some((name, ..)) = &union {
-        facts.set("union_name", name.clone());
+    if facts.get("membership_number").is_none()
+        && let Some((_, _, number)) = &member
+    {
+        facts.set("membership_number", number.clone());
     }
 
-    let account_id = payload_uuid(payload, "account_id").or(application.as_ref().map(|a| a.account_id));
+    // Every `…union_id` of the payload gives a `…union_name`; `union_id` defaults to the
+    // application's (or member's) union.
+    let mut union_ids: Vec<(String, i64)> = payload
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| key.ends_with("union_id"))
+        .filter_map(|(key, value)| Some((key.clone(), value.as_i64()?)))
+        .collect();
+    if !union_ids.iter().any(|(key, _)| key == "union_id")
+        && let Some(id) = application
+            .as_ref()
+            .map(|a| a.union_id)
+            .or(member.as_ref().map(|m| m.1))
+    {
+        union_ids.push(("union_id".to_owned(), id));
+    }
+    let mut admin_union = None;
+    for (key, id) in &union_ids {
+        let union: Option<(String, String, Option<i64>)> = unions::table
+            .find(*id)
+            .select((unions::name, unions::kind, unions::parent_id))
+            .first(conn)
+            .optional()?;
+        if let Some((name, kind, parent)) = union {
+            facts.set(&key.replace("union_id", "union_name"), name);
+            if route.admins.is_some_and(|a| a.0 == key.as_str()) {
+                // A pool is worked by its owner, the federation above it.
+                admin_union = if kind == "pool" { parent } else { Some(*id) };
+            }
+        }
+    }
+
+    let account_id = payload_uuid(payload, "account_id")
+        .or(application.as_ref().map(|a| a.account_id))
+        .or(member.as_ref().map(|m| m.0));
     let worker = match (route.worker, account_id) {
         (Some(_), Some(account_id)) => {
             let account: Option<(Option<String>, Option<String>)> = accounts::table
@@ -414,22 +489,21 @@ fn load_plan(
     };
 
     let mut admins = Vec::new();
-    if let (Some((audience, _)), Some((_, kind, parent))) = (route.admins, &union) {
-        // A pool is worked by its owner, the federation above it.
-        let owner = if kind == "pool" { *parent } else { union_id };
-        if let Some(owner) = owner {
-            admins.extend(admins_of(conn, pii, owner, &["reviewer", "manager"])?);
-            if audience == Audience::UnionAndParent {
-                let above: Option<Option<i64>> = unions::table
-                    .find(owner)
-                    .select(unions::parent_id)
-                    .first(conn)
-                    .optional()?;
-                if let Some(Some(above)) = above {
-                    for admin in admins_of(conn, pii, above, &["reviewer", "manager", "viewer"])? {
-                        if !admins.iter().any(|a: &AdminContact| a.admin_id == admin.admin_id) {
-                            admins.push(admin);
-                        }
+    if let (Some((_, audience, _)), Some(owner)) = (route.admins, admin_union) {
+        admins.extend(admins_of(conn, pii, owner, &["reviewer", "manager"])?);
+        if audience == Audience::UnionAndParent {
+            let above: Option<Option<i64>> = unions::table
+                .find(owner)
+                .select(unions::parent_id)
+                .first(conn)
+                .optional()?;
+            if let Some(Some(above)) = above {
+                for admin in admins_of(conn, pii, above, &["reviewer", "manager", "viewer"])? {
+                    if !admins
+                        .iter()
+                        .any(|a: &AdminContact| a.admin_id == admin.admin_id)
+                    {
+                        admins.push(admin);
                     }
                 }
             }
@@ -594,7 +668,10 @@ impl Notifier {
         };
         let pii = Arc::clone(&self.pii);
         let claimed = event.clone();
-        let plan = db::run(&self.pool, move |conn| load_plan(conn, &pii, route, &claimed)).await;
+        let plan = db::run(&self.pool, move |conn| {
+            load_plan(conn, &pii, route, &claimed)
+        })
+        .await;
         let plan = match plan {
             Ok(plan) => plan,
             Err(e) => return Outcome::Retry(format!("cannot read the event's recipients: {e}")),
@@ -606,7 +683,7 @@ impl Notifier {
                 reaches.push(self.notify_worker(event, key, &plan, worker).await);
             }
         }
-        if let Some((_, key)) = route.admins {
+        if let Some((_, _, key)) = route.admins {
             for admin in &plan.admins {
                 if plan.settled.is_done("admin", &admin.admin_id.to_string()) {
                     continue;
@@ -614,7 +691,11 @@ impl Notifier {
                 let recipient = Recipient {
                     kind: "admin",
                     id: admin.admin_id,
-                    out_id: format!("outbox-{}-a{}", event.id, &admin.admin_id.simple().to_string()[..12]),
+                    out_id: format!(
+                        "outbox-{}-a{}",
+                        event.id,
+                        &admin.admin_id.simple().to_string()[..12]
+                    ),
                     phone: Some(&admin.phone),
                 };
                 reaches.push(self.send_sms(event, key, &plan.facts, &recipient).await);
@@ -811,7 +892,10 @@ mod tests {
         TemplateConfig {
             template_id: "tpl".into(),
             page: "pages/application/detail?id={application_id}".into(),
-            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             sms: sms.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -822,9 +906,15 @@ mod tests {
             "application_id": "a-1", "union_id": 7, "reason": null, "membership_number": "5002372600000011"
         }));
         facts.set("union_name", "巫山县快递行业工会联合会");
-        assert_eq!(facts.render("id={application_id}&u={union_id}"), "id=a-1&u=7");
+        assert_eq!(
+            facts.render("id={application_id}&u={union_id}"),
+            "id=a-1&u=7"
+        );
         assert_eq!(facts.render("{reason}"), "-");
-        assert_eq!(facts.render("{unknown} {membership_number}"), "- 5002372600000011");
+        assert_eq!(
+            facts.render("{unknown} {membership_number}"),
+            "- 5002372600000011"
+        );
         assert_eq!(facts.render("no braces"), "no braces");
         assert_eq!(facts.render("open { only"), "open { only");
     }
@@ -835,7 +925,14 @@ mod tests {
         facts.set("union_name", "一二三四五六七八九十一二三四五六七八九十一");
         facts.set("time", "2026-11-23 10:00");
         let data = wechat_data(
-            &template(&[("thing1", "{union_name}入会申请"), ("phrase2", "审核已经通过了"), ("time3", "{due_at}")], &[]),
+            &template(
+                &[
+                    ("thing1", "{union_name}入会申请"),
+                    ("phrase2", "审核已经通过了"),
+                    ("time3", "{due_at}"),
+                ],
+                &[],
+            ),
             &facts,
         );
         assert_eq!(data[0].0, "phrase2");
@@ -857,24 +954,48 @@ mod tests {
     #[test]
     fn every_route_is_unique_and_the_overdue_alert_reaches_the_parent_union() {
         for (i, route) in ROUTES.iter().enumerate() {
-            assert!(ROUTES[..i].iter().all(|r| r.event != route.event), "{}", route.event);
+            assert!(
+                ROUTES[..i].iter().all(|r| r.event != route.event),
+                "{}",
+                route.event
+            );
         }
-        assert_eq!(route_for("application.overdue").and_then(|r| r.admins).map(|a| a.0), Some(Audience::UnionAndParent));
-        assert_eq!(route_for("application.approved").and_then(|r| r.worker), Some("application_approved"));
+        assert_eq!(
+            route_for("application.overdue")
+                .and_then(|r| r.admins)
+                .map(|a| a.0),
+            Some(Audience::UnionAndParent)
+        );
+        assert_eq!(
+            route_for("application.approved").and_then(|r| r.worker),
+            Some("application_approved")
+        );
         assert!(route_for("application.withdrawn").is_none());
     }
 
     #[test]
     fn the_configuration_must_cover_every_route_with_sms_words() {
         let mut config = NotificationsConfig::default();
-        assert!(config.validate().unwrap_err().contains("notifications.templates."));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("notifications.templates.")
+        );
         for key in ROUTES.iter().flat_map(Route::templates) {
-            config.templates.insert(key.to_owned(), template(&[("thing1", "x")], &["a"]));
+            config
+                .templates
+                .insert(key.to_owned(), template(&[("thing1", "x")], &["a"]));
         }
         assert_eq!(config.validate(), Ok(()));
-        config.templates.insert("admin_overdue".into(), template(&[("thing1", "x")], &[]));
+        config
+            .templates
+            .insert("admin_overdue".into(), template(&[("thing1", "x")], &[]));
         assert!(config.validate().unwrap_err().contains("admin_overdue.sms"));
-        config.templates.insert("admin_overdue".into(), template(&[("colour1", "x")], &["a"]));
+        config.templates.insert(
+            "admin_overdue".into(),
+            template(&[("colour1", "x")], &["a"]),
+        );
         assert!(config.validate().unwrap_err().contains("colour1"));
     }
 

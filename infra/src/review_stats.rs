@@ -48,8 +48,9 @@ pub fn record_decision(
         .set((
             review_stats_daily::decided
                 .eq(review_stats_daily::decided + excluded(review_stats_daily::decided)),
-            review_stats_daily::decided_on_time.eq(review_stats_daily::decided_on_time
-                + excluded(review_stats_daily::decided_on_time)),
+            review_stats_daily::decided_on_time
+                .eq(review_stats_daily::decided_on_time
+                    + excluded(review_stats_daily::decided_on_time)),
             review_stats_daily::approved
                 .eq(review_stats_daily::approved + excluded(review_stats_daily::approved)),
             review_stats_daily::rejected

@@ -70,6 +70,16 @@ pub fn test_settings(db: &TestDatabase, redis_namespace: &str, stub: &ProviderSt
     settings.database.pool_size = 4;
     settings.redis.url = zhijian_infra::secret::Secret::new(redis_url());
     settings.redis.namespace = redis_namespace.to_owned();
+    // Workers' notifications go out as subscribe messages (`tpl-<template key>`), and the
+    // dispatcher retries quickly; escalation tests move a mock clock and shorten the scan.
+    for (key, template) in &mut settings.notifications.templates {
+        if !template.fields.is_empty() {
+            template.template_id = format!("tpl-{key}");
+        }
+    }
+    settings.outbox.poll_interval_ms = 100;
+    settings.outbox.backoff_base_ms = 50;
+    settings.outbox.backoff_cap_ms = 400;
     settings
 }
 

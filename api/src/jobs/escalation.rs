@@ -36,7 +36,10 @@ pub async fn run_once(state: &AppState) -> ScanReport {
     let mut total = ScanReport::default();
     loop {
         let now = state.clock.now();
-        let scanned = db::run(&state.pool, move |conn| escalation::scan(conn, now, lead, BATCH)).await;
+        let scanned = db::run(&state.pool, move |conn| {
+            escalation::scan(conn, now, lead, BATCH)
+        })
+        .await;
         match scanned {
             Ok(report) => {
                 total.due_soon += report.due_soon;

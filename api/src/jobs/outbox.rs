@@ -149,7 +149,12 @@ pub async fn dispatch_batch(
 }
 
 /// One attempt at one claimed row, and its settlement.
-async fn deliver(state: &AppState, notifier: &Notifier, config: &OutboxConfig, event: &ClaimedEvent) {
+async fn deliver(
+    state: &AppState,
+    notifier: &Notifier,
+    config: &OutboxConfig,
+    event: &ClaimedEvent,
+) {
     // Settle before the lease runs out, so no other dispatcher starts on the row meanwhile.
     let budget = Duration::from_millis(config.lease_ms.saturating_mul(9) / 10);
     let outcome = match tokio::time::timeout(budget, notifier.deliver(event)).await {
@@ -163,7 +168,9 @@ async fn deliver(state: &AppState, notifier: &Notifier, config: &OutboxConfig, e
     let settlement = match outcome {
         Outcome::Delivered => Settlement::Delivered,
         Outcome::Failed(error) => Settlement::Failed(error),
-        Outcome::Retry(error) if attempt >= i32::try_from(config.max_attempts).unwrap_or(i32::MAX) => {
+        Outcome::Retry(error)
+            if attempt >= i32::try_from(config.max_attempts).unwrap_or(i32::MAX) =>
+        {
             Settlement::Dead(error)
         }
         Outcome::Retry(error) => Settlement::Retry {
@@ -172,7 +179,10 @@ async fn deliver(state: &AppState, notifier: &Notifier, config: &OutboxConfig, e
         },
     };
     let (id, written) = (event.id, settlement.clone());
-    let settled = db::run(&state.pool, move |conn| delivery::settle(conn, id, attempt, &written)).await;
+    let settled = db::run(&state.pool, move |conn| {
+        delivery::settle(conn, id, attempt, &written)
+    })
+    .await;
     let event_type = &event.event_type;
     match (&settled, &settlement) {
         (Err(e), _) => log::warn!(

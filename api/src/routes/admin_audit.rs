@@ -103,7 +103,13 @@ fn encode_cursor(id: i64) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
-    let bad = || ApiError::invalid("invalid_cursor", "分页游标无效，请从第一页重新查询", "cursor");
+    let bad = || {
+        ApiError::invalid(
+            "invalid_cursor",
+            "分页游标无效，请从第一页重新查询",
+            "cursor",
+        )
+    };
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| bad())?;
@@ -131,7 +137,11 @@ fn filter_value(
     if valid {
         Ok(Some(value.to_owned()))
     } else {
-        Err(ApiError::invalid("invalid_filter", "筛选条件格式不正确", field))
+        Err(ApiError::invalid(
+            "invalid_filter",
+            "筛选条件格式不正确",
+            field,
+        ))
     }
 }
 
@@ -157,7 +167,11 @@ pub async fn list(
         None => DEFAULT_PAGE,
         Some(n) if (1..=MAX_PAGE).contains(&n) => n,
         Some(_) => {
-            return Err(ApiError::invalid("invalid_limit", "每页条数应为1至200", "limit"));
+            return Err(ApiError::invalid(
+                "invalid_limit",
+                "每页条数应为1至200",
+                "limit",
+            ));
         }
     };
     let filter = AuditFilter {
@@ -167,7 +181,10 @@ pub async fn list(
         limit: limit + 1,
     };
     let scope = UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?;
-    let mut rows = db::run(&state.pool, move |conn| audit_trail::list(conn, &scope, &filter)).await?;
+    let mut rows = db::run(&state.pool, move |conn| {
+        audit_trail::list(conn, &scope, &filter)
+    })
+    .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if more {
@@ -202,7 +219,12 @@ mod tests {
 
     #[test]
     fn filters_are_short_plain_words() {
-        assert_eq!(filter_value(Some(" application "), 32, "f").unwrap().as_deref(), Some("application"));
+        assert_eq!(
+            filter_value(Some(" application "), 32, "f")
+                .unwrap()
+                .as_deref(),
+            Some("application")
+        );
         assert!(filter_value(Some(""), 32, "f").is_err());
         assert!(filter_value(Some("a'; drop"), 32, "f").is_err());
         assert!(filter_value(Some(&"a".repeat(33)), 32, "f").is_err());

@@ -99,17 +99,28 @@ pub async fn review(
     let now = state.clock.now();
     let today = zhijian_domain::calendar::local_date(now);
     let to = day(query.to.as_deref(), "to")?.unwrap_or(today);
-    let from = day(query.from.as_deref(), "from")?
-        .unwrap_or_else(|| to.with_day(1).unwrap_or(to));
+    let from = day(query.from.as_deref(), "from")?.unwrap_or_else(|| to.with_day(1).unwrap_or(to));
     if from > to {
-        return Err(ApiError::invalid("invalid_date_range", "开始日期不能晚于结束日期", "from"));
+        return Err(ApiError::invalid(
+            "invalid_date_range",
+            "开始日期不能晚于结束日期",
+            "from",
+        ));
     }
     if (to - from).num_days() >= MAX_DAYS {
-        return Err(ApiError::invalid("date_range_too_long", "统计区间不能超过366天", "from"));
+        return Err(ApiError::invalid(
+            "date_range_too_long",
+            "统计区间不能超过366天",
+            "from",
+        ));
     }
     let union_id = match query.union_id {
         Some(id) if id < 1 => {
-            return Err(ApiError::invalid("invalid_union_id", "工会编号不正确", "union_id"));
+            return Err(ApiError::invalid(
+                "invalid_union_id",
+                "工会编号不正确",
+                "union_id",
+            ));
         }
         Some(id) => UnionId::new(id),
         None => admin.union_id,

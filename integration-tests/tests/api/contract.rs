@@ -82,3 +82,60 @@ async fn the_contract_is_served_as_yaml_and_as_a_page() {
         "no external resources"
     );
 }
+
+/// YAML parsers differ on duplicate keys (ours keeps the last one silently), so a duplicated
+/// component or path would hide half of the contract: refuse it outright.
+#[test]
+fn the_contract_has_no_duplicate_keys() {
+    let text = std::fs::read_to_string(
+        zhijian_integration_tests::database::repo_root().join("openapi.yaml"),
+    )
+    .unwrap();
+    // (indent of the mapping, keys seen in it)
+    let mut scopes: Vec<(usize, std::collections::BTreeSet<String>)> =
+        vec![(0, Default::default())];
+    let mut in_block_scalar: Option<usize> = None;
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut indent = line.len() - trimmed.len();
+        if let Some(block) = in_block_scalar {
+            if indent > block {
+                continue;
+            }
+            in_block_scalar = None;
+        }
+        let mut rest = trimmed;
+        if let Some(item) = rest.strip_prefix("- ") {
+            // A sequence item opens a fresh mapping two columns in.
+            indent += 2;
+            rest = item;
+            scopes.retain(|(i, _)| *i < indent);
+            scopes.push((indent, Default::default()));
+        }
+        let Some((key, value)) = rest.split_once(':') else {
+            continue;
+        };
+        if key.contains(' ') && !key.starts_with('"') {
+            continue;
+        }
+        while scopes.last().is_some_and(|(i, _)| *i > indent) {
+            scopes.pop();
+        }
+        if scopes.last().is_none_or(|(i, _)| *i < indent) {
+            scopes.push((indent, Default::default()));
+        }
+        let keys = &mut scopes.last_mut().unwrap().1;
+        assert!(
+            keys.insert(key.trim_matches('"').to_owned()),
+            "openapi.yaml line {}: duplicate key {key}",
+            number + 1
+        );
+        let value = value.trim();
+        if value == "|" || value == ">" || value.starts_with("|-") || value.starts_with(">-") {
+            in_block_scalar = Some(indent);
+        }
+    }
+}

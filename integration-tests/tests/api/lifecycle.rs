@@ -453,7 +453,7 @@ async fn racing_lifecycle_changes_let_exactly_one_win() {
     );
     assert_eq!(
         count(
-            &app,
+            app,
             &format!("SELECT count(*) FROM member_events WHERE member_id = '{id}'")
         ),
         1

@@ -5,15 +5,19 @@
 )]
 
 mod applications;
+mod audit;
 mod auth;
 mod contract;
 mod demo;
 mod errors;
+mod escalation;
 mod health;
 mod lifecycle;
 mod membership;
 mod migrations;
+mod notifications;
 mod reference;
 mod regions;
+mod stats;
 mod stub;
 mod transfers;
