@@ -210,6 +210,15 @@ pub struct AdminIdentity {
 }
 
 impl AdminIdentity {
+    /// The admin as the use cases record them (audit rows, scope checks).
+    pub fn actor(&self) -> Result<zhijian_infra::applications::AdminActor, ApiError> {
+        Ok(zhijian_infra::applications::AdminActor {
+            admin_id: self.admin_id.as_uuid(),
+            role: self.role.as_str(),
+            union_path: UnionPath::parse(&self.union_path).map_err(ApiError::internal)?,
+        })
+    }
+
     /// The admin's subtree, parsed.
     pub fn subtree(&self) -> Option<UnionPath> {
         UnionPath::parse(&self.union_path).ok()

@@ -3,25 +3,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use zhijian_domain::admin::UnionPath;
 use zhijian_domain::application::{ApplicationStatus, RejectCode, RejectReason};
 use zhijian_domain::ids::{ApplicationId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::reason::Reason;
-use zhijian_infra::applications::{self, AdminActor, Decision, QueueFilter};
+use zhijian_infra::applications::{self, Decision, QueueFilter};
 use zhijian_infra::db::{self, StoreError};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
 use crate::routes::applications::application_error;
 use crate::startup::AppState;
 use crate::views::application::{ApplicationSummary, Pii, application_view, summary};
-
-const DEFAULT_PAGE: i64 = 20;
-const MAX_PAGE: i64 = 100;
 
 /// Query of `GET /v1/admin/applications`.
 #[derive(Debug, Deserialize)]
@@ -59,59 +54,12 @@ pub struct QueuePage {
     pub next_cursor: Option<String>,
 }
 
-fn actor(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
-    Ok(AdminActor {
-        admin_id: admin.admin_id.as_uuid(),
-        role: admin.role.as_str(),
-        union_path: UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?,
-    })
-}
-
-fn encode_cursor(due: DateTime<Utc>, id: uuid::Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{}|{id}", due.timestamp_micros()))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid), ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            "invalid_cursor",
-            "分页游标无效，请从第一页重新查询",
-            "cursor",
-        )
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
-    let due = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok((due, id))
-}
-
-fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid(
-            "invalid_limit",
-            "每页条数应为1至100",
-            "limit",
-        )),
-    }
-}
-
 async fn page(
     state: &web::Data<AppState>,
     admin: &AdminIdentity,
     mut filter: QueueFilter,
 ) -> Result<QueuePage, ApiError> {
-    let scope = actor(admin)?.union_path;
+    let scope = admin.actor()?.union_path;
     let now = state.clock.now();
     let limit = filter.limit;
     filter.limit = limit + 1;
@@ -123,7 +71,7 @@ async fn page(
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if more {
         rows.last()
-            .map(|(row, _)| encode_cursor(row.due_at.unwrap_or(row.submitted_at), row.id))
+            .map(|(row, _)| encode_time_cursor(row.due_at.unwrap_or(row.submitted_at), row.id))
     } else {
         None
     };
@@ -159,7 +107,11 @@ pub async fn queue(
         status,
         occupation: occupation.map(|o| o.as_str().to_owned()),
         overdue: query.overdue,
-        after: query.cursor.as_deref().map(decode_cursor).transpose()?,
+        after: query
+            .cursor
+            .as_deref()
+            .map(decode_time_cursor)
+            .transpose()?,
         limit: page_size(query.limit)?,
     };
     Ok(HttpResponse::Ok().json(page(&state, &admin, filter).await?))
@@ -173,7 +125,11 @@ pub async fn pool(
 ) -> Result<HttpResponse, ApiError> {
     let filter = QueueFilter {
         status: Some(ApplicationStatus::Pooled),
-        after: query.cursor.as_deref().map(decode_cursor).transpose()?,
+        after: query
+            .cursor
+            .as_deref()
+            .map(decode_time_cursor)
+            .transpose()?,
         limit: page_size(query.limit)?,
         ..QueueFilter::default()
     };
@@ -193,7 +149,7 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let actor = actor(&admin)?;
+    let actor = admin.actor()?;
     let show = if admin.role.can_view_personal_data() {
         Pii::Clear
     } else {
@@ -329,7 +285,7 @@ async fn decide(
             "当前角色只能查看，不能审核",
         ));
     }
-    let actor = actor(&admin)?;
+    let actor = admin.actor()?;
     let show = if admin.role.can_view_personal_data() {
         Pii::Clear
     } else {

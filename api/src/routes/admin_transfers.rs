@@ -3,25 +3,19 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use zhijian_domain::admin::UnionPath;
 use zhijian_domain::ids::TransferId;
 use zhijian_domain::reason::Reason;
 use zhijian_domain::transfer::TransferStatus;
-use zhijian_infra::applications::AdminActor;
 use zhijian_infra::db::{self, StoreError};
 use zhijian_infra::transfers::{self, Direction, ListFilter, TransferDecision};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
 use crate::routes::transfers::{membership_error, parse_id};
 use crate::startup::AppState;
 use crate::views::transfer::{TransferView, transfer_view, transfer_views};
-
-const DEFAULT_PAGE: i64 = 20;
-const MAX_PAGE: i64 = 100;
 
 /// Query of `GET /v1/admin/transfers`.
 #[derive(Debug, Deserialize)]
@@ -65,40 +59,6 @@ pub struct RejectTransferRequest {
     pub reason: String,
 }
 
-fn actor(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
-    Ok(AdminActor {
-        admin_id: admin.admin_id.as_uuid(),
-        role: admin.role.as_str(),
-        union_path: UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?,
-    })
-}
-
-fn encode_cursor(at: DateTime<Utc>, id: uuid::Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{}|{id}", at.timestamp_micros()))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid), ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            "invalid_cursor",
-            "分页游标无效，请从第一页重新查询",
-            "cursor",
-        )
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
 fn parse_filter(query: TransferListQuery) -> Result<ListFilter, ApiError> {
     let direction = match query.direction.as_str() {
         "out" => Direction::Out,
@@ -117,18 +77,12 @@ fn parse_filter(query: TransferListQuery) -> Result<ListFilter, ApiError> {
         .map(TransferStatus::parse)
         .transpose()
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
-    let limit = match query.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "invalid_limit",
-                "每页条数应为1至100",
-                "limit",
-            ));
-        }
-    };
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = page_size(query.limit)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(decode_time_cursor)
+        .transpose()?;
     Ok(ListFilter {
         direction,
         status,
@@ -144,7 +98,7 @@ pub async fn list(
     query: web::Query<TransferListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut filter = parse_filter(query.into_inner())?;
-    let scope = actor(&admin)?.union_path;
+    let scope = admin.actor()?.union_path;
     let limit = filter.limit;
     filter.limit = limit + 1;
     let (mut details, calendar) = db::run(&state.pool, move |conn| {
@@ -160,7 +114,7 @@ pub async fn list(
         .then(|| {
             details
                 .last()
-                .map(|d| encode_cursor(d.transfer.requested_at, d.transfer.id))
+                .map(|d| encode_time_cursor(d.transfer.requested_at, d.transfer.id))
         })
         .flatten();
     Ok(HttpResponse::Ok().json(TransferPage {
@@ -176,7 +130,7 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let scope = actor(&admin)?.union_path;
+    let scope = admin.actor()?.union_path;
     let (detail, calendar) = db::run(&state.pool, move |conn| {
         Ok::<_, StoreError>((
             transfers::find_for_admin(conn, id, &scope)?,
@@ -202,7 +156,7 @@ async fn decide(
             "当前角色只能查看，不能办理转接",
         ));
     }
-    let actor = actor(&admin)?;
+    let actor = admin.actor()?;
     let now = state.clock.now();
     let (detail, calendar) = db::run(&state.pool, move |conn| {
         let detail = transfers::decide(conn, id, version, &actor, &decision, now)

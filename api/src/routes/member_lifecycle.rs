@@ -3,26 +3,21 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use zhijian_domain::admin::UnionPath;
 use zhijian_domain::ids::MemberId;
 use zhijian_domain::member::{MemberStatus, RetainReason};
 use zhijian_domain::reason::Reason;
-use zhijian_infra::applications::AdminActor;
 use zhijian_infra::db;
 use zhijian_infra::member_lifecycle::{self, LifecycleDecision};
 
 use crate::auth::{AdminIdentity, WorkerIdentity};
 use crate::error::ApiError;
+use crate::pagination::{decode_id_cursor, encode_id_cursor, page_size};
 use crate::routes::transfers::membership_error;
 use crate::startup::AppState;
 use crate::views::member::{
     AffiliationView, MemberView, affiliation_views, member_detail_view, member_view,
 };
-
-const DEFAULT_PAGE: i64 = 20;
-const MAX_PAGE: i64 = 100;
 
 /// Body of `GET /v1/membership/affiliations`.
 #[derive(Debug, Serialize)]
@@ -82,14 +77,6 @@ pub async fn withdraw(
     Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }
 
-fn actor(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
-    Ok(AdminActor {
-        admin_id: admin.admin_id.as_uuid(),
-        role: admin.role.as_str(),
-        union_path: UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?,
-    })
-}
-
 fn parse_id(path: &str) -> Result<MemberId, ApiError> {
     MemberId::parse(path)
         .map_err(|_| ApiError::invalid("invalid_member_id", "会员编号格式不正确", "id"))
@@ -117,20 +104,6 @@ pub struct MemberPage {
     pub next_cursor: Option<String>,
 }
 
-fn decode_cursor(cursor: &str) -> Result<uuid::Uuid, ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            "invalid_cursor",
-            "分页游标无效，请从第一页重新查询",
-            "cursor",
-        )
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
-    uuid::Uuid::from_slice(&raw).map_err(|_| bad())
-}
-
 /// `GET /v1/admin/members`: members whose union is in the admin's subtree.
 pub async fn list(
     state: web::Data<AppState>,
@@ -144,19 +117,9 @@ pub async fn list(
         .map(MemberStatus::parse)
         .transpose()
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
-    let limit = match query.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "invalid_limit",
-                "每页条数应为1至100",
-                "limit",
-            ));
-        }
-    };
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let scope = actor(&admin)?.union_path;
+    let limit = page_size(query.limit)?;
+    let after = query.cursor.as_deref().map(decode_id_cursor).transpose()?;
+    let scope = admin.actor()?.union_path;
     let mut rows = db::run(&state.pool, move |conn| {
         member_lifecycle::list(conn, &scope, status, after, limit + 1)
     })
@@ -164,11 +127,7 @@ pub async fn list(
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = more
-        .then(|| {
-            rows.last().map(|(m, _)| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.id.as_bytes())
-            })
-        })
+        .then(|| rows.last().map(|(m, _)| encode_id_cursor(m.id)))
         .flatten();
     let items = rows
         .iter()
@@ -185,7 +144,7 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let scope = actor(&admin)?.union_path;
+    let scope = admin.actor()?.union_path;
     let record = db::run(&state.pool, move |conn| {
         member_lifecycle::record_for_admin(conn, id, &scope)
     })
@@ -208,7 +167,7 @@ async fn decide(
             "当前角色只能查看，不能办理会籍事项",
         ));
     }
-    let actor = actor(&admin)?;
+    let actor = admin.actor()?;
     let now = state.clock.now();
     let record = db::run(&state.pool, move |conn| {
         member_lifecycle::decide(conn, id, version, &actor, &decision, now)
