@@ -1,5 +1,6 @@
 //! Free-text reasons an admin or member gives for a decision (reject note, forward reason,
-//! expulsion, transfer refusal): trimmed, never blank, at most 500 characters.
+//! expulsion, transfer refusal): trimmed, never blank, at most 500 characters, no control
+//! characters but line breaks and tabs.
 
 use std::fmt;
 
@@ -20,6 +21,9 @@ pub enum ReasonError {
         /// The limit, in characters.
         max: usize,
     },
+    /// Holds a control character other than a line break or tab.
+    #[error("原因中不能包含控制字符")]
+    ControlCharacter,
 }
 
 impl ReasonError {
@@ -28,6 +32,7 @@ impl ReasonError {
         match self {
             Self::Empty => "reason_required",
             Self::TooLong { .. } => "reason_too_long",
+            Self::ControlCharacter => "reason_control_character",
         }
     }
 }
@@ -46,6 +51,12 @@ impl Reason {
             return Err(ReasonError::TooLong {
                 max: Self::MAX_CHARS,
             });
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ReasonError::ControlCharacter);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -87,6 +98,19 @@ impl From<Reason> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_are_kept() {
+        assert_eq!(Reason::parse("a\u{0}b"), Err(ReasonError::ControlCharacter));
+        assert_eq!(
+            Reason::parse("a\u{1b}[31m"),
+            Err(ReasonError::ControlCharacter)
+        );
+        assert_eq!(
+            Reason::parse("第一行\n第二行\t!").unwrap().as_str(),
+            "第一行\n第二行\t!"
+        );
+    }
 
     #[test]
     fn a_reason_is_trimmed() {

@@ -483,7 +483,10 @@ fn parse_phone(raw: &str) -> Result<PhoneNumber, ApiError> {
 
 fn wechat_code(raw: &str) -> Result<&str, ApiError> {
     let code = raw.trim();
-    if code.is_empty() || code.len() > MAX_WECHAT_CODE_LEN {
+    // Real codes are short printable ASCII; anything else (control characters, NUL) is refused
+    // before it reaches the provider or the database.
+    let printable = code.bytes().all(|b| b.is_ascii_graphic());
+    if code.is_empty() || code.len() > MAX_WECHAT_CODE_LEN || !printable {
         return Err(ApiError::invalid(
             "invalid_wechat_code",
             "微信授权凭证无效，请重试",

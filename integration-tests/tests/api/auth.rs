@@ -233,7 +233,7 @@ async fn wechat_sign_in_keeps_one_account_per_openid() {
 #[tokio::test]
 async fn an_invalid_or_used_wechat_code_is_a_400_naming_the_code() {
     let app = spawn_app().await;
-    for code in ["invalid", "", "   "] {
+    for code in ["invalid", "", "   ", "a\u{0}b", "\u{1e}a\u{db}t", "码"] {
         let response = wechat_login(&app, code).await;
         assert_eq!(response.status, 400, "{code:?}: {}", response.text);
         assert_eq!(response.body["code"], "invalid_wechat_code");
