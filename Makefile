@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PORT PROFILE PG_PORT REDIS_PORT STUB_PORT RUST_LOG
 
-.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint
+.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint bench
 
 help: ## list the targets
 	@echo "zhijian — make targets (fresh machine: 'make run' or 'make test')"
@@ -44,6 +44,9 @@ test: ## everything CI checks: fmt, clippy, tests against the private databases,
 
 contract: ## schemathesis: openapi.yaml against a freshly seeded server
 	@scripts/contract.sh
+
+bench: ## B1–B4 on generated data (BENCH_SIZES=10000,1000000 skips 10 M); figures in bench/results/, see BENCHMARKS.md
+	@scripts/bench.sh
 
 fmt: ## format the Rust code
 	cargo fmt --all

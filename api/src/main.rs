@@ -1,5 +1,5 @@
 //! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `seed-demo`,
-//! `check-config`.
+//! `generate`, `check-config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,13 +11,15 @@ use zhijian_domain::routing::UnionKind;
 use zhijian_infra::{demo, migrations, regions};
 
 const USAGE: &str =
-    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | check-config]
+    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | generate --applications N | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
   import-regions   load China's division codes from DIR (default: regions.dir) into PostgreSQL
   seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
                    password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
+  generate         benchmark data: unions for every county and township, then applications
+                   (all states, with members) until the table holds N rows; idempotent, growable
   check-config     load and check the configuration, then exit
 
 Configuration: config/default.toml, config/$APP_ENV.toml, config/local.toml, then
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         "migrate" => migrate(&settings),
         "import-regions" => import_regions(&settings, &args[1..]),
         "seed-demo" => seed_demo(&settings),
+        "generate" => generate(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())
@@ -116,6 +119,13 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
     migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
     let report = demo::seed_demo(&mut conn, Some(&settings.demo.admin_password))
         .map_err(|e| e.to_string())?;
+    // Demo admins get (fictional) notice phones, stored encrypted like every phone.
+    let pii = zhijian_infra::pii::PiiCipher::from_config(
+        &settings.pii.encryption_keys,
+        &settings.pii.blind_index_key,
+    )
+    .map_err(|e| e.to_string())?;
+    demo::seed_demo_phones(&mut conn, &pii).map_err(|e| e.to_string())?;
     println!(
         "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
         report.unions.len(),
@@ -167,6 +177,51 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
              printed by the seed that created them."
         );
     }
+    Ok(())
+}
+
+/// `zhijian generate --applications N`: see `zhijian_infra::generator`.
+fn generate(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let target = match args {
+        [flag, n] if flag == "--applications" => n
+            .replace('_', "")
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| format!("--applications takes a row count, not {n:?}"))?,
+        _ => return Err(format!("generate takes --applications N\n\n{USAGE}")),
+    };
+    let pii = zhijian_infra::pii::PiiCipher::from_config(
+        &settings.pii.encryption_keys,
+        &settings.pii.blind_index_key,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let unions = zhijian_infra::generator::generate_unions(&mut conn).map_err(|e| e.to_string())?;
+    println!(
+        "unions: {} created, {} in the table ({:.1} s)",
+        unions.created,
+        unions.total,
+        started.elapsed().as_secs_f64()
+    );
+    let started = std::time::Instant::now();
+    let report = zhijian_infra::generator::generate_applications(&mut conn, &pii, target)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "applications: {} before, {} added ({} members){}, {} in the table ({:.1} s)",
+        report.before,
+        report.added,
+        report.members_added,
+        if report.reindexed {
+            ", secondary indexes rebuilt"
+        } else {
+            ""
+        },
+        report.before + report.added,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

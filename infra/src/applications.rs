@@ -322,39 +322,81 @@ pub struct QueueFilter {
 }
 
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
+///
+/// Two steps, so the cost follows the number of unions in the subtree, not the number of
+/// applications in it (see BENCHMARKS.md, B2): first, for each union of the subtree, the
+/// first `limit` matching `(due_at, id)` keys after the cursor are read from
+/// `applications_queue_idx (union_id, status, due_at, id)` and merged, keeping the overall
+/// first `limit` ids; then those rows are loaded with their unions. Joining the subtree and
+/// sorting all its open applications (the plain join) read every pending row of a county's
+/// queue on each page: 10 ms at a million applications, and growing with the table.
 pub fn queue(
     conn: &mut PgConnection,
     scope: &UnionPath,
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
+    use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = SqlUuid)]
+        id: uuid::Uuid,
+    }
+
     let status = filter.status.unwrap_or(ApplicationStatus::PendingReview);
-    let mut query = applications::table
-        .inner_join(unions::table)
-        .filter(unions::path.like(format!("{scope}%")))
-        .filter(applications::status.eq(status.as_str()))
-        .filter(applications::due_at.is_not_null())
-        .select((ApplicationRow::as_select(), UnionRow::as_select()))
-        .into_boxed();
-    if let Some(occupation) = &filter.occupation {
-        query = query.filter(applications::occupation.eq(occupation.clone()));
+    // Parameters: $1 subtree prefix, $2 status, $3 limit, then the optional filters in order.
+    let mut conditions = String::new();
+    let mut next = 4;
+    if filter.occupation.is_some() {
+        conditions.push_str(&format!(" AND a.occupation = ${next}"));
+        next += 1;
     }
     match filter.overdue {
-        Some(true) => query = query.filter(applications::due_at.lt(now)),
-        Some(false) => query = query.filter(applications::due_at.ge(now)),
+        Some(true) => conditions.push_str(&format!(" AND a.due_at < ${next}")),
+        Some(false) => conditions.push_str(&format!(" AND a.due_at >= ${next}")),
         None => {}
     }
-    if let Some((due, id)) = filter.after {
-        query = query.filter(
-            applications::due_at
-                .gt(due)
-                .or(applications::due_at.eq(due).and(applications::id.gt(id))),
-        );
+    if filter.overdue.is_some() {
+        next += 1;
     }
-    Ok(query
-        .order((applications::due_at.asc(), applications::id.asc()))
-        .limit(filter.limit)
-        .load(conn)?)
+    if filter.after.is_some() {
+        conditions.push_str(&format!(" AND (a.due_at, a.id) > (${next}, ${})", next + 1));
+    }
+    let sql = format!(
+        "SELECT q.id FROM unions u \
+         CROSS JOIN LATERAL ( \
+             SELECT a.id, a.due_at FROM applications a \
+             WHERE a.union_id = u.id AND a.status = $2 AND a.due_at IS NOT NULL{conditions} \
+             ORDER BY a.due_at, a.id LIMIT $3) q \
+         WHERE u.path LIKE $1 \
+         ORDER BY q.due_at, q.id LIMIT $3"
+    );
+    let mut query = diesel::sql_query(sql)
+        .into_boxed::<diesel::pg::Pg>()
+        .bind::<Text, _>(format!("{scope}%"))
+        .bind::<Text, _>(status.as_str())
+        .bind::<diesel::sql_types::BigInt, _>(filter.limit);
+    if let Some(occupation) = &filter.occupation {
+        query = query.bind::<Text, _>(occupation.clone());
+    }
+    if filter.overdue.is_some() {
+        query = query.bind::<Timestamptz, _>(now);
+    }
+    if let Some((due, id)) = filter.after {
+        query = query.bind::<Timestamptz, _>(due).bind::<SqlUuid, _>(id);
+    }
+    let ids: Vec<uuid::Uuid> = query.load::<Key>(conn)?.into_iter().map(|k| k.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(ApplicationRow, UnionRow)> = applications::table
+        .inner_join(unions::table)
+        .filter(applications::id.eq_any(&ids))
+        .select((ApplicationRow::as_select(), UnionRow::as_select()))
+        .load(conn)?;
+    rows.sort_by_key(|(row, _)| (row.due_at, row.id));
+    Ok(rows)
 }
 
 /// What an admin decided.

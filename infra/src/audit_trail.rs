@@ -1,9 +1,10 @@
 //! Reading the audit trail, newest first, within an admin's reach.
 //!
 //! A row is within the reach of the admin of union X when the union the actor acted for lies
-//! in X's subtree, or when the row is about an application or a member that lies in X's
-//! subtree now (an applicant's own actions carry no union; the application they are about
-//! does). Rows are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), so a keyset on
+//! in X's subtree, or when the row is about an object that lies in X's subtree now: an
+//! application or a member (by its current union), an admin (by the union their role is bound
+//! to), a transfer (by its source or its target union). An applicant's own actions carry no
+//! union; the application they are about does. Rows are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), so a keyset on
 //! `id` pages them stably.
 
 use chrono::{DateTime, Utc};
@@ -77,21 +78,27 @@ pub fn list(
     Ok(diesel::sql_query(
         "SELECT l.id, l.at, l.actor_kind, l.actor_id, l.role, l.union_id, u.name AS union_name, \
                 l.object_kind, l.object_id, l.action, l.reason, l.request_id \
-         FROM audit_log l LEFT JOIN unions u ON u.id = l.union_id \
+         FROM audit_log l \
+         LEFT JOIN unions u ON u.id = l.union_id \
+         CROSS JOIN LATERAL (SELECT CASE \
+             WHEN l.object_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' \
+             THEN l.object_id::uuid END AS id) o \
          WHERE ($2::text IS NULL OR l.object_kind = $2) \
            AND ($3::text IS NULL OR l.object_id = $3) \
            AND ($4::bigint IS NULL OR l.id < $4) \
            AND (u.path LIKE $1 \
-                OR EXISTS (SELECT 1 FROM applications a JOIN unions au ON au.id = a.union_id \
-                           WHERE l.object_kind = 'application' AND au.path LIKE $1 \
-                             AND a.id = CASE WHEN l.object_kind = 'application' \
-                                              AND l.object_id ~ '^[0-9a-fA-F-]{36}$' \
-                                             THEN l.object_id::uuid END) \
-                OR EXISTS (SELECT 1 FROM members m JOIN unions mu ON mu.id = m.union_id \
-                           WHERE l.object_kind = 'member' AND mu.path LIKE $1 \
-                             AND m.id = CASE WHEN l.object_kind = 'member' \
-                                              AND l.object_id ~ '^[0-9a-fA-F-]{36}$' \
-                                             THEN l.object_id::uuid END)) \
+                OR (l.object_kind = 'application' AND EXISTS ( \
+                    SELECT 1 FROM applications a JOIN unions x ON x.id = a.union_id \
+                    WHERE a.id = o.id AND x.path LIKE $1)) \
+                OR (l.object_kind = 'member' AND EXISTS ( \
+                    SELECT 1 FROM members m JOIN unions x ON x.id = m.union_id \
+                    WHERE m.id = o.id AND x.path LIKE $1)) \
+                OR (l.object_kind = 'admin' AND EXISTS ( \
+                    SELECT 1 FROM admins d JOIN unions x ON x.id = d.union_id \
+                    WHERE d.id = o.id AND x.path LIKE $1)) \
+                OR (l.object_kind = 'transfer' AND EXISTS ( \
+                    SELECT 1 FROM transfers t JOIN unions x ON x.id IN (t.from_union_id, t.to_union_id) \
+                    WHERE t.id = o.id AND x.path LIKE $1))) \
          ORDER BY l.id DESC \
          LIMIT $5",
     )

@@ -3,8 +3,8 @@
 //! (a WeChat subscribe message, else SMS), in which words (templates from configuration), and
 //! the provider calls themselves, each one recorded in `deliveries`.
 //!
-//! [`ROUTES`] maps event types to recipients and templates: a new kind of event (a transfer
-//! step) is one line there and one `[notifications.templates.<name>]` section in the
+//! [`ROUTES`] maps event types to recipients and templates: a new kind of event is one line
+//! there and, for new words, one `[notifications.templates.<name>]` section in the
 //! configuration. Events without a route have nothing to notify and are settled as delivered.
 //!
 //! A worker is sent a subscribe message when the account has an openid and the template a
@@ -12,8 +12,8 @@
 //! permanent WeChat error) the same notification goes by SMS, to the account's phone or else
 //! the phone on the application. Admins are notified by SMS, to the phone on their admin
 //! account. Every message for one recipient of one event carries the same `out_id`
-//! (`outbox-<id>-w` for the worker, `outbox-<id>-a<admin>` for an admin), so a message repeated
-//! after a crash is recognisable at the provider and in `deliveries`.
+//! (`outbox-<id>-w` for the worker, `outbox-<id>-a<admin id>` for an admin), so a message
+//! repeated after a crash is recognisable at the provider and in `deliveries`.
 //!
 //! Phone numbers, openids and message texts are never logged.
 
@@ -82,7 +82,12 @@ impl Route {
     }
 
     /// The admins of the union the payload names in `field`.
-    const fn admins_of(self, field: &'static str, audience: Audience, template: &'static str) -> Self {
+    const fn admins_of(
+        self,
+        field: &'static str,
+        audience: Audience,
+        template: &'static str,
+    ) -> Self {
         Self {
             admins: Some((field, audience, template)),
             ..self
@@ -91,7 +96,9 @@ impl Route {
 
     /// The template keys this route uses.
     pub fn templates(&self) -> impl Iterator<Item = &'static str> {
-        self.worker.into_iter().chain(self.admins.map(|(_, _, t)| t))
+        self.worker
+            .into_iter()
+            .chain(self.admins.map(|(_, _, t)| t))
     }
 }
 
@@ -691,11 +698,7 @@ impl Notifier {
                 let recipient = Recipient {
                     kind: "admin",
                     id: admin.admin_id,
-                    out_id: format!(
-                        "outbox-{}-a{}",
-                        event.id,
-                        &admin.admin_id.simple().to_string()[..12]
-                    ),
+                    out_id: format!("outbox-{}-a{}", event.id, admin.admin_id.simple()),
                     phone: Some(&admin.phone),
                 };
                 reaches.push(self.send_sms(event, key, &plan.facts, &recipient).await);
@@ -961,11 +964,17 @@ mod tests {
             );
         }
         assert_eq!(
-            route_for("application.overdue")
+            route_for("application.overdue").and_then(|r| r.admins),
+            Some(("union_id", Audience::UnionAndParent, "admin_overdue"))
+        );
+        assert_eq!(
+            route_for("transfer.requested")
                 .and_then(|r| r.admins)
                 .map(|a| a.0),
-            Some(Audience::UnionAndParent)
+            Some("from_union_id")
         );
+        assert_eq!(event_label("transfer.released"), Some("原工会同意转出"));
+        assert_eq!(event_label("member.retained"), None);
         assert_eq!(
             route_for("application.approved").and_then(|r| r.worker),
             Some("application_approved")
@@ -1004,6 +1013,7 @@ mod tests {
         assert_eq!(status_label("approved"), Some("已通过"));
         assert_eq!(status_label("pending_review"), Some("待审核"));
         assert!(status_label("active").is_some());
+        assert_eq!(status_label("released"), Some("待接收"));
         assert_eq!(status_label("nonsense"), None);
     }
 }

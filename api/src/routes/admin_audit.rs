@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use zhijian_domain::admin::{AdminRole, UnionPath};
+use zhijian_domain::admin::AdminRole;
 use zhijian_infra::audit_trail::{self, AuditFilter, AuditRow};
 use zhijian_infra::db;
 
@@ -19,9 +19,6 @@ use crate::auth::AdminIdentity;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::views::application::UnionRef;
-
-const DEFAULT_PAGE: i64 = 50;
-const MAX_PAGE: i64 = 200;
 
 /// Query of `GET /v1/admin/audit`.
 #[derive(Debug, Deserialize)]
@@ -33,7 +30,7 @@ pub struct AuditQuery {
     pub object_id: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Page size, 1–200 (default 50).
+    /// Page size, 1–100 (default 20).
     pub limit: Option<i64>,
 }
 
@@ -163,24 +160,14 @@ pub async fn list(
             "当前角色不能查看审计日志",
         ));
     }
-    let limit = match query.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "invalid_limit",
-                "每页条数应为1至200",
-                "limit",
-            ));
-        }
-    };
+    let limit = crate::pagination::page_size(query.limit)?;
     let filter = AuditFilter {
         object_kind: filter_value(query.object_kind.as_deref(), 32, "object_kind")?,
         object_id: filter_value(query.object_id.as_deref(), 64, "object_id")?,
         before: query.cursor.as_deref().map(decode_cursor).transpose()?,
         limit: limit + 1,
     };
-    let scope = UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?;
+    let scope = admin.actor()?.union_path;
     let mut rows = db::run(&state.pool, move |conn| {
         audit_trail::list(conn, &scope, &filter)
     })

@@ -215,6 +215,11 @@ fn interpret(reply: Reply, out_id: &str) -> Result<SmsReceipt, SmsError> {
             ::log::info!("sms aliyun: {context}");
             Err(SmsError::InvalidNumber)
         }
+        // The number is on the blacklist (the user unsubscribed): retrying cannot help.
+        "isv.BLACK_KEY_CONTROL_LIMIT" => {
+            ::log::info!("sms aliyun: {context}");
+            Err(SmsError::Blacklisted)
+        }
         "isv.AMOUNT_NOT_ENOUGH" | "isv.OUT_OF_SERVICE" => {
             ::log::error!("ALERT sms aliyun: account cannot send, top it up: {context}");
             Err(SmsError::Unavailable(reply.code))
@@ -383,6 +388,7 @@ mod tests {
         let cases = [
             (200, "isv.BUSINESS_LIMIT_CONTROL", SmsError::RateLimited),
             (200, "isv.MOBILE_NUMBER_ILLEGAL", SmsError::InvalidNumber),
+            (200, "isv.BLACK_KEY_CONTROL_LIMIT", SmsError::Blacklisted),
             (
                 200,
                 "isv.AMOUNT_NOT_ENOUGH",

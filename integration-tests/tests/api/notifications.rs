@@ -598,7 +598,7 @@ async fn a_server_killed_mid_delivery_loses_nothing_and_a_repeat_carries_the_sam
     // The test server only serves HTTP; the dispatching servers are started by hand.
     let app = spawn_app_with(|s| {
         s.outbox.enabled = false;
-        s.outbox.lease_ms = 1_000;
+        s.outbox.lease_ms = 2_000;
         s.sms.timeout_ms = 5_000;
     })
     .await;
@@ -762,4 +762,118 @@ async fn an_expired_access_token_is_refreshed_once_and_the_message_still_goes() 
         .map(|r| r.body["force_refresh"].clone())
         .collect();
     assert_eq!(tokens, [json!(false), json!(true)]);
+}
+
+#[tokio::test]
+async fn every_transfer_step_reaches_the_member_and_the_union_that_must_act() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let worker = app.worker_token("transfer-steps").await;
+    let openid = "o_stub_transfer-steps";
+    let id = submit(&app, &worker, 95, "13812340095").await;
+    let reviewer = app.admin_token("courier-reviewer").await;
+    decide(&app, &reviewer, &id, "approve", json!({})).await;
+    seed_with_phones(&app).await;
+
+    let jingtan = demo.union_named("净坛社区联合工会").unwrap().get();
+    let requested = app
+        .call(
+            Method::POST,
+            "/v1/transfers",
+            &worker,
+            Some(&json!({"to_union_id": jingtan})),
+        )
+        .await;
+    assert_eq!(requested.status, 201, "{}", requested.text);
+    let transfer = requested.body["id"].as_str().unwrap().to_owned();
+    let step = |label: &'static str| {
+        let app = &app;
+        move || {
+            app.stub.subscribe_messages(openid).into_iter().find(|m| {
+                m.template_id == "tpl-transfer_step" && m.data["thing3"]["value"] == label
+            })
+        }
+    };
+    let first = eventually("the request step", step("申请转接")).await;
+    assert_eq!(first.data["thing1"]["value"], "净坛社区联合工会");
+    assert_eq!(first.data["phrase2"]["value"], "待转出");
+    let out = eventually("the source union's notice", || {
+        notices_to(&app, &admin_phone("courier-reviewer"))
+            .into_iter()
+            .find(|sms| sms.params[0].contains("申请转出"))
+    })
+    .await;
+    assert_eq!(out.params[0], "巫山县快递行业工会联合会有会员申请转出");
+
+    let released = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/transfers/{transfer}/release"),
+            &reviewer,
+            Some(&json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    eventually("the release step", step("原工会同意转出")).await;
+    let incoming = eventually("the target union's notice", || {
+        notices_to(&app, &admin_phone("jingtan-reviewer"))
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(incoming.params[0], "净坛社区联合工会有会员申请转入");
+
+    let target = app.admin_token("jingtan-reviewer").await;
+    let version = released.body["version"].as_i64().unwrap();
+    let accepted = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/transfers/{transfer}/accept"),
+            &target,
+            Some(&json!({"version": version})),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let done = eventually("the acceptance step", step("新工会接收")).await;
+    assert_eq!(done.data["phrase2"]["value"], "已完成");
+    settled(&app, &transfer, "transfer.accepted", "delivered").await;
+}
+
+#[tokio::test]
+async fn aliyun_carries_the_notification_with_our_out_id() {
+    let app = spawn_app_with(|s| {
+        s.sms.provider = zhijian_infra::sms::SmsProvider::Aliyun;
+        s.sms.aliyun_base_url = s.sms.tencent_base_url.replace("/tencent", "/aliyun");
+        s.sms.aliyun_access_key_id = "LTAIstub".into();
+        s.sms.aliyun_access_key_secret = zhijian_infra::secret::Secret::new("stub-aliyun-secret");
+        s.sms.aliyun_template_verification = "SMS_100001".into();
+        s.sms.aliyun_template_notification = "SMS_100002".into();
+    })
+    .await;
+    app.seed_demo().await;
+    let phone = "13912340097";
+    let worker = phone_worker(&app, phone).await;
+    let id = submit(&app, &worker, 97, phone).await;
+    let sms = eventually("the receipt through Aliyun", || {
+        app.stub
+            .sms_to(phone)
+            .into_iter()
+            .find(|sms| sms.template_id == "SMS_100002")
+    })
+    .await;
+    assert_eq!(sms.provider, Provider::Aliyun);
+    assert_eq!(sms.params[0], "入会申请已受理");
+    let row = settled(&app, &id, "application.submitted", "delivered").await;
+    assert_eq!(
+        sms.out_id,
+        Some(format!("outbox-{}-w", row.id)),
+        "Aliyun OutId"
+    );
+    let mut conn = app.db.connect();
+    let calls = deliveries_of(&mut conn, row.id);
+    assert_eq!(
+        (calls[0].provider.as_str(), calls[0].status.as_str()),
+        ("aliyun", "ok")
+    );
+    assert!(calls[0].provider_ref.is_some(), "the BizId");
 }

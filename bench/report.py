@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Figures of `make bench` (scripts/bench.sh).
+
+    report.py pgbench OUTPUT DIR     pgbench's stdout and per-transaction logs -> JSON
+    report.py redis CSV              redis-benchmark --csv -> JSON
+    report.py assemble RAW RESULTS   the raw JSON files -> RESULTS/<UTC time>.json + a table
+    report.py table FILE             the table of a results file
+"""
+
+import datetime
+import glob
+import json
+import os
+import re
+import sys
+
+TARGETS = {
+    "b1_throughput_ratio": (">=", 0.5, "B1 req/s ÷ pgbench tps"),
+    "b1_fixed_p99_ms": ("<=", 25.0, "B1 p99 at the fixed rate (ms)"),
+    "b2_first_p50_ratio_largest_smallest": ("<=", 1.2, "B2 first page p50, largest ÷ smallest size"),
+    "b3_throughput_ratio": (">=", 0.3, "B3 logins/s ÷ redis-benchmark SET/s"),
+    "server_peak_rss_mb": ("<=", 150.0, "server peak RSS (MB)"),
+}
+
+
+def percentile(ordered, q):
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def pgbench(output, directory):
+    text = open(output, encoding="utf-8").read()
+    tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", text).group(1))
+    processed = int(re.search(r"number of transactions actually processed: (\d+)", text).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", text)
+    latencies = []
+    for path in glob.glob(os.path.join(directory, "pgbench_log*")):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2].isdigit():
+                    latencies.append(int(fields[2]) / 1000)
+    latencies.sort()
+    result = {"tps": tps, "transactions": processed, "failed": int(failed.group(1)) if failed else 0}
+    if latencies:
+        result.update({
+            "p50_ms": round(percentile(latencies, 50), 3),
+            "p90_ms": round(percentile(latencies, 90), 3),
+            "p99_ms": round(percentile(latencies, 99), 3),
+            "max_ms": round(latencies[-1], 3),
+        })
+    print(json.dumps(result))
+
+
+def redis(csv):
+    for line in open(csv, encoding="utf-8"):
+        fields = [f.strip('"') for f in line.strip().split(",")]
+        if fields and fields[0].startswith("SET"):
+            result = {"rps": float(fields[1])}
+            if len(fields) >= 8:
+                result.update({"avg_ms": float(fields[2]), "p50_ms": float(fields[4]),
+                               "p99_ms": float(fields[6])})
+            print(json.dumps(result))
+            return
+    sys.exit(f"no SET line in {csv}")
+
+
+def load(raw, name):
+    path = os.path.join(raw, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def assemble(raw, results):
+    settings = load(raw, "settings")
+    sizes = settings["sizes"]
+    doc = {
+        "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": load(raw, "machine"),
+        "settings": settings,
+        "b1": {"server": load(raw, "b1_wrk"), "pgbench": load(raw, "b1_pgbench"),
+               "fixed_rate": load(raw, "b1_fixed")},
+        "b2": {str(s): {"generate": load(raw, f"gen_{s}"), "meta": load(raw, f"b2_{s}_meta"),
+                        "first_page": load(raw, f"b2_{s}_first"),
+                        "deep_page": load(raw, f"b2_{s}_deep")} for s in sizes},
+        "b3": {"server": load(raw, "b3_wrk"), "redis_benchmark": load(raw, "b3_redis")},
+        "b4": {"server": load(raw, "b4_wrk")},
+        "rss": load(raw, "rss"),
+    }
+    figures = {}
+    if doc["b1"]["server"] and doc["b1"]["pgbench"]:
+        figures["b1_throughput_ratio"] = round(doc["b1"]["server"]["rps"] / doc["b1"]["pgbench"]["tps"], 3)
+    if doc["b1"]["fixed_rate"]:
+        figures["b1_fixed_p99_ms"] = doc["b1"]["fixed_rate"]["p99_ms"]
+    first, last = str(sizes[0]), str(sizes[-1])
+    for page in ("first_page", "deep_page"):
+        a, b = doc["b2"][first][page], doc["b2"][last][page]
+        if a and b and len(sizes) > 1:
+            figures[f"b2_{page.split('_')[0]}_p50_ratio_largest_smallest"] = round(b["p50_ms"] / a["p50_ms"], 3)
+    for s in sizes[1:]:
+        a, b = doc["b2"][first]["first_page"], doc["b2"][str(s)]["first_page"]
+        figures[f"b2_first_p50_ratio_{s}_{first}"] = round(b["p50_ms"] / a["p50_ms"], 3)
+    if doc["b3"]["server"] and doc["b3"]["redis_benchmark"]:
+        figures["b3_throughput_ratio"] = round(doc["b3"]["server"]["rps"] / doc["b3"]["redis_benchmark"]["rps"], 4)
+    if doc["rss"]:
+        figures["server_peak_rss_mb"] = round(doc["rss"]["server_vmhwm_kb"] / 1024, 1)
+    doc["figures"] = figures
+    doc["targets"] = {}
+    for key, (op, bound, label) in TARGETS.items():
+        value = figures.get(key)
+        met = None if value is None else (value >= bound if op == ">=" else value <= bound)
+        doc["targets"][key] = {"label": label, "target": f"{op} {bound}", "value": value, "met": met}
+    os.makedirs(results, exist_ok=True)
+    path = os.path.join(results, doc["when"].replace(":", "") + ".json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    table(doc)
+    print(f"\nresults: {os.path.relpath(path)}")
+
+
+def table(doc):
+    m = doc["machine"] or {}
+    print(f"\nzhijian bench — {doc['when']} — {m.get('nproc')} × {m.get('cpu')}, "
+          f"{m.get('ram_gib')} GiB, Linux {m.get('kernel')}, commit {m.get('commit')}")
+    s = doc["settings"]
+    print(f"wrk/pgbench: {s['connections']} connections, {s['threads']} threads, {s['duration_s']} s each; "
+          f"server: {s['workers']} workers, pool {s['pool_size']}; total {s['total_s']} s\n")
+    rows = [("benchmark", "throughput", "p50 ms", "p99 ms", "errors")]
+
+    def row(name, r, rate_key="rps", errors=None):
+        if r:
+            rows.append((name, f"{r[rate_key]:.0f}/s", f"{r.get('p50_ms', float('nan')):.2f}",
+                         f"{r.get('p99_ms', float('nan')):.2f}",
+                         str(errors if errors is not None else r.get("non2xx", 0) + r.get("socket_errors", 0))))
+
+    row("B1 submit (server)", doc["b1"]["server"])
+    row("B1 baseline (pgbench)", doc["b1"]["pgbench"], "tps", doc["b1"]["pgbench"] and doc["b1"]["pgbench"].get("failed"))
+    fixed = doc["b1"]["fixed_rate"]
+    if fixed:
+        row(f"B1 fixed {fixed['target_rps']:.0f}/s", fixed, errors=fixed["non2xx"] + fixed["failed"])
+    for size, b2 in doc["b2"].items():
+        pending = b2["meta"]["county_pending"] if b2["meta"] else "?"
+        row(f"B2 queue first, {int(size):,} ({pending} pending)", b2["first_page"])
+        row(f"B2 queue deep,  {int(size):,}", b2["deep_page"])
+    row("B3 login (server)", doc["b3"]["server"])
+    row("B3 baseline (redis SET)", doc["b3"]["redis_benchmark"], errors=0)
+    row("B4 approve (server)", doc["b4"]["server"])
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    print("\nfigures:")
+    for key, value in doc["figures"].items():
+        print(f"  {key:<42} {value}")
+    print("\ntargets:")
+    for key, t in doc["targets"].items():
+        verdict = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        print(f"  {t['label']:<46} {t['target']:<8} {str(t['value']):<10} {verdict}")
+
+
+def main():
+    command, *args = sys.argv[1:] or [""]
+    if command == "pgbench":
+        pgbench(*args)
+    elif command == "redis":
+        redis(*args)
+    elif command == "assemble":
+        assemble(*args)
+    elif command == "table":
+        with open(args[0], encoding="utf-8") as f:
+            table(json.load(f))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# make bench: the speed of the real flows, as ratios to what this machine can do (BENCHMARKS.md).
+#   scripts/bench.sh
+#
+# 1. tools: wrk (apt), pgbench (postgresql-15), redis-benchmark (redis-tools); release build
+# 2. a fresh database $BENCH_DB (default zhijian_bench): migrations, regions, demo county
+# 3. its own provider stub and server (release, one worker per core, outbox jobs off), on free
+#    ports, Redis database $BENCH_REDIS_DB (default 9, flushed at the start and the end)
+# 4. for each size of BENCH_SIZES: `zhijian generate --applications SIZE`, then B2 (the busy
+#    county manager's queue: first page and a page 90 % deep)
+# 5. on the largest data set: B1 (submit, wrk) against pgbench doing the same INSERTs, B1 at a
+#    fixed rate (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login) against redis-benchmark
+# 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
+#
+# Knobs: BENCH_SIZES (10000,1000000,10000000), BENCH_DURATION (15 s per measurement),
+#        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (16),
+#        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench), BENCH_REDIS_DB (9).
+# Logs and raw figures: .zhijian/bench/
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SIZES="${BENCH_SIZES:-10000,1000000,10000000}"
+DURATION="${BENCH_DURATION:-15}"
+CONNECTIONS="${BENCH_CONNECTIONS:-16}"
+THREADS="${BENCH_THREADS:-2}"
+RATE="${BENCH_RATE:-1000}"
+POOL="${BENCH_POOL_SIZE:-16}"
+WORKERS="${BENCH_WORKERS:-$(nproc)}"
+DB="${BENCH_DB:-zhijian_bench}"
+REDIS_DB="${BENCH_REDIS_DB:-9}"
+PROFILE=release
+export PROFILE
+OUT="$ZJ_STATE/bench"
+RAW="$OUT/raw"
+export BENCH_LUA="$ZJ_ROOT/bench/lua"
+PGBENCH="$PG_BIN/pgbench"
+
+SERVER_PID=""
+STUB_B_PORT=""
+PORT=""
+ZJ=""
+
+cleanup() {
+    local rc=$?
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait_for 10 bash -c "! kill -0 $SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [ -n "$STUB_B_PORT" ]; then
+        "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_B_PORT" || true
+        mv -f "$ZJ_STATE/stub-$STUB_B_PORT.log" "$OUT/stub.log" 2>/dev/null || true
+    fi
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1 || true
+    exit "$rc"
+}
+
+ensure_tools() {
+    local missing=()
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+    [ -x "$PGBENCH" ] || missing+=(postgresql-15)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+}
+
+json_field() {
+    python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# The line `BENCH_JSON {...}` of a tool's output, saved as $RAW/$1.json.
+save_json() {
+    local name="$1" file="$2"
+    grep '^BENCH_JSON ' "$file" | tail -n 1 | cut -d' ' -f2- >"$RAW/$name.json"
+    [ -s "$RAW/$name.json" ] || die "no figures in $file"
+}
+
+psql_bench() { zj_psql "$DB" -qAt "$@"; }
+
+start_server() {
+    export_server_env "$PORT" "$STUB_B_PORT" "$DB"
+    export RUST_LOG="${BENCH_RUST_LOG:-warn}"
+    export APP__REDIS__URL="redis://127.0.0.1:$REDIS_PORT/$REDIS_DB"
+    export APP__REDIS__NAMESPACE=zjbench
+    export APP__SERVER__WORKERS="$WORKERS"
+    export APP__DATABASE__POOL_SIZE="$POOL"
+    export APP__OUTBOX__ENABLED=false
+    export APP__SMS__PROVIDER=log
+    log "starting the bench server on http://127.0.0.1:$PORT ($WORKERS workers, pool $POOL; log: $OUT/server.log)"
+    "$ZJ" serve >"$OUT/server.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    local deadline=$((SECONDS + 60))
+    until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; do
+        kill -0 "$SERVER_PID" 2>/dev/null || {
+            tail -n 30 "$OUT/server.log" >&2
+            die "the bench server exited"
+        }
+        [ "$SECONDS" -lt "$deadline" ] || die "the bench server does not answer after 60 s"
+        sleep 0.2
+    done
+}
+
+base() { echo "http://127.0.0.1:$PORT"; }
+
+admin_token() {
+    curl -fsS -X POST "$(base)/v1/admin/auth/login" -H 'content-type: application/json' \
+        -d "{\"username\":\"wushan-manager\",\"password\":\"$(demo_password)\"}" | json_field access_token
+}
+
+# wrk NAME SCRIPT URL [wrk args...]: one measurement, figures in $RAW/NAME.json.
+run_wrk() {
+    local name="$1" script="$2" url="$3"
+    shift 3
+    log "$name: wrk $* -d ${DURATION}s $url"
+    wrk --latency -s "$BENCH_LUA/$script" -d "${DURATION}s" --timeout 10s "$@" "$url" >"$OUT/$name.txt" 2>&1 || {
+        cat "$OUT/$name.txt" >&2
+        die "wrk failed ($name)"
+    }
+    save_json "$name" "$OUT/$name.txt"
+}
+
+# B2 at the current size: first page and a page 90 % into the busy county's queue.
+bench_queue() {
+    local size="$1" token scope pending cursor
+    token="$(admin_token)"
+    scope="$(psql_bench -c "SELECT path FROM unions WHERE region_code = '500237' AND kind = 'federation' ORDER BY id LIMIT 1")"
+    pending="$(psql_bench -c "SELECT count(*) FROM applications a JOIN unions u ON u.id = a.union_id WHERE u.path LIKE '$scope%' AND a.status = 'pending_review' AND a.due_at IS NOT NULL")"
+    cursor="$(psql_bench -c "SELECT (extract(epoch FROM a.due_at) * 1000000)::bigint || '|' || a.id FROM applications a JOIN unions u ON u.id = a.union_id WHERE u.path LIKE '$scope%' AND a.status = 'pending_review' AND a.due_at IS NOT NULL ORDER BY a.due_at, a.id OFFSET (floor($pending * 0.9))::bigint LIMIT 1" |
+        python3 -c 'import base64, sys; print(base64.urlsafe_b64encode(sys.stdin.read().strip().encode()).decode().rstrip("="))')"
+    local first="$(base)/v1/admin/applications?limit=20" deep="$(base)/v1/admin/applications?limit=20&cursor=$cursor"
+    for url in "$first" "$deep"; do
+        curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$url" || die "GET $url failed"
+    done
+    explain_queue "$size" "$scope"
+    run_wrk "b2_${size}_first" get.lua "$first" -t1 -c1 -H "Authorization: Bearer $token"
+    run_wrk "b2_${size}_deep" get.lua "$deep" -t1 -c1 -H "Authorization: Bearer $token"
+    printf '{"size": %s, "county_pending": %s, "scope": "%s"}\n' "$size" "$pending" "$scope" >"$RAW/b2_${size}_meta.json"
+}
+
+# The plan of the queue's id query (infra/src/applications.rs::queue), kept with the logs.
+explain_queue() {
+    psql_bench -c "EXPLAIN (ANALYZE, BUFFERS) SELECT q.id FROM unions u CROSS JOIN LATERAL (
+        SELECT a.id, a.due_at FROM applications a
+        WHERE a.union_id = u.id AND a.status = 'pending_review' AND a.due_at IS NOT NULL
+        ORDER BY a.due_at, a.id LIMIT 21) q
+      WHERE u.path LIKE '$2%' ORDER BY q.due_at, q.id LIMIT 21" >"$OUT/explain_queue_$1.txt"
+}
+
+# Sign in bench workers through the stub; their access tokens, one per line.
+worker_tokens() {
+    local i
+    : >"$OUT/tokens.txt"
+    for i in $(seq 1 50); do
+        curl -fsS -X POST "$(base)/v1/auth/wechat" -H 'content-type: application/json' \
+            -d "{\"code\":\"benchworker$i.$RANDOM\"}" | json_field access_token >>"$OUT/tokens.txt"
+    done
+}
+
+bench_submit() {
+    export BENCH_TOKENS="$OUT/tokens.txt" BENCH_REGIONS="$OUT/regions.txt"
+    worker_tokens
+    psql_bench -c "SELECT code FROM regions WHERE code LIKE '500237%' AND level IN (4, 5) ORDER BY code" >"$BENCH_REGIONS"
+    local url
+    url="$(base)/v1/applications"
+    log "B1 warm-up (3 s)"
+    BENCH_PERSON_OFFSET=0 wrk -s "$BENCH_LUA/submit.lua" -d 3s -t "$THREADS" -c "$CONNECTIONS" "$url" >"$OUT/b1_warmup.txt" 2>&1
+    BENCH_PERSON_OFFSET=2000000 run_wrk b1_wrk submit.lua "$url" -t "$THREADS" -c "$CONNECTIONS"
+
+    local account union cipher
+    account="$(psql_bench -c "SELECT id FROM accounts WHERE wechat_openid = 'o_stub_benchworker1'")"
+    union="$(psql_bench -c "SELECT id FROM unions WHERE region_code = '500237001' AND kind = 'joint' ORDER BY id LIMIT 1")"
+    cipher="$(psql_bench -c "SELECT resident_id_cipher FROM applications ORDER BY submitted_at DESC LIMIT 1")"
+    log "B1 baseline: pgbench -c $CONNECTIONS -j $THREADS -T $DURATION -M prepared -f bench/pgbench/submit.sql"
+    rm -f "$OUT"/pgbench_log*
+    (cd "$OUT" && "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
+        -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -l --log-prefix=pgbench_log \
+        -D "account=$account" -D "union_id=$union" -D "cipher=$cipher" \
+        -f "$ZJ_ROOT/bench/pgbench/submit.sql" "$DB") >"$OUT/b1_pgbench.txt" 2>&1 || {
+        cat "$OUT/b1_pgbench.txt" >&2
+        die "pgbench failed"
+    }
+    python3 "$ZJ_ROOT/bench/report.py" pgbench "$OUT/b1_pgbench.txt" "$OUT" >"$RAW/b1_pgbench.json"
+
+    log "B1 at a fixed rate: bench/fixed_rate.py --rate $RATE --duration $DURATION"
+    python3 "$ZJ_ROOT/bench/fixed_rate.py" --url "$(base)" --rate "$RATE" --duration "$DURATION" \
+        --connections 64 --tokens "$BENCH_TOKENS" --regions "$BENCH_REGIONS" --offset 6000000 \
+        >"$OUT/b1_fixed.txt" 2>&1 || {
+        cat "$OUT/b1_fixed.txt" >&2
+        die "fixed-rate run failed"
+    }
+    save_json b1_fixed "$OUT/b1_fixed.txt"
+}
+
+bench_approve() {
+    local scope
+    scope="$(psql_bench -c "SELECT path FROM unions WHERE region_code = '500237' AND kind = 'federation' ORDER BY id LIMIT 1")"
+    psql_bench -F ' ' -c "SELECT a.id, a.version FROM applications a JOIN unions u ON u.id = a.union_id WHERE u.path LIKE '$scope%' AND a.status = 'pending_review' ORDER BY a.submitted_at DESC LIMIT 200000" >"$OUT/approve_ids.txt"
+    log "B4: $(wc -l <"$OUT/approve_ids.txt") pending applications to approve"
+    BENCH_IDS="$OUT/approve_ids.txt" BENCH_TOKEN="$(admin_token)" BENCH_THREADS="$THREADS" \
+        run_wrk b4_wrk approve.lua "$(base)" -t "$THREADS" -c "$CONNECTIONS"
+}
+
+bench_login() {
+    run_wrk b3_wrk login.lua "$(base)/v1/auth/wechat" -t "$THREADS" -c "$CONNECTIONS"
+    log "B3 baseline: redis-benchmark -t set -c $CONNECTIONS -d 256 -r 100000 --dbnum $REDIS_DB"
+    redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" --dbnum "$REDIS_DB" -t set -c "$CONNECTIONS" \
+        -n 400000 -d 256 -r 100000 --csv >"$OUT/b3_redis.txt" 2>&1 || {
+        cat "$OUT/b3_redis.txt" >&2
+        die "redis-benchmark failed"
+    }
+    python3 "$ZJ_ROOT/bench/report.py" redis "$OUT/b3_redis.txt" >"$RAW/b3_redis.json"
+}
+
+machine_json() {
+    python3 - "$@" <<'EOF'
+import json, os, platform, subprocess, sys
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+mem_kb = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")))
+print(json.dumps({
+    "nproc": os.cpu_count(),
+    "cpu": sh("lscpu | sed -n 's/^Model name:[[:space:]]*//p'"),
+    "ram_gib": round(mem_kb / 1024 / 1024, 1),
+    "kernel": platform.release(),
+    "postgres": sh(os.environ["PG_BIN"] + "/postgres --version"),
+    "redis": sh("redis-server --version | cut -d' ' -f3"),
+    "wrk": sh("wrk -v 2>&1 | head -n 1"),
+    "commit": sh("git -C " + os.environ["ZJ_ROOT"] + " rev-parse --short HEAD"),
+    "dirty": bool(sh("git -C " + os.environ["ZJ_ROOT"] + " status --porcelain --untracked-files=no")),
+}))
+EOF
+}
+
+main() {
+    cd "$ZJ_ROOT"
+    "$ZJ_ROOT/scripts/deps.sh"
+    ensure_tools
+    "$ZJ_ROOT/scripts/db.sh" up
+    "$ZJ_ROOT/scripts/secrets.sh"
+    build_bins "$PROFILE"
+    rm -rf "$OUT"
+    install -d -m 0755 "$OUT" "$RAW"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    local started=$SECONDS
+
+    STUB_B_PORT="$(free_port)"
+    "$ZJ_ROOT/scripts/stub.sh" start "$STUB_B_PORT"
+    PORT="$(free_port)"
+    [ "$PORT" != "$STUB_B_PORT" ] || PORT="$(free_port)"
+    ZJ="$(bin_path "$PROFILE" zhijian)"
+
+    log "recreating database $DB"
+    zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null
+    zj_psql postgres -qc "create database $DB" >/dev/null
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
+    export_server_env "$PORT" "$STUB_B_PORT" "$DB"
+    prepare_db "$ZJ" "$DB" >"$OUT/prepare.log"
+    start_server
+
+    local size t0 sizes_done=()
+    IFS=, read -r -a sizes <<<"$SIZES"
+    for size in "${sizes[@]}"; do
+        log "generating: zhijian generate --applications $size"
+        t0=$SECONDS
+        "$ZJ" generate --applications "$size" | tee -a "$OUT/generate.log" >&2
+        printf '{"size": %s, "seconds": %s}\n' "$size" "$((SECONDS - t0))" >"$RAW/gen_$size.json"
+        bench_queue "$size"
+        sizes_done+=("$size")
+    done
+    bench_submit
+    bench_approve
+    bench_login
+
+    local hwm
+    hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")"
+    printf '{"server_vmhwm_kb": %s}\n' "$hwm" >"$RAW/rss.json"
+    PG_BIN="$PG_BIN" ZJ_ROOT="$ZJ_ROOT" machine_json >"$RAW/machine.json"
+    printf '{"sizes": [%s], "duration_s": %s, "connections": %s, "threads": %s, "rate": %s, "pool_size": %s, "workers": %s, "total_s": %s}\n' \
+        "$(IFS=,; echo "${sizes_done[*]}")" "$DURATION" "$CONNECTIONS" "$THREADS" "$RATE" "$POOL" "$WORKERS" "$((SECONDS - started))" >"$RAW/settings.json"
+    python3 "$ZJ_ROOT/bench/report.py" assemble "$RAW" "$ZJ_ROOT/bench/results"
+}
+
+main "$@"
