@@ -67,3 +67,30 @@ pub fn key_reused() -> ApiError {
     )
     .with_field("Idempotency-Key")
 }
+
+/// The answer of an idempotent write: the first response (now or replayed), or 422 when the
+/// key was used with a different request.
+pub fn idempotent_response(
+    outcome: Result<zhijian_infra::applications::Rendered, zhijian_infra::idempotency::KeyReused>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    match outcome {
+        Ok((status, body)) => {
+            let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
+            Ok(actix_web::HttpResponse::build(status).json(body))
+        }
+        Err(_) => Err(key_reused()),
+    }
+}
+
+/// An optional query parameter from a controlled vocabulary, naming `field` when it is not one
+/// of the values.
+pub fn optional_choice<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, zhijian_domain::vocab::UnknownValue>,
+    field: &'static str,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
+}

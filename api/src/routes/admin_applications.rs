@@ -13,6 +13,7 @@ use zhijian_infra::db::{self, StoreError};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::json;
 use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
 use crate::routes::applications::application_error;
 use crate::startup::AppState;
@@ -91,18 +92,13 @@ pub async fn queue(
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let status = query
-        .status
-        .as_deref()
-        .map(ApplicationStatus::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
-    let occupation = query
-        .occupation
-        .as_deref()
-        .map(OccupationGroup::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "occupation"))?;
+    let status =
+        json::optional_choice(query.status.as_deref(), ApplicationStatus::parse, "status")?;
+    let occupation = json::optional_choice(
+        query.occupation.as_deref(),
+        OccupationGroup::parse,
+        "occupation",
+    )?;
     let filter = QueueFilter {
         status,
         occupation: occupation.map(|o| o.as_str().to_owned()),

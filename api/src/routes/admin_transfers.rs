@@ -12,6 +12,7 @@ use zhijian_infra::transfers::{self, Direction, ListFilter, TransferDecision};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::json;
 use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
 use crate::routes::transfers::{membership_error, parse_id};
 use crate::startup::AppState;
@@ -71,12 +72,7 @@ fn parse_filter(query: TransferListQuery) -> Result<ListFilter, ApiError> {
             ));
         }
     };
-    let status = query
-        .status
-        .as_deref()
-        .map(TransferStatus::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
+    let status = json::optional_choice(query.status.as_deref(), TransferStatus::parse, "status")?;
     let limit = page_size(query.limit)?;
     let after = query
         .cursor

@@ -433,13 +433,7 @@ pub async fn submit(
         Ok::<_, ApiError>(Ok(result))
     })
     .await??;
-    match outcome {
-        Ok((status, body)) => Ok(HttpResponse::build(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-        )
-        .json(body)),
-        Err(_) => Err(json::key_reused()),
-    }
+    json::idempotent_response(outcome)
 }
 
 /// Body of `GET /v1/applications/mine`.

@@ -12,6 +12,7 @@ use zhijian_infra::member_lifecycle::{self, LifecycleDecision};
 
 use crate::auth::{AdminIdentity, WorkerIdentity};
 use crate::error::ApiError;
+use crate::json;
 use crate::pagination::{decode_id_cursor, encode_id_cursor, page_size};
 use crate::routes::transfers::membership_error;
 use crate::startup::AppState;
@@ -111,12 +112,7 @@ pub async fn list(
     query: web::Query<MemberListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let status = query
-        .status
-        .as_deref()
-        .map(MemberStatus::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "status"))?;
+    let status = json::optional_choice(query.status.as_deref(), MemberStatus::parse, "status")?;
     let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().map(decode_id_cursor).transpose()?;
     let scope = admin.actor()?.union_path;

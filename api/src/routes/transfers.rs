@@ -167,13 +167,7 @@ pub async fn request(
         .map_err(membership_error)
     })
     .await?;
-    match outcome {
-        Ok((status, body)) => Ok(HttpResponse::build(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-        )
-        .json(body)),
-        Err(_) => Err(json::key_reused()),
-    }
+    json::idempotent_response(outcome)
 }
 
 /// Body of `GET /v1/transfers/mine`.
