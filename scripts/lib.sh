@@ -105,12 +105,18 @@ target_dir() {
 }
 
 # Build the two binaries we run (zhijian, zhijian-provider-stub) with profile $1.
+# A debug build takes every target of the workspace, as the tests do: the same feature
+# resolution, so `make test` reuses the test build instead of compiling the dependencies again.
 build_bins() {
-    local profile="$1" flag
+    local profile="$1" flag targets
     flag="$(profile_flag "$profile")"
-    log "building binaries (profile $profile): cargo build $flag -p zhijian-api -p zhijian-integration-tests --bins"
-    # shellcheck disable=SC2086 # $flag is zero or more words on purpose
-    (cd "$ZJ_ROOT" && cargo build $flag -p zhijian-api -p zhijian-integration-tests --bins)
+    case "$profile" in
+        debug | dev) targets="--workspace --all-targets" ;;
+        *) targets="-p zhijian-api -p zhijian-integration-tests --bins" ;;
+    esac
+    log "building binaries (profile $profile): cargo build $flag $targets"
+    # shellcheck disable=SC2086 # $flag and $targets are several words on purpose
+    (cd "$ZJ_ROOT" && cargo build $flag $targets)
 }
 bin_path() {
     echo "$(target_dir)/$(profile_dir "$1")/$2"

@@ -28,7 +28,7 @@ pub const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
 /// An admin to create with [`create_admin`]. The password is checked against the policy of
 /// `crate::password::validate_new_password` and stored only as an argon2id hash.
 ///
-/// ```ignore
+/// ```text
 /// let id = zhijian_infra::admins::create_admin(conn, NewAdmin {
 ///     username: "wushan.reviewer",
 ///     display_name: "巫山县审核员",
