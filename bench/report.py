@@ -80,7 +80,7 @@ def assemble(raw, results):
         "machine": load(raw, "machine"),
         "settings": settings,
         "b1": {"server": load(raw, "b1_wrk"), "pgbench": load(raw, "b1_pgbench"),
-               "fixed_rate": load(raw, "b1_fixed")},
+               "fixed_rate": load(raw, "b1_fixed"), "fixed_half_rate": load(raw, "b1_fixed_half")},
         "b2": {str(s): {"generate": load(raw, f"gen_{s}"), "meta": load(raw, f"b2_{s}_meta"),
                         "first_page": load(raw, f"b2_{s}_first"),
                         "deep_page": load(raw, f"b2_{s}_deep")} for s in sizes},
@@ -93,6 +93,8 @@ def assemble(raw, results):
         figures["b1_throughput_ratio"] = round(doc["b1"]["server"]["rps"] / doc["b1"]["pgbench"]["tps"], 3)
     if doc["b1"]["fixed_rate"]:
         figures["b1_fixed_p99_ms"] = doc["b1"]["fixed_rate"]["p99_ms"]
+    if doc["b1"].get("fixed_half_rate"):
+        figures["b1_fixed_half_rate_p99_ms"] = doc["b1"]["fixed_half_rate"]["p99_ms"]
     first, last = str(sizes[0]), str(sizes[-1])
     for page in ("first_page", "deep_page"):
         a, b = doc["b2"][first][page], doc["b2"][last][page]
@@ -137,9 +139,9 @@ def table(doc):
 
     row("B1 submit (server)", doc["b1"]["server"])
     row("B1 baseline (pgbench)", doc["b1"]["pgbench"], "tps", doc["b1"]["pgbench"] and doc["b1"]["pgbench"].get("failed"))
-    fixed = doc["b1"]["fixed_rate"]
-    if fixed:
-        row(f"B1 fixed {fixed['target_rps']:.0f}/s", fixed, errors=fixed["non2xx"] + fixed["failed"])
+    for fixed in (doc["b1"]["fixed_rate"], doc["b1"].get("fixed_half_rate")):
+        if fixed:
+            row(f"B1 fixed {fixed['target_rps']:.0f}/s", fixed, errors=fixed["non2xx"] + fixed["failed"])
     for size, b2 in doc["b2"].items():
         pending = b2["meta"]["county_pending"] if b2["meta"] else "?"
         row(f"B2 queue first, {int(size):,} ({pending} pending)", b2["first_page"])

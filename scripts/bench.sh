@@ -9,11 +9,12 @@
 # 4. for each size of BENCH_SIZES: `zhijian generate --applications SIZE`, then B2 (the busy
 #    county manager's queue: first page and a page 90 % deep)
 # 5. on the largest data set: B1 (submit, wrk) against pgbench doing the same INSERTs, B1 at a
-#    fixed rate (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login) against redis-benchmark
+#    fixed rate and at half of it (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login)
+#    against redis-benchmark
 # 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
 #
 # Knobs: BENCH_SIZES (10000,1000000,10000000), BENCH_DURATION (15 s per measurement),
-#        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (16),
+#        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (6),
 #        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench), BENCH_REDIS_DB (9).
 # Logs and raw figures: .zhijian/bench/
 set -euo pipefail
@@ -25,7 +26,7 @@ DURATION="${BENCH_DURATION:-15}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 THREADS="${BENCH_THREADS:-2}"
 RATE="${BENCH_RATE:-1000}"
-POOL="${BENCH_POOL_SIZE:-16}"
+POOL="${BENCH_POOL_SIZE:-6}"
 WORKERS="${BENCH_WORKERS:-$(nproc)}"
 DB="${BENCH_DB:-zhijian_bench}"
 REDIS_DB="${BENCH_REDIS_DB:-9}"
@@ -114,7 +115,7 @@ admin_token() {
 run_wrk() {
     local name="$1" script="$2" url="$3"
     shift 3
-    log "$name: wrk $* -d ${DURATION}s $url"
+    log "$name: wrk $(echo "$*" | sed 's/Bearer [^ ]*/Bearer …/') -d ${DURATION}s ${url%%cursor=*}…"
     wrk --latency -s "$BENCH_LUA/$script" -d "${DURATION}s" --timeout 10s "$@" "$url" >"$OUT/$name.txt" 2>&1 || {
         cat "$OUT/$name.txt" >&2
         die "wrk failed ($name)"
@@ -135,6 +136,9 @@ bench_queue() {
         curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$url" || die "GET $url failed"
     done
     explain_queue "$size" "$scope"
+    for url in "$first" "$deep"; do # warm-up: caches and connections, not measured
+        wrk -t1 -c1 -d3s -H "Authorization: Bearer $token" "$url" >/dev/null 2>&1
+    done
     run_wrk "b2_${size}_first" get.lua "$first" -t1 -c1 -H "Authorization: Bearer $token"
     run_wrk "b2_${size}_deep" get.lua "$deep" -t1 -c1 -H "Authorization: Bearer $token"
     printf '{"size": %s, "county_pending": %s, "scope": "%s"}\n' "$size" "$pending" "$scope" >"$RAW/b2_${size}_meta.json"
@@ -192,6 +196,15 @@ bench_submit() {
         die "fixed-rate run failed"
     }
     save_json b1_fixed "$OUT/b1_fixed.txt"
+
+    # The same at half the rate: the latency of a server that is not at its limit.
+    python3 "$ZJ_ROOT/bench/fixed_rate.py" --url "$(base)" --rate "$((RATE / 2))" --duration "$DURATION" \
+        --connections 64 --tokens "$BENCH_TOKENS" --regions "$BENCH_REGIONS" --offset 8000000 \
+        >"$OUT/b1_fixed_half.txt" 2>&1 || {
+        cat "$OUT/b1_fixed_half.txt" >&2
+        die "fixed-rate run failed"
+    }
+    save_json b1_fixed_half "$OUT/b1_fixed_half.txt"
 }
 
 bench_approve() {

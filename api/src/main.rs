@@ -222,6 +222,14 @@ fn generate(settings: &Settings, args: &[String]) -> Result<(), String> {
         report.before + report.added,
         started.elapsed().as_secs_f64()
     );
+    if !report.steps.is_empty() {
+        let steps: Vec<String> = report
+            .steps
+            .iter()
+            .map(|(name, ms)| format!("{name} {:.1} s", *ms as f64 / 1000.0))
+            .collect();
+        println!("  steps: {}", steps.join(", "));
+    }
     Ok(())
 }
 

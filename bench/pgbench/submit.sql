@@ -12,16 +12,16 @@ INSERT INTO applications (
     employer_name, platform, work_region, work_address, privacy_notice_version, consented_at,
     channel)
 VALUES (
-    gen_random_uuid(), :'account', md5(random()::text) || md5(random()::text), 'pending_review', 1,
-    :union_id, 'joint_union', '按规则3（属地联合工会）分派至 高唐街道联合工会（500237001）',
-    now() + interval '8 hours', now(), '张三', :'cipher', :'cipher',
+    gen_random_uuid(), :account::uuid, md5(random()::text) || md5(random()::text), 'pending_review', 1,
+    :union_id::bigint, 'joint_union', '按规则3（属地联合工会）分派至 高唐街道联合工会（500237001）',
+    now() + interval '8 hours', now(), '张三', :cipher::text, :cipher::text,
     md5(random()::text) || md5(random()::text), 'male', '1990-01-01', 'han', 'senior_high',
     'masses', 'agricultural', 'flexible', 'delivery_rider', '巫山县某配送站', '某平台',
     '500237001009', '巫山县高唐街道广东中路1号', '2026-01', now(), 'mini_program')
 RETURNING id \gset
 INSERT INTO outbox (event_type, aggregate_id, payload, created_at, next_attempt_at)
-VALUES ('application.submitted', :'id',
-        jsonb_build_object('application_id', :'id', 'account_id', :'account', 'union_id', :union_id,
+VALUES ('application.submitted', :id::text,
+        jsonb_build_object('application_id', :id::text, 'account_id', :account::text, 'union_id', :union_id::bigint,
                            'status', 'pending_review', 'due_at', now() + interval '8 hours'),
         now(), now());
 END;

@@ -39,9 +39,9 @@
 //! `VACUUM` of `applications`.
 
 use chrono::{Datelike, NaiveDate};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::connection::SimpleConnection;
 use diesel::sql_types::{Array, BigInt, Date, Integer, Text};
 
 use crate::db::StoreError;
@@ -79,7 +79,7 @@ pub struct UnionsReport {
 }
 
 /// What [`generate_applications`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerateReport {
     /// Applications in the table before.
     pub before: i64,
@@ -89,6 +89,8 @@ pub struct GenerateReport {
     pub members_added: i64,
     /// Whether the non-unique indexes were dropped and rebuilt around the load.
     pub reindexed: bool,
+    /// Milliseconds per step, in order.
+    pub steps: Vec<(&'static str, u128)>,
 }
 
 /// Why generation failed.
@@ -248,6 +250,7 @@ pub fn generate_applications(
                 added: 0,
                 members_added: 0,
                 reindexed: false,
+                steps: Vec::new(),
             });
         }
         for setting in [
@@ -264,26 +267,35 @@ pub fn generate_applications(
         load_people(conn, &people)?;
         conn.batch_execute(&townships_sql())?;
 
+        let mut steps = Vec::new();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |name: &'static str| {
+            steps.push((name, clock.elapsed().as_millis()));
+            clock = std::time::Instant::now();
+        };
         let reindexed = added >= REINDEX_THRESHOLD;
         let rebuild = if reindexed {
             drop_secondary_indexes(conn)?
         } else {
             Vec::new()
         };
+        lap("prepare");
 
         // Numbering continues after every row already there (n never repeats, so every
         // derived id and blind index is new).
         conn.batch_execute(&batch_sql(before + 1, before + added))?;
-        for statement in [
-            ACCOUNTS,
-            APPLICATIONS,
-            EVENTS,
-            MEMBERS,
-            AFFILIATIONS,
-            COUNTERS,
-            REVIEW_STATS,
+        lap("batch");
+        for (name, statement) in [
+            ("accounts", ACCOUNTS),
+            ("applications", APPLICATIONS),
+            ("application_events", EVENTS),
+            ("members", MEMBERS),
+            ("affiliations", AFFILIATIONS),
+            ("membership_counters", COUNTERS),
+            ("review_stats_daily", REVIEW_STATS),
         ] {
             diesel::sql_query(statement).execute(conn)?;
+            lap(name);
         }
         let members_added = count(
             conn,
@@ -293,24 +305,30 @@ pub fn generate_applications(
         for definition in &rebuild {
             diesel::sql_query(definition.as_str()).execute(conn)?;
         }
+        lap("indexes");
         for table in LOADED_TABLES
             .iter()
             .chain(&["membership_counters", "review_stats_daily"])
         {
             diesel::sql_query(format!("ANALYZE {table}")).execute(conn)?;
         }
+        lap("analyze");
         Ok::<_, GenerateError>(GenerateReport {
             before,
             added,
             members_added,
             reindexed,
+            steps,
         })
     })?;
+    let mut report = report;
     if report.added > 0 {
         // Outside the transaction: hint bits and the visibility map, so the queue's index-only
         // scans do not visit the heap (autovacuum would get there later; a benchmark should not
         // depend on when).
+        let clock = std::time::Instant::now();
         conn.batch_execute("VACUUM (ANALYZE) applications")?;
+        report.steps.push(("vacuum", clock.elapsed().as_millis()));
     }
     Ok(report)
 }
@@ -670,13 +688,21 @@ fn people_pool(pii: &PiiCipher) -> Result<Vec<Person>, GenerateError> {
                     .map(|s| s.to_string())
                     .map_err(|e| GenerateError::Seal(e.to_string()))
             };
-            let gender = if (k % 1000) % 2 == 1 { "male" } else { "female" };
+            let gender = if (k % 1000) % 2 == 1 {
+                "male"
+            } else {
+                "female"
+            };
             Ok(Person {
                 name: format!(
                     "{}{}{}",
                     SURNAMES[k % SURNAMES.len()],
                     GIVEN[(k / SURNAMES.len()) % GIVEN.len()],
-                    if k % 3 == 0 { GIVEN[(k / 7) % GIVEN.len()] } else { "" }
+                    if k % 3 == 0 {
+                        GIVEN[(k / 7) % GIVEN.len()]
+                    } else {
+                        ""
+                    }
                 ),
                 resident_id_cipher: seal(&resident_id, "resident_id")?,
                 phone_cipher: seal(&phone, "phone")?,

@@ -11,6 +11,7 @@ mod contract;
 mod demo;
 mod errors;
 mod escalation;
+mod generator;
 mod health;
 mod lifecycle;
 mod membership;

@@ -1,0 +1,273 @@
+//! The benchmark data generator at small scale: the shape of the data set (every state, an
+//! uneven spread, unions everywhere, one open application per person, valid membership
+//! numbers) and that the API still routes and reviews on generated unions.
+
+use diesel::prelude::*;
+use reqwest::Method;
+use zhijian_domain::membership_number::MembershipNumber;
+use zhijian_domain::occupation::OccupationGroup;
+use zhijian_domain::region::RegionCode;
+use zhijian_domain::routing::{RoutingFacts, route};
+use zhijian_infra::generator::{self, GenerateReport};
+use zhijian_infra::pii::PiiCipher;
+use zhijian_integration_tests::fixtures::{application_form, resident_id};
+use zhijian_integration_tests::{TestApp, spawn_app};
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    let mut conn = app.db.connect();
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "({sql})"
+    )))
+    .get_result(&mut conn)
+    .unwrap()
+}
+
+fn text(app: &TestApp, sql: &str) -> String {
+    let mut conn = app.db.connect();
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(&format!(
+        "({sql})"
+    )))
+    .get_result(&mut conn)
+    .unwrap()
+}
+
+async fn generate(app: &TestApp, target: i64) -> GenerateReport {
+    let mut conn = app.db.connect();
+    let pii = PiiCipher::from_config(
+        &app.settings.pii.encryption_keys,
+        &app.settings.pii.blind_index_key,
+    )
+    .unwrap();
+    tokio::task::spawn_blocking(move || {
+        generator::generate_applications(&mut conn, &pii, target).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn generated_data_has_the_shape_the_benchmarks_need_and_the_api_works_on_it() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let report = generate(&app, 3000).await;
+    assert_eq!((report.before, report.added), (0, 3000));
+    assert_eq!(count(&app, "SELECT count(*) FROM applications"), 3000);
+
+    // Every county has a federation and a pool, every township a federation and a joint union.
+    for (level, kinds) in [(3, ["federation", "pool"]), (4, ["federation", "joint"])] {
+        for kind in kinds {
+            let missing = count(
+                &app,
+                &format!(
+                    "SELECT count(*) FROM regions r WHERE r.level = {level} AND NOT EXISTS \
+                     (SELECT 1 FROM unions u WHERE u.region_code = r.code AND u.kind = '{kind}')"
+                ),
+            );
+            assert_eq!(missing, 0, "level-{level} regions without a {kind}");
+        }
+    }
+    let industry = count(
+        &app,
+        "SELECT count(DISTINCT region_code) FROM unions WHERE kind = 'industry_federation'",
+    );
+    let counties = count(&app, "SELECT count(*) FROM regions WHERE level = 3");
+    assert!(
+        industry > counties / 4 && industry < counties,
+        "industry federations in {industry} of {counties} counties: some, not all"
+    );
+
+    // Every state is there, with a backlog in the queue and most applications approved.
+    for status in [
+        "pending_review",
+        "pooled",
+        "returned",
+        "approved",
+        "rejected",
+        "withdrawn",
+        "expired",
+    ] {
+        let n = count(
+            &app,
+            &format!("SELECT count(*) FROM applications WHERE status = '{status}'"),
+        );
+        assert!(n > 0, "no {status} application");
+    }
+    let approved = count(
+        &app,
+        "SELECT count(*) FROM applications WHERE status = 'approved'",
+    );
+    assert!(approved > 1500, "{approved} approved of 3000");
+
+    // Uneven: the busiest county has far more than its share, the busy county 巫山县 holds
+    // about its fixed share on top, and delivery riders outnumber truck drivers.
+    let busiest = count(
+        &app,
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM applications GROUP BY left(work_region, 6)) c",
+    );
+    assert!(
+        busiest * counties > 20 * 3000,
+        "the busiest county has {busiest} of 3000 applications"
+    );
+    let hot = count(
+        &app,
+        "SELECT count(*) FROM applications WHERE work_region LIKE '500237%'",
+    );
+    assert!(hot >= 30, "巫山县 has {hot} of 3000 applications");
+    let riders = count(
+        &app,
+        "SELECT count(*) FROM applications WHERE occupation = 'delivery_rider'",
+    );
+    let truckers = count(
+        &app,
+        "SELECT count(*) FROM applications WHERE occupation = 'truck_driver'",
+    );
+    assert!(
+        riders > 2 * truckers,
+        "{riders} riders, {truckers} truck drivers"
+    );
+
+    // One open application per person; one member per approved application, with a valid
+    // number; every application's account, union and member exist.
+    let doubled = count(
+        &app,
+        "SELECT count(*) FROM (SELECT person_index FROM applications \
+         WHERE status IN ('pending_review', 'pooled', 'returned') \
+         GROUP BY person_index HAVING count(*) > 1) d",
+    );
+    assert_eq!(doubled, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM members"), approved);
+    let orphans = count(
+        &app,
+        "SELECT count(*) FROM applications a \
+         WHERE NOT EXISTS (SELECT 1 FROM accounts c WHERE c.id = a.account_id) \
+            OR NOT EXISTS (SELECT 1 FROM unions u WHERE u.id = a.union_id) \
+            OR (a.status = 'approved') <> EXISTS (SELECT 1 FROM members m \
+                WHERE m.id = a.member_id AND m.application_id = a.id \
+                  AND m.person_index = a.person_index)",
+    );
+    assert_eq!(orphans, 0);
+    let number = text(
+        &app,
+        "SELECT membership_number FROM members ORDER BY membership_number LIMIT 1",
+    );
+    MembershipNumber::parse(&number).unwrap();
+    let open_affiliations = count(
+        &app,
+        "SELECT count(*) FROM affiliations WHERE ended_at IS NULL",
+    );
+    let current = count(
+        &app,
+        "SELECT count(*) FROM members WHERE status IN ('active', 'retained')",
+    );
+    assert_eq!(open_affiliations, current);
+
+    // Generated routing agrees with the domain's routing over the stored tree.
+    let mut conn = app.db.connect();
+    let sample: Vec<(i64, String, String, String)> = diesel::sql_query(
+        "SELECT union_id, work_region, occupation, routing_rule FROM applications \
+         WHERE status <> 'pooled' ORDER BY id LIMIT 40",
+    )
+    .load::<Routed>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.union_id, r.work_region, r.occupation, r.routing_rule))
+    .collect();
+    for (union_id, work_region, occupation, rule) in sample {
+        let region = RegionCode::parse(&work_region).unwrap();
+        let candidates =
+            zhijian_infra::unions::routing_candidates(&mut conn, &region, None).unwrap();
+        let decision = route(
+            &RoutingFacts {
+                work_region: region,
+                occupation: OccupationGroup::parse(&occupation).unwrap(),
+                employer_credit_code: None,
+            },
+            &candidates,
+        )
+        .unwrap();
+        assert_eq!(
+            (decision.union.get(), decision.rule.as_str()),
+            (union_id, rule.as_str()),
+            "{occupation} in {work_region}"
+        );
+    }
+
+    // Growing is incremental and idempotent.
+    assert_eq!(generate(&app, 3000).await.added, 0);
+    let grown = generate(&app, 3500).await;
+    assert_eq!((grown.before, grown.added), (3000, 500));
+    assert_eq!(count(&app, "SELECT count(*) FROM applications"), 3500);
+
+    // The API routes a new application onto a generated union (a township outside the demo
+    // county), and an admin approves a generated application with the next number.
+    let township = text(
+        &app,
+        "SELECT r.code FROM regions r WHERE r.level = 4 AND r.code LIKE '110101%' ORDER BY r.code LIMIT 1",
+    );
+    let expected = text(
+        &app,
+        &format!(
+            "SELECT name FROM unions WHERE region_code = '{township}' AND kind = 'joint' LIMIT 1"
+        ),
+    );
+    let token = app.worker_token("generated").await;
+    let mut form = application_form(&resident_id("110101", "19920304", 17), "13912345678");
+    form["work_region"] = township.clone().into();
+    form["occupation"] = "cleaner".into();
+    let response = app
+        .call(Method::POST, "/v1/applications", &token, Some(&form))
+        .await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    assert_eq!(response.body["union"]["name"], expected.as_str());
+    assert_eq!(response.body["routing"]["rule"], "joint_union");
+
+    let admin = app.admin_token("wushan-manager").await;
+    let pending = text(
+        &app,
+        "SELECT a.id::text FROM applications a WHERE a.status = 'pending_review' \
+         AND a.work_region LIKE '500237%' ORDER BY a.id LIMIT 1",
+    );
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{pending}/approve"),
+            &admin,
+            Some(&serde_json::json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    let issued = approved.body["membership_number"]
+        .as_str()
+        .or_else(|| approved.body["member"]["membership_number"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(issued.starts_with("500237"), "{}", approved.text);
+    let taken = count(
+        &app,
+        &format!("SELECT count(*) FROM members WHERE membership_number = '{issued}'"),
+    );
+    assert_eq!(taken, 1, "the new number continues the county's counter");
+}
+
+#[derive(QueryableByName)]
+struct Routed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    union_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    work_region: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    occupation: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    routing_rule: String,
+}
+
+#[test]
+fn synthetic_resident_ids_are_valid() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    for k in [0, 1, 511, 1023] {
+        let (id, birth) = generator::synthetic_resident_id(k);
+        let parsed = zhijian_domain::resident_id::ResidentId::parse_for_applicant(&id, today)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(parsed.birth_date(), birth);
+    }
+}
