@@ -7,9 +7,10 @@
 //!
 //! - [`generate_unions`] builds, for every region that has none yet, a federation (总工会) per
 //!   province, city, county and township, a joint union (联合工会) per township, a pool (临时库)
-//!   per county, and — for about half of the counties, unevenly — industry federations for
-//!   couriers, delivery riders and ride-hailing drivers. Idempotent; the demo county (if
-//!   seeded) keeps its own tree.
+//!   per county, and industry federations for couriers, delivery riders and ride-hailing
+//!   drivers, each group in about half of the counties (chosen by a hash of the code), so
+//!   routing meets both rule 2 and rule 3. Idempotent; the demo county (if seeded) keeps its
+//!   own tree.
 //! - [`generate_applications`] grows the `applications` table to a target row count.
 //!   Application `n` is a pure function of `n` (hashes of `n` choose everything), so growing
 //!   10 k → 1 M → 10 M gives the same first 10 k rows as generating 10 M at once. Spread:
