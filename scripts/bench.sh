@@ -15,7 +15,8 @@
 #
 # Knobs: BENCH_SIZES (10000,1000000,10000000), BENCH_DURATION (15 s per measurement),
 #        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (6),
-#        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench), BENCH_REDIS_DB (9).
+#        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench, dropped at the end unless
+#        BENCH_KEEP_DB=1), BENCH_REDIS_DB (9).
 # Logs and raw figures: .zhijian/bench/
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -53,6 +54,9 @@ cleanup() {
         mv -f "$ZJ_STATE/stub-$STUB_B_PORT.log" "$OUT/stub.log" 2>/dev/null || true
     fi
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1 || true
+    if [ "${BENCH_KEEP_DB:-0}" != 1 ]; then # 10 M applications take 18 GB of disk
+        zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null 2>&1 || true
+    fi
     exit "$rc"
 }
 
