@@ -414,19 +414,20 @@ pub async fn submit(
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
-        log::info!(
-            "application submitted: application_id={} status={} union_id={} rule={}",
-            row.id,
-            row.status,
-            row.union_id,
-            row.routing_rule
-        );
         let result =
             applications::submit(conn, &row, submitted.events(), key.as_ref(), |conn, row| {
                 let view = render(conn, &app_state, row, now)
                     .map_err(|e| StoreError::Internal(e.to_string()))?;
                 let body =
                     serde_json::to_value(view).map_err(|e| StoreError::Internal(e.to_string()))?;
+                // Only a fresh submission gets here; an idempotent replay answers the stored body.
+                log::info!(
+                    "application submitted: application_id={} status={} union_id={} rule={}",
+                    row.id,
+                    row.status,
+                    row.union_id,
+                    row.routing_rule
+                );
                 Ok((201, body))
             })
             .map_err(application_error)?;
