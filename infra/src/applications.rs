@@ -583,7 +583,7 @@ fn transition_for(
                 map(e.code(), e.to_string(), field)
             }),
         Decision::Forward { to, reason } => {
-            check_target(conn, *to, admin)?;
+            check_target(conn, *to, None)?;
             state.forward(expected, *to, reason).map_err(|e| {
                 let field = matches!(e, zhijian_domain::application::ForwardError::SameUnion)
                     .then_some("union_id");
@@ -591,7 +591,7 @@ fn transition_for(
             })
         }
         Decision::Assign { to, .. } => {
-            check_target(conn, *to, admin)?;
+            check_target(conn, *to, Some(&admin.union_path))?;
             state.assign(expected, *to).map_err(|e| {
                 let field = matches!(e, zhijian_domain::application::AssignError::SameUnion)
                     .then_some("union_id");
@@ -606,7 +606,7 @@ fn transition_for(
 fn check_target(
     conn: &mut PgConnection,
     to: UnionId,
-    admin: &AdminActor,
+    within: Option<&UnionPath>,
 ) -> Result<(), ApplicationError> {
     let invalid = |message: &str| ApplicationError::Invalid {
         code: "invalid_target_union",
@@ -617,7 +617,11 @@ fn check_target(
     if target.kind == "pool" || !target.accepting {
         return Err(invalid("目标工会暂不受理入会申请"));
     }
-    let _ = admin;
+    if let Some(scope) = within
+        && !scope.contains(&target.union_path()?)
+    {
+        return Err(invalid("只能分派给本级及下级工会"));
+    }
     Ok(())
 }
 

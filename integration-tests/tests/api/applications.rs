@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use zhijian_integration_tests::fixtures::{application_form, person, resident_id};
+use zhijian_integration_tests::fixtures::{application_form, count, person, resident_id};
 use zhijian_integration_tests::{TestApp, spawn_app};
 
 async fn submit(
@@ -13,15 +13,6 @@ async fn submit(
 ) -> zhijian_integration_tests::TestResponse {
     app.call(Method::POST, "/v1/applications", token, Some(form))
         .await
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    let mut conn = app.db.connect();
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-        "({sql})"
-    )))
-    .get_result(&mut conn)
-    .unwrap()
 }
 
 #[tokio::test]
@@ -693,6 +684,19 @@ async fn forward_and_pool_assignment() {
         .await;
     assert_eq!(pool.status, 200);
     assert_eq!(pool.body["items"][0]["id"], pool_id);
+    // Assignment stays inside the assigner's subtree: 重庆市总工会 is above 巫山县总工会.
+    let city = demo.union_named("重庆市总工会").unwrap();
+    let outside = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{pool_id}/assign"),
+            &manager,
+            Some(&json!({"version": 1, "union_id": city.get()})),
+        )
+        .await;
+    assert_eq!(outside.status, 400, "{}", outside.text);
+    assert_eq!(outside.body["code"], "invalid_target_union");
+    assert_eq!(outside.body["field"], "union_id");
     let gaotang = demo.union_named("高唐街道总工会").unwrap();
     let assigned = app
         .call(
