@@ -109,3 +109,51 @@ impl TestApp {
         self.send(request).await
     }
 }
+
+/// One number from SQL run on the app's database (`SELECT count(*) …`), for assertions on what
+/// was or was not written.
+pub fn count(app: &TestApp, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    let mut conn = app.db.connect();
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "({sql})"
+    )))
+    .get_result(&mut conn)
+    .expect("count query")
+}
+
+/// A worker whose application (person `n`, a courier in 净坛社区) was approved into the
+/// courier federation: the worker's token and the membership (`GET /v1/membership`).
+pub async fn approved_member(app: &TestApp, user: &str, n: u16) -> (String, Value) {
+    let worker = app.worker_token(user).await;
+    let form = application_form(&person(n), "13812341234");
+    let submitted = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/applications",
+            &worker,
+            Some(&form),
+        )
+        .await;
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let id = submitted.body["id"]
+        .as_str()
+        .expect("application id")
+        .to_owned();
+    let reviewer = app.admin_token("courier-reviewer").await;
+    let path = format!("/v1/admin/applications/{id}/approve");
+    let approved = app
+        .call(
+            reqwest::Method::POST,
+            &path,
+            &reviewer,
+            Some(&json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    let membership = app
+        .call(reqwest::Method::GET, "/v1/membership", &worker, None)
+        .await;
+    assert_eq!(membership.status, 200, "{}", membership.text);
+    (worker, membership.body)
+}

@@ -10,17 +10,8 @@ use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::{RoutingFacts, route};
 use zhijian_infra::generator::{self, GenerateReport};
 use zhijian_infra::pii::PiiCipher;
-use zhijian_integration_tests::fixtures::{application_form, resident_id};
+use zhijian_integration_tests::fixtures::{application_form, count, resident_id};
 use zhijian_integration_tests::{TestApp, spawn_app};
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    let mut conn = app.db.connect();
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-        "({sql})"
-    )))
-    .get_result(&mut conn)
-    .unwrap()
-}
 
 fn text(app: &TestApp, sql: &str) -> String {
     let mut conn = app.db.connect();

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use zhijian_integration_tests::fixtures::{application_form, person};
 use zhijian_integration_tests::{TestApp, TestResponse, spawn_app};
 
-use crate::transfers::{approved_member, count};
+use zhijian_integration_tests::fixtures::{approved_member, count};
 
 async fn act(app: &TestApp, token: &str, member: &str, action: &str, body: Value) -> TestResponse {
     app.call(

@@ -2,34 +2,8 @@
 
 use reqwest::Method;
 use serde_json::json;
-use zhijian_integration_tests::fixtures::{application_form, person};
-use zhijian_integration_tests::{TestApp, spawn_app};
-
-/// Submits and approves an application for `user`; returns the worker's token.
-async fn member(app: &TestApp, user: &str, n: u16) -> String {
-    let worker = app.worker_token(user).await;
-    let submitted = app
-        .call(
-            Method::POST,
-            "/v1/applications",
-            &worker,
-            Some(&application_form(&person(n), "13812341234")),
-        )
-        .await;
-    assert_eq!(submitted.status, 201, "{}", submitted.text);
-    let id = submitted.body["id"].as_str().unwrap();
-    let reviewer = app.admin_token("courier-reviewer").await;
-    let approved = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id}/approve"),
-            &reviewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
-    assert_eq!(approved.status, 200, "{}", approved.text);
-    worker
-}
+use zhijian_integration_tests::fixtures::{approved_member, person};
+use zhijian_integration_tests::spawn_app;
 
 #[tokio::test]
 async fn a_member_sees_the_membership_and_a_card_that_verifies() {
@@ -46,7 +20,7 @@ async fn a_member_sees_the_membership_and_a_card_that_verifies() {
         404
     );
 
-    let worker = member(&app, "card-holder", 20).await;
+    let worker = approved_member(&app, "card-holder", 20).await.0;
     let membership = app.call(Method::GET, "/v1/membership", &worker, None).await;
     assert_eq!(membership.status, 200, "{}", membership.text);
     assert_eq!(membership.body["status"], "active");
@@ -104,7 +78,7 @@ async fn a_member_sees_the_membership_and_a_card_that_verifies() {
 async fn an_expired_card_is_refused() {
     let app = zhijian_integration_tests::spawn_app_with(|s| s.card.ttl_secs = 30).await;
     app.seed_demo().await;
-    let worker = member(&app, "short-card", 21).await;
+    let worker = approved_member(&app, "short-card", 21).await.0;
     let card = app
         .call(Method::GET, "/v1/membership/card", &worker, None)
         .await;

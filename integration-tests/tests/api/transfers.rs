@@ -9,44 +9,10 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use zhijian_integration_tests::clock::beijing;
-use zhijian_integration_tests::fixtures::{application_form, person};
+use zhijian_integration_tests::fixtures::{approved_member, count};
 use zhijian_integration_tests::{
     MockClock, TestApp, TestResponse, spawn_app, spawn_app_with_clock,
 };
-
-pub fn count(app: &TestApp, sql: &str) -> i64 {
-    let mut conn = app.db.connect();
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-        "({sql})"
-    )))
-    .get_result(&mut conn)
-    .unwrap()
-}
-
-/// A worker whose application (person `n`, a courier in 净坛社区) was approved into the
-/// courier federation: the worker's token and the membership (`GET /v1/membership`).
-pub async fn approved_member(app: &TestApp, user: &str, n: u16) -> (String, Value) {
-    let worker = app.worker_token(user).await;
-    let form = application_form(&person(n), "13812341234");
-    let submitted = app
-        .call(Method::POST, "/v1/applications", &worker, Some(&form))
-        .await;
-    assert_eq!(submitted.status, 201, "{}", submitted.text);
-    let id = submitted.body["id"].as_str().unwrap();
-    let reviewer = app.admin_token("courier-reviewer").await;
-    let approved = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id}/approve"),
-            &reviewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
-    assert_eq!(approved.status, 200, "{}", approved.text);
-    let membership = app.call(Method::GET, "/v1/membership", &worker, None).await;
-    assert_eq!(membership.status, 200, "{}", membership.text);
-    (worker, membership.body)
-}
 
 async fn request(app: &TestApp, token: &str, body: &Value) -> TestResponse {
     app.call(Method::POST, "/v1/transfers", token, Some(body))
