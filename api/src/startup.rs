@@ -185,19 +185,14 @@ impl Application {
 /// Deadlines of a year without holiday entries follow the ordinary week, which is wrong around
 /// the Spring Festival: say so while there is time to load the State Council's notice.
 async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) {
-    use chrono::Datelike;
     let today = zhijian_domain::calendar::local_date(now);
-    let years = [today.year(), today.year() + 1];
     match db::run(pool, zhijian_infra::calendar::load).await {
         Ok(calendar) => {
-            for year in years {
-                let soon = year == today.year() || today.month() >= 11;
-                if soon && !calendar.has_entries_for_year(year) {
-                    log::warn!(
-                        "the working-day calendar has no holidays for {year}: deadlines that year follow the \
-                         ordinary week until the State Council's arrangements are loaded into calendar_days"
-                    );
-                }
+            for year in calendar.years_missing_holidays(today) {
+                log::warn!(
+                    "the working-day calendar has no holidays for {year}: deadlines that year follow the \
+                     ordinary week until the State Council's arrangements are loaded into calendar_days"
+                );
             }
         }
         Err(e) => log::warn!("cannot read the working-day calendar: {e}"),

@@ -135,11 +135,39 @@ impl WorkingCalendar {
         };
         self.overrides.range(first..=last).next().is_some()
     }
+
+    /// The years whose holidays should be loaded by `today` but are not: this year always, and
+    /// next year from November on (the State Council publishes it late in the year).
+    pub fn years_missing_holidays(&self, today: NaiveDate) -> Vec<i32> {
+        let mut due = vec![today.year()];
+        if today.month() >= 11 {
+            due.push(today.year() + 1);
+        }
+        due.retain(|year| !self.has_entries_for_year(*year));
+        due
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn next_years_holidays_are_due_from_november() {
+        let with_2026 = WorkingCalendar::new([(date(2026, 1, 1), DayKind::Rest)]);
+        assert_eq!(
+            with_2026.years_missing_holidays(date(2026, 10, 31)),
+            Vec::<i32>::new()
+        );
+        assert_eq!(
+            with_2026.years_missing_holidays(date(2026, 11, 1)),
+            vec![2027]
+        );
+        assert_eq!(
+            WorkingCalendar::ordinary_week().years_missing_holidays(date(2026, 3, 1)),
+            vec![2026]
+        );
+    }
 
     /// The 2026 arrangements (国务院办公厅 2025-11-04), as in `data/calendar/cn-2026.csv`.
     pub(crate) const CN_2026: &str = "\
