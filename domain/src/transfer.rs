@@ -344,6 +344,13 @@ impl Transfer {
         Ok(self.to(TransferStatus::Completed, TransferEvent::CompletedIntoPool))
     }
 
+    /// Whether an admin who refuses this transfer refuses for the source union, given which
+    /// sides their subtree holds: the source refuses while the transfer waits for its release,
+    /// the target once released. An admin above both acts for the side whose step it is.
+    pub fn refuses_as_source(&self, holds_source: bool, holds_target: bool) -> bool {
+        holds_source && (self.status == TransferStatus::Requested || !holds_target)
+    }
+
     /// The source union refuses, with a reason: `requested → rejected`.
     pub fn reject_by_source(
         &self,
@@ -392,6 +399,16 @@ mod tests {
 
     const SOURCE: UnionId = UnionId::new(10);
     const TARGET: UnionId = UnionId::new(20);
+
+    #[test]
+    fn an_admin_of_both_sides_refuses_for_the_side_whose_step_it_is() {
+        let requested = transfer(TransferStatus::Requested);
+        let released = transfer(TransferStatus::Released);
+        assert!(requested.refuses_as_source(true, true));
+        assert!(!released.refuses_as_source(true, true));
+        assert!(released.refuses_as_source(true, false));
+        assert!(!requested.refuses_as_source(false, true));
+    }
 
     fn transfer(status: TransferStatus) -> Transfer {
         Transfer {

@@ -531,9 +531,7 @@ pub fn decide(
                 .accept()
                 .map_err(|e| conflict(e.code(), e.to_string()))?,
             TransferDecision::Reject(reason) => {
-                let by_source =
-                    sides.source && (state.status == TransferStatus::Requested || !sides.target);
-                if by_source {
+                if state.refuses_as_source(sides.source, sides.target) {
                     state
                         .reject_by_source(reason)
                         .map_err(|e| conflict(e.code(), e.to_string()))?
