@@ -85,6 +85,14 @@ pub struct UnionCandidate {
     pub priority: i32,
 }
 
+impl UnionCandidate {
+    /// Whether a union may be given an application by hand (forward, assignment): it accepts
+    /// applications and is not a pool — a pool only holds what nothing else could take.
+    pub fn takes_applications(&self) -> bool {
+        self.accepting && self.kind != UnionKind::Pool
+    }
+}
+
 /// The facts of a worker's job that routing looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutingFacts {
@@ -208,6 +216,15 @@ mod tests {
 
     fn region(code: &str) -> RegionCode {
         RegionCode::parse(code).unwrap()
+    }
+
+    #[test]
+    fn only_an_accepting_union_that_is_not_a_pool_takes_applications_by_hand() {
+        assert!(union(1, UnionKind::Joint, "500237001").takes_applications());
+        assert!(!union(2, UnionKind::Pool, "500237").takes_applications());
+        let mut closed = union(3, UnionKind::Joint, "500237001");
+        closed.accepting = false;
+        assert!(!closed.takes_applications());
     }
 
     fn union(id: i64, kind: UnionKind, region_code: &str) -> UnionCandidate {

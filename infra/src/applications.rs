@@ -614,7 +614,7 @@ fn check_target(
         field: "union_id",
     };
     let target = crate::unions::find(conn, to)?.ok_or_else(|| invalid("目标工会不存在"))?;
-    if target.kind == "pool" || !target.accepting {
+    if !target.candidate()?.takes_applications() {
         return Err(invalid("目标工会暂不受理入会申请"));
     }
     if let Some(scope) = within
