@@ -634,6 +634,21 @@ async fn forward_and_pool_assignment() {
     // The reviewer forwards it to the courier federation.
     let reviewer = app.admin_token("jingtan-reviewer").await;
     let courier = demo.union_named("巫山县快递行业工会联合会").unwrap();
+    let pool = demo.union_named("巫山县临时库").unwrap();
+    let to_pool = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/forward"),
+            &reviewer,
+            Some(&json!({"version": 1, "union_id": pool.get(), "reason": "x"})),
+        )
+        .await;
+    assert_eq!(
+        to_pool.status, 400,
+        "a pool is never a forward target: {}",
+        to_pool.text
+    );
+    assert_eq!(to_pool.body["code"], "invalid_target_union");
     let same = app
         .call(
             Method::POST,
