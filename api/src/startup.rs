@@ -37,11 +37,17 @@ pub struct AppState {
     pub redis: RedisStore,
     /// Request and pool metrics.
     pub metrics: Metrics,
+    /// The calendar and the known regions, kept in memory for the hot paths.
+    pub reference: Arc<zhijian_infra::reference_cache::ReferenceCache>,
     /// The loaded configuration.
     pub settings: Arc<Settings>,
     /// `/docs`, rendered once at start-up.
     pub docs_html: String,
 }
+
+/// How long the working-day calendar is served from memory before it is read again: a
+/// correction of `calendar_days` takes effect within this time.
+const CALENDAR_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The server could not start; the message says why.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +127,9 @@ impl Application {
             pool,
             redis,
             metrics,
+            reference: Arc::new(zhijian_infra::reference_cache::ReferenceCache::new(
+                CALENDAR_TTL,
+            )),
             settings: Arc::new(settings),
             docs_html,
         });

@@ -18,13 +18,15 @@ use zhijian_domain::reason::Reason;
 
 use crate::audit::{self, Actor, AuditEntry};
 use crate::db::StoreError;
+use crate::idempotency::{IdempotencyKey, Idempotent, KeyReused};
 use crate::members::{self, MemberRow};
 use crate::outbox;
+use crate::reference_cache::ReferenceCache;
 use crate::schema::{application_events, applications, members as members_table, unions};
 use crate::unions::UnionRow;
 
 /// An application as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = applications)]
 pub struct ApplicationRow {
     pub id: uuid::Uuid,
@@ -90,7 +92,7 @@ impl ApplicationRow {
 }
 
 /// One step of an application's timeline.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = application_events)]
 pub struct EventRow {
     pub id: i64,
@@ -162,76 +164,6 @@ pub fn is_current_member(conn: &mut PgConnection, person_index: &str) -> Result<
     Ok(statuses
         .iter()
         .any(|s| matches!(s.as_str(), "active" | "transferring" | "retained")))
-}
-
-/// Inside an open transaction: stores a new application with its first timeline events, an
-/// audit row and an outbox event.
-pub fn insert_submitted(
-    conn: &mut PgConnection,
-    row: &ApplicationRow,
-    events: &[ApplicationEvent],
-) -> Result<(), ApplicationError> {
-    if is_current_member(conn, &row.person_index)? {
-        return Err(ApplicationError::AlreadyMember);
-    }
-    match diesel::insert_into(applications::table)
-        .values(row)
-        .execute(conn)
-    {
-        Ok(_) => {}
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        )) if info.constraint_name() == Some("applications_one_open_per_person") => {
-            return Err(ApplicationError::OpenApplicationExists);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let mut from = None;
-    for event in events {
-        let to = match event {
-            ApplicationEvent::Pooled => ApplicationStatus::Pooled,
-            _ => ApplicationStatus::PendingReview,
-        };
-        insert_event(
-            conn,
-            row.id,
-            *event,
-            from,
-            to,
-            row.union_id,
-            "applicant",
-            Some(row.account_id),
-            None,
-            row.submitted_at,
-        )?;
-        from = Some(to);
-    }
-    let actor = Actor {
-        kind: "applicant",
-        id: Some(row.account_id.to_string()),
-        role: None,
-        union_id: None,
-    };
-    audit::record(
-        conn,
-        &AuditEntry {
-            at: row.submitted_at,
-            actor: &actor,
-            object_kind: "application",
-            object_id: row.id.to_string(),
-            action: "submit",
-            reason: None,
-        },
-    )?;
-    outbox::enqueue(
-        conn,
-        "application.submitted",
-        &row.id.to_string(),
-        &json!({"application_id": row.id, "account_id": row.account_id, "union_id": row.union_id, "status": row.status, "due_at": row.due_at}),
-        row.submitted_at,
-    )?;
-    Ok(())
 }
 
 #[expect(
@@ -879,80 +811,225 @@ pub enum RegionProblem {
 /// Checks a work region: it exists, at township or village level.
 pub fn check_work_region(
     conn: &mut PgConnection,
+    cache: &ReferenceCache,
     region: &zhijian_domain::region::RegionCode,
 ) -> Result<Result<(), RegionProblem>, StoreError> {
     use zhijian_domain::region::RegionLevel;
     if !matches!(region.level(), RegionLevel::Township | RegionLevel::Village) {
         return Ok(Err(RegionProblem::TooCoarse));
     }
-    Ok(match crate::regions::find(conn, region.as_str())? {
-        Some(_) => Ok(()),
-        None => Err(RegionProblem::Unknown),
+    Ok(if cache.region_exists(conn, region)? {
+        Ok(())
+    } else {
+        Err(RegionProblem::Unknown)
     })
 }
 
-/// Whether a region code exists.
-pub fn region_exists(
-    conn: &mut PgConnection,
-    region: &zhijian_domain::region::RegionCode,
-) -> Result<bool, StoreError> {
-    Ok(crate::regions::find(conn, region.as_str())?.is_some())
+/// Where a submission goes and by when it must be decided.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// The routing decision, with its explanation.
+    pub decision: zhijian_domain::routing::RoutingDecision,
+    /// The chosen union.
+    pub union: UnionRow,
+    /// The review deadline.
+    pub due_at: DateTime<Utc>,
 }
 
 /// Routes the facts over the stored union tree and computes the deadline under the chosen
 /// union's review hours and the working-day calendar.
 pub fn route_and_schedule(
     conn: &mut PgConnection,
+    cache: &ReferenceCache,
     facts: &SubmitFacts,
     now: DateTime<Utc>,
-) -> Result<(zhijian_domain::routing::RoutingDecision, DateTime<Utc>), ApplicationError> {
-    let candidates =
-        crate::unions::routing_candidates(conn, &facts.work_region, facts.employer.as_ref())?;
-    let decision = zhijian_domain::routing::route(
+) -> Result<Routed, ApplicationError> {
+    let (decision, union) = crate::unions::route(
+        conn,
         &zhijian_domain::routing::RoutingFacts {
             work_region: facts.work_region.clone(),
             occupation: facts.occupation,
             employer_credit_code: facts.employer.clone(),
         },
-        &candidates,
-    )
+    )?
     .map_err(|e| ApplicationError::Conflict {
         code: e.code(),
         message: e.to_string(),
     })?;
-    let union = crate::unions::find(conn, decision.union)?.ok_or_else(|| {
-        StoreError::Internal(format!("routed to missing union {}", decision.union))
-    })?;
-    let calendar = crate::calendar::load(conn)?;
-    let due = zhijian_domain::deadline::due_at(now, &calendar, &union.review_hours()?);
-    Ok((decision, due))
+    let calendar = cache.calendar(conn)?;
+    let due_at = zhijian_domain::deadline::due_at(now, &calendar, &union.review_hours()?);
+    Ok(Routed {
+        decision,
+        union,
+        due_at,
+    })
 }
 
 /// The answer a submission renders, stored with its idempotency key.
 pub type Rendered = (u16, serde_json::Value);
 
-/// Submits an application in one transaction: idempotency claim, the row, its timeline, audit
-/// and outbox; `render` builds the response that a retry with the same key gets back.
+/// The timeline of a new submission as it will be written: one step per domain event, at the
+/// submission time, in the routed union, by the applicant. Ids are assigned when written (0
+/// here); the answer to the submission is rendered from these.
+pub fn submitted_events(row: &ApplicationRow, events: &[ApplicationEvent]) -> Vec<EventRow> {
+    let mut from = None;
+    events
+        .iter()
+        .map(|event| {
+            let to = match event {
+                ApplicationEvent::Pooled => ApplicationStatus::Pooled,
+                _ => ApplicationStatus::PendingReview,
+            };
+            let step = EventRow {
+                id: 0,
+                application_id: row.id,
+                event: event.as_str().to_owned(),
+                from_status: from.map(|s: ApplicationStatus| s.as_str().to_owned()),
+                to_status: to.as_str().to_owned(),
+                union_id: row.union_id,
+                actor_kind: "applicant".to_owned(),
+                actor_id: Some(row.account_id),
+                reason: None,
+                at: row.submitted_at,
+            };
+            from = Some(to);
+            step
+        })
+        .collect()
+}
+
+/// What the one statement of [`submit`] reports.
+#[derive(QueryableByName)]
+struct SubmitWritten {
+    /// The person holds a current membership: nothing was written.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    current_member: bool,
+    /// The application and everything with it were written.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    inserted: bool,
+}
+
+/// One statement (so one round trip and its own transaction) for the whole submission: the
+/// current-membership check, the idempotency key with the answer, the application, its
+/// timeline, the audit row, the outbox event and `NOTIFY outbox`. Each insert depends on the one
+/// before through `app`, so either everything is written or nothing is.
+const SUBMIT_SQL: &str = "
+WITH member AS (
+    SELECT EXISTS (
+        SELECT 1 FROM members WHERE person_index = $3 AND status = ANY ($4)
+    ) AS current
+),
+claim AS (
+    INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
+    SELECT $5, $6, $7, $8, $9 FROM member WHERE NOT member.current AND $5 IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+app AS (
+    INSERT INTO applications (
+        id, account_id, person_index, status, version, union_id, routing_rule,
+        routing_explanation, due_at, submitted_at, decided_at, returned_at, name,
+        resident_id_cipher, phone_cipher, phone_index, gender, birth_date, ethnicity, education,
+        political_status, household_type, household_region, employment_status, occupation,
+        employer_name, employer_credit_code, platform, work_region, work_address,
+        privacy_notice_version, consented_at, channel, referral_code, return_fields, return_note,
+        reject_code, reject_note, member_id, created_at, updated_at)
+    SELECT
+        id, account_id, person_index, status, version, union_id, routing_rule,
+        routing_explanation, due_at, submitted_at, decided_at, returned_at, name,
+        resident_id_cipher, phone_cipher, phone_index, gender, birth_date, ethnicity, education,
+        political_status, household_type, household_region, employment_status, occupation,
+        employer_name, employer_credit_code, platform, work_region, work_address,
+        privacy_notice_version, consented_at, channel, referral_code, return_fields, return_note,
+        reject_code, reject_note, member_id, created_at, updated_at
+    FROM jsonb_populate_record(NULL::applications, $1)
+    WHERE NOT (SELECT current FROM member) AND ($5 IS NULL OR EXISTS (SELECT 1 FROM claim))
+    RETURNING id, account_id, submitted_at
+),
+steps AS (
+    INSERT INTO application_events (
+        application_id, event, from_status, to_status, union_id, actor_kind, actor_id, reason, at)
+    SELECT e.application_id, e.event, e.from_status, e.to_status, e.union_id, e.actor_kind,
+           e.actor_id, e.reason, e.at
+    FROM jsonb_populate_recordset(NULL::application_events, $2) WITH ORDINALITY AS e
+    WHERE EXISTS (SELECT 1 FROM app)
+    ORDER BY e.ordinality
+),
+audit AS (
+    INSERT INTO audit_log (at, actor_kind, actor_id, object_kind, object_id, action, request_id)
+    SELECT submitted_at, 'applicant', account_id::text, 'application', id::text, 'submit', $10
+    FROM app
+),
+queued AS (
+    INSERT INTO outbox (event_type, aggregate_id, payload, created_at, next_attempt_at)
+    SELECT 'application.submitted', id::text, $11, submitted_at, submitted_at FROM app
+    RETURNING id
+),
+notified AS (
+    SELECT pg_notify('outbox', '') FROM queued
+)
+-- naming `notified` is what makes PostgreSQL run it; it has a row exactly when `app` has
+SELECT (SELECT current FROM member) AS current_member,
+       (SELECT count(*) FROM notified) = 1 AS inserted";
+
+/// Submits an application: the row, its first timeline steps, an audit row and an outbox event,
+/// with `answer` stored under the idempotency key — in one statement. A retry with the same key
+/// gets the first answer back, whether the first attempt committed long ago or is committing
+/// concurrently (the key's insert waits for it); the same key with another body is refused.
 pub fn submit(
     conn: &mut PgConnection,
     row: &ApplicationRow,
-    events: &[ApplicationEvent],
-    key: Option<&crate::idempotency::IdempotencyKey>,
-    render: impl FnOnce(&mut PgConnection, &ApplicationRow) -> Result<Rendered, StoreError>,
-) -> Result<Result<Rendered, crate::idempotency::KeyReused>, ApplicationError> {
-    conn.transaction(|conn| {
-        if let Some(key) = key {
-            match crate::idempotency::claim(conn, key)? {
-                Err(reused) => return Ok(Err(reused)),
-                Ok(Some(replay)) => return Ok(Ok(replay)),
-                Ok(None) => {}
-            }
+    events: &[EventRow],
+    key: Option<&IdempotencyKey>,
+    answer: &Rendered,
+) -> Result<Result<Idempotent<()>, KeyReused>, ApplicationError> {
+    use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text};
+    use zhijian_domain::member::MemberStatus;
+
+    let current: Vec<&str> = MemberStatus::ALL
+        .iter()
+        .filter(|s| s.is_current())
+        .map(|s| s.as_str())
+        .collect();
+    let encode = |value: serde_json::Result<serde_json::Value>| {
+        value.map_err(|e| StoreError::Internal(format!("encoding a submission: {e}")))
+    };
+    let payload = json!({"application_id": row.id, "account_id": row.account_id, "union_id": row.union_id, "status": row.status, "due_at": row.due_at});
+    let written = diesel::sql_query(SUBMIT_SQL)
+        .bind::<Jsonb, _>(encode(serde_json::to_value(row))?)
+        .bind::<Jsonb, _>(encode(serde_json::to_value(events))?)
+        .bind::<Text, _>(&row.person_index)
+        .bind::<Array<Text>, _>(current)
+        .bind::<Nullable<Text>, _>(key.map(|k| k.scope.as_str()))
+        .bind::<Nullable<Text>, _>(key.map(|k| k.key.as_str()))
+        .bind::<Nullable<Text>, _>(key.map(|k| k.request_hash.as_str()))
+        .bind::<SmallInt, _>(i16::try_from(answer.0).unwrap_or(200))
+        .bind::<Jsonb, _>(&answer.1)
+        .bind::<Nullable<Text>, _>(crate::log_context::current().as_deref())
+        .bind::<Jsonb, _>(payload)
+        .get_result::<SubmitWritten>(conn);
+    let written = match written {
+        Ok(written) => written,
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        )) if info.constraint_name() == Some("applications_one_open_per_person") => {
+            return Err(ApplicationError::OpenApplicationExists);
         }
-        insert_submitted(conn, row, events)?;
-        let rendered = render(conn, row)?;
-        if let Some(key) = key {
-            crate::idempotency::store_response(conn, key, rendered.0, &rendered.1)?;
-        }
-        Ok(Ok(rendered))
-    })
+        Err(e) => return Err(e.into()),
+    };
+    if written.inserted {
+        return Ok(Ok(Idempotent::Fresh(())));
+    }
+    // Nothing was written: the key was used before (its first use wins, even over a membership
+    // gained since), or the person is a member.
+    if let Some(key) = key
+        && let Some(first) = crate::idempotency::first_answer(conn, key)?
+    {
+        return Ok(first.map(|(status, body)| Idempotent::Replay { status, body }));
+    }
+    if written.current_member {
+        return Err(ApplicationError::AlreadyMember);
+    }
+    Err(StoreError::Internal("a submission wrote nothing and has no first answer".into()).into())
 }

@@ -73,18 +73,33 @@ pub fn claim(
     if inserted == 1 {
         return Ok(Ok(None));
     }
-    let (hash, status, body): (String, i16, Value) = idempotency_keys::table
+    first_answer(conn, key)?
+        .map(|first| first.map(Some))
+        .ok_or_else(|| StoreError::Internal("an idempotency key vanished".into()))
+}
+
+/// The answer of the key's first use, or `KeyReused` if that use had another body; `None` if
+/// the key was never used.
+pub fn first_answer(
+    conn: &mut PgConnection,
+    key: &IdempotencyKey,
+) -> Result<Option<Result<(u16, Value), KeyReused>>, StoreError> {
+    let Some((hash, status, body)) = idempotency_keys::table
         .find((&key.scope, &key.key))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::response_status,
             idempotency_keys::response_body,
         ))
-        .first(conn)?;
+        .first::<(String, i16, Value)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
     if hash != key.request_hash {
-        return Ok(Err(KeyReused));
+        return Ok(Some(Err(KeyReused)));
     }
-    Ok(Ok(Some((u16::try_from(status).unwrap_or(200), body))))
+    Ok(Some(Ok((u16::try_from(status).unwrap_or(200), body))))
 }
 
 /// Inside the same transaction as [`claim`]: records the answer of the first use.

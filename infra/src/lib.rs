@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod password;
 pub mod pii;
 pub mod redis_store;
+pub mod reference_cache;
 pub mod regions;
 pub mod review_stats;
 pub mod schema;

@@ -19,7 +19,7 @@ use zhijian_domain::calendar::WorkingCalendar;
 use zhijian_domain::ids::{AccountId, MemberId, TransferId, UnionId};
 use zhijian_domain::member::{MemberStatus, MemberTransition};
 use zhijian_domain::reason::Reason;
-use zhijian_domain::routing::{self, RoutingDecision, RoutingFacts, UnionKind};
+use zhijian_domain::routing::{RoutingDecision, RoutingFacts, UnionKind};
 use zhijian_domain::transfer::{
     SOURCE_SILENCE_WORKING_DAYS, Transfer, TransferEvent, TransferStatus, TransferTransition,
 };
@@ -33,6 +33,7 @@ use crate::member_lifecycle::{
 };
 use crate::members::{self, MemberRow};
 use crate::outbox;
+use crate::reference_cache::ReferenceCache;
 use crate::schema::{members as members_table, transfers, unions};
 use crate::unions::UnionRow;
 
@@ -123,6 +124,7 @@ fn invalid(code: &'static str, message: &str, field: Option<&'static str>) -> Me
 /// facts are routed over the union tree like an application.
 fn resolve_target(
     conn: &mut PgConnection,
+    cache: &ReferenceCache,
     target: &TransferTarget,
 ) -> Result<(UnionRow, Option<RoutingDecision>), MembershipError> {
     match target {
@@ -140,7 +142,7 @@ fn resolve_target(
             Ok((union, None))
         }
         TransferTarget::Facts(facts) => {
-            match crate::applications::check_work_region(conn, &facts.work_region)? {
+            match crate::applications::check_work_region(conn, cache, &facts.work_region)? {
                 Ok(()) => {}
                 Err(RegionProblem::TooCoarse) => {
                     return Err(invalid(
@@ -157,23 +159,15 @@ fn resolve_target(
                     ));
                 }
             }
-            let candidates = crate::unions::routing_candidates(
+            let (decision, union) = crate::unions::route(
                 conn,
-                &facts.work_region,
-                facts.employer.as_ref(),
-            )?;
-            let decision = routing::route(
                 &RoutingFacts {
                     work_region: facts.work_region.clone(),
                     occupation: facts.occupation,
                     employer_credit_code: facts.employer.clone(),
                 },
-                &candidates,
-            )
+            )?
             .map_err(|e| MembershipError::conflict(e.code(), e.to_string()))?;
-            let union = crate::unions::find(conn, decision.union)?.ok_or_else(|| {
-                StoreError::Internal(format!("routed to missing union {}", decision.union))
-            })?;
             Ok((union, Some(decision)))
         }
     }
@@ -194,6 +188,7 @@ fn member_status(member: &MemberRow) -> Result<MemberStatus, StoreError> {
 /// `render` builds the response that a retry with the same key gets back.
 pub fn request(
     conn: &mut PgConnection,
+    cache: &ReferenceCache,
     account: AccountId,
     target: &TransferTarget,
     reason: Option<&Reason>,
@@ -211,7 +206,7 @@ pub fn request(
         }
         let (member, _) =
             members::find_for_account(conn, account)?.ok_or(MembershipError::NotAMember)?;
-        let (to, decision) = resolve_target(conn, target)?;
+        let (to, decision) = resolve_target(conn, cache, target)?;
         let id = TransferId::from_uuid(uuid::Uuid::now_v7());
         let transfer = Transfer::request(
             id,

@@ -10,7 +10,9 @@ use zhijian_domain::deadline::ReviewHours;
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
-use zhijian_domain::routing::{UnionCandidate, UnionKind};
+use zhijian_domain::routing::{
+    RoutingDecision, RoutingError, RoutingFacts, UnionCandidate, UnionKind,
+};
 
 use crate::db::StoreError;
 use crate::schema::unions;
@@ -156,30 +158,68 @@ pub fn find(conn: &mut PgConnection, id: UnionId) -> Result<Option<UnionRow>, St
         .optional()?)
 }
 
-/// Every union routing could choose for work in `region` (unions of the region and of each
-/// region above it), plus the enterprise union of `employer`.
-pub fn routing_candidates(
+/// The rows of every union routing could choose for work in `region` (unions of the region and
+/// of each region above it), plus the enterprise union of `employer`. One statement, prepared
+/// once per connection.
+pub fn routing_candidate_rows(
     conn: &mut PgConnection,
     region: &RegionCode,
     employer: Option<&CreditCode>,
-) -> Result<Vec<UnionCandidate>, StoreError> {
+) -> Result<Vec<UnionRow>, StoreError> {
     let regions: Vec<String> = region
         .ancestors()
         .iter()
         .map(|r| r.as_str().to_owned())
         .collect();
-    let mut query = unions::table
-        .filter(unions::region_code.eq_any(regions))
+    // `credit_code = NULL` matches nothing, so no employer needs no second query shape.
+    Ok(unions::table
+        .filter(
+            unions::region_code
+                .eq_any(regions)
+                .or(unions::credit_code.eq(employer.map(CreditCode::as_str))),
+        )
         .select(UnionRow::as_select())
-        .into_boxed();
-    if let Some(code) = employer {
-        query = query.or_filter(unions::credit_code.eq(code.as_str()));
-    }
-    query
-        .load::<UnionRow>(conn)?
+        .load(conn)?)
+}
+
+/// Every union routing could choose for work in `region`, as routing sees them.
+pub fn routing_candidates(
+    conn: &mut PgConnection,
+    region: &RegionCode,
+    employer: Option<&CreditCode>,
+) -> Result<Vec<UnionCandidate>, StoreError> {
+    routing_candidate_rows(conn, region, employer)?
         .iter()
         .map(UnionRow::candidate)
         .collect()
+}
+
+/// Routes `facts` over the stored union tree: the decision and the chosen union's row (from
+/// the same read), or why no union could be chosen.
+pub fn route(
+    conn: &mut PgConnection,
+    facts: &RoutingFacts,
+) -> Result<Result<(RoutingDecision, UnionRow), RoutingError>, StoreError> {
+    let rows = routing_candidate_rows(
+        conn,
+        &facts.work_region,
+        facts.employer_credit_code.as_ref(),
+    )?;
+    let candidates = rows
+        .iter()
+        .map(UnionRow::candidate)
+        .collect::<Result<Vec<_>, _>>()?;
+    let decision = match zhijian_domain::routing::route(facts, &candidates) {
+        Ok(decision) => decision,
+        Err(e) => return Ok(Err(e)),
+    };
+    let union = rows
+        .into_iter()
+        .find(|row| row.id == decision.union.get())
+        .ok_or_else(|| {
+            StoreError::Internal(format!("routed to unknown union {}", decision.union))
+        })?;
+    Ok(Ok((decision, union)))
 }
 
 /// The ids of every union in the subtree under `path` (inclusive).

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::application::{self as domain_application, ApplicationStatus};
 use zhijian_domain::credit_code::CreditCode;
@@ -19,6 +19,7 @@ use zhijian_infra::applications::{
     self, ApplicationError, ApplicationRow, RegionProblem, SubmitFacts,
 };
 use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::idempotency::Idempotent;
 use zhijian_infra::pii::PiiCipher;
 
 use crate::auth::WorkerIdentity;
@@ -331,9 +332,10 @@ pub fn application_error(error: ApplicationError) -> ApiError {
 /// Checks the regions named in the form against the regions table.
 fn check_regions(
     conn: &mut diesel::PgConnection,
+    state: &AppState,
     form: &Form,
 ) -> Result<Result<(), ApiError>, StoreError> {
-    match applications::check_work_region(conn, &form.facts.work_region)? {
+    match applications::check_work_region(conn, &state.reference, &form.facts.work_region)? {
         Ok(()) => {}
         Err(RegionProblem::TooCoarse) => {
             return Ok(Err(ApiError::invalid(
@@ -351,7 +353,7 @@ fn check_regions(
         }
     }
     if let Some(region) = &form.household_region
-        && !applications::region_exists(conn, region)?
+        && !state.reference.region_exists(conn, region)?
     {
         return Ok(Err(ApiError::invalid(
             "unknown_region",
@@ -391,36 +393,56 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let request: SubmitApplicationRequest = json::parse_body(&req, &body)?;
     let key = json::idempotency_key(&req, format!("account:{}", worker.account_id), &body)?;
-    let now = state.clock.now();
+    // Stored to the microsecond: the answer shows the instant as it will be read back.
+    let now = state.clock.now().trunc_subsecs(6);
     let form = request.parse(now.date_naive())?;
     let app_state = state.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        if let Err(e) = check_regions(conn, &form)? {
+        if let Err(e) = check_regions(conn, &app_state, &form)? {
             return Ok(Err(e));
         }
-        let (decision, due_at) =
-            applications::route_and_schedule(conn, &form.facts, now).map_err(application_error)?;
-        let submitted = domain_application::submit(&decision, due_at);
+        let routed = applications::route_and_schedule(conn, &app_state.reference, &form.facts, now)
+            .map_err(application_error)?;
+        let submitted = domain_application::submit(&routed.decision, routed.due_at);
         let row = match build_row(
             &form,
             &app_state.pii,
             uuid::Uuid::now_v7(),
             worker.account_id,
             submitted.status,
-            &decision,
-            due_at,
+            &routed.decision,
+            routed.due_at,
             now,
         ) {
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
-        let result =
-            applications::submit(conn, &row, submitted.events(), key.as_ref(), |conn, row| {
-                let view = render(conn, &app_state, row, now)
-                    .map_err(|e| StoreError::Internal(e.to_string()))?;
-                let body =
-                    serde_json::to_value(view).map_err(|e| StoreError::Internal(e.to_string()))?;
-                // Only a fresh submission gets here; an idempotent replay answers the stored body.
+        // The answer is rendered from what is about to be written, and stored with it.
+        let events = applications::submitted_events(&row, submitted.events());
+        let timeline: Vec<_> = events
+            .iter()
+            .map(|event| (event.clone(), routed.union.name.clone()))
+            .collect();
+        let view = match application_view(
+            &row,
+            &routed.union,
+            &timeline,
+            None,
+            &app_state.pii,
+            Pii::Masked,
+            now,
+        ) {
+            Ok(view) => view,
+            Err(e) => return Ok(Err(e)),
+        };
+        let answer = (
+            201,
+            serde_json::to_value(view).map_err(|e| StoreError::Internal(e.to_string()))?,
+        );
+        let result = match applications::submit(conn, &row, &events, key.as_ref(), &answer)
+            .map_err(application_error)?
+        {
+            Ok(Idempotent::Fresh(())) => {
                 log::info!(
                     "application submitted: application_id={} status={} union_id={} rule={}",
                     row.id,
@@ -428,9 +450,11 @@ pub async fn submit(
                     row.union_id,
                     row.routing_rule
                 );
-                Ok((201, body))
-            })
-            .map_err(application_error)?;
+                Ok(answer)
+            }
+            Ok(Idempotent::Replay { status, body }) => Ok((status, body)),
+            Err(reused) => Err(reused),
+        };
         Ok::<_, ApiError>(Ok(result))
     })
     .await??;
@@ -503,20 +527,20 @@ pub async fn correct(
     let form = request.parse(now.date_naive())?;
     let app_state = state.clone();
     let view = db::run(&state.pool, move |conn| {
-        if let Err(e) = check_regions(conn, &form)? {
+        if let Err(e) = check_regions(conn, &app_state, &form)? {
             return Ok(Err(e));
         }
-        let (decision, due_at) =
-            applications::route_and_schedule(conn, &form.facts, now).map_err(application_error)?;
-        let status = domain_application::submit(&decision, due_at).status;
+        let routed = applications::route_and_schedule(conn, &app_state.reference, &form.facts, now)
+            .map_err(application_error)?;
+        let status = domain_application::submit(&routed.decision, routed.due_at).status;
         let corrected = match build_row(
             &form,
             &app_state.pii,
             id.as_uuid(),
             worker.account_id,
             status,
-            &decision,
-            due_at,
+            &routed.decision,
+            routed.due_at,
             now,
         ) {
             Ok(row) => row,

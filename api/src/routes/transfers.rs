@@ -143,10 +143,12 @@ pub async fn request(
     let reason = Reason::parse_optional(request.reason.as_deref())
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
     let now = state.clock.now();
+    let app_state = state.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        let calendar = zhijian_infra::calendar::load(conn)?;
+        let calendar = app_state.reference.calendar(conn)?;
         transfers::request(
             conn,
+            &app_state.reference,
             worker.account_id,
             &target,
             reason.as_ref(),

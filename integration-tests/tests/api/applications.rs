@@ -68,7 +68,35 @@ async fn a_courier_is_routed_to_the_courier_federation_with_a_deadline() {
         .call(Method::GET, &format!("/v1/applications/{id}"), &token, None)
         .await;
     assert_eq!(detail.status, 200);
-    assert_eq!(detail.body["id"], body["id"]);
+    assert_eq!(
+        detail.body, *body,
+        "the answer to the submission is what was stored"
+    );
+    // Written with it, in the same statement: one timeline step, the audit row carrying the
+    // request's id, the outbox event.
+    for (what, sql) in [
+        (
+            "timeline",
+            format!(
+                "SELECT count(*) FROM application_events WHERE application_id = '{id}' AND event = 'submitted' AND actor_kind = 'applicant'"
+            ),
+        ),
+        (
+            "audit",
+            format!(
+                "SELECT count(*) FROM audit_log WHERE object_id = '{id}' AND action = 'submit' AND actor_kind = 'applicant' AND request_id IS NOT NULL"
+            ),
+        ),
+        (
+            "outbox",
+            format!(
+                "SELECT count(*) FROM outbox WHERE aggregate_id = '{id}' AND event_type = 'application.submitted' AND payload->>'union_id' = '{}'",
+                body["union"]["id"]
+            ),
+        ),
+    ] {
+        assert_eq!(count(&app, &sql), 1, "{what}");
+    }
 
     // Another worker cannot see it.
     let other = app.worker_token("someone-else").await;
@@ -399,6 +427,25 @@ async fn approval_creates_one_member_with_a_number_and_the_worker_sees_it() {
     let reapply = submit(&app, &worker, &application_form(&person(7), "13812341234")).await;
     assert_eq!(reapply.status, 409);
     assert_eq!(reapply.body["code"], "already_member");
+    // Also with an Idempotency-Key: refused, and the key is not spent on the refusal.
+    let keyed = app
+        .send(
+            app.request(Method::POST, "/v1/applications")
+                .bearer_auth(&worker)
+                .header("Idempotency-Key", "member-again")
+                .json(&application_form(&person(7), "13812341234")),
+        )
+        .await;
+    assert_eq!(keyed.status, 409, "{}", keyed.text);
+    assert_eq!(keyed.body["code"], "already_member");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM idempotency_keys WHERE key = 'member-again'"
+        ),
+        0
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM applications"), 1);
 }
 
 #[tokio::test]
@@ -693,6 +740,22 @@ async fn forward_and_pool_assignment() {
     assert_eq!(pooled.body["status"], "pooled");
     assert_eq!(pooled.body["routing"]["rule"], "pool");
     let pool_id = pooled.body["id"].as_str().unwrap();
+    let steps: Vec<&str> = pooled.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["pending_review", "pooled"]);
+    let stored = app
+        .call(
+            Method::GET,
+            &format!("/v1/applications/{pool_id}"),
+            &pooled_worker,
+            None,
+        )
+        .await;
+    assert_eq!(stored.body, pooled.body, "both steps stored, in order");
     let manager = app.admin_token("pool-reviewer").await;
     let pool = app
         .call(Method::GET, "/v1/admin/pool", &manager, None)
