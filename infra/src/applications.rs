@@ -255,13 +255,20 @@ pub struct QueueFilter {
 
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
 ///
-/// Two steps, so the cost follows the number of unions in the subtree, not the number of
-/// applications in it (see BENCHMARKS.md, B2): first, for each union of the subtree, the
-/// first `limit` matching `(due_at, id)` keys after the cursor are read from
-/// `applications_queue_idx (union_id, status, due_at, id)` and merged, keeping the overall
-/// first `limit` ids; then those rows are loaded with their unions. Joining the subtree and
-/// sorting all its open applications (the plain join) read every pending row of a county's
-/// queue on each page: 10 ms at a million applications, and growing with the table.
+/// The cost follows the number of unions in the subtree, not the number of applications in it
+/// (see BENCHMARKS.md, B2). Every read is index-only on
+/// `applications_queue_idx (union_id, status, due_at, id)`:
+///
+/// 1. `firsts`: each union's first matching `(due_at, id)` after the cursor — one key per union;
+/// 2. `bound`: the `limit`-th smallest of those keys (or +∞ when fewer unions have any). These
+///    `limit` unions alone hold `limit` keys at or before it, so the page lies at or before it;
+/// 3. for each union whose first key is at or before the bound, its keys up to the bound (at
+///    most `limit`), merged; the first `limit` ids are the page;
+/// 4. those rows are loaded with their unions.
+///
+/// Reading every union's first `limit` keys instead (the previous version) visited
+/// `unions × limit` index tuples on a busy county's queue; sorting the subtree's whole queue
+/// (the plain join) read every pending row of the county on each page.
 pub fn queue(
     conn: &mut PgConnection,
     scope: &UnionPath,
@@ -295,13 +302,28 @@ pub fn queue(
     if filter.after.is_some() {
         conditions.push_str(&format!(" AND (a.due_at, a.id) > (${next}, ${})", next + 1));
     }
+    let matching =
+        format!("a.status = $2 AND a.due_at IS NOT NULL{conditions} ORDER BY a.due_at, a.id");
     let sql = format!(
-        "SELECT q.id FROM unions u \
+        "WITH firsts AS MATERIALIZED ( \
+             SELECT u.id AS union_id, f.due_at, f.id FROM unions u \
+             CROSS JOIN LATERAL ( \
+                 SELECT a.due_at, a.id FROM applications a \
+                 WHERE a.union_id = u.id AND {matching} LIMIT 1) f \
+             WHERE u.path LIKE $1), \
+         bound AS ( \
+             SELECT due_at, id FROM ( \
+                 (SELECT due_at, id FROM firsts ORDER BY due_at, id OFFSET $3 - 1 LIMIT 1) \
+                 UNION ALL \
+                 SELECT 'infinity'::timestamptz, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
+             ) b ORDER BY due_at, id LIMIT 1) \
+         SELECT q.id FROM firsts f \
          CROSS JOIN LATERAL ( \
              SELECT a.id, a.due_at FROM applications a \
-             WHERE a.union_id = u.id AND a.status = $2 AND a.due_at IS NOT NULL{conditions} \
-             ORDER BY a.due_at, a.id LIMIT $3) q \
-         WHERE u.path LIKE $1 \
+             WHERE a.union_id = f.union_id \
+               AND (a.due_at, a.id) <= (SELECT due_at, id FROM bound) AND {matching} \
+             LIMIT $3) q \
+         WHERE (f.due_at, f.id) <= (SELECT due_at, id FROM bound) \
          ORDER BY q.due_at, q.id LIMIT $3"
     );
     let mut query = diesel::sql_query(sql)
@@ -972,6 +994,61 @@ notified AS (
 SELECT (SELECT current FROM member) AS current_member,
        (SELECT count(*) FROM notified) = 1 AS inserted";
 
+/// [`SUBMIT_SQL`] with its parameters, as a statement diesel prepares once per connection
+/// (`diesel::sql_query` is parsed and planned by PostgreSQL at every call).
+struct SubmitStatement<'a> {
+    application: serde_json::Value,
+    events: serde_json::Value,
+    person_index: &'a str,
+    current_statuses: Vec<&'static str>,
+    key_scope: Option<&'a str>,
+    key: Option<&'a str>,
+    key_request_hash: Option<&'a str>,
+    answer_status: i16,
+    answer_body: &'a serde_json::Value,
+    request_id: Option<String>,
+    payload: serde_json::Value,
+}
+
+/// The cache identity of [`SubmitStatement`]: its text never changes.
+struct SubmitStatementId;
+
+impl diesel::query_builder::QueryId for SubmitStatement<'_> {
+    type QueryId = SubmitStatementId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for SubmitStatement<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for SubmitStatement<'_> {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SubmitStatement<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text};
+        crate::db::push_numbered(SUBMIT_SQL, &mut out, |n, out| match n {
+            1 => out.push_bind_param::<Jsonb, _>(&self.application),
+            2 => out.push_bind_param::<Jsonb, _>(&self.events),
+            3 => out.push_bind_param::<Text, _>(&self.person_index),
+            4 => out.push_bind_param::<Array<Text>, _>(&self.current_statuses),
+            5 => out.push_bind_param::<Nullable<Text>, _>(&self.key_scope),
+            6 => out.push_bind_param::<Nullable<Text>, _>(&self.key),
+            7 => out.push_bind_param::<Nullable<Text>, _>(&self.key_request_hash),
+            8 => out.push_bind_param::<SmallInt, _>(&self.answer_status),
+            9 => out.push_bind_param::<Jsonb, _>(self.answer_body),
+            10 => out.push_bind_param::<Nullable<Text>, _>(&self.request_id),
+            11 => out.push_bind_param::<Jsonb, _>(&self.payload),
+            _ => Err(diesel::result::Error::QueryBuilderError(
+                format!("SUBMIT_SQL has no parameter ${n}").into(),
+            )),
+        })
+    }
+}
+
 /// Submits an application: the row, its first timeline steps, an audit row and an outbox event,
 /// with `answer` stored under the idempotency key — in one statement. A retry with the same key
 /// gets the first answer back, whether the first attempt committed long ago or is committing
@@ -983,7 +1060,6 @@ pub fn submit(
     key: Option<&IdempotencyKey>,
     answer: &Rendered,
 ) -> Result<Result<Idempotent<()>, KeyReused>, ApplicationError> {
-    use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text};
     use zhijian_domain::member::MemberStatus;
 
     let current: Vec<&str> = MemberStatus::ALL
@@ -994,20 +1070,20 @@ pub fn submit(
     let encode = |value: serde_json::Result<serde_json::Value>| {
         value.map_err(|e| StoreError::Internal(format!("encoding a submission: {e}")))
     };
-    let payload = json!({"application_id": row.id, "account_id": row.account_id, "union_id": row.union_id, "status": row.status, "due_at": row.due_at});
-    let written = diesel::sql_query(SUBMIT_SQL)
-        .bind::<Jsonb, _>(encode(serde_json::to_value(row))?)
-        .bind::<Jsonb, _>(encode(serde_json::to_value(events))?)
-        .bind::<Text, _>(&row.person_index)
-        .bind::<Array<Text>, _>(current)
-        .bind::<Nullable<Text>, _>(key.map(|k| k.scope.as_str()))
-        .bind::<Nullable<Text>, _>(key.map(|k| k.key.as_str()))
-        .bind::<Nullable<Text>, _>(key.map(|k| k.request_hash.as_str()))
-        .bind::<SmallInt, _>(i16::try_from(answer.0).unwrap_or(200))
-        .bind::<Jsonb, _>(&answer.1)
-        .bind::<Nullable<Text>, _>(crate::log_context::current().as_deref())
-        .bind::<Jsonb, _>(payload)
-        .get_result::<SubmitWritten>(conn);
+    let statement = SubmitStatement {
+        application: encode(serde_json::to_value(row))?,
+        events: encode(serde_json::to_value(events))?,
+        person_index: &row.person_index,
+        current_statuses: current,
+        key_scope: key.map(|k| k.scope.as_str()),
+        key: key.map(|k| k.key.as_str()),
+        key_request_hash: key.map(|k| k.request_hash.as_str()),
+        answer_status: i16::try_from(answer.0).unwrap_or(200),
+        answer_body: &answer.1,
+        request_id: crate::log_context::current().map(|id| id.to_string()),
+        payload: json!({"application_id": row.id, "account_id": row.account_id, "union_id": row.union_id, "status": row.status, "due_at": row.due_at}),
+    };
+    let written = statement.get_result::<SubmitWritten>(conn);
     let written = match written {
         Ok(written) => written,
         Err(diesel::result::Error::DatabaseError(

@@ -170,3 +170,34 @@ pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {
     })
     .await
 }
+
+/// Writes `sql` into `out` with each numbered parameter `$n` replaced by the bind that
+/// `bind(n, out)` pushes — one bind per occurrence, so a parameter used twice is bound twice.
+/// For statements of fixed text that diesel's DSL cannot express and that should still be
+/// prepared once per connection (see `applications::SubmitStatement`).
+pub fn push_numbered<'b>(
+    sql: &'b str,
+    out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    mut bind: impl FnMut(
+        usize,
+        &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()>,
+) -> diesel::QueryResult<()> {
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_sql(&rest[..at]);
+        let digits = rest[at + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let number = rest[at + 1..at + 1 + digits].parse().map_err(|_| {
+            diesel::result::Error::QueryBuilderError(
+                format!("a `$` without a parameter number in {sql:?}").into(),
+            )
+        })?;
+        bind(number, out)?;
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_sql(rest);
+    Ok(())
+}
