@@ -78,12 +78,15 @@ pub fn claim(
         .ok_or_else(|| StoreError::Internal("an idempotency key vanished".into()))
 }
 
+/// The status and body of a key's first use, or `KeyReused` when it had another request.
+pub type FirstAnswer = Result<(u16, Value), KeyReused>;
+
 /// The answer of the key's first use, or `KeyReused` if that use had another body; `None` if
 /// the key was never used.
 pub fn first_answer(
     conn: &mut PgConnection,
     key: &IdempotencyKey,
-) -> Result<Option<Result<(u16, Value), KeyReused>>, StoreError> {
+) -> Result<Option<FirstAnswer>, StoreError> {
     let Some((hash, status, body)) = idempotency_keys::table
         .find((&key.scope, &key.key))
         .select((

@@ -186,6 +186,10 @@ fn member_status(member: &MemberRow) -> Result<MemberStatus, StoreError> {
 /// `transferring`, the transfer, its history, audit and outbox. When routing finds no union
 /// for the new job, the transfer completes into the county pool at once (membership kept).
 /// `render` builds the response that a retry with the same key gets back.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the request, its idempotency key, the clock and caches it reads, and its renderer"
+)]
 pub fn request(
     conn: &mut PgConnection,
     cache: &ReferenceCache,
