@@ -253,6 +253,57 @@ pub struct QueueFilter {
     pub limit: i64,
 }
 
+/// The id query of [`queue`]: a text chosen among a few forms by the filters given, with
+/// numbered parameters. Unlike `diesel::sql_query`, diesel prepares each form once per
+/// connection and reuses it (its cache is keyed by the text).
+struct QueueIds<'a> {
+    sql: String,
+    prefix: String,
+    status: &'static str,
+    limit: i64,
+    occupation: Option<&'a str>,
+    now: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, uuid::Uuid)>,
+}
+
+impl diesel::query_builder::QueryId for QueueIds<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for QueueIds<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for QueueIds<'_> {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for QueueIds<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
+        let missing = |n: usize| {
+            Err(diesel::result::Error::QueryBuilderError(
+                format!("the queue's ${n} has no value").into(),
+            ))
+        };
+        crate::db::push_numbered(&self.sql, &mut out, |n, out| match (n, &self.after) {
+            (1, _) => out.push_bind_param::<Text, _>(&self.prefix),
+            (2, _) => out.push_bind_param::<Text, _>(&self.status),
+            (3, _) => out.push_bind_param::<BigInt, _>(&self.limit),
+            (4, _) => match &self.occupation {
+                Some(occupation) => out.push_bind_param::<Text, _>(occupation),
+                None => missing(n),
+            },
+            (5, _) => out.push_bind_param::<Timestamptz, _>(&self.now),
+            (6, Some((due, _))) => out.push_bind_param::<Timestamptz, _>(due),
+            (7, Some((_, id))) => out.push_bind_param::<SqlUuid, _>(id),
+            _ => missing(n),
+        })
+    }
+}
+
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
 ///
 /// The cost follows the number of unions in the subtree, not the number of applications in it
@@ -262,8 +313,8 @@ pub struct QueueFilter {
 /// 1. `firsts`: each union's first matching `(due_at, id)` after the cursor — one key per union;
 /// 2. `bound`: the `limit`-th smallest of those keys (or +∞ when fewer unions have any). These
 ///    `limit` unions alone hold `limit` keys at or before it, so the page lies at or before it;
-/// 3. for each union whose first key is at or before the bound, its keys up to the bound (at
-///    most `limit`), merged; the first `limit` ids are the page;
+/// 3. for each union whose first key is at or before the bound, its keys up to the bound's
+///    deadline (at most `limit`), merged; the first `limit` ids are the page;
 /// 4. those rows are loaded with their unions.
 ///
 /// Reading every union's first `limit` keys instead (the previous version) visited
@@ -275,71 +326,64 @@ pub fn queue(
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
-    use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
-
     #[derive(QueryableByName)]
     struct Key {
-        #[diesel(sql_type = SqlUuid)]
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
         id: uuid::Uuid,
     }
 
-    let status = filter.status.unwrap_or(ApplicationStatus::PendingReview);
-    // Parameters: $1 subtree prefix, $2 status, $3 limit, then the optional filters in order.
+    // Parameters: $1 subtree prefix, $2 status, $3 limit, $4 occupation, $5 now, $6 and $7 the
+    // cursor; a filter not given leaves its parameter out of the text (and unbound).
     let mut conditions = String::new();
-    let mut next = 4;
     if filter.occupation.is_some() {
-        conditions.push_str(&format!(" AND a.occupation = ${next}"));
-        next += 1;
+        conditions.push_str(" AND a.occupation = $4");
     }
     match filter.overdue {
-        Some(true) => conditions.push_str(&format!(" AND a.due_at < ${next}")),
-        Some(false) => conditions.push_str(&format!(" AND a.due_at >= ${next}")),
+        Some(true) => conditions.push_str(" AND a.due_at < $5"),
+        Some(false) => conditions.push_str(" AND a.due_at >= $5"),
         None => {}
     }
-    if filter.overdue.is_some() {
-        next += 1;
-    }
     if filter.after.is_some() {
-        conditions.push_str(&format!(" AND (a.due_at, a.id) > (${next}, ${})", next + 1));
+        conditions.push_str(" AND (a.due_at, a.id) > ($6, $7)");
     }
     let matching =
         format!("a.status = $2 AND a.due_at IS NOT NULL{conditions} ORDER BY a.due_at, a.id");
-    let sql = format!(
-        "WITH firsts AS MATERIALIZED ( \
-             SELECT u.id AS union_id, f.due_at, f.id FROM unions u \
+    // The bound is applied to `due_at` alone in step 3: the B-tree stops at the first later
+    // deadline, whereas a row comparison `(due_at, id) <=` would only stop at the end of the
+    // deadline's ties — and a day's applications often share one deadline.
+    let query = QueueIds {
+        sql: format!(
+            "WITH firsts AS MATERIALIZED ( \
+                 SELECT u.id AS union_id, f.due_at, f.id FROM unions u \
+                 CROSS JOIN LATERAL ( \
+                     SELECT a.due_at, a.id FROM applications a \
+                     WHERE a.union_id = u.id AND {matching} LIMIT 1) f \
+                 WHERE u.path LIKE $1), \
+             bound AS ( \
+                 SELECT due_at, id FROM ( \
+                     (SELECT due_at, id FROM firsts ORDER BY due_at, id OFFSET $3 - 1 LIMIT 1) \
+                     UNION ALL \
+                     SELECT 'infinity'::timestamptz, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
+                 ) b ORDER BY due_at, id LIMIT 1) \
+             SELECT q.id FROM firsts f \
              CROSS JOIN LATERAL ( \
-                 SELECT a.due_at, a.id FROM applications a \
-                 WHERE a.union_id = u.id AND {matching} LIMIT 1) f \
-             WHERE u.path LIKE $1), \
-         bound AS ( \
-             SELECT due_at, id FROM ( \
-                 (SELECT due_at, id FROM firsts ORDER BY due_at, id OFFSET $3 - 1 LIMIT 1) \
-                 UNION ALL \
-                 SELECT 'infinity'::timestamptz, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
-             ) b ORDER BY due_at, id LIMIT 1) \
-         SELECT q.id FROM firsts f \
-         CROSS JOIN LATERAL ( \
-             SELECT a.id, a.due_at FROM applications a \
-             WHERE a.union_id = f.union_id \
-               AND (a.due_at, a.id) <= (SELECT due_at, id FROM bound) AND {matching} \
-             LIMIT $3) q \
-         WHERE (f.due_at, f.id) <= (SELECT due_at, id FROM bound) \
-         ORDER BY q.due_at, q.id LIMIT $3"
-    );
-    let mut query = diesel::sql_query(sql)
-        .into_boxed::<diesel::pg::Pg>()
-        .bind::<Text, _>(format!("{scope}%"))
-        .bind::<Text, _>(status.as_str())
-        .bind::<diesel::sql_types::BigInt, _>(filter.limit);
-    if let Some(occupation) = &filter.occupation {
-        query = query.bind::<Text, _>(occupation.clone());
-    }
-    if filter.overdue.is_some() {
-        query = query.bind::<Timestamptz, _>(now);
-    }
-    if let Some((due, id)) = filter.after {
-        query = query.bind::<Timestamptz, _>(due).bind::<SqlUuid, _>(id);
-    }
+                 SELECT a.id, a.due_at FROM applications a \
+                 WHERE a.union_id = f.union_id \
+                   AND a.due_at <= (SELECT due_at FROM bound) AND {matching} \
+                 LIMIT $3) q \
+             WHERE (f.due_at, f.id) <= (SELECT due_at, id FROM bound) \
+             ORDER BY q.due_at, q.id LIMIT $3"
+        ),
+        prefix: format!("{scope}%"),
+        status: filter
+            .status
+            .unwrap_or(ApplicationStatus::PendingReview)
+            .as_str(),
+        limit: filter.limit,
+        occupation: filter.occupation.as_deref(),
+        now,
+        after: filter.after,
+    };
     let ids: Vec<uuid::Uuid> = query.load::<Key>(conn)?.into_iter().map(|k| k.id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
