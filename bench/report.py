@@ -64,6 +64,33 @@ def redis(csv):
     sys.exit(f"no SET line in {csv}")
 
 
+def cpu(server_pid, stub_pid):
+    """CPU seconds used so far by the server, every PostgreSQL process, Redis and the stub."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def named(name):
+        total = 0.0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/comm", encoding="utf-8") as f:
+                    if f.read().strip() == name:
+                        total += of(pid)
+            except OSError:
+                pass
+        return total
+
+    print(json.dumps({"server": of(server_pid), "postgres": named("postgres"),
+                      "redis": named("redis-server"), "stub": of(stub_pid)}))
+
+
 def load(raw, name):
     path = os.path.join(raw, name + ".json")
     if not os.path.exists(path):
@@ -80,17 +107,34 @@ def assemble(raw, results):
         "machine": load(raw, "machine"),
         "settings": settings,
         "b1": {"server": load(raw, "b1_wrk"), "pgbench": load(raw, "b1_pgbench"),
-               "fixed_rate": load(raw, "b1_fixed"), "fixed_half_rate": load(raw, "b1_fixed_half")},
+               "fixed_rate": load(raw, "b1_fixed"), "fixed_half_rate": load(raw, "b1_fixed_half"),
+               "server_cpu_s": load(raw, "b1_wrk_cpu"), "pgbench_cpu_s": load(raw, "b1_pgbench_cpu")},
         "b2": {str(s): {"generate": load(raw, f"gen_{s}"), "meta": load(raw, f"b2_{s}_meta"),
                         "first_page": load(raw, f"b2_{s}_first"),
                         "deep_page": load(raw, f"b2_{s}_deep")} for s in sizes},
-        "b3": {"server": load(raw, "b3_wrk"), "redis_benchmark": load(raw, "b3_redis")},
+        "b3": {"server": load(raw, "b3_wrk"), "redis_benchmark": load(raw, "b3_redis"),
+               "server_cpu_s": load(raw, "b3_wrk_cpu")},
         "b4": {"server": load(raw, "b4_wrk")},
         "rss": load(raw, "rss"),
     }
     figures = {}
     if doc["b1"]["server"] and doc["b1"]["pgbench"]:
         figures["b1_throughput_ratio"] = round(doc["b1"]["server"]["rps"] / doc["b1"]["pgbench"]["tps"], 3)
+    # Where each request's CPU went (ms per request, from /proc around the measurement), and
+    # the ratio B1 could reach if the server and the load generator cost nothing: the cores
+    # divided by PostgreSQL's own CPU per submission, over pgbench's rate.
+    for bench, run_key, count_key, cpu_key in (("b1", "server", "requests", "server_cpu_s"),
+                                               ("b1", "pgbench", "transactions", "pgbench_cpu_s"),
+                                               ("b3", "server", "requests", "server_cpu_s")):
+        run, used = doc[bench][run_key], doc[bench].get(cpu_key)
+        if run and used and run.get(count_key):
+            for part, seconds in used.items():
+                if seconds:
+                    figures[f"{bench}_{run_key}_cpu_ms_per_request_{part}"] = round(seconds * 1000 / run[count_key], 3)
+    pg_ms = figures.get("b1_server_cpu_ms_per_request_postgres")
+    nproc = (doc["machine"] or {}).get("nproc")
+    if pg_ms and nproc and doc["b1"]["pgbench"]:
+        figures["b1_ratio_bound_if_server_free"] = round(nproc * 1000 / pg_ms / doc["b1"]["pgbench"]["tps"], 3)
     if doc["b1"]["fixed_rate"]:
         figures["b1_fixed_p99_ms"] = doc["b1"]["fixed_rate"]["p99_ms"]
     if doc["b1"].get("fixed_half_rate"):
@@ -167,6 +211,8 @@ def main():
         pgbench(*args)
     elif command == "redis":
         redis(*args)
+    elif command == "cpu":
+        cpu(*args)
     elif command == "assemble":
         assemble(*args)
     elif command == "table":

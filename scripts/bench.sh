@@ -85,6 +85,19 @@ save_json() {
 
 psql_bench() { zj_psql "$DB" -qAt "$@"; }
 
+# CPU seconds used so far by each part of the system: the server, every PostgreSQL process,
+# Redis and the provider stub (the load generators are what is left of the cores).
+cpu_seconds() {
+    python3 "$ZJ_ROOT/bench/report.py" cpu "$SERVER_PID" "$(cat "$ZJ_STATE/stub-$STUB_B_PORT.pid" 2>/dev/null || echo 0)"
+}
+
+# cpu_between NAME BEFORE_JSON: writes $RAW/NAME_cpu.json, the CPU seconds each part used since
+# BEFORE_JSON was taken.
+cpu_between() {
+    python3 -c 'import json, sys; a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2]); print(json.dumps({k: round(b[k] - a[k], 2) for k in a}))' \
+        "$2" "$(cpu_seconds)" >"$RAW/$1_cpu.json"
+}
+
 start_server() {
     export_server_env "$PORT" "$STUB_B_PORT" "$DB"
     export RUST_LOG="${BENCH_RUST_LOG:-warn}"
@@ -120,10 +133,13 @@ run_wrk() {
     local name="$1" script="$2" url="$3"
     shift 3
     log "$name: wrk $(echo "$*" | sed 's/Bearer [^ ]*/Bearer …/') -d ${DURATION}s ${url%%cursor=*}…"
+    local before
+    before="$(cpu_seconds)"
     wrk --latency -s "$BENCH_LUA/$script" -d "${DURATION}s" --timeout 10s "$@" "$url" >"$OUT/$name.txt" 2>&1 || {
         cat "$OUT/$name.txt" >&2
         die "wrk failed ($name)"
     }
+    cpu_between "$name" "$before"
     save_json "$name" "$OUT/$name.txt"
 }
 
@@ -195,6 +211,8 @@ bench_submit() {
     cipher="$(psql_bench -c "SELECT resident_id_cipher FROM applications ORDER BY submitted_at DESC LIMIT 1")"
     log "B1 baseline: pgbench -c $CONNECTIONS -j $THREADS -T $DURATION -M prepared -f bench/pgbench/submit.sql"
     rm -f "$OUT"/pgbench_log*
+    local before
+    before="$(cpu_seconds)"
     (cd "$OUT" && "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
         -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -l --log-prefix=pgbench_log \
         -D "account=$account" -D "union_id=$union" -D "cipher=$cipher" \
@@ -202,6 +220,7 @@ bench_submit() {
         cat "$OUT/b1_pgbench.txt" >&2
         die "pgbench failed"
     }
+    cpu_between b1_pgbench "$before"
     python3 "$ZJ_ROOT/bench/report.py" pgbench "$OUT/b1_pgbench.txt" "$OUT" >"$RAW/b1_pgbench.json"
 
     log "B1 at a fixed rate: bench/fixed_rate.py --rate $RATE --duration $DURATION"

@@ -107,6 +107,17 @@ pub fn find_or_create_by_openid(
     unionid: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<AccountRow, StoreError> {
+    // A returning worker (most sign-ins) is one read, outside any transaction.
+    let known: Option<AccountRow> = accounts::table
+        .filter(accounts::wechat_openid.eq(openid))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(row) = known
+        && (unionid.is_none() || row.wechat_unionid.as_deref() == unionid)
+    {
+        return Ok(row);
+    }
     conn.transaction(|conn| {
         let inserted = diesel::insert_into(accounts::table)
             .values((

@@ -222,6 +222,29 @@ async fn wechat_sign_in_keeps_one_account_per_openid() {
         "SELECT count(*) AS n FROM accounts WHERE wechat_unionid = 'u_stub_alice'",
     );
     assert_eq!(unionid, 1);
+    // An account from before the mini-program was bound to an Open Platform account gets the
+    // unionid at its next sign-in.
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.db.connect();
+        diesel::sql_query(
+            "UPDATE accounts SET wechat_unionid = NULL WHERE wechat_openid = 'o_stub_alice'",
+        )
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let later = worker(&app, "alice.3").await;
+    assert_eq!(
+        get_with(&app, "/v1/me", access(&later)).await.body["account_id"],
+        me.body["account_id"]
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM accounts WHERE wechat_unionid = 'u_stub_alice'"
+        ),
+        1
+    );
 
     // The access token carries ids only; WeChat's session_key never leaves the server.
     let claims = claims_of(access(&first));
