@@ -65,7 +65,9 @@ def redis(csv):
 
 
 def cpu(server_pid, stub_pid):
-    """CPU seconds used so far by the server, every PostgreSQL process, Redis and the stub."""
+    """CPU seconds used so far by the server, every PostgreSQL process, Redis and the stub, and
+    by the whole machine (`total`, from /proc/stat: also counts processes that have exited
+    since, like pgbench's own backends)."""
     tick = os.sysconf("SC_CLK_TCK")
 
     def of(pid):
@@ -87,8 +89,11 @@ def cpu(server_pid, stub_pid):
                 pass
         return total
 
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait
     print(json.dumps({"server": of(server_pid), "postgres": named("postgres"),
-                      "redis": named("redis-server"), "stub": of(stub_pid)}))
+                      "redis": named("redis-server"), "stub": of(stub_pid), "total": busy / tick}))
 
 
 def load(raw, name):
@@ -129,7 +134,8 @@ def assemble(raw, results):
         run, used = doc[bench][run_key], doc[bench].get(cpu_key)
         if run and used and run.get(count_key):
             for part, seconds in used.items():
-                if seconds:
+                # pgbench's backends exit before the second reading: only the total counts.
+                if seconds and (run_key != "pgbench" or part == "total"):
                     figures[f"{bench}_{run_key}_cpu_ms_per_request_{part}"] = round(seconds * 1000 / run[count_key], 3)
     pg_ms = figures.get("b1_server_cpu_ms_per_request_postgres")
     nproc = (doc["machine"] or {}).get("nproc")

@@ -134,6 +134,17 @@ impl UnionPath {
         other.0.starts_with(&self.0)
     }
 
+    /// Where this subtree ends in the byte order of the stored forms: the unions of the subtree
+    /// are exactly those whose path `p` has `self.to_string() <= p < self.subtree_end()`, a
+    /// range an index on the path can serve. (A stored form ends in `/`; `0`, the byte after
+    /// `/`, is the smallest that no path below this one can have there.)
+    pub fn subtree_end(&self) -> String {
+        let mut end = self.to_string();
+        end.pop();
+        end.push('0');
+        end
+    }
+
     /// Whether the union `id` is on this path (this union or one of its ancestors).
     pub fn passes_through(&self, id: UnionId) -> bool {
         self.0.contains(&id)
@@ -261,5 +272,36 @@ mod tests {
             prop_assert!(p.contains(&child));
             prop_assert!(!child.contains(&p));
         }
+
+        /// The byte range [path, subtree_end) holds exactly the paths the subtree contains.
+        #[test]
+        fn the_subtree_range_holds_exactly_the_subtree(
+            a in proptest::collection::vec(1i64..200, 1..5),
+            b in proptest::collection::vec(1i64..200, 1..5),
+            below in any::<bool>(),
+        ) {
+            // Half the time `other` is drawn below `scope`, so both answers are exercised.
+            let b = if below { a.iter().copied().chain(b).collect() } else { b };
+            let dedup = |ids: Vec<i64>| {
+                let mut seen = Vec::new();
+                for id in ids {
+                    if !seen.contains(&id) {
+                        seen.push(id);
+                    }
+                }
+                UnionPath::from_ids(seen.into_iter().map(UnionId::new).collect()).unwrap()
+            };
+            let (scope, other) = (dedup(a), dedup(b));
+            let stored = other.to_string();
+            let in_range = scope.to_string() <= stored && stored < scope.subtree_end();
+            prop_assert_eq!(in_range, scope.contains(&other), "{} in {}", other, scope);
+        }
+    }
+
+    #[test]
+    fn a_subtree_ends_before_its_numeric_siblings() {
+        assert_eq!(path("/1/5/").subtree_end(), "/1/50");
+        assert!("/1/5/12/" < path("/1/5/").subtree_end().as_str());
+        assert!("/1/50/" >= path("/1/5/").subtree_end().as_str());
     }
 }
