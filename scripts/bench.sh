@@ -132,7 +132,9 @@ admin_token() {
 run_wrk() {
     local name="$1" script="$2" url="$3"
     shift 3
-    log "$name: wrk $(echo "$*" | sed 's/Bearer [^ ]*/Bearer …/') -d ${DURATION}s ${url%%cursor=*}…"
+    local shown="$*"
+    [[ "$shown" != *Bearer* ]] || shown="${shown%%Bearer *}Bearer …"
+    log "$name: wrk $shown -d ${DURATION}s ${url%%cursor=*}…"
     local before
     before="$(cpu_seconds)"
     wrk --latency -s "$BENCH_LUA/$script" -d "${DURATION}s" --timeout 10s "$@" "$url" >"$OUT/$name.txt" 2>&1 || {
@@ -151,7 +153,9 @@ bench_queue() {
     pending="$(psql_bench -c "SELECT count(*) FROM applications a JOIN unions u ON u.id = a.union_id WHERE u.path LIKE '$scope%' AND a.status = 'pending_review' AND a.due_at IS NOT NULL")"
     cursor="$(psql_bench -c "SELECT (extract(epoch FROM a.due_at) * 1000000)::bigint || '|' || a.id FROM applications a JOIN unions u ON u.id = a.union_id WHERE u.path LIKE '$scope%' AND a.status = 'pending_review' AND a.due_at IS NOT NULL ORDER BY a.due_at, a.id OFFSET (floor($pending * 0.9))::bigint LIMIT 1" |
         python3 -c 'import base64, sys; print(base64.urlsafe_b64encode(sys.stdin.read().strip().encode()).decode().rstrip("="))')"
-    local first="$(base)/v1/admin/applications?limit=20" deep="$(base)/v1/admin/applications?limit=20&cursor=$cursor"
+    local first deep
+    first="$(base)/v1/admin/applications?limit=20"
+    deep="$(base)/v1/admin/applications?limit=20&cursor=$cursor"
     for url in "$first" "$deep"; do
         curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$url" || die "GET $url failed"
     done
@@ -263,7 +267,7 @@ bench_login() {
 }
 
 machine_json() {
-    python3 - "$@" <<'EOF'
+    python3 - <<'EOF'
 import json, os, platform, subprocess, sys
 def sh(cmd):
     try:
