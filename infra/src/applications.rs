@@ -985,7 +985,7 @@ struct SubmitWritten {
 /// current-membership check, the idempotency key with the answer, the application, its
 /// timeline, the audit row, the outbox event and `NOTIFY outbox`. Each insert depends on the one
 /// before through `app`, so either everything is written or nothing is.
-const SUBMIT_SQL: &str = "
+pub const SUBMIT_SQL: &str = "
 WITH member AS (
     SELECT EXISTS (
         SELECT 1 FROM members WHERE person_index = $3 AND status = ANY ($4)

@@ -909,3 +909,35 @@ async fn no_resident_id_or_phone_reaches_the_logs_in_a_full_flow() {
         leaks.join("\n")
     );
 }
+
+/// A submission writes every column of `applications` by name: a column added later and
+/// forgotten in the statement would otherwise be stored as NULL (or its default) in silence.
+#[tokio::test]
+async fn the_submission_statement_names_every_column_of_applications() {
+    let app = spawn_app().await;
+    #[derive(QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+    }
+    let mut conn = app.db.connect();
+    let mut table: Vec<String> = diesel::sql_query(
+        "SELECT column_name::text AS column_name FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name = 'applications'",
+    )
+    .load::<Column>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|c| c.column_name)
+    .collect();
+    let sql = zhijian_infra::applications::SUBMIT_SQL;
+    let listed = sql
+        .split_once("INSERT INTO applications (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(columns, _)| columns)
+        .unwrap();
+    let mut written: Vec<String> = listed.split(',').map(|c| c.trim().to_owned()).collect();
+    table.sort();
+    written.sort();
+    assert_eq!(written, table);
+}
