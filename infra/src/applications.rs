@@ -267,21 +267,18 @@ struct QueueIds<'a> {
     after: Option<(DateTime<Utc>, uuid::Uuid)>,
 }
 
-impl diesel::query_builder::QueryId for QueueIds<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
+impl crate::db::NumberedStatement for QueueIds<'_> {
+    type Id = ();
+    const FIXED_TEXT: bool = false;
 
-impl diesel::query_builder::Query for QueueIds<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
+    fn sql(&self) -> &str {
+        &self.sql
+    }
 
-impl RunQueryDsl<PgConnection> for QueueIds<'_> {}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for QueueIds<'_> {
-    fn walk_ast<'b>(
+    fn bind<'b>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+        n: usize,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
         let missing = |n: usize| {
@@ -289,7 +286,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for QueueIds<'_> {
                 format!("the queue's ${n} has no value").into(),
             ))
         };
-        crate::db::push_numbered(&self.sql, &mut out, |n, out| match (n, &self.after) {
+        match (n, &self.after) {
             (1, _) => out.push_bind_param::<Text, _>(&self.path_from),
             (2, _) => out.push_bind_param::<Text, _>(&self.status),
             (3, _) => out.push_bind_param::<BigInt, _>(&self.limit),
@@ -302,7 +299,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for QueueIds<'_> {
             (7, Some((_, id))) => out.push_bind_param::<SqlUuid, _>(id),
             (8, _) => out.push_bind_param::<Text, _>(&self.path_to),
             _ => missing(n),
-        })
+        }
     }
 }
 
@@ -390,7 +387,11 @@ pub fn queue(
         now,
         after: filter.after,
     };
-    let ids: Vec<uuid::Uuid> = query.load::<Key>(conn)?.into_iter().map(|k| k.id).collect();
+    let ids: Vec<uuid::Uuid> = crate::db::Numbered(query)
+        .load::<Key>(conn)?
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -1063,24 +1064,21 @@ struct SubmitStatement<'a> {
 /// The cache identity of [`SubmitStatement`]: its text never changes.
 struct SubmitStatementId;
 
-impl diesel::query_builder::QueryId for SubmitStatement<'_> {
-    type QueryId = SubmitStatementId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+impl crate::db::NumberedStatement for SubmitStatement<'_> {
+    type Id = SubmitStatementId;
+    const FIXED_TEXT: bool = true;
 
-impl diesel::query_builder::Query for SubmitStatement<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
+    fn sql(&self) -> &str {
+        SUBMIT_SQL
+    }
 
-impl RunQueryDsl<PgConnection> for SubmitStatement<'_> {}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SubmitStatement<'_> {
-    fn walk_ast<'b>(
+    fn bind<'b>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+        n: usize,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{Array, Jsonb, Nullable, SmallInt, Text};
-        crate::db::push_numbered(SUBMIT_SQL, &mut out, |n, out| match n {
+        match n {
             1 => out.push_bind_param::<Jsonb, _>(&self.application),
             2 => out.push_bind_param::<Jsonb, _>(&self.events),
             3 => out.push_bind_param::<Text, _>(&self.person_index),
@@ -1095,7 +1093,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SubmitStatement<'_
             _ => Err(diesel::result::Error::QueryBuilderError(
                 format!("SUBMIT_SQL has no parameter ${n}").into(),
             )),
-        })
+        }
     }
 }
 
@@ -1133,7 +1131,7 @@ pub fn submit(
         request_id: crate::log_context::current().map(|id| id.to_string()),
         payload: json!({"application_id": row.id, "account_id": row.account_id, "union_id": row.union_id, "status": row.status, "due_at": row.due_at}),
     };
-    let written = statement.get_result::<SubmitWritten>(conn);
+    let written = crate::db::Numbered(statement).get_result::<SubmitWritten>(conn);
     let written = match written {
         Ok(written) => written,
         Err(diesel::result::Error::DatabaseError(

@@ -171,11 +171,52 @@ pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {
     .await
 }
 
+/// A statement written in SQL with numbered parameters (`$1`, `$2`…), for what diesel's DSL
+/// cannot express (data-modifying CTEs, lateral merges) — run as [`Numbered`], which diesel
+/// prepares once per connection and reuses, unlike `diesel::sql_query`, which PostgreSQL
+/// parses and plans at every call.
+pub trait NumberedStatement {
+    /// The key of diesel's statement cache when the text never changes (a marker type);
+    /// ignored otherwise, when the cache is keyed by the text.
+    type Id: 'static;
+    /// Whether every value of this type has the same text.
+    const FIXED_TEXT: bool;
+    /// The SQL.
+    fn sql(&self) -> &str;
+    /// Pushes the value of parameter `$n` (once per occurrence in the text).
+    fn bind<'b>(
+        &'b self,
+        n: usize,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()>;
+}
+
+/// A [`NumberedStatement`] as a diesel query: `Numbered(statement).load(conn)`.
+pub struct Numbered<S>(pub S);
+
+impl<S: NumberedStatement> diesel::query_builder::QueryId for Numbered<S> {
+    type QueryId = S::Id;
+    const HAS_STATIC_QUERY_ID: bool = S::FIXED_TEXT;
+}
+
+impl<S> diesel::query_builder::Query for Numbered<S> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<S> diesel::RunQueryDsl<PgConnection> for Numbered<S> {}
+
+impl<S: NumberedStatement> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Numbered<S> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        push_numbered(self.0.sql(), &mut out, |n, out| self.0.bind(n, out))
+    }
+}
+
 /// Writes `sql` into `out` with each numbered parameter `$n` replaced by the bind that
 /// `bind(n, out)` pushes — one bind per occurrence, so a parameter used twice is bound twice.
-/// For statements of fixed text that diesel's DSL cannot express and that should still be
-/// prepared once per connection (see `applications::SubmitStatement`).
-pub fn push_numbered<'b>(
+fn push_numbered<'b>(
     sql: &'b str,
     out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     mut bind: impl FnMut(
