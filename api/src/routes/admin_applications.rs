@@ -410,6 +410,7 @@ pub async fn assign(
     let id = parse_id(&path)?;
     let to = UnionId::new(body.union_id);
     let now = state.clock.now();
+    let reference = state.reference.clone();
     let due_at = db::run(&state.pool, move |conn| {
         let Some(target) = zhijian_infra::unions::find(conn, to)? else {
             return Ok(Err(ApiError::invalid(
@@ -418,7 +419,7 @@ pub async fn assign(
                 "union_id",
             )));
         };
-        let calendar = zhijian_infra::calendar::load(conn)?;
+        let calendar = reference.calendar(conn)?;
         Ok::<_, StoreError>(Ok(zhijian_domain::deadline::due_at(
             now,
             &calendar,

@@ -97,10 +97,11 @@ pub async fn list(
     let scope = admin.actor()?.union_path;
     let limit = filter.limit;
     filter.limit = limit + 1;
+    let reference = state.reference.clone();
     let (mut details, calendar) = db::run(&state.pool, move |conn| {
         Ok::<_, StoreError>((
             transfers::list_for_admin(conn, &scope, &filter)?,
-            zhijian_infra::calendar::load(conn)?,
+            reference.calendar(conn)?,
         ))
     })
     .await?;
@@ -127,10 +128,11 @@ pub async fn detail(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let scope = admin.actor()?.union_path;
+    let reference = state.reference.clone();
     let (detail, calendar) = db::run(&state.pool, move |conn| {
         Ok::<_, StoreError>((
             transfers::find_for_admin(conn, id, &scope)?,
-            zhijian_infra::calendar::load(conn)?,
+            reference.calendar(conn)?,
         ))
     })
     .await?;
@@ -154,10 +156,11 @@ async fn decide(
     }
     let actor = admin.actor()?;
     let now = state.clock.now();
+    let reference = state.reference.clone();
     let (detail, calendar) = db::run(&state.pool, move |conn| {
         let detail = transfers::decide(conn, id, version, &actor, &decision, now)
             .map_err(membership_error)?;
-        Ok::<_, ApiError>((detail, zhijian_infra::calendar::load(conn)?))
+        Ok::<_, ApiError>((detail, reference.calendar(conn)?))
     })
     .await?;
     Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))

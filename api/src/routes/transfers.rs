@@ -184,10 +184,11 @@ pub async fn mine(
     state: web::Data<AppState>,
     worker: WorkerIdentity,
 ) -> Result<HttpResponse, ApiError> {
+    let reference = state.reference.clone();
     let (details, calendar) = db::run(&state.pool, move |conn| {
         Ok::<_, StoreError>((
             transfers::list_for_account(conn, worker.account_id)?,
-            zhijian_infra::calendar::load(conn)?,
+            reference.calendar(conn)?,
         ))
     })
     .await?;
@@ -205,10 +206,11 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let now = state.clock.now();
+    let reference = state.reference.clone();
     let (detail, calendar) = db::run(&state.pool, move |conn| {
         let detail =
             transfers::cancel(conn, id, worker.account_id, now).map_err(membership_error)?;
-        Ok::<_, ApiError>((detail, zhijian_infra::calendar::load(conn)?))
+        Ok::<_, ApiError>((detail, reference.calendar(conn)?))
     })
     .await?;
     Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))
