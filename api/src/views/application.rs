@@ -199,7 +199,7 @@ pub fn application_view(
     let (resident_id, phone) = match show {
         Pii::Clear => (resident_id, phone),
         Pii::Masked => (
-            ResidentId::parse(&resident_id, now.date_naive())
+            ResidentId::parse_stored(&resident_id)
                 .map_err(ApiError::internal)?
                 .masked(),
             PhoneNumber::parse(&phone)
