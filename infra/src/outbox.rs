@@ -29,3 +29,31 @@ pub fn enqueue(
     diesel::sql_query("NOTIFY outbox").execute(conn)?;
     Ok(id)
 }
+
+/// A connection of its own that `LISTEN`s for `NOTIFY outbox` (sent at the commit of every
+/// transaction that enqueues), so a dispatcher wakes without polling.
+pub struct Listener {
+    conn: PgConnection,
+}
+
+impl Listener {
+    /// Connects to `url` and starts listening.
+    pub fn connect(url: &str) -> Result<Self, String> {
+        let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
+        diesel::sql_query("LISTEN outbox")
+            .execute(&mut conn)
+            .map_err(|e| e.to_string())?;
+        Ok(Self { conn })
+    }
+
+    /// Whether any notification arrived since the last call (without waiting); an error means
+    /// the connection is broken and a new listener is needed.
+    pub fn notified(&mut self) -> Result<bool, String> {
+        let mut woken = false;
+        for notification in self.conn.notifications_iter() {
+            notification.map_err(|e| e.to_string())?;
+            woken = true;
+        }
+        Ok(woken)
+    }
+}

@@ -21,13 +21,13 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix_web::web;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use zhijian_infra::db::{self, StoreError};
 use zhijian_infra::delivery::{self, ClaimedEvent, OutboxConfig, Settlement};
 use zhijian_infra::notifications::{Notifier, Outcome};
+use zhijian_infra::outbox::Listener;
 use zhijian_infra::secret::Secret;
 
 use crate::startup::AppState;
@@ -219,7 +219,7 @@ fn spawn_listener(url: Secret, wake: Weak<Notify>, stop: Arc<AtomicBool>) {
 }
 
 fn listen(url: &Secret, wake: &Weak<Notify>, stop: &AtomicBool) {
-    let mut connection: Option<PgConnection> = None;
+    let mut connection: Option<Listener> = None;
     let mut failing = false;
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -229,7 +229,7 @@ fn listen(url: &Secret, wake: &Weak<Notify>, stop: &AtomicBool) {
             return;
         };
         match connection.as_mut() {
-            None => match connect_listening(url) {
+            None => match Listener::connect(url.expose()) {
                 Ok(conn) => {
                     if failing {
                         log::info!("outbox: listening for NOTIFY outbox again");
@@ -249,39 +249,20 @@ fn listen(url: &Secret, wake: &Weak<Notify>, stop: &AtomicBool) {
                     continue;
                 }
             },
-            Some(conn) => {
-                let mut woken = false;
-                let mut broken = None;
-                for notification in conn.notifications_iter() {
-                    match notification {
-                        Ok(_) => woken = true,
-                        Err(e) => {
-                            broken = Some(e);
-                            break;
-                        }
-                    }
-                }
-                if woken {
-                    waker.notify_one();
-                }
-                if let Some(e) = broken {
+            Some(listener) => match listener.notified() {
+                Ok(true) => waker.notify_one(),
+                Ok(false) => {}
+                Err(e) => {
+                    // Reconnecting wakes the dispatcher anyway (see above).
                     log::warn!("outbox: the listening connection failed, reconnecting: {e}");
                     failing = true;
                     connection = None;
                 }
-            }
+            },
         }
         drop(waker);
         std::thread::sleep(LISTEN_TICK);
     }
-}
-
-fn connect_listening(url: &Secret) -> Result<PgConnection, String> {
-    let mut conn = PgConnection::establish(url.expose()).map_err(|e| e.to_string())?;
-    diesel::sql_query("LISTEN outbox")
-        .execute(&mut conn)
-        .map_err(|e| e.to_string())?;
-    Ok(conn)
 }
 
 /// Sleeps `total`, returning early once the jobs stop.
