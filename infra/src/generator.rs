@@ -43,7 +43,7 @@ use chrono::{Datelike, NaiveDate};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text};
 
 use crate::db::StoreError;
 use crate::pii::PiiCipher;
@@ -140,15 +140,22 @@ pub fn generate_unions(conn: &mut PgConnection) -> Result<UnionsReport, Generate
                 .bind::<Integer, _>(level)
                 .execute(conn)?;
         }
-        diesel::sql_query(POOLS).execute(conn)?;
-        for (group, suffix, salt) in INDUSTRIES {
-            diesel::sql_query(INDUSTRY_FEDERATIONS)
-                .bind::<Text, _>(group)
+        // A pool per county, industry federations in about half the counties, a joint union
+        // per township.
+        let children = std::iter::once(("pool", "临时库", 3, None, 0))
+            .chain(INDUSTRIES.iter().map(|&(group, suffix, salt)| {
+                ("industry_federation", suffix, 3, Some(group), salt)
+            }))
+            .chain(std::iter::once(("joint", "联合工会", 4, None, 0)));
+        for (kind, suffix, level, group, salt) in children {
+            diesel::sql_query(CHILD_UNIONS)
+                .bind::<Text, _>(kind)
                 .bind::<Text, _>(suffix)
+                .bind::<Integer, _>(level)
+                .bind::<Nullable<Text>, _>(group)
                 .bind::<BigInt, _>(salt)
                 .execute(conn)?;
         }
-        diesel::sql_query(JOINT_UNIONS).execute(conn)?;
         let total = count(conn, "SELECT count(*) AS n FROM unions")?;
         Ok(UnionsReport {
             created: total - before,
@@ -190,46 +197,24 @@ FROM (SELECT nextval('unions_id_seq') AS id, r.code, r.name, p.id AS parent_id, 
         AND NOT EXISTS (SELECT 1 FROM unions u WHERE u.region_code = r.code AND u.kind = 'federation')
       ORDER BY r.code) s";
 
-const POOLS: &str = "
-INSERT INTO unions (id, name, kind, parent_id, region_code, path)
-SELECT s.id, s.name || '临时库', 'pool', s.parent_id, s.code, s.parent_path || s.id || '/'
-FROM (SELECT nextval('unions_id_seq') AS id, r.code, r.name, p.id AS parent_id, p.path AS parent_path
-      FROM regions r
-      CROSS JOIN LATERAL (
-          SELECT u.id, u.path FROM unions u
-          WHERE u.kind = 'federation' AND u.region_code = r.code ORDER BY u.id LIMIT 1) p
-      WHERE r.level = 3
-        AND NOT EXISTS (SELECT 1 FROM unions u WHERE u.region_code = r.code AND u.kind = 'pool')
-      ORDER BY r.code) s";
-
-/// About half the counties (by a hash of the code and the group) get an industry federation
-/// for the group; a county that already has one for the group gets none.
-const INDUSTRY_FEDERATIONS: &str = "
+/// A union of kind `$1`, named after its region plus `$2`, under the federation of the same
+/// region, for every region of level `$3` without one. With an occupation group `$4` (else
+/// NULL) the union serves that group, "without one" means without one for that group, and only
+/// regions whose code hashes even with the salt `$5` get one (about half).
+const CHILD_UNIONS: &str = "
 INSERT INTO unions (id, name, kind, parent_id, region_code, path, occupations)
-SELECT s.id, s.name || $2, 'industry_federation', s.parent_id, s.code, s.parent_path || s.id || '/',
-       ARRAY[$1]
+SELECT s.id, s.name || $2, $1, s.parent_id, s.code, s.parent_path || s.id || '/',
+       CASE WHEN $4::text IS NULL THEN '{}'::text[] ELSE ARRAY[$4::text] END
 FROM (SELECT nextval('unions_id_seq') AS id, r.code, r.name, p.id AS parent_id, p.path AS parent_path
       FROM regions r
       CROSS JOIN LATERAL (
           SELECT u.id, u.path FROM unions u
           WHERE u.kind = 'federation' AND u.region_code = r.code ORDER BY u.id LIMIT 1) p
-      WHERE r.level = 3
-        AND hashtextextended(r.code, $3) % 2 = 0
+      WHERE r.level = $3
+        AND ($4::text IS NULL OR hashtextextended(r.code, $5) % 2 = 0)
         AND NOT EXISTS (SELECT 1 FROM unions u
-                        WHERE u.region_code = r.code AND u.kind = 'industry_federation'
-                          AND $1 = ANY (u.occupations))
-      ORDER BY r.code) s";
-
-const JOINT_UNIONS: &str = "
-INSERT INTO unions (id, name, kind, parent_id, region_code, path)
-SELECT s.id, s.name || '联合工会', 'joint', s.parent_id, s.code, s.parent_path || s.id || '/'
-FROM (SELECT nextval('unions_id_seq') AS id, r.code, r.name, p.id AS parent_id, p.path AS parent_path
-      FROM regions r
-      CROSS JOIN LATERAL (
-          SELECT u.id, u.path FROM unions u
-          WHERE u.kind = 'federation' AND u.region_code = r.code ORDER BY u.id LIMIT 1) p
-      WHERE r.level = 4
-        AND NOT EXISTS (SELECT 1 FROM unions u WHERE u.region_code = r.code AND u.kind = 'joint')
+                        WHERE u.region_code = r.code AND u.kind = $1
+                          AND ($4::text IS NULL OR $4::text = ANY (u.occupations)))
       ORDER BY r.code) s";
 
 /// Grows `applications` to `target` rows (nothing to do when it already has as many): builds
