@@ -227,23 +227,22 @@ bench_submit() {
     cpu_between b1_pgbench "$before"
     python3 "$ZJ_ROOT/bench/report.py" pgbench "$OUT/b1_pgbench.txt" "$OUT" >"$RAW/b1_pgbench.json"
 
-    log "B1 at a fixed rate: bench/fixed_rate.py --rate $RATE --duration $DURATION"
-    python3 "$ZJ_ROOT/bench/fixed_rate.py" --url "$(base)" --rate "$RATE" --duration "$DURATION" \
-        --connections 64 --tokens "$BENCH_TOKENS" --regions "$BENCH_REGIONS" --offset 6000000 \
-        >"$OUT/b1_fixed.txt" 2>&1 || {
-        cat "$OUT/b1_fixed.txt" >&2
-        die "fixed-rate run failed"
-    }
-    save_json b1_fixed "$OUT/b1_fixed.txt"
-
+    fixed_rate b1_fixed "$RATE" 6000000
     # The same at half the rate: the latency of a server that is not at its limit.
-    python3 "$ZJ_ROOT/bench/fixed_rate.py" --url "$(base)" --rate "$((RATE / 2))" --duration "$DURATION" \
-        --connections 64 --tokens "$BENCH_TOKENS" --regions "$BENCH_REGIONS" --offset 8000000 \
-        >"$OUT/b1_fixed_half.txt" 2>&1 || {
-        cat "$OUT/b1_fixed_half.txt" >&2
-        die "fixed-rate run failed"
+    fixed_rate b1_fixed_half "$((RATE / 2))" 8000000
+}
+
+# fixed_rate NAME RATE PERSON_OFFSET: B1 at a fixed rate (open loop), figures in $RAW/NAME.json.
+fixed_rate() {
+    local name="$1" rate="$2" offset="$3"
+    log "$name: bench/fixed_rate.py --rate $rate --duration $DURATION"
+    python3 "$ZJ_ROOT/bench/fixed_rate.py" --url "$(base)" --rate "$rate" --duration "$DURATION" \
+        --connections 64 --tokens "$BENCH_TOKENS" --regions "$BENCH_REGIONS" --offset "$offset" \
+        >"$OUT/$name.txt" 2>&1 || {
+        cat "$OUT/$name.txt" >&2
+        die "fixed-rate run failed ($name)"
     }
-    save_json b1_fixed_half "$OUT/b1_fixed_half.txt"
+    save_json "$name" "$OUT/$name.txt"
 }
 
 bench_approve() {
