@@ -202,6 +202,14 @@ pub struct SubmittedApplication {
     pub rule: RoutingRule,
 }
 
+/// One timeline step of a submission: the event, the status before it (none at first), the
+/// status after it.
+pub type SubmissionStep = (
+    ApplicationEvent,
+    Option<ApplicationStatus>,
+    ApplicationStatus,
+);
+
 /// Decides the initial status of an application routed by `decision`, due at `due_at`
 /// (see [`crate::deadline::due_at`]).
 pub fn submit(decision: &RoutingDecision, due_at: DateTime<Utc>) -> SubmittedApplication {
@@ -219,11 +227,34 @@ pub fn submit(decision: &RoutingDecision, due_at: DateTime<Utc>) -> SubmittedApp
 }
 
 impl SubmittedApplication {
-    /// Timeline entries of the submission: `submitted`, then `pooled` if it went to a pool.
-    pub fn events(&self) -> &'static [ApplicationEvent] {
+    /// Timeline steps of the submission, each `(event, from, to)`: `submitted` into
+    /// `pending_review`, then `pooled` from there if it went to a pool.
+    pub fn steps(
+        &self,
+    ) -> &'static [(
+        ApplicationEvent,
+        Option<ApplicationStatus>,
+        ApplicationStatus,
+    )] {
+        const SUBMITTED: (
+            ApplicationEvent,
+            Option<ApplicationStatus>,
+            ApplicationStatus,
+        ) = (
+            ApplicationEvent::Submitted,
+            None,
+            ApplicationStatus::PendingReview,
+        );
         match self.status {
-            ApplicationStatus::Pooled => &[ApplicationEvent::Submitted, ApplicationEvent::Pooled],
-            _ => &[ApplicationEvent::Submitted],
+            ApplicationStatus::Pooled => &[
+                SUBMITTED,
+                (
+                    ApplicationEvent::Pooled,
+                    Some(ApplicationStatus::PendingReview),
+                    ApplicationStatus::Pooled,
+                ),
+            ],
+            _ => &[SUBMITTED],
         }
     }
 
@@ -728,13 +759,33 @@ mod tests {
         let due = beijing(2026, 3, 10, 18, 0);
         let routed = submit(&decision(RoutingRule::JointUnion), due);
         assert_eq!(routed.status, ApplicationStatus::PendingReview);
-        assert_eq!(routed.events(), &[ApplicationEvent::Submitted]);
+        assert_eq!(
+            routed.steps(),
+            &[(
+                ApplicationEvent::Submitted,
+                None,
+                ApplicationStatus::PendingReview
+            )]
+        );
         let pooled = submit(&decision(RoutingRule::Pool), due);
         assert_eq!(pooled.status, ApplicationStatus::Pooled);
         assert_eq!(
-            pooled.events(),
-            &[ApplicationEvent::Submitted, ApplicationEvent::Pooled]
+            pooled.steps(),
+            &[
+                (
+                    ApplicationEvent::Submitted,
+                    None,
+                    ApplicationStatus::PendingReview
+                ),
+                (
+                    ApplicationEvent::Pooled,
+                    Some(ApplicationStatus::PendingReview),
+                    ApplicationStatus::Pooled
+                ),
+            ]
         );
+        // Each step starts where the one before ended.
+        assert_eq!(pooled.steps()[1].1, Some(pooled.steps()[0].2));
         let stored = pooled.into_application(ApplicationId::from_uuid(uuid::Uuid::nil()));
         assert_eq!(
             (stored.version, stored.union, stored.due_at),

@@ -941,32 +941,30 @@ pub fn route_and_schedule(
 /// The answer a submission renders, stored with its idempotency key.
 pub type Rendered = (u16, serde_json::Value);
 
-/// The timeline of a new submission as it will be written: one step per domain event, at the
+/// The timeline of a new submission as it will be written: the domain's steps, at the
 /// submission time, in the routed union, by the applicant. Ids are assigned when written (0
 /// here); the answer to the submission is rendered from these.
-pub fn submitted_events(row: &ApplicationRow, events: &[ApplicationEvent]) -> Vec<EventRow> {
-    let mut from = None;
-    events
+pub fn submitted_events(
+    row: &ApplicationRow,
+    steps: &[(
+        ApplicationEvent,
+        Option<ApplicationStatus>,
+        ApplicationStatus,
+    )],
+) -> Vec<EventRow> {
+    steps
         .iter()
-        .map(|event| {
-            let to = match event {
-                ApplicationEvent::Pooled => ApplicationStatus::Pooled,
-                _ => ApplicationStatus::PendingReview,
-            };
-            let step = EventRow {
-                id: 0,
-                application_id: row.id,
-                event: event.as_str().to_owned(),
-                from_status: from.map(|s: ApplicationStatus| s.as_str().to_owned()),
-                to_status: to.as_str().to_owned(),
-                union_id: row.union_id,
-                actor_kind: "applicant".to_owned(),
-                actor_id: Some(row.account_id),
-                reason: None,
-                at: row.submitted_at,
-            };
-            from = Some(to);
-            step
+        .map(|(event, from, to)| EventRow {
+            id: 0,
+            application_id: row.id,
+            event: event.as_str().to_owned(),
+            from_status: from.map(|s| s.as_str().to_owned()),
+            to_status: to.as_str().to_owned(),
+            union_id: row.union_id,
+            actor_kind: "applicant".to_owned(),
+            actor_id: Some(row.account_id),
+            reason: None,
+            at: row.submitted_at,
         })
         .collect()
 }

@@ -418,7 +418,7 @@ pub async fn submit(
             Err(e) => return Ok(Err(e)),
         };
         // The answer is rendered from what is about to be written, and stored with it.
-        let events = applications::submitted_events(&row, submitted.events());
+        let events = applications::submitted_events(&row, submitted.steps());
         let timeline: Vec<_> = events
             .iter()
             .map(|event| (event.clone(), routed.union.name.clone()))
