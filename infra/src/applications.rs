@@ -946,11 +946,7 @@ pub type Rendered = (u16, serde_json::Value);
 /// here); the answer to the submission is rendered from these.
 pub fn submitted_events(
     row: &ApplicationRow,
-    steps: &[(
-        ApplicationEvent,
-        Option<ApplicationStatus>,
-        ApplicationStatus,
-    )],
+    steps: &[zhijian_domain::application::SubmissionStep],
 ) -> Vec<EventRow> {
     steps
         .iter()
