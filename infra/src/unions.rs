@@ -161,7 +161,7 @@ pub fn find(conn: &mut PgConnection, id: UnionId) -> Result<Option<UnionRow>, St
 /// The rows of every union routing could choose for work in `region` (unions of the region and
 /// of each region above it), plus the enterprise union of `employer`. One statement, prepared
 /// once per connection.
-pub fn routing_candidate_rows(
+fn routing_candidate_rows(
     conn: &mut PgConnection,
     region: &RegionCode,
     employer: Option<&CreditCode>,
@@ -180,18 +180,6 @@ pub fn routing_candidate_rows(
         )
         .select(UnionRow::as_select())
         .load(conn)?)
-}
-
-/// Every union routing could choose for work in `region`, as routing sees them.
-pub fn routing_candidates(
-    conn: &mut PgConnection,
-    region: &RegionCode,
-    employer: Option<&CreditCode>,
-) -> Result<Vec<UnionCandidate>, StoreError> {
-    routing_candidate_rows(conn, region, employer)?
-        .iter()
-        .map(UnionRow::candidate)
-        .collect()
 }
 
 /// Routes `facts` over the stored union tree: the decision and the chosen union's row (from

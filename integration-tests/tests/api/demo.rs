@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use zhijian_domain::credit_code::CreditCode;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
-use zhijian_domain::routing::{RoutingFacts, RoutingRule, UnionKind, route};
+use zhijian_domain::routing::{RoutingFacts, RoutingRule, UnionKind};
 use zhijian_infra::admins::{LoginOutcome, attempt_login};
 use zhijian_infra::demo::{self, DemoError, DemoReport, seed_demo};
 use zhijian_infra::schema::{admins, regions, unions};
@@ -22,21 +22,13 @@ fn routed(
 ) -> (String, RoutingRule) {
     let work_region = RegionCode::parse(region).unwrap();
     let employer = employer.map(|c| CreditCode::parse(c).unwrap());
-    let candidates =
-        zhijian_infra::unions::routing_candidates(conn, &work_region, employer.as_ref()).unwrap();
     let facts = RoutingFacts {
         work_region,
         occupation,
         employer_credit_code: employer,
     };
-    let decision = route(&facts, &candidates).unwrap();
-    let name = candidates
-        .iter()
-        .find(|c| c.id == decision.union)
-        .unwrap()
-        .name
-        .clone();
-    (name, decision.rule)
+    let (decision, union) = zhijian_infra::unions::route(conn, &facts).unwrap().unwrap();
+    (union.name, decision.rule)
 }
 
 fn name_of(report: &DemoReport, username: &str) -> String {

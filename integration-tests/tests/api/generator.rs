@@ -7,7 +7,7 @@ use reqwest::Method;
 use zhijian_domain::membership_number::MembershipNumber;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
-use zhijian_domain::routing::{RoutingFacts, route};
+use zhijian_domain::routing::RoutingFacts;
 use zhijian_infra::generator::{self, GenerateReport};
 use zhijian_infra::pii::PiiCipher;
 use zhijian_integration_tests::fixtures::{application_form, count, resident_id};
@@ -165,16 +165,15 @@ async fn generated_data_has_the_shape_the_benchmarks_need_and_the_api_works_on_i
     .collect();
     for (union_id, work_region, occupation, rule) in sample {
         let region = RegionCode::parse(&work_region).unwrap();
-        let candidates =
-            zhijian_infra::unions::routing_candidates(&mut conn, &region, None).unwrap();
-        let decision = route(
+        let (decision, _) = zhijian_infra::unions::route(
+            &mut conn,
             &RoutingFacts {
                 work_region: region,
                 occupation: OccupationGroup::parse(&occupation).unwrap(),
                 employer_credit_code: None,
             },
-            &candidates,
         )
+        .unwrap()
         .unwrap();
         assert_eq!(
             (decision.union.get(), decision.rule.as_str()),
