@@ -46,8 +46,7 @@ ZJ=""
 cleanup() {
     local rc=$?
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait_for 10 bash -c "! kill -0 $SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null || true
+        stop_pid "$SERVER_PID" || true
     fi
     if [ -n "$STUB_B_PORT" ]; then
         "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_B_PORT" || true

@@ -32,8 +32,7 @@ cleanup() {
     local rc=$?
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping contract server (pid $SERVER_PID)"
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait_for 10 bash -c "! kill -0 $SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null || true
+        stop_pid "$SERVER_PID" || true
     fi
     if [ -n "$STUB_C_PORT" ]; then
         "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_C_PORT" || true

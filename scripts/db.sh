@@ -213,11 +213,7 @@ redis_stop() {
     pid="$(redis_pid)"
     if [ -n "$pid" ]; then
         log "stopping Redis (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        if ! wait_for 15 bash -c "! kill -0 $pid"; then
-            warn "Redis did not stop in 15 s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
+        stop_pid "$pid" 15 || warn "Redis did not stop in 15 s; killed it"
     elif redis_ready && redis_ours; then
         log "stopping Redis on port $REDIS_PORT"
         redis_cmd shutdown nosave >/dev/null || true

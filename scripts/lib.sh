@@ -86,6 +86,18 @@ wait_for() {
     done
 }
 
+# Stop process $1: TERM, then KILL if it is still there after $2 seconds (default 10).
+# Returns 1 when it had to be killed.
+stop_pid() {
+    local pid="$1" secs="${2:-10}"
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_for "$secs" bash -c "! kill -0 $pid"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        return 1
+    fi
+}
+
 # cargo profile -> (cargo flag, target sub-directory)
 profile_flag() {
     case "$1" in

@@ -29,10 +29,7 @@ stop_port() {
     pid="$(our_pid "$port")"
     if [ -n "$pid" ]; then
         log "stopping provider stub on port $port (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        if ! wait_for 10 bash -c "! kill -0 $pid"; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
+        stop_pid "$pid" || true
     fi
     rm -f "$(pidfile "$port")"
 }
