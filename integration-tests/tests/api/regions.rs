@@ -86,3 +86,56 @@ async fn the_import_loaded_every_region_and_is_idempotent() {
         vec![(1, 31), (2, 342), (3, 2_978), (4, 41_352), (5, 620_573)]
     );
 }
+
+/// The server's reference cache: a region found once is remembered (regions are never
+/// removed), an unknown one is asked again (it may be imported later); the calendar is
+/// reloaded once older than its time to live, and served from memory before that.
+#[tokio::test]
+async fn the_reference_cache_remembers_found_regions_and_reloads_the_calendar_after_its_ttl() {
+    use diesel::RunQueryDsl;
+    use std::time::Duration;
+    use zhijian_domain::region::RegionCode;
+    use zhijian_infra::reference_cache::ReferenceCache;
+
+    let app = spawn_app().await;
+    let mut conn = app.db.connect();
+    let execute = |conn: &mut diesel::PgConnection, sql: &str| {
+        diesel::sql_query(sql).execute(conn).unwrap();
+    };
+    let cached = ReferenceCache::new(Duration::from_secs(3600));
+    let fresh = ReferenceCache::new(Duration::ZERO);
+
+    let new_town = RegionCode::parse("500237999").unwrap();
+    assert!(!cached.region_exists(&mut conn, &new_town).unwrap());
+    execute(
+        &mut conn,
+        "INSERT INTO regions (code, name, level, parent_code) VALUES ('500237999', '新设镇', 4, '500237')",
+    );
+    assert!(
+        cached.region_exists(&mut conn, &new_town).unwrap(),
+        "an unknown code is not remembered"
+    );
+    execute(&mut conn, "DELETE FROM regions WHERE code = '500237999'");
+    assert!(
+        cached.region_exists(&mut conn, &new_town).unwrap(),
+        "a found code is"
+    );
+    assert!(!fresh.region_exists(&mut conn, &new_town).unwrap());
+
+    // 2026-12-05 is a Saturday; an operator makes it a working day.
+    let saturday = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+    assert!(!cached.calendar(&mut conn).unwrap().is_working_day(saturday));
+    assert!(!fresh.calendar(&mut conn).unwrap().is_working_day(saturday));
+    execute(
+        &mut conn,
+        "INSERT INTO calendar_days (day, kind, holiday) VALUES ('2026-12-05', 'work', '调休')",
+    );
+    assert!(
+        !cached.calendar(&mut conn).unwrap().is_working_day(saturday),
+        "served from memory within its time to live"
+    );
+    assert!(
+        fresh.calendar(&mut conn).unwrap().is_working_day(saturday),
+        "reloaded once older than its time to live"
+    );
+}
