@@ -71,7 +71,7 @@ pub fn key_reused() -> ApiError {
 /// The answer of an idempotent write: the first response (now or replayed), or 422 when the
 /// key was used with a different request.
 pub fn idempotent_response(
-    outcome: Result<zhijian_infra::applications::Rendered, zhijian_infra::idempotency::KeyReused>,
+    outcome: Result<zhijian_infra::idempotency::Answer, zhijian_infra::idempotency::KeyReused>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     match outcome {
         Ok((status, body)) => {

@@ -18,7 +18,7 @@ use zhijian_domain::reason::Reason;
 
 use crate::audit::{self, Actor, AuditEntry};
 use crate::db::StoreError;
-use crate::idempotency::{IdempotencyKey, Idempotent, KeyReused};
+use crate::idempotency::{Answer, IdempotencyKey, Idempotent, KeyReused};
 use crate::members::{self, MemberRow};
 use crate::outbox;
 use crate::reference_cache::ReferenceCache;
@@ -938,9 +938,6 @@ pub fn route_and_schedule(
     })
 }
 
-/// The answer a submission renders, stored with its idempotency key.
-pub type Rendered = (u16, serde_json::Value);
-
 /// The timeline of a new submission as it will be written: the domain's steps, at the
 /// submission time, in the routed union, by the applicant. Ids are assigned when written (0
 /// here); the answer to the submission is rendered from these.
@@ -1100,7 +1097,7 @@ pub fn submit(
     row: &ApplicationRow,
     events: &[EventRow],
     key: Option<&IdempotencyKey>,
-    answer: &Rendered,
+    answer: &Answer,
 ) -> Result<Result<Idempotent<()>, KeyReused>, ApplicationError> {
     use zhijian_domain::member::MemberStatus;
 

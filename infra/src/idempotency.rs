@@ -59,7 +59,7 @@ pub struct KeyReused;
 pub fn claim(
     conn: &mut PgConnection,
     key: &IdempotencyKey,
-) -> Result<Result<Option<(u16, Value)>, KeyReused>, StoreError> {
+) -> Result<Result<Option<Answer>, KeyReused>, StoreError> {
     let inserted = diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::scope.eq(&key.scope),
@@ -78,8 +78,12 @@ pub fn claim(
         .ok_or_else(|| StoreError::Internal("an idempotency key vanished".into()))
 }
 
-/// The status and body of a key's first use, or `KeyReused` when it had another request.
-pub type FirstAnswer = Result<(u16, Value), KeyReused>;
+/// The answer a write renders — HTTP status and JSON body — stored with its key so a retry
+/// gets the same one back.
+pub type Answer = (u16, Value);
+
+/// The answer of a key's first use, or `KeyReused` when it had another request.
+pub type FirstAnswer = Result<Answer, KeyReused>;
 
 /// The answer of the key's first use, or `KeyReused` if that use had another body; `None` if
 /// the key was never used.

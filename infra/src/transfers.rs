@@ -27,7 +27,7 @@ use zhijian_domain::transfer::{
 use crate::applications::{AdminActor, RegionProblem, SubmitFacts};
 use crate::audit::{self, AuditEntry};
 use crate::db::StoreError;
-use crate::idempotency::{self, IdempotencyKey, KeyReused};
+use crate::idempotency::{self, Answer, IdempotencyKey, KeyReused};
 use crate::member_lifecycle::{
     MemberActor, MembershipError, OPEN_TRANSFER, Why, apply_status, move_affiliation, record_event,
 };
@@ -108,9 +108,6 @@ pub struct TransferDetail {
     /// The target union.
     pub to: UnionRow,
 }
-
-/// The answer a request renders, stored with its idempotency key.
-pub type Rendered = (u16, serde_json::Value);
 
 fn invalid(code: &'static str, message: &str, field: Option<&'static str>) -> MembershipError {
     MembershipError::Invalid {
@@ -198,8 +195,8 @@ pub fn request(
     reason: Option<&Reason>,
     key: Option<&IdempotencyKey>,
     now: DateTime<Utc>,
-    render: impl FnOnce(&mut PgConnection, &TransferRow) -> Result<Rendered, StoreError>,
-) -> Result<Result<Rendered, KeyReused>, MembershipError> {
+    render: impl FnOnce(&mut PgConnection, &TransferRow) -> Result<Answer, StoreError>,
+) -> Result<Result<Answer, KeyReused>, MembershipError> {
     conn.transaction(|conn| {
         if let Some(key) = key {
             match idempotency::claim(conn, key)? {
