@@ -108,6 +108,18 @@ impl TestApp {
         }
         self.send(request).await
     }
+
+    /// `POST /v1/admin/applications/{id}/approve` at `version`, as the admin of `token`.
+    pub async fn approve(&self, id: &str, token: &str, version: i32) -> crate::TestResponse {
+        let path = format!("/v1/admin/applications/{id}/approve");
+        self.call(
+            reqwest::Method::POST,
+            &path,
+            token,
+            Some(&json!({ "version": version })),
+        )
+        .await
+    }
 }
 
 /// One number from SQL run on the app's database (`SELECT count(*) …`), for assertions on what
@@ -141,15 +153,7 @@ pub async fn approved_member(app: &TestApp, user: &str, n: u16) -> (String, Valu
         .expect("application id")
         .to_owned();
     let reviewer = app.admin_token("courier-reviewer").await;
-    let path = format!("/v1/admin/applications/{id}/approve");
-    let approved = app
-        .call(
-            reqwest::Method::POST,
-            &path,
-            &reviewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
+    let approved = app.approve(&id, &reviewer, 1).await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     let membership = app
         .call(reqwest::Method::GET, "/v1/membership", &worker, None)

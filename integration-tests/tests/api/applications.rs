@@ -355,14 +355,7 @@ async fn approval_creates_one_member_with_a_number_and_the_worker_sees_it() {
         1
     );
 
-    let approved = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id}/approve"),
-            &reviewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
+    let approved = app.approve(&id, &reviewer, 1).await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     assert_eq!(approved.body["status"], "approved");
     let number = approved.body["membership_number"].as_str().unwrap();
@@ -415,14 +408,7 @@ async fn approval_creates_one_member_with_a_number_and_the_worker_sees_it() {
     );
 
     // Approving again is a conflict, and the member is not applying again.
-    let again = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id}/approve"),
-            &reviewer,
-            Some(&json!({"version": 2})),
-        )
-        .await;
+    let again = app.approve(&id, &reviewer, 2).await;
     assert_eq!(again.status, 409);
     let reapply = submit(&app, &worker, &application_form(&person(7), "13812341234")).await;
     assert_eq!(reapply.status, 409);
@@ -523,14 +509,7 @@ async fn admins_outside_the_subtree_get_404_and_viewers_cannot_decide() {
         seen.body["applicant"]["phone"], "138****1234",
         "a viewer sees personal data masked"
     );
-    let denied = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id}/approve"),
-            &viewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
+    let denied = app.approve(&id, &viewer, 1).await;
     assert_eq!(denied.status, 403);
 
     // A worker token is no admin token.
@@ -654,14 +633,7 @@ async fn reject_return_correct_and_withdraw() {
         )
         .await;
     assert_eq!(twice.status, 409);
-    let stale = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id2}/approve"),
-            &reviewer,
-            Some(&json!({"version": 3})),
-        )
-        .await;
+    let stale = app.approve(id2, &reviewer, 3).await;
     assert_eq!(stale.status, 409);
 }
 
@@ -873,14 +845,7 @@ async fn no_resident_id_or_phone_reaches_the_logs_in_a_full_flow() {
         )
         .await;
     assert_eq!(detail.body["applicant"]["resident_id"], id_number.as_str());
-    let approved = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{id}/approve"),
-            &reviewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
+    let approved = app.approve(id, &reviewer, 1).await;
     assert_eq!(approved.status, 200);
     let card = app
         .call(Method::GET, "/v1/membership/card", &worker, None)

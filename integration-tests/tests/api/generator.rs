@@ -217,14 +217,7 @@ async fn generated_data_has_the_shape_the_benchmarks_need_and_the_api_works_on_i
         "SELECT a.id::text FROM applications a WHERE a.status = 'pending_review' \
          AND a.work_region LIKE '500237%' ORDER BY a.id LIMIT 1",
     );
-    let approved = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{pending}/approve"),
-            &admin,
-            Some(&serde_json::json!({"version": 1})),
-        )
-        .await;
+    let approved = app.approve(&pending, &admin, 1).await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     let issued = approved.body["membership_number"]
         .as_str()

@@ -371,14 +371,7 @@ async fn a_member_withdraws_when_confirmed_and_may_join_again_keeping_the_old_nu
     assert_eq!(submitted.status, 201, "{}", submitted.text);
     let application = submitted.body["id"].as_str().unwrap();
     let reviewer = app.admin_token("courier-reviewer").await;
-    let approved = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{application}/approve"),
-            &reviewer,
-            Some(&json!({"version": 1})),
-        )
-        .await;
+    let approved = app.approve(application, &reviewer, 1).await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     let new_number = approved.body["membership_number"].as_str().unwrap();
     assert_ne!(new_number, old_number);
