@@ -35,7 +35,8 @@
 //! Loads larger than [`REINDEX_THRESHOLD`] drop the non-unique indexes of the tables they fill
 //! and rebuild them afterwards (their definitions are read from the catalogue first), and the
 //! load runs with `session_replication_role = replica` (no foreign-key triggers: the rows are
-//! consistent by construction). That setting needs a superuser, which the private development
+//! consistent by construction; the one column a trigger would have filled, `queue_anchor`, is
+//! copied from the union's `anchor_id`). That setting needs a superuser, which the private development
 //! and benchmark databases have. Everything happens in one transaction with `ANALYZE`, then
 //! `VACUUM` of `applications`.
 
@@ -528,7 +529,7 @@ INSERT INTO applications (
     household_region, employment_status, occupation, employer_name, employer_credit_code,
     platform, work_region, work_address, privacy_notice_version, consented_at, channel,
     referral_code, return_fields, return_note, reject_code, reject_note, member_id, created_at,
-    updated_at)
+    updated_at, queue_anchor)
 SELECT b.app_id, b.account_id, b.person_index, b.status,
        CASE WHEN b.status IN ('pending_review', 'pooled') THEN 1 ELSE 2 END,
        b.union_id, b.routing_rule, b.routing_explanation, b.due_at, b.submitted_at, b.decided_at,
@@ -565,8 +566,9 @@ SELECT b.app_id, b.account_id, b.person_index, b.status,
        NULL,
        b.member_id, b.submitted_at,
        coalesce(b.decided_at, CASE WHEN b.status = 'returned' THEN b.submitted_at + interval '2 hours' END,
-                b.submitted_at)
-FROM gen_batch b JOIN gen_people p ON p.k = b.person";
+                b.submitted_at),
+       q.anchor_id
+FROM gen_batch b JOIN gen_people p ON p.k = b.person JOIN unions q ON q.id = b.union_id";
 
 const EVENTS: &str = "
 INSERT INTO application_events (application_id, event, from_status, to_status, union_id, actor_kind, actor_id, at)

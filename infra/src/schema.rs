@@ -34,6 +34,7 @@ diesel::table! {
         review_closes -> Time,
         review_cutoff -> Time,
         created_at -> Timestamptz,
+        anchor_id -> Int8,
     }
 }
 
@@ -107,6 +108,7 @@ diesel::table! {
         member_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        queue_anchor -> Int8,
     }
 }
 

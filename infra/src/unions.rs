@@ -128,22 +128,25 @@ pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow,
             None => None,
         };
         let occupations: Vec<&str> = new.occupations.iter().map(|o| o.as_str()).collect();
-        let id: i64 = diesel::insert_into(unions::table)
+        // The id is drawn first so that the row is inserted with its final path: a union's
+        // place in the tree never changes once it exists (migration `queue_anchor`).
+        let id: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "nextval('unions_id_seq')",
+        ))
+        .get_result(conn)?;
+        let path = format!("{}{id}/", parent_path.unwrap_or_else(|| "/".to_owned()));
+        Ok(diesel::insert_into(unions::table)
             .values((
+                unions::id.eq(id),
                 unions::name.eq(&new.name),
                 unions::kind.eq(new.kind.as_str()),
                 unions::parent_id.eq(new.parent.map(UnionId::get)),
                 unions::region_code.eq(new.region.as_str()),
-                unions::path.eq(format!("pending-{}", uuid::Uuid::new_v4())),
+                unions::path.eq(path),
                 unions::credit_code.eq(new.credit_code.as_ref().map(CreditCode::as_str)),
                 unions::occupations.eq(occupations),
                 unions::priority.eq(new.priority),
             ))
-            .returning(unions::id)
-            .get_result(conn)?;
-        let path = format!("{}{id}/", parent_path.unwrap_or_else(|| "/".to_owned()));
-        Ok(diesel::update(unions::table.find(id))
-            .set(unions::path.eq(path))
             .returning(UnionRow::as_returning())
             .get_result(conn)?)
     })

@@ -4,13 +4,17 @@
 
 use diesel::prelude::*;
 use reqwest::Method;
+use serde_json::json;
+use zhijian_domain::admin::{AdminRole, UnionPath};
+use zhijian_domain::ids::UnionId;
 use zhijian_domain::membership_number::MembershipNumber;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::RoutingFacts;
+use zhijian_infra::admins::{NewAdmin, create_admin};
 use zhijian_infra::generator::{self, GenerateReport};
 use zhijian_infra::pii::PiiCipher;
-use zhijian_integration_tests::fixtures::{application_form, count, resident_id};
+use zhijian_integration_tests::fixtures::{DEMO_PASSWORD, application_form, count, resident_id};
 use zhijian_integration_tests::{TestApp, spawn_app};
 
 fn text(app: &TestApp, sql: &str) -> String {
@@ -255,25 +259,174 @@ fn synthetic_resident_ids_are_valid() {
     }
 }
 
-/// The busy county's queue spans its 62 unions: paging through it, with and without a filter,
-/// gives exactly the county's pending applications in deadline order (ties broken by id), each
-/// once — the merge of per-union keyset reads in `applications::queue` loses nothing.
+/// Pages through the queue as `token` (`limit` a page, with `filter`) and checks it is exactly
+/// the pending applications of the subtree at `scope` (with `condition`) in deadline order, ties
+/// broken by id, each once. Returns how many there were.
+async fn assert_queue_is_the_subtree_in_order(
+    app: &TestApp,
+    token: &str,
+    scope: &str,
+    limit: usize,
+    (filter, condition): (&str, &str),
+) -> usize {
+    let expected: Vec<String> = {
+        let mut conn = app.db.connect();
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+        }
+        diesel::sql_query(format!(
+            "SELECT a.id::text AS id {}{condition} ORDER BY a.due_at, a.id",
+            pending_under(scope)
+        ))
+        .load::<Id>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.id)
+        .collect()
+    };
+    assert!(
+        expected.len() > 2 * limit,
+        "{} pending under {scope}{filter}: fewer than three pages",
+        expected.len()
+    );
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .call(
+                Method::GET,
+                &format!("/v1/admin/applications?limit={limit}{filter}{cursor}"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= limit);
+        seen.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "pages under {scope}{filter}");
+    seen.len()
+}
+
+/// The pending applications of the subtree at `scope`, as SQL (`FROM … WHERE …`).
+fn pending_under(scope: &str) -> String {
+    format!(
+        "FROM applications a JOIN unions u ON u.id = a.union_id \
+         WHERE u.path LIKE '{scope}%' AND a.status = 'pending_review' AND a.due_at IS NOT NULL"
+    )
+}
+
+/// Signs in a new manager of `union` (a generated union has no admin).
+async fn manager_of(app: &TestApp, username: &'static str, union: i64) -> String {
+    let mut conn = app.db.connect();
+    tokio::task::spawn_blocking(move || {
+        create_admin(
+            &mut conn,
+            NewAdmin {
+                username,
+                display_name: "测试管理员",
+                password: DEMO_PASSWORD,
+                role: AdminRole::Manager,
+                union_id: UnionId::new(union),
+            },
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    app.admin_token(username).await
+}
+
+/// The queue at every level reads exactly its subtree in deadline order: a county admin's from
+/// one anchor, a province's and a city's from their anchors (the city and county federations
+/// below them), a township's from each of its unions — paging with and without a filter, ties
+/// across unions included. Moving an application to another county moves it between the
+/// county queues (the anchor follows the union).
 #[tokio::test]
-async fn the_queue_of_a_busy_county_merges_its_unions_in_deadline_order() {
+async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
     let app = spawn_app().await;
     app.seed_demo().await;
     generate(&app, 20_000).await;
-    let scope = text(
-        &app,
-        "SELECT path FROM unions WHERE region_code = '500237' AND kind = 'federation' ORDER BY id LIMIT 1",
+    let path_of = |sql: &str| {
+        text(
+            &app,
+            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
+        )
+    };
+    let county = path_of("region_code = '500237' AND kind = 'federation'");
+    let province = path_of("region_code = '50' AND kind = 'federation'");
+    let city = path_of("region_code = '5001' AND kind = 'federation'");
+    // The township above 净坛社区, which has two joint unions (its own and the community's).
+    let township = path_of(
+        "id = (SELECT parent_id FROM unions WHERE name = '净坛社区联合工会' ORDER BY id LIMIT 1)",
     );
-    let pending = format!(
-        "FROM applications a JOIN unions u ON u.id = a.union_id \
-         WHERE u.path LIKE '{scope}%' AND a.status = 'pending_review' AND a.due_at IS NOT NULL"
+    // Every union's anchor is the deepest root or province, city or county federation on its
+    // path, and every application's is its union's.
+    {
+        #[derive(QueryableByName)]
+        struct Union {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            path: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            anchor_id: i64,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            anchors: bool,
+        }
+        let mut conn = app.db.connect();
+        let unions: Vec<Union> = diesel::sql_query(
+            "SELECT id, path, anchor_id, \
+                    (kind = 'federation' AND length(region_code) <= 6) AS anchors FROM unions",
+        )
+        .load(&mut conn)
+        .unwrap();
+        let anchors: std::collections::HashSet<i64> =
+            unions.iter().filter(|u| u.anchors).map(|u| u.id).collect();
+        for union in &unions {
+            let path = UnionPath::parse(&union.path).unwrap();
+            let ids = path.ids();
+            let expected = ids
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(depth, id)| *depth == 0 || anchors.contains(&id.get()))
+                .map(|(_, id)| id.get());
+            assert_eq!(Some(union.anchor_id), expected, "anchor of {}", union.path);
+        }
+        assert!(anchors.len() > 3000, "{} anchors", anchors.len());
+        // The anchors follow the tree, so a union's place in it is fixed; other updates pass.
+        let moved = diesel::sql_query(format!(
+            "UPDATE unions SET parent_id = NULL, path = '/' || id || '/' WHERE path = '{township}'"
+        ))
+        .execute(&mut conn);
+        assert!(moved.is_err(), "a union moved: {moved:?}");
+        let renamed = diesel::sql_query(format!(
+            "UPDATE unions SET name = name || '（更名）' WHERE path = '{township}'"
+        ))
+        .execute(&mut conn);
+        assert_eq!(renamed.unwrap(), 1);
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM applications a JOIN unions u ON u.id = a.union_id \
+             WHERE a.queue_anchor <> u.anchor_id"
+        ),
+        0
     );
+
     // Ties across unions: a few applications of different unions share the earliest deadline
     // and a few share a later one.
     {
+        let pending = pending_under(&county);
         let mut conn = app.db.connect();
         for rank in [0, 10] {
             diesel::sql_query(format!(
@@ -286,57 +439,113 @@ async fn the_queue_of_a_busy_county_merges_its_unions_in_deadline_order() {
     }
     let unions = count(
         &app,
-        &format!("SELECT count(DISTINCT a.union_id) {pending}"),
+        &format!(
+            "SELECT count(DISTINCT a.union_id) {}",
+            pending_under(&county)
+        ),
     );
     assert!(
         unions > 7,
         "the queue spans more unions ({unions}) than a page"
     );
-    let manager = app.admin_token("wushan-manager").await;
-    for (filter, condition) in [
-        ("", ""),
-        (
-            "&occupation=delivery_rider",
-            " AND a.occupation = 'delivery_rider'",
-        ),
-    ] {
-        let expected: Vec<String> = {
-            let mut conn = app.db.connect();
-            #[derive(QueryableByName)]
-            struct Id {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                id: String,
-            }
-            diesel::sql_query(format!(
-                "SELECT a.id::text AS id {pending}{condition} ORDER BY a.due_at, a.id"
-            ))
-            .load::<Id>(&mut conn)
-            .unwrap()
-            .into_iter()
-            .map(|row| row.id)
-            .collect()
-        };
-        assert!(expected.len() > 14, "{} pending{filter}", expected.len());
-        let mut seen = Vec::new();
-        let mut cursor = String::new();
-        loop {
-            let page = app
-                .call(
-                    Method::GET,
-                    &format!("/v1/admin/applications?limit=7{filter}{cursor}"),
-                    &manager,
-                    None,
-                )
-                .await;
-            assert_eq!(page.status, 200, "{}", page.text);
-            let items = page.body["items"].as_array().unwrap();
-            assert!(items.len() <= 7);
-            seen.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
-            match page.body["next_cursor"].as_str() {
-                Some(next) => cursor = format!("&cursor={next}"),
-                None => break,
-            }
-        }
-        assert_eq!(seen, expected, "pages{filter}");
+    let county_manager = app.admin_token("wushan-manager").await;
+    let riders = (
+        "&occupation=delivery_rider",
+        " AND a.occupation = 'delivery_rider'",
+    );
+    for filter in [("", ""), riders] {
+        assert_queue_is_the_subtree_in_order(&app, &county_manager, &county, 7, filter).await;
     }
+    // A township's queue is read union by union: give its two joint unions a dozen of the
+    // county's applications (moved by SQL: the trigger keeps their anchor, the county).
+    {
+        let mut conn = app.db.connect();
+        let moved = diesel::sql_query(format!(
+            "WITH joint AS (SELECT array_agg(u.id ORDER BY u.id) AS ids FROM unions u \
+                            WHERE u.kind = 'joint' AND u.path LIKE '{township}%'), \
+                  picked AS (SELECT a.id, row_number() OVER (ORDER BY a.id) AS n {} \
+                             AND u.path NOT LIKE '{township}%' LIMIT 12) \
+             UPDATE applications SET union_id = joint.ids[1 + picked.n % 2] \
+             FROM picked, joint WHERE applications.id = picked.id",
+            pending_under(&county)
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        assert_eq!(moved, 12);
+    }
+    let township_id = text(
+        &app,
+        &format!("SELECT id::text FROM unions WHERE path = '{township}'"),
+    );
+    let township_manager = manager_of(&app, "township-manager", township_id.parse().unwrap()).await;
+    assert!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(DISTINCT a.union_id) {}",
+                pending_under(&township)
+            )
+        ) >= 2
+    );
+    assert_queue_is_the_subtree_in_order(&app, &township_manager, &township, 3, ("", "")).await;
+    let province_id = text(
+        &app,
+        &format!("SELECT id::text FROM unions WHERE path = '{province}'"),
+    );
+    let province_manager =
+        manager_of(&app, "chongqing-manager", province_id.parse().unwrap()).await;
+    let city_id = text(
+        &app,
+        &format!("SELECT id::text FROM unions WHERE path = '{city}'"),
+    );
+    let city_manager = manager_of(&app, "chongqing-city-manager", city_id.parse().unwrap()).await;
+    let in_province =
+        assert_queue_is_the_subtree_in_order(&app, &province_manager, &province, 40, ("", ""))
+            .await;
+    assert_queue_is_the_subtree_in_order(&app, &province_manager, &province, 9, riders).await;
+    let in_city =
+        assert_queue_is_the_subtree_in_order(&app, &city_manager, &city, 8, ("", "")).await;
+    assert!(
+        in_province > in_city,
+        "{in_province} in the province, {in_city} in a city of it"
+    );
+
+    // The province forwards one of 巫山县's applications to a joint union of a county of the
+    // city: it leaves 巫山县's queue and joins the city's.
+    let moved = text(
+        &app,
+        &format!(
+            "SELECT a.id::text {} ORDER BY a.due_at, a.id LIMIT 1",
+            pending_under(&county)
+        ),
+    );
+    let target = text(
+        &app,
+        &format!(
+            "SELECT id::text FROM unions WHERE kind = 'joint' AND accepting \
+             AND path LIKE '{city}%' ORDER BY id LIMIT 1"
+        ),
+    );
+    let forwarded = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{moved}/forward"),
+            &province_manager,
+            Some(&json!({"version": 1, "union_id": target.parse::<i64>().unwrap(), "reason": "实际在主城区工作"})),
+        )
+        .await;
+    assert_eq!(forwarded.status, 200, "{}", forwarded.text);
+    let county_first = app
+        .call(
+            Method::GET,
+            "/v1/admin/applications?limit=1",
+            &county_manager,
+            None,
+        )
+        .await;
+    assert_ne!(county_first.body["items"][0]["id"], moved.as_str());
+    assert_eq!(
+        assert_queue_is_the_subtree_in_order(&app, &city_manager, &city, 8, ("", "")).await,
+        in_city + 1
+    );
 }
