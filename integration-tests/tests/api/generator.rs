@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::json;
 use zhijian_domain::admin::{AdminRole, UnionPath};
-use zhijian_domain::ids::UnionId;
 use zhijian_domain::membership_number::MembershipNumber;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
@@ -323,8 +322,9 @@ fn pending_under(scope: &str) -> String {
     )
 }
 
-/// Signs in a new manager of `union` (a generated union has no admin).
-async fn manager_of(app: &TestApp, username: &'static str, union: i64) -> String {
+/// Signs in a new manager of the union at `path` (a generated union has no admin).
+async fn manager_of(app: &TestApp, username: &'static str, path: &str) -> String {
+    let union = *UnionPath::parse(path).unwrap().ids().last().unwrap();
     let mut conn = app.db.connect();
     tokio::task::spawn_blocking(move || {
         create_admin(
@@ -334,7 +334,7 @@ async fn manager_of(app: &TestApp, username: &'static str, union: i64) -> String
                 display_name: "测试管理员",
                 password: DEMO_PASSWORD,
                 role: AdminRole::Manager,
-                union_id: UnionId::new(union),
+                union_id: union,
             },
         )
         .unwrap()
@@ -473,11 +473,7 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         .unwrap();
         assert_eq!(moved, 12);
     }
-    let township_id = text(
-        &app,
-        &format!("SELECT id::text FROM unions WHERE path = '{township}'"),
-    );
-    let township_manager = manager_of(&app, "township-manager", township_id.parse().unwrap()).await;
+    let township_manager = manager_of(&app, "township-manager", &township).await;
     assert!(
         count(
             &app,
@@ -488,17 +484,8 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         ) >= 2
     );
     assert_queue_is_the_subtree_in_order(&app, &township_manager, &township, 3, ("", "")).await;
-    let province_id = text(
-        &app,
-        &format!("SELECT id::text FROM unions WHERE path = '{province}'"),
-    );
-    let province_manager =
-        manager_of(&app, "chongqing-manager", province_id.parse().unwrap()).await;
-    let city_id = text(
-        &app,
-        &format!("SELECT id::text FROM unions WHERE path = '{city}'"),
-    );
-    let city_manager = manager_of(&app, "chongqing-city-manager", city_id.parse().unwrap()).await;
+    let province_manager = manager_of(&app, "chongqing-manager", &province).await;
+    let city_manager = manager_of(&app, "chongqing-city-manager", &city).await;
     let in_province =
         assert_queue_is_the_subtree_in_order(&app, &province_manager, &province, 40, ("", ""))
             .await;
