@@ -305,24 +305,10 @@ impl crate::db::NumberedStatement for QueueIds<'_> {
 
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
 ///
-/// The subtree is read as a few *parts*, each one range of an index in deadline order:
-///
-/// - when the admin's union is a queue anchor (a root, or a province, city or county federation;
-///   migration `queue_anchor`), the anchors inside its subtree, on
-///   `applications_anchor_queue_idx (queue_anchor, status, due_at, id)` — one part for a county,
-///   the city and its counties for a city, whatever the size of the tables;
-/// - otherwise (a township federation, an enterprise or industry union, a pool) each union of
-///   its subtree, on `applications_queue_idx (union_id, status, due_at, id)`.
-///
-/// Then, index-only:
-///
-/// 1. `firsts`: each part's first matching `(due_at, id)` after the cursor — one key per part;
-/// 2. `bound`: the `limit`-th smallest of those keys (or +∞ when fewer parts have any). These
-///    `limit` parts alone hold `limit` keys at or before it, so the page lies at or before it;
-/// 3. for each part whose first key is at or before the bound, its keys up to the bound's
-///    deadline (at most `limit`), merged; the first `limit` ids are the page;
-/// 4. those rows are loaded with their unions.
-///
+/// The ids come from [`crate::subtree::SubtreePage`] on
+/// `applications_anchor_queue_idx (queue_anchor, status, due_at, id)` for an anchor's subtree
+/// (a county admin's page is one index range) and `applications_queue_idx (union_id, status,
+/// due_at, id)` for deeper ones, index-only; those rows are then loaded with their unions.
 /// The cost follows the number of parts, not the number of applications (BENCHMARKS.md, B2):
 /// reading every part's first `limit` keys instead visited `parts × limit` index tuples;
 /// sorting the subtree's whole queue (the plain join) read every pending row of the county on
@@ -357,48 +343,22 @@ pub fn queue(
     if filter.after.is_some() {
         conditions.push_str(" AND (a.due_at, a.id) > ($6, $7)");
     }
-    let matching =
-        format!("a.status = $2 AND a.due_at IS NOT NULL{conditions} ORDER BY a.due_at, a.id");
-    // The bound is applied to `due_at` alone in step 3: the B-tree stops at the first later
-    // deadline, whereas a row comparison `(due_at, id) <=` would only stop at the end of the
-    // deadline's ties — and a day's applications often share one deadline.
+    let page = crate::subtree::SubtreePage {
+        table: "applications",
+        anchor_column: "queue_anchor",
+        keys: &["due_at", "id"],
+        above_all: &[
+            "'infinity'::timestamptz",
+            "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
+        ],
+        path_from: "$1",
+        path_to: "$8",
+        statuses: "ARRAY[$2::text]",
+        conditions: &format!(" AND a.due_at IS NOT NULL{conditions}"),
+        limit: "$3",
+    };
     let query = QueueIds {
-        sql: format!(
-            "WITH scope AS MATERIALIZED ( \
-                 SELECT anchor_id = id AS anchored FROM unions WHERE path = $1), \
-             parts AS MATERIALIZED ( \
-                 SELECT u.id, true AS anchored FROM unions u \
-                 WHERE (SELECT anchored FROM scope) AND u.anchor_id = u.id \
-                   AND u.path ~>=~ $1 AND u.path ~<~ $8 \
-                 UNION ALL \
-                 SELECT u.id, false FROM unions u \
-                 WHERE NOT (SELECT anchored FROM scope) AND u.path ~>=~ $1 AND u.path ~<~ $8), \
-             firsts AS MATERIALIZED ( \
-                 SELECT p.id AS part, p.anchored, f.due_at, f.id FROM parts p \
-                 CROSS JOIN LATERAL ( \
-                     (SELECT a.due_at, a.id FROM applications a \
-                      WHERE p.anchored AND a.queue_anchor = p.id AND {matching} LIMIT 1) \
-                     UNION ALL \
-                     (SELECT a.due_at, a.id FROM applications a \
-                      WHERE NOT p.anchored AND a.union_id = p.id AND {matching} LIMIT 1)) f), \
-             bound AS ( \
-                 SELECT due_at, id FROM ( \
-                     (SELECT due_at, id FROM firsts ORDER BY due_at, id OFFSET $3 - 1 LIMIT 1) \
-                     UNION ALL \
-                     SELECT 'infinity'::timestamptz, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
-                 ) b ORDER BY due_at, id LIMIT 1) \
-             SELECT q.id FROM firsts f \
-             CROSS JOIN LATERAL ( \
-                 (SELECT a.id, a.due_at FROM applications a \
-                  WHERE f.anchored AND a.queue_anchor = f.part \
-                    AND a.due_at <= (SELECT due_at FROM bound) AND {matching} LIMIT $3) \
-                 UNION ALL \
-                 (SELECT a.id, a.due_at FROM applications a \
-                  WHERE NOT f.anchored AND a.union_id = f.part \
-                    AND a.due_at <= (SELECT due_at FROM bound) AND {matching} LIMIT $3)) q \
-             WHERE (f.due_at, f.id) <= (SELECT due_at, id FROM bound) \
-             ORDER BY q.due_at, q.id LIMIT $3"
-        ),
+        sql: page.ids_sql(),
         path_from: scope.to_string(),
         path_to: scope.subtree_end(),
         status: filter

@@ -31,6 +31,7 @@ pub mod secret;
 pub mod sessions;
 pub mod sms;
 pub mod sms_codes;
+mod subtree;
 pub mod transfers;
 pub mod unions;
 pub mod wechat;
