@@ -35,8 +35,8 @@
 //! Loads larger than [`REINDEX_THRESHOLD`] drop the non-unique indexes of the tables they fill
 //! and rebuild them afterwards (their definitions are read from the catalogue first), and the
 //! load runs with `session_replication_role = replica` (no foreign-key triggers: the rows are
-//! consistent by construction; the one column a trigger would have filled, `queue_anchor`, is
-//! copied from the union's `anchor_id`). That setting needs a superuser, which the private development
+//! consistent by construction; the columns triggers would have filled, the anchors of
+//! applications and members, are copied from their union's `anchor_id`). That setting needs a superuser, which the private development
 //! and benchmark databases have. Everything happens in one transaction with `ANALYZE`, then
 //! `VACUUM` of `applications`.
 
@@ -578,12 +578,13 @@ FROM gen_batch";
 /// Numbers continue each county's counter for the year of joining.
 const MEMBERS: &str = "
 INSERT INTO members (id, person_index, account_id, membership_number, union_id, name, joined_on,
-                     status, version, application_id, created_at, updated_at)
+                     status, version, application_id, created_at, updated_at, anchor_id)
 SELECT m.member_id, m.person_index, m.account_id, m.body || pg_temp.gen_check(m.body), m.union_id,
        p.name, m.joined_on, m.member_status, CASE WHEN m.member_status = 'active' THEN 1 ELSE 2 END,
        m.app_id, m.decided_at,
        CASE WHEN m.member_status = 'active' THEN m.decided_at
-            ELSE m.decided_at + interval '30 days' END
+            ELSE m.decided_at + interval '30 days' END,
+       q.anchor_id
 FROM (SELECT b.*,
              b.county || lpad((extract(year FROM b.joined_on)::int % 100)::text, 2, '0')
                  || lpad((coalesce(c.last_value, 0)
@@ -593,7 +594,8 @@ FROM (SELECT b.*,
       LEFT JOIN membership_counters c
              ON c.county_code = b.county AND c.year = extract(year FROM b.joined_on)::smallint
       WHERE b.status = 'approved') m
-JOIN gen_people p ON p.k = m.person";
+JOIN gen_people p ON p.k = m.person
+JOIN unions q ON q.id = m.union_id";
 
 const AFFILIATIONS: &str = "
 INSERT INTO affiliations (member_id, union_id, started_at, ended_at, reason, membership_number, end_reason)

@@ -437,6 +437,13 @@ pub fn record_for_account(
 
 /// Members whose current union lies in the subtree under `scope`, by id (keyset: after
 /// `after`), with their unions.
+///
+/// The ids come from [`crate::subtree::SubtreePage`] — for each status listed, one range of
+/// `members_anchor_idx (anchor_id, status, id)` per anchor of the subtree (a county admin's list
+/// is six ranges, whatever the size of the table), or of `members_union_idx (union_id, status,
+/// id)` per union below a county — then the rows are loaded with their unions. (It was a join
+/// on `unions.path LIKE` ordered by id: a scan of the members table until a page of the
+/// subtree's turned up, or a sort of all of the subtree's members.)
 pub fn list(
     conn: &mut PgConnection,
     scope: &UnionPath,
@@ -444,21 +451,91 @@ pub fn list(
     after: Option<uuid::Uuid>,
     limit: i64,
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
-    let mut query = members_table::table
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let page = crate::subtree::SubtreePage {
+        table: "members",
+        anchor_column: "anchor_id",
+        keys: &["id"],
+        above_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
+        path_from: "$1",
+        path_to: "$2",
+        statuses: "$3::text[]",
+        conditions: if after.is_some() {
+            " AND a.id > $5"
+        } else {
+            ""
+        },
+        limit: "$4",
+    };
+    let statuses: Vec<&'static str> = match status {
+        Some(status) => vec![status.as_str()],
+        None => MemberStatus::ALL.iter().map(|s| s.as_str()).collect(),
+    };
+    let query = MemberIds {
+        sql: page.ids_sql(),
+        path_from: scope.to_string(),
+        path_to: scope.subtree_end(),
+        statuses,
+        limit,
+        after,
+    };
+    let ids: Vec<uuid::Uuid> = crate::db::Numbered(query)
+        .load::<Key>(conn)?
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(MemberRow, UnionRow)> = members_table::table
         .inner_join(unions::table)
-        .filter(unions::path.like(format!("{scope}%")))
+        .filter(members_table::id.eq_any(&ids))
         .select((MemberRow::as_select(), UnionRow::as_select()))
-        .into_boxed();
-    if let Some(status) = status {
-        query = query.filter(members_table::status.eq(status.as_str()));
+        .load(conn)?;
+    rows.sort_by_key(|(member, _)| member.id);
+    Ok(rows)
+}
+
+/// The id query of [`list`]: `$1`/`$2` the subtree's path range, `$3` the statuses, `$4` the
+/// limit, `$5` the cursor (only in the text when given).
+struct MemberIds {
+    sql: String,
+    path_from: String,
+    path_to: String,
+    statuses: Vec<&'static str>,
+    limit: i64,
+    after: Option<uuid::Uuid>,
+}
+
+impl crate::db::NumberedStatement for MemberIds {
+    type Id = ();
+    const FIXED_TEXT: bool = false;
+
+    fn sql(&self) -> &str {
+        &self.sql
     }
-    if let Some(after) = after {
-        query = query.filter(members_table::id.gt(after));
+
+    fn bind<'b>(
+        &'b self,
+        n: usize,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
+        match (n, &self.after) {
+            (1, _) => out.push_bind_param::<Text, _>(&self.path_from),
+            (2, _) => out.push_bind_param::<Text, _>(&self.path_to),
+            (3, _) => out.push_bind_param::<Array<Text>, _>(&self.statuses),
+            (4, _) => out.push_bind_param::<BigInt, _>(&self.limit),
+            (5, Some(after)) => out.push_bind_param::<SqlUuid, _>(after),
+            _ => Err(diesel::result::Error::QueryBuilderError(
+                format!("the member list's ${n} has no value").into(),
+            )),
+        }
     }
-    Ok(query
-        .order(members_table::id.asc())
-        .limit(limit)
-        .load(conn)?)
 }
 
 /// An admin changes a membership's status: only admins whose subtree holds the member's

@@ -141,6 +141,7 @@ diesel::table! {
         application_id -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        anchor_id -> Int8,
     }
 }
 

@@ -258,15 +258,14 @@ fn synthetic_resident_ids_are_valid() {
     }
 }
 
-/// Pages through the queue as `token` (`limit` a page, with `filter`) and checks it is exactly
-/// the pending applications of the subtree at `scope` (with `condition`) in deadline order, ties
-/// broken by id, each once. Returns how many there were.
-async fn assert_queue_is_the_subtree_in_order(
+/// Pages through the admin list at `list` as `token` (`limit` a page, with `filter`) and checks
+/// it returns exactly the ids of the SQL `expected` (an `id` text column), in its order, each
+/// once, over at least three pages. Returns how many there were.
+async fn assert_pages_are(
     app: &TestApp,
     token: &str,
-    scope: &str,
-    limit: usize,
-    (filter, condition): (&str, &str),
+    (list, limit, filter): (&str, usize, &str),
+    expected: &str,
 ) -> usize {
     let expected: Vec<String> = {
         let mut conn = app.db.connect();
@@ -275,19 +274,16 @@ async fn assert_queue_is_the_subtree_in_order(
             #[diesel(sql_type = diesel::sql_types::Text)]
             id: String,
         }
-        diesel::sql_query(format!(
-            "SELECT a.id::text AS id {}{condition} ORDER BY a.due_at, a.id",
-            pending_under(scope)
-        ))
-        .load::<Id>(&mut conn)
-        .unwrap()
-        .into_iter()
-        .map(|row| row.id)
-        .collect()
+        diesel::sql_query(expected)
+            .load::<Id>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.id)
+            .collect()
     };
     assert!(
         expected.len() > 2 * limit,
-        "{} pending under {scope}{filter}: fewer than three pages",
+        "{} rows for {list}?{filter}: fewer than three pages",
         expected.len()
     );
     let mut seen = Vec::new();
@@ -296,7 +292,7 @@ async fn assert_queue_is_the_subtree_in_order(
         let page = app
             .call(
                 Method::GET,
-                &format!("/v1/admin/applications?limit={limit}{filter}{cursor}"),
+                &format!("{list}?limit={limit}{filter}{cursor}"),
                 token,
                 None,
             )
@@ -310,8 +306,30 @@ async fn assert_queue_is_the_subtree_in_order(
             None => break,
         }
     }
-    assert_eq!(seen, expected, "pages under {scope}{filter}");
+    assert_eq!(seen, expected, "pages of {list}?{filter}");
     seen.len()
+}
+
+/// The queue as `token` is exactly the pending applications of the subtree at `scope` (with
+/// `condition` for `filter`) in deadline order, ties broken by id.
+async fn assert_queue_is_the_subtree_in_order(
+    app: &TestApp,
+    token: &str,
+    scope: &str,
+    limit: usize,
+    (filter, condition): (&str, &str),
+) -> usize {
+    let expected = format!(
+        "SELECT a.id::text AS id {}{condition} ORDER BY a.due_at, a.id",
+        pending_under(scope)
+    );
+    assert_pages_are(
+        app,
+        token,
+        ("/v1/admin/applications", limit, filter),
+        &expected,
+    )
+    .await
 }
 
 /// The pending applications of the subtree at `scope`, as SQL (`FROM … WHERE …`).
@@ -534,5 +552,121 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
     assert_eq!(
         assert_queue_is_the_subtree_in_order(&app, &city_manager, &city, 8, ("", "")).await,
         in_city + 1
+    );
+}
+
+/// The member list at every level is exactly its subtree's members by id — a county's from one
+/// anchor (six statuses), a province's from its anchors, a township's union by union — with
+/// and without a status filter; a member moved to another county (a transfer's update) leaves
+/// the county's list for the other one's.
+#[tokio::test]
+async fn the_member_list_at_every_level_pages_its_subtree_by_id() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    generate(&app, 20_000).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM members m JOIN unions u ON u.id = m.union_id \
+             WHERE m.anchor_id <> u.anchor_id"
+        ),
+        0
+    );
+    let path_of = |sql: &str| {
+        text(
+            &app,
+            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
+        )
+    };
+    let county = path_of("region_code = '500237' AND kind = 'federation'");
+    let province = path_of("region_code = '50' AND kind = 'federation'");
+    // The township of 巫山县 with the most members, and a county of the province besides 巫山县.
+    let township = text(
+        &app,
+        "SELECT t.path FROM unions t JOIN unions u ON u.path LIKE t.path || '%' \
+         JOIN members m ON m.union_id = u.id \
+         WHERE t.kind = 'federation' AND t.region_code LIKE '500237___' \
+         GROUP BY t.path ORDER BY count(*) DESC, t.path LIMIT 1",
+    );
+    let other_county =
+        path_of("region_code LIKE '50____' AND region_code <> '500237' AND kind = 'federation'");
+    let members_under = |scope: &str, condition: &str| {
+        format!(
+            "SELECT m.id::text AS id FROM members m JOIN unions u ON u.id = m.union_id \
+             WHERE u.path LIKE '{scope}%'{condition} ORDER BY m.id"
+        )
+    };
+    let retained = ("&status=retained", " AND m.status = 'retained'");
+    let county_manager = app.admin_token("wushan-manager").await;
+    let list = "/v1/admin/members";
+    let in_county = assert_pages_are(
+        &app,
+        &county_manager,
+        (list, 50, ""),
+        &members_under(&county, ""),
+    )
+    .await;
+    assert_pages_are(
+        &app,
+        &county_manager,
+        (list, 5, retained.0),
+        &members_under(&county, retained.1),
+    )
+    .await;
+    let province_manager = manager_of(&app, "chongqing-manager", &province).await;
+    assert_pages_are(
+        &app,
+        &province_manager,
+        (list, 100, ""),
+        &members_under(&province, ""),
+    )
+    .await;
+    let township_manager = manager_of(&app, "township-manager", &township).await;
+    assert_pages_are(
+        &app,
+        &township_manager,
+        (list, 2, ""),
+        &members_under(&township, ""),
+    )
+    .await;
+
+    // A member of 巫山县 moves to a union of another county of the province.
+    {
+        let mut conn = app.db.connect();
+        let moved = diesel::sql_query(format!(
+            "UPDATE members SET union_id = (SELECT id FROM unions WHERE path = '{other_county}') \
+             WHERE id = (SELECT m.id FROM members m JOIN unions u ON u.id = m.union_id \
+                         WHERE u.path LIKE '{county}%' ORDER BY m.id LIMIT 1)"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        assert_eq!(moved, 1);
+    }
+    assert_eq!(
+        assert_pages_are(
+            &app,
+            &county_manager,
+            (list, 50, ""),
+            &members_under(&county, "")
+        )
+        .await,
+        in_county - 1
+    );
+    let other_manager = manager_of(&app, "other-county-manager", &other_county).await;
+    let first = app
+        .call(
+            Method::GET,
+            &format!("{list}?limit=100"),
+            &other_manager,
+            None,
+        )
+        .await;
+    let ids = members_under(&other_county, "");
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.body["items"].as_array().unwrap().len(),
+        usize::try_from(count(&app, &format!("SELECT count(*) FROM ({ids}) l")))
+            .unwrap()
+            .min(100)
     );
 }
