@@ -32,7 +32,7 @@ pub(crate) struct SubtreePage<'a> {
     pub table: &'static str,
     /// Its column holding the union's anchor.
     pub anchor_column: &'static str,
-    /// The key columns, in order; the last one is unique (`id`).
+    /// The key columns, in order; the last one is `id` (unique, and what the page returns).
     pub keys: &'static [&'static str],
     /// A value above every key, column by column (`'infinity'::timestamptz`, …).
     pub above_all: &'static [&'static str],
@@ -69,14 +69,10 @@ impl SubtreePage<'_> {
                 .join(", ")
         };
         let (a_keys, f_keys, q_keys, plain) = (list("a."), list("f."), list("q."), list(""));
+        debug_assert_eq!(keys.last(), Some(&"id"), "the key ends with the row's id");
         let first = keys[0];
-        let with_id = if keys.contains(&"id") {
-            a_keys.clone()
-        } else {
-            format!("a.id, {a_keys}")
-        };
         let parts = |anchored: bool| {
-            let (flag, branch, member) = if anchored {
+            let (flag, branch, only_anchors) = if anchored {
                 ("true", "", " AND u.anchor_id = u.id")
             } else {
                 ("false", "NOT ", "")
@@ -84,11 +80,11 @@ impl SubtreePage<'_> {
             format!(
                 "SELECT u.id AS part, {flag} AS anchored, s.status FROM unions u \
                  CROSS JOIN unnest({statuses}) s (status) \
-                 WHERE {branch}(SELECT anchored FROM scope){member} \
+                 WHERE {branch}(SELECT anchored FROM scope){only_anchors} \
                    AND u.path ~>=~ {path_from} AND u.path ~<~ {path_to}"
             )
         };
-        let read = |outer: &str, select: &str, extra: &str, take: &str| {
+        let read = |outer: &str, extra: &str, take: &str| {
             let one = |anchored: bool| {
                 let (branch, column) = if anchored {
                     ("", *anchor_column)
@@ -96,7 +92,7 @@ impl SubtreePage<'_> {
                     ("NOT ", "union_id")
                 };
                 format!(
-                    "(SELECT {select} FROM {table} a \
+                    "(SELECT {a_keys} FROM {table} a \
                       WHERE {branch}{outer}.anchored AND a.{column} = {outer}.part \
                         AND a.status = {outer}.status{extra}{conditions} \
                       ORDER BY {a_keys} LIMIT {take})"
@@ -122,11 +118,10 @@ impl SubtreePage<'_> {
              ORDER BY {q_keys} LIMIT {limit}",
             parts(true),
             parts(false),
-            read("p", &a_keys, "", "1"),
+            read("p", "", "1"),
             above_all.join(", "),
             read(
                 "f",
-                &with_id,
                 &format!(" AND a.{first} <= (SELECT {first} FROM bound)"),
                 limit
             ),
