@@ -167,25 +167,10 @@ bench_queue() {
     printf '{"size": %s, "county_pending": %s, "scope": "%s"}\n' "$size" "$pending" "$scope" >"$RAW/b2_${size}_meta.json"
 }
 
-# The plan of the queue's id query (infra/src/applications.rs::queue), kept with the logs.
+# The plan of the queue's id statement — the one the server runs (`zhijian explain-queue`,
+# infra/src/applications.rs::explain_queue) — kept with the logs.
 explain_queue() {
-    psql_bench -c "EXPLAIN (ANALYZE, BUFFERS) WITH firsts AS MATERIALIZED (
-        SELECT u.id AS union_id, f.due_at, f.id FROM unions u CROSS JOIN LATERAL (
-            SELECT a.due_at, a.id FROM applications a
-            WHERE a.union_id = u.id AND a.status = 'pending_review' AND a.due_at IS NOT NULL
-            ORDER BY a.due_at, a.id LIMIT 1) f
-        WHERE u.path LIKE '$2%'),
-      bound AS (SELECT due_at, id FROM (
-        (SELECT due_at, id FROM firsts ORDER BY due_at, id OFFSET 20 LIMIT 1)
-        UNION ALL SELECT 'infinity'::timestamptz, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
-      ) b ORDER BY due_at, id LIMIT 1)
-      SELECT q.id FROM firsts f CROSS JOIN LATERAL (
-        SELECT a.id, a.due_at FROM applications a
-        WHERE a.union_id = f.union_id AND a.due_at <= (SELECT due_at FROM bound)
-          AND a.status = 'pending_review' AND a.due_at IS NOT NULL
-        ORDER BY a.due_at, a.id LIMIT 21) q
-      WHERE (f.due_at, f.id) <= (SELECT due_at, id FROM bound)
-      ORDER BY q.due_at, q.id LIMIT 21" >"$OUT/explain_queue_$1.txt"
+    "$ZJ" explain-queue "$2" >"$OUT/explain_queue_$1.txt"
 }
 
 # Sign in bench workers through the stub; their access tokens, one per line.

@@ -1,5 +1,5 @@
 //! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `seed-demo`,
-//! `generate`, `check-config`.
+//! `generate`, `explain-queue`, `check-config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use zhijian_domain::routing::UnionKind;
 use zhijian_infra::{demo, migrations, regions};
 
 const USAGE: &str =
-    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | generate --applications N | check-config]
+    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | generate --applications N | explain-queue PATH | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
@@ -20,6 +20,8 @@ const USAGE: &str =
                    password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
   generate         benchmark data: unions for every county and township, then applications
                    (all states, with members) until the table holds N rows; idempotent, growable
+  explain-queue    EXPLAIN (ANALYZE, BUFFERS) of the review queue's first page (20) for the admin
+                   of the union at PATH (`/1/2/`): the statement the server runs, executed once
   check-config     load and check the configuration, then exit
 
 Configuration: config/default.toml, config/$APP_ENV.toml, config/local.toml, then
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         "import-regions" => import_regions(&settings, &args[1..]),
         "seed-demo" => seed_demo(&settings),
         "generate" => generate(&settings, &args[1..]),
+        "explain-queue" => explain_queue(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())
@@ -177,6 +180,25 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
              printed by the seed that created them."
         );
     }
+    Ok(())
+}
+
+/// `zhijian explain-queue PATH`: the plan of the queue's first page for that subtree.
+fn explain_queue(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let [path] = args else {
+        return Err(format!("explain-queue takes a union path\n\n{USAGE}"));
+    };
+    let scope = zhijian_domain::admin::UnionPath::parse(path)
+        .map_err(|_| format!("not a union path: {path:?}"))?;
+    let filter = zhijian_infra::applications::QueueFilter {
+        limit: 21, // a page of 20 and one to know whether there is more, as the server asks
+        ..Default::default()
+    };
+    let mut conn = connect(settings)?;
+    let plan =
+        zhijian_infra::applications::explain_queue(&mut conn, &scope, &filter, chrono::Utc::now())
+            .map_err(|e| e.to_string())?;
+    println!("{}", plan.join("\n"));
     Ok(())
 }
 

@@ -325,7 +325,51 @@ pub fn queue(
         #[diesel(sql_type = diesel::sql_types::Uuid)]
         id: uuid::Uuid,
     }
+    let ids: Vec<uuid::Uuid> = crate::db::Numbered(queue_ids(scope, filter, now, ""))
+        .load::<Key>(conn)?
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(ApplicationRow, UnionRow)> = applications::table
+        .inner_join(unions::table)
+        .filter(applications::id.eq_any(&ids))
+        .select((ApplicationRow::as_select(), UnionRow::as_select()))
+        .load(conn)?;
+    rows.sort_by_key(|(row, _)| (row.due_at, row.id));
+    Ok(rows)
+}
 
+/// The plan of [`queue`]'s id statement, run once: `EXPLAIN (ANALYZE, BUFFERS)` of the very
+/// statement the server executes, with these values (`make bench` keeps it with its logs).
+pub fn explain_queue(
+    conn: &mut PgConnection,
+    scope: &UnionPath,
+    filter: &QueueFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let statement = queue_ids(scope, filter, now, "EXPLAIN (ANALYZE, BUFFERS) ");
+    Ok(crate::db::Numbered(statement)
+        .load::<Line>(conn)?
+        .into_iter()
+        .map(|l| l.line)
+        .collect())
+}
+
+/// The id statement of [`queue`], after `prefix`.
+fn queue_ids<'a>(
+    scope: &UnionPath,
+    filter: &'a QueueFilter,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> QueueIds<'a> {
     // Parameters: $1 and $8 the subtree's path range, $2 status, $3 limit, $4 occupation, $5
     // now, $6 and $7 the cursor; a filter not given leaves its parameter out of the text (and
     // unbound). The subtree is a range of `unions_path_idx` (text_pattern_ops) rather than
@@ -357,8 +401,8 @@ pub fn queue(
         conditions: &format!(" AND a.due_at IS NOT NULL{conditions}"),
         limit: "$3",
     };
-    let query = QueueIds {
-        sql: page.ids_sql(),
+    QueueIds {
+        sql: format!("{prefix}{}", page.ids_sql()),
         path_from: scope.to_string(),
         path_to: scope.subtree_end(),
         status: filter
@@ -369,22 +413,7 @@ pub fn queue(
         occupation: filter.occupation.as_deref(),
         now,
         after: filter.after,
-    };
-    let ids: Vec<uuid::Uuid> = crate::db::Numbered(query)
-        .load::<Key>(conn)?
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
     }
-    let mut rows: Vec<(ApplicationRow, UnionRow)> = applications::table
-        .inner_join(unions::table)
-        .filter(applications::id.eq_any(&ids))
-        .select((ApplicationRow::as_select(), UnionRow::as_select()))
-        .load(conn)?;
-    rows.sort_by_key(|(row, _)| (row.due_at, row.id));
-    Ok(rows)
 }
 
 /// What an admin decided.

@@ -502,6 +502,46 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         ) >= 2
     );
     assert_queue_is_the_subtree_in_order(&app, &township_manager, &township, 3, ("", "")).await;
+    // The plan `make bench` records is the server's statement: the county reads the anchor
+    // index, the township its unions' (the other branch is never executed).
+    for (scope, used, skipped) in [
+        (
+            &county,
+            "applications_anchor_queue_idx",
+            "applications_queue_idx",
+        ),
+        (
+            &township,
+            "applications_queue_idx",
+            "applications_anchor_queue_idx",
+        ),
+    ] {
+        let mut conn = app.db.connect();
+        let filter = zhijian_infra::applications::QueueFilter {
+            limit: 21,
+            ..Default::default()
+        };
+        let plan = zhijian_infra::applications::explain_queue(
+            &mut conn,
+            &UnionPath::parse(scope).unwrap(),
+            &filter,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let scans = |index: &str| -> Vec<&String> {
+            plan.iter()
+                .filter(|line| line.contains(&format!("Index Only Scan using {index} ")))
+                .collect()
+        };
+        assert!(
+            scans(used).iter().any(|l| !l.contains("never executed")),
+            "{scope}: {plan:#?}"
+        );
+        assert!(
+            scans(skipped).iter().all(|l| l.contains("never executed")),
+            "{scope}: {plan:#?}"
+        );
+    }
     let province_manager = manager_of(&app, "chongqing-manager", &province).await;
     let city_manager = manager_of(&app, "chongqing-city-manager", &city).await;
     let in_province =
