@@ -320,16 +320,7 @@ pub fn queue(
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
-    #[derive(QueryableByName)]
-    struct Key {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
-    let ids: Vec<uuid::Uuid> = crate::db::Numbered(queue_ids(scope, filter, now, ""))
-        .load::<Key>(conn)?
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let ids = crate::subtree::load_ids(conn, queue_ids(scope, filter, now, ""))?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -451,11 +451,6 @@ pub fn list(
     after: Option<uuid::Uuid>,
     limit: i64,
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
-    #[derive(QueryableByName)]
-    struct Key {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
     let page = crate::subtree::SubtreePage {
         table: "members",
         anchor_column: "anchor_id",
@@ -483,11 +478,7 @@ pub fn list(
         limit,
         after,
     };
-    let ids: Vec<uuid::Uuid> = crate::db::Numbered(query)
-        .load::<Key>(conn)?
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let ids = crate::subtree::load_ids(conn, query)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -26,6 +26,24 @@
 //! statement; one-time filters skip the one that does not apply, so the plan is generic and
 //! prepared once.
 
+/// Runs a page's id statement ([`SubtreePage::ids_sql`] with its binds): the ids, in order.
+pub(crate) fn load_ids<S: crate::db::NumberedStatement>(
+    conn: &mut diesel::PgConnection,
+    statement: S,
+) -> Result<Vec<uuid::Uuid>, crate::db::StoreError> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    Ok(crate::db::Numbered(statement)
+        .load::<Key>(conn)?
+        .into_iter()
+        .map(|k| k.id)
+        .collect())
+}
+
 /// What to page through: the SQL pieces of one listing. Placeholders (`$n`) are the caller's.
 pub(crate) struct SubtreePage<'a> {
     /// The table, read as `a`.
