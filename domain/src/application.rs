@@ -229,18 +229,8 @@ pub fn submit(decision: &RoutingDecision, due_at: DateTime<Utc>) -> SubmittedApp
 impl SubmittedApplication {
     /// Timeline steps of the submission, each `(event, from, to)`: `submitted` into
     /// `pending_review`, then `pooled` from there if it went to a pool.
-    pub fn steps(
-        &self,
-    ) -> &'static [(
-        ApplicationEvent,
-        Option<ApplicationStatus>,
-        ApplicationStatus,
-    )] {
-        const SUBMITTED: (
-            ApplicationEvent,
-            Option<ApplicationStatus>,
-            ApplicationStatus,
-        ) = (
+    pub fn steps(&self) -> &'static [SubmissionStep] {
+        const SUBMITTED: SubmissionStep = (
             ApplicationEvent::Submitted,
             None,
             ApplicationStatus::PendingReview,

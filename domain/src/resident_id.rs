@@ -179,6 +179,8 @@ impl fmt::Display for ResidentId {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn a_stored_id_parses_without_a_date_but_with_every_other_check() {
@@ -199,9 +201,6 @@ mod tests {
             Err(ResidentIdError::BadCheckCharacter)
         );
     }
-
-    use super::*;
-    use proptest::prelude::*;
 
     /// Published GB 11643 sample (1949-12-31, female).
     const SAMPLE: &str = "11010519491231002X";

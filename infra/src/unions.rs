@@ -134,15 +134,20 @@ pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow,
             "nextval('unions_id_seq')",
         ))
         .get_result(conn)?;
-        let path = format!("{}{id}/", parent_path.unwrap_or_else(|| "/".to_owned()));
+        let id = UnionId::new(id);
+        let path = match parent_path {
+            Some(parent) => UnionPath::parse(&parent).and_then(|parent| parent.child(id)),
+            None => Ok(UnionPath::root(id)),
+        }
+        .map_err(|e| StoreError::Internal(format!("the path of a new union: {}", e.code())))?;
         Ok(diesel::insert_into(unions::table)
             .values((
-                unions::id.eq(id),
+                unions::id.eq(id.get()),
                 unions::name.eq(&new.name),
                 unions::kind.eq(new.kind.as_str()),
                 unions::parent_id.eq(new.parent.map(UnionId::get)),
                 unions::region_code.eq(new.region.as_str()),
-                unions::path.eq(path),
+                unions::path.eq(path.to_string()),
                 unions::credit_code.eq(new.credit_code.as_ref().map(CreditCode::as_str)),
                 unions::occupations.eq(occupations),
                 unions::priority.eq(new.priority),
