@@ -306,7 +306,7 @@ impl crate::db::NumberedStatement for QueueIds<'_> {
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
 ///
 /// The ids come from [`crate::subtree::SubtreePage`] on
-/// `applications_anchor_queue_idx (queue_anchor, status, due_at, id)` for an anchor's subtree
+/// `applications_anchor_queue_idx (anchor_id, status, due_at, id)` for an anchor's subtree
 /// (a county admin's page is one index range) and `applications_queue_idx (union_id, status,
 /// due_at, id)` for deeper ones, index-only; those rows are then loaded with their unions.
 /// The cost follows the number of parts, not the number of applications (BENCHMARKS.md, B2):
@@ -380,7 +380,6 @@ fn queue_ids<'a>(
     }
     let page = crate::subtree::SubtreePage {
         table: "applications",
-        anchor_column: "queue_anchor",
         keys: &["due_at", "id"],
         above_all: &[
             "'infinity'::timestamptz",

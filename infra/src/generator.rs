@@ -530,7 +530,7 @@ INSERT INTO applications (
     household_region, employment_status, occupation, employer_name, employer_credit_code,
     platform, work_region, work_address, privacy_notice_version, consented_at, channel,
     referral_code, return_fields, return_note, reject_code, reject_note, member_id, created_at,
-    updated_at, queue_anchor)
+    updated_at, anchor_id)
 SELECT b.app_id, b.account_id, b.person_index, b.status,
        CASE WHEN b.status IN ('pending_review', 'pooled') THEN 1 ELSE 2 END,
        b.union_id, b.routing_rule, b.routing_explanation, b.due_at, b.submitted_at, b.decided_at,

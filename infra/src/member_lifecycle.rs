@@ -453,7 +453,6 @@ pub fn list(
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
     let page = crate::subtree::SubtreePage {
         table: "members",
-        anchor_column: "anchor_id",
         keys: &["id"],
         above_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
         path_from: "$1",

@@ -108,7 +108,7 @@ diesel::table! {
         member_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        queue_anchor -> Int8,
+        anchor_id -> Int8,
     }
 }
 

@@ -5,8 +5,8 @@
 //! A part is one status of one anchor or one union, a range of an index ordered by the key:
 //!
 //! - when the subtree's root is an anchor (a root, or a province, city or county federation:
-//!   `unions.anchor_id = id`, migration `queue_anchor`), the anchors inside it, on
-//!   `(anchor column, status, key…)` — a county is one anchor, a city its own and its
+//!   `unions.anchor_id = id`, migration `anchors`), the anchors inside it, on
+//!   `(anchor_id, status, key…)` — a county is one anchor, a city its own and its
 //!   counties', whatever the size of the tables;
 //! - otherwise (a township federation, an enterprise or industry union, a pool) each union of
 //!   the subtree, on `(union_id, status, key…)`.
@@ -46,10 +46,8 @@ pub(crate) fn load_ids<S: crate::db::NumberedStatement>(
 
 /// What to page through: the SQL pieces of one listing. Placeholders (`$n`) are the caller's.
 pub(crate) struct SubtreePage<'a> {
-    /// The table, read as `a`.
+    /// The table, read as `a`: it has `union_id`, `anchor_id` (kept by trigger) and `status`.
     pub table: &'static str,
-    /// Its column holding the union's anchor.
-    pub anchor_column: &'static str,
     /// The key columns, in order; the last one is `id` (unique, and what the page returns).
     pub keys: &'static [&'static str],
     /// A value above every key, column by column (`'infinity'::timestamptz`, …).
@@ -71,7 +69,6 @@ impl SubtreePage<'_> {
     pub fn ids_sql(&self) -> String {
         let SubtreePage {
             table,
-            anchor_column,
             keys,
             above_all,
             path_from,
@@ -105,7 +102,7 @@ impl SubtreePage<'_> {
         let read = |outer: &str, extra: &str, take: &str| {
             let one = |anchored: bool| {
                 let (branch, column) = if anchored {
-                    ("", *anchor_column)
+                    ("", "anchor_id")
                 } else {
                     ("NOT ", "union_id")
                 };

@@ -877,7 +877,7 @@ async fn no_resident_id_or_phone_reaches_the_logs_in_a_full_flow() {
 
 /// A submission writes every column of `applications` by name: a column added later and
 /// forgotten in the statement would otherwise be stored as NULL (or its default) in silence.
-/// `queue_anchor` is the exception: the `applications_queue_anchor` trigger sets it from the
+/// `anchor_id` is the exception: the `applications_anchor` trigger sets it from the
 /// union (checked for every generated and forwarded application in the generator's tests).
 #[tokio::test]
 async fn the_submission_statement_names_every_column_of_applications() {
@@ -896,7 +896,7 @@ async fn the_submission_statement_names_every_column_of_applications() {
     .unwrap()
     .into_iter()
     .map(|c| c.column_name)
-    .filter(|c| c != "queue_anchor")
+    .filter(|c| c != "anchor_id")
     .collect();
     let sql = zhijian_infra::applications::SUBMIT_SQL;
     let listed = sql

@@ -436,7 +436,7 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         count(
             &app,
             "SELECT count(*) FROM applications a JOIN unions u ON u.id = a.union_id \
-             WHERE a.queue_anchor <> u.anchor_id"
+             WHERE a.anchor_id <> u.anchor_id"
         ),
         0
     );
