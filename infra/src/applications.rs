@@ -253,56 +253,6 @@ pub struct QueueFilter {
     pub limit: i64,
 }
 
-/// The id query of [`queue`]: a text chosen among a few forms by the filters given, with
-/// numbered parameters. Unlike `diesel::sql_query`, diesel prepares each form once per
-/// connection and reuses it (its cache is keyed by the text).
-struct QueueIds<'a> {
-    sql: String,
-    path_from: String,
-    path_to: String,
-    status: &'static str,
-    limit: i64,
-    occupation: Option<&'a str>,
-    now: DateTime<Utc>,
-    after: Option<(DateTime<Utc>, uuid::Uuid)>,
-}
-
-impl crate::db::NumberedStatement for QueueIds<'_> {
-    type Id = ();
-    const FIXED_TEXT: bool = false;
-
-    fn sql(&self) -> &str {
-        &self.sql
-    }
-
-    fn bind<'b>(
-        &'b self,
-        n: usize,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
-        let missing = |n: usize| {
-            Err(diesel::result::Error::QueryBuilderError(
-                format!("the queue's ${n} has no value").into(),
-            ))
-        };
-        match (n, &self.after) {
-            (1, _) => out.push_bind_param::<Text, _>(&self.path_from),
-            (2, _) => out.push_bind_param::<Text, _>(&self.status),
-            (3, _) => out.push_bind_param::<BigInt, _>(&self.limit),
-            (4, _) => match &self.occupation {
-                Some(occupation) => out.push_bind_param::<Text, _>(occupation),
-                None => missing(n),
-            },
-            (5, _) => out.push_bind_param::<Timestamptz, _>(&self.now),
-            (6, Some((due, _))) => out.push_bind_param::<Timestamptz, _>(due),
-            (7, Some((_, id))) => out.push_bind_param::<SqlUuid, _>(id),
-            (8, _) => out.push_bind_param::<Text, _>(&self.path_to),
-            _ => missing(n),
-        }
-    }
-}
-
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
 ///
 /// The ids come from [`crate::subtree::SubtreePage`] on
@@ -320,7 +270,7 @@ pub fn queue(
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
-    let ids = crate::subtree::load_ids(conn, queue_ids(scope, filter, now, ""))?;
+    let ids = queue_page(scope, filter, now).load_ids(conn)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -341,68 +291,54 @@ pub fn explain_queue(
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
-    #[derive(QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
-    let statement = queue_ids(scope, filter, now, "EXPLAIN (ANALYZE, BUFFERS) ");
-    Ok(crate::db::Numbered(statement)
-        .load::<Line>(conn)?
-        .into_iter()
-        .map(|l| l.line)
-        .collect())
+    queue_page(scope, filter, now).explain(conn)
 }
 
-/// The id statement of [`queue`], after `prefix`.
-fn queue_ids<'a>(
-    scope: &UnionPath,
-    filter: &'a QueueFilter,
+/// The page [`queue`] reads. A filter not given leaves its condition out of the text (each
+/// form is prepared once per connection). The subtree is a range of `unions_path_idx`
+/// (text_pattern_ops) rather than `LIKE`: with a pattern unknown until execution, PostgreSQL
+/// cannot use the index in a generic plan, so it re-planned the statement at every call.
+fn queue_page<'a>(
+    scope: &'a UnionPath,
+    filter: &QueueFilter,
     now: DateTime<Utc>,
-    prefix: &str,
-) -> QueueIds<'a> {
-    // Parameters: $1 and $8 the subtree's path range, $2 status, $3 limit, $4 occupation, $5
-    // now, $6 and $7 the cursor; a filter not given leaves its parameter out of the text (and
-    // unbound). The subtree is a range of `unions_path_idx` (text_pattern_ops) rather than
-    // `LIKE $1`: with a pattern unknown until execution, PostgreSQL cannot use the index in a
-    // generic plan, so it re-planned the statement at every call (two thirds of its time).
-    let mut conditions = String::new();
+) -> crate::subtree::SubtreePage<'a> {
+    use crate::subtree::Param;
+    // $5 occupation, $6 now, $7 and $8 the cursor.
+    let mut conditions = " AND a.due_at IS NOT NULL".to_owned();
     if filter.occupation.is_some() {
-        conditions.push_str(" AND a.occupation = $4");
+        conditions.push_str(" AND a.occupation = $5");
     }
     match filter.overdue {
-        Some(true) => conditions.push_str(" AND a.due_at < $5"),
-        Some(false) => conditions.push_str(" AND a.due_at >= $5"),
+        Some(true) => conditions.push_str(" AND a.due_at < $6"),
+        Some(false) => conditions.push_str(" AND a.due_at >= $6"),
         None => {}
     }
     if filter.after.is_some() {
-        conditions.push_str(" AND (a.due_at, a.id) > ($6, $7)");
+        conditions.push_str(" AND (a.due_at, a.id) > ($7, $8)");
     }
-    let page = crate::subtree::SubtreePage {
+    crate::subtree::SubtreePage {
         table: "applications",
         keys: &["due_at", "id"],
         above_all: &[
             "'infinity'::timestamptz",
             "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
         ],
-        path_from: "$1",
-        path_to: "$8",
-        statuses: "ARRAY[$2::text]",
-        conditions: &format!(" AND a.due_at IS NOT NULL{conditions}"),
-        limit: "$3",
-    };
-    QueueIds {
-        sql: format!("{prefix}{}", page.ids_sql()),
-        path_from: scope.to_string(),
-        path_to: scope.subtree_end(),
-        status: filter
-            .status
-            .unwrap_or(ApplicationStatus::PendingReview)
-            .as_str(),
+        scope,
+        statuses: vec![
+            filter
+                .status
+                .unwrap_or(ApplicationStatus::PendingReview)
+                .as_str(),
+        ],
         limit: filter.limit,
-        occupation: filter.occupation.as_deref(),
-        now,
-        after: filter.after,
+        conditions,
+        extra: vec![
+            filter.occupation.clone().map(Param::Text),
+            filter.overdue.map(|_| Param::Time(now)),
+            filter.after.map(|(due, _)| Param::Time(due)),
+            filter.after.map(|(_, id)| Param::Uuid(id)),
+        ],
     }
 }
 

@@ -451,33 +451,25 @@ pub fn list(
     after: Option<uuid::Uuid>,
     limit: i64,
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
-    let page = crate::subtree::SubtreePage {
+    let ids = crate::subtree::SubtreePage {
         table: "members",
         keys: &["id"],
         above_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
-        path_from: "$1",
-        path_to: "$2",
-        statuses: "$3::text[]",
+        scope,
+        statuses: match status {
+            Some(status) => vec![status.as_str()],
+            None => MemberStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        },
+        limit,
         conditions: if after.is_some() {
             " AND a.id > $5"
         } else {
             ""
-        },
-        limit: "$4",
-    };
-    let statuses: Vec<&'static str> = match status {
-        Some(status) => vec![status.as_str()],
-        None => MemberStatus::ALL.iter().map(|s| s.as_str()).collect(),
-    };
-    let query = MemberIds {
-        sql: page.ids_sql(),
-        path_from: scope.to_string(),
-        path_to: scope.subtree_end(),
-        statuses,
-        limit,
-        after,
-    };
-    let ids = crate::subtree::load_ids(conn, query)?;
+        }
+        .to_owned(),
+        extra: vec![after.map(crate::subtree::Param::Uuid)],
+    }
+    .load_ids(conn)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -488,44 +480,6 @@ pub fn list(
         .load(conn)?;
     rows.sort_by_key(|(member, _)| member.id);
     Ok(rows)
-}
-
-/// The id query of [`list`]: `$1`/`$2` the subtree's path range, `$3` the statuses, `$4` the
-/// limit, `$5` the cursor (only in the text when given).
-struct MemberIds {
-    sql: String,
-    path_from: String,
-    path_to: String,
-    statuses: Vec<&'static str>,
-    limit: i64,
-    after: Option<uuid::Uuid>,
-}
-
-impl crate::db::NumberedStatement for MemberIds {
-    type Id = ();
-    const FIXED_TEXT: bool = false;
-
-    fn sql(&self) -> &str {
-        &self.sql
-    }
-
-    fn bind<'b>(
-        &'b self,
-        n: usize,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
-        match (n, &self.after) {
-            (1, _) => out.push_bind_param::<Text, _>(&self.path_from),
-            (2, _) => out.push_bind_param::<Text, _>(&self.path_to),
-            (3, _) => out.push_bind_param::<Array<Text>, _>(&self.statuses),
-            (4, _) => out.push_bind_param::<BigInt, _>(&self.limit),
-            (5, Some(after)) => out.push_bind_param::<SqlUuid, _>(after),
-            _ => Err(diesel::result::Error::QueryBuilderError(
-                format!("the member list's ${n} has no value").into(),
-            )),
-        }
-    }
 }
 
 /// An admin changes a membership's status: only admins whose subtree holds the member's

@@ -26,25 +26,26 @@
 //! statement; one-time filters skip the one that does not apply, so the plan is generic and
 //! prepared once.
 
-/// Runs a page's id statement ([`SubtreePage::ids_sql`] with its binds): the ids, in order.
-pub(crate) fn load_ids<S: crate::db::NumberedStatement>(
-    conn: &mut diesel::PgConnection,
-    statement: S,
-) -> Result<Vec<uuid::Uuid>, crate::db::StoreError> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Key {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
-    Ok(crate::db::Numbered(statement)
-        .load::<Key>(conn)?
-        .into_iter()
-        .map(|k| k.id)
-        .collect())
+use chrono::{DateTime, Utc};
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::AstPass;
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+use zhijian_domain::admin::UnionPath;
+
+use crate::db::{Numbered, NumberedStatement, StoreError};
+
+/// The value of a parameter of [`SubtreePage::conditions`].
+pub(crate) enum Param {
+    /// `text`.
+    Text(String),
+    /// `timestamptz`.
+    Time(DateTime<Utc>),
+    /// `uuid`.
+    Uuid(uuid::Uuid),
 }
 
-/// What to page through: the SQL pieces of one listing. Placeholders (`$n`) are the caller's.
+/// One page of a listing over a subtree. The statement's own parameters are `$1`–`$4` (the
+/// subtree's path range, the statuses, the limit); the caller's conditions start at `$5`.
 pub(crate) struct SubtreePage<'a> {
     /// The table, read as `a`: it has `union_id`, `anchor_id` (kept by trigger) and `status`.
     pub table: &'static str,
@@ -52,31 +53,70 @@ pub(crate) struct SubtreePage<'a> {
     pub keys: &'static [&'static str],
     /// A value above every key, column by column (`'infinity'::timestamptz`, …).
     pub above_all: &'static [&'static str],
-    /// The subtree: the range `[path_from, path_to)` of `unions.path`.
-    pub path_from: &'a str,
-    /// See `path_from`.
-    pub path_to: &'a str,
-    /// A `text[]` expression: the statuses listed (one part per status).
-    pub statuses: &'a str,
-    /// Further conditions on `a` (each starting with ` AND `), the keyset cursor included.
-    pub conditions: &'a str,
+    /// The subtree.
+    pub scope: &'a UnionPath,
+    /// The statuses listed (one part per status).
+    pub statuses: Vec<&'static str>,
     /// The page size.
-    pub limit: &'a str,
+    pub limit: i64,
+    /// Further conditions on `a` (each starting with ` AND `), the keyset cursor included.
+    pub conditions: String,
+    /// The values of `$5`, `$6`…: `extra[i]` is `$(5 + i)`; `None` for a parameter whose
+    /// condition is left out (it is then never bound).
+    pub extra: Vec<Option<Param>>,
 }
 
 impl SubtreePage<'_> {
+    /// The page's ids, in key order.
+    pub fn load_ids(self, conn: &mut PgConnection) -> Result<Vec<uuid::Uuid>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Key {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let statement = self.statement("");
+        Ok(Numbered(statement)
+            .load::<Key>(conn)?
+            .into_iter()
+            .map(|k| k.id)
+            .collect())
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of the very statement [`Self::load_ids`] runs, executed once.
+    pub fn explain(self, conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let statement = self.statement("EXPLAIN (ANALYZE, BUFFERS) ");
+        Ok(Numbered(statement)
+            .load::<Line>(conn)?
+            .into_iter()
+            .map(|l| l.line)
+            .collect())
+    }
+
+    fn statement(self, prefix: &str) -> PageStatement {
+        PageStatement {
+            sql: format!("{prefix}{}", self.ids_sql()),
+            path_from: self.scope.to_string(),
+            path_to: self.scope.subtree_end(),
+            statuses: self.statuses,
+            limit: self.limit,
+            extra: self.extra,
+        }
+    }
     /// The statement returning the page's ids (`id uuid`), in key order.
-    pub fn ids_sql(&self) -> String {
+    fn ids_sql(&self) -> String {
         let SubtreePage {
             table,
             keys,
             above_all,
-            path_from,
-            path_to,
-            statuses,
             conditions,
-            limit,
+            ..
         } = self;
+        let (path_from, path_to, statuses, limit) = ("$1", "$2", "$3::text[]", "$4");
         let list = |prefix: &str| {
             keys.iter()
                 .map(|k| format!("{prefix}{k}"))
@@ -141,5 +181,42 @@ impl SubtreePage<'_> {
                 limit
             ),
         )
+    }
+}
+
+/// A [`SubtreePage`]'s statement with its values.
+struct PageStatement {
+    sql: String,
+    path_from: String,
+    path_to: String,
+    statuses: Vec<&'static str>,
+    limit: i64,
+    extra: Vec<Option<Param>>,
+}
+
+impl NumberedStatement for PageStatement {
+    type Id = ();
+    const FIXED_TEXT: bool = false;
+
+    fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    fn bind<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
+        match n {
+            1 => out.push_bind_param::<Text, _>(&self.path_from),
+            2 => out.push_bind_param::<Text, _>(&self.path_to),
+            3 => out.push_bind_param::<Array<Text>, _>(&self.statuses),
+            4 => out.push_bind_param::<BigInt, _>(&self.limit),
+            _ => match n.checked_sub(5).and_then(|i| self.extra.get(i)) {
+                Some(Some(Param::Text(value))) => out.push_bind_param::<Text, _>(value),
+                Some(Some(Param::Time(value))) => out.push_bind_param::<Timestamptz, _>(value),
+                Some(Some(Param::Uuid(value))) => out.push_bind_param::<SqlUuid, _>(value),
+                _ => Err(diesel::result::Error::QueryBuilderError(
+                    format!("a subtree page's ${n} has no value").into(),
+                )),
+            },
+        }
     }
 }
