@@ -60,12 +60,28 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Print a free TCP port on 127.0.0.1.
+# True when a listener could bind 127.0.0.1:$1 now. Connecting is not enough: a port held as the
+# local end of an outgoing connection accepts nothing, yet bind() on it fails (EADDRINUSE).
+port_bindable() {
+    python3 -c 'import socket,sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1" 2>/dev/null
+}
+
+# Print a free TCP port on 127.0.0.1, below the kernel's ephemeral range: a port inside it can be
+# taken at any moment as the local end of an outgoing connection (to PostgreSQL, Redis, ...)
+# between this check and the bind of the program we start on it.
 free_port() {
-    local p
+    local p low
+    low="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+    [ "$low" -gt 12000 ] 2>/dev/null || low=32768
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        if ! port_open "$p"; then
+        p=$((10000 + RANDOM % (low - 10000)))
+        if ! port_open "$p" && port_bindable "$p"; then
             echo "$p"
             return 0
         fi
