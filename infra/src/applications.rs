@@ -270,7 +270,7 @@ pub fn queue(
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(ApplicationRow, UnionRow)>, StoreError> {
-    let ids = queue_page(scope, filter, now).load_ids(conn)?;
+    let ids: Vec<uuid::Uuid> = queue_page(scope, filter, now).load_ids(conn)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -319,13 +319,16 @@ fn queue_page<'a>(
     }
     crate::subtree::SubtreePage {
         table: "applications",
+        part_column: "status",
         keys: &["due_at", "id"],
-        above_all: &[
+        descending: false,
+        distinct: false,
+        past_all: &[
             "'infinity'::timestamptz",
             "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
         ],
         scope,
-        statuses: vec![
+        part_values: vec![
             filter
                 .status
                 .unwrap_or(ApplicationStatus::PendingReview)

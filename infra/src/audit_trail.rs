@@ -4,13 +4,14 @@
 //! in X's subtree, or when the row is about an object that lies in X's subtree now: an
 //! application or a member (by its current union), an admin (by the union their role is bound
 //! to), a transfer (by its source or its target union). An applicant's own actions carry no
-//! union; the application they are about does. Rows are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), so a keyset on
-//! `id` pages them stably.
+//! union; the application they are about does. Those unions are kept per row in `audit_reach`
+//! by triggers (migration `audit_reach`). Rows are append-only (a trigger refuses UPDATE,
+//! DELETE and TRUNCATE), so a keyset on `id` pages them stably.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use zhijian_domain::admin::UnionPath;
 
 use crate::db::StoreError;
@@ -69,43 +70,110 @@ pub struct AuditRow {
     pub request_id: Option<String>,
 }
 
+/// The kinds of object the trail records — the `audit_log_object_kind` constraint names the
+/// same. The listing reads one range per kind.
+pub const OBJECT_KINDS: [&str; 4] = ["application", "member", "admin", "transfer"];
+
 /// Rows within the reach of the admin of `scope`, newest first.
+///
+/// Without an object, the ids come from [`crate::subtree::SubtreePage`] over `audit_reach` (per
+/// anchor of the subtree on `audit_reach_anchor_idx (anchor_id, object_kind, audit_id)`, or per
+/// union below a county on `audit_reach_union_idx`), one range per kind: the cost follows the
+/// subtree's anchors or unions, not the length of the trail. (It was a walk of `audit_log`
+/// newest first, testing each row's actor and object against the subtree: the whole trail for a
+/// union with few rows.) For one object, its rows (a handful, on `audit_log_object_idx`) are
+/// tested against the subtree instead.
 pub fn list(
     conn: &mut PgConnection,
     scope: &UnionPath,
     filter: &AuditFilter,
 ) -> Result<Vec<AuditRow>, StoreError> {
+    let kinds: Vec<&'static str> = match &filter.object_kind {
+        None => OBJECT_KINDS.to_vec(),
+        Some(kind) => OBJECT_KINDS
+            .into_iter()
+            .filter(|known| known == kind)
+            .collect(),
+    };
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = match &filter.object_id {
+        Some(object_id) => ids_of_object(conn, scope, &kinds, object_id, filter)?,
+        None => reach_page(scope, kinds, filter).load_ids(conn)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(diesel::sql_query(
         "SELECT l.id, l.at, l.actor_kind, l.actor_id, l.role, l.union_id, u.name AS union_name, \
                 l.object_kind, l.object_id, l.action, l.reason, l.request_id \
          FROM audit_log l \
          LEFT JOIN unions u ON u.id = l.union_id \
-         CROSS JOIN LATERAL (SELECT CASE \
-             WHEN l.object_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' \
-             THEN l.object_id::uuid END AS id) o \
-         WHERE ($2::text IS NULL OR l.object_kind = $2) \
-           AND ($3::text IS NULL OR l.object_id = $3) \
-           AND ($4::bigint IS NULL OR l.id < $4) \
-           AND (u.path LIKE $1 \
-                OR (l.object_kind = 'application' AND EXISTS ( \
-                    SELECT 1 FROM applications a JOIN unions x ON x.id = a.union_id \
-                    WHERE a.id = o.id AND x.path LIKE $1)) \
-                OR (l.object_kind = 'member' AND EXISTS ( \
-                    SELECT 1 FROM members m JOIN unions x ON x.id = m.union_id \
-                    WHERE m.id = o.id AND x.path LIKE $1)) \
-                OR (l.object_kind = 'admin' AND EXISTS ( \
-                    SELECT 1 FROM admins d JOIN unions x ON x.id = d.union_id \
-                    WHERE d.id = o.id AND x.path LIKE $1)) \
-                OR (l.object_kind = 'transfer' AND EXISTS ( \
-                    SELECT 1 FROM transfers t JOIN unions x ON x.id IN (t.from_union_id, t.to_union_id) \
-                    WHERE t.id = o.id AND x.path LIKE $1))) \
-         ORDER BY l.id DESC \
-         LIMIT $5",
+         WHERE l.id = ANY($1) \
+         ORDER BY l.id DESC",
     )
-    .bind::<Text, _>(format!("{scope}%"))
-    .bind::<Nullable<Text>, _>(filter.object_kind.as_deref())
-    .bind::<Nullable<Text>, _>(filter.object_id.as_deref())
-    .bind::<Nullable<BigInt>, _>(filter.before)
-    .bind::<BigInt, _>(filter.limit)
+    .bind::<Array<BigInt>, _>(ids)
     .load(conn)?)
+}
+
+/// The page of audit ids of the subtree, of the given kinds, before the cursor.
+fn reach_page<'a>(
+    scope: &'a UnionPath,
+    kinds: Vec<&'static str>,
+    filter: &AuditFilter,
+) -> crate::subtree::SubtreePage<'a> {
+    crate::subtree::SubtreePage {
+        table: "audit_reach",
+        part_column: "object_kind",
+        keys: &["audit_id"],
+        descending: true,
+        past_all: &["0"],
+        // a row reaches its actor's union and its object's: often both in the subtree
+        distinct: true,
+        scope,
+        part_values: kinds,
+        limit: filter.limit,
+        conditions: if filter.before.is_some() {
+            " AND a.audit_id < $5"
+        } else {
+            ""
+        }
+        .to_owned(),
+        extra: vec![filter.before.map(crate::subtree::Param::BigInt)],
+    }
+}
+
+/// The ids of one object's rows within the subtree, newest first, before the cursor.
+fn ids_of_object(
+    conn: &mut PgConnection,
+    scope: &UnionPath,
+    kinds: &[&'static str],
+    object_id: &str,
+    filter: &AuditFilter,
+) -> Result<Vec<i64>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    Ok(diesel::sql_query(
+        "SELECT l.id FROM audit_log l \
+         WHERE l.object_kind = ANY($1) AND l.object_id = $2 \
+           AND ($3::bigint IS NULL OR l.id < $3) \
+           AND EXISTS (SELECT 1 FROM audit_reach r JOIN unions u ON u.id = r.union_id \
+                       WHERE r.audit_id = l.id AND u.path ~>=~ $4 AND u.path ~<~ $5) \
+         ORDER BY l.id DESC \
+         LIMIT $6",
+    )
+    .bind::<Array<Text>, _>(kinds)
+    .bind::<Text, _>(object_id)
+    .bind::<Nullable<BigInt>, _>(filter.before)
+    .bind::<Text, _>(scope.to_string())
+    .bind::<Text, _>(scope.subtree_end())
+    .bind::<BigInt, _>(filter.limit)
+    .load::<Id>(conn)?
+    .into_iter()
+    .map(|row| row.id)
+    .collect())
 }

@@ -451,12 +451,15 @@ pub fn list(
     after: Option<uuid::Uuid>,
     limit: i64,
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
-    let ids = crate::subtree::SubtreePage {
+    let ids: Vec<uuid::Uuid> = crate::subtree::SubtreePage {
         table: "members",
+        part_column: "status",
         keys: &["id"],
-        above_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
+        descending: false,
+        distinct: false,
+        past_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
         scope,
-        statuses: match status {
+        part_values: match status {
             Some(status) => vec![status.as_str()],
             None => MemberStatus::ALL.iter().map(|s| s.as_str()).collect(),
         },

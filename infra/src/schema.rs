@@ -183,6 +183,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_reach (audit_id, via, union_id) {
+        audit_id -> Int8,
+        via -> Text,
+        union_id -> Int8,
+        anchor_id -> Int8,
+        object_kind -> Text,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Int8,
         event_type -> Text,
@@ -322,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     affiliations,
     membership_counters,
     audit_log,
+    audit_reach,
     outbox,
     idempotency_keys,
     transfers,

@@ -300,7 +300,10 @@ async fn assert_pages_are(
         assert_eq!(page.status, 200, "{}", page.text);
         let items = page.body["items"].as_array().unwrap();
         assert!(items.len() <= limit);
-        seen.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        seen.extend(items.iter().map(|i| match &i["id"] {
+            serde_json::Value::String(id) => id.clone(),
+            id => id.to_string(),
+        }));
         match page.body["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
             None => break,
@@ -709,4 +712,284 @@ async fn the_member_list_at_every_level_pages_its_subtree_by_id() {
             .unwrap()
             .min(100)
     );
+}
+
+/// The audit rows the admin of the subtree at `scope` may read, newest first, as SQL: the
+/// definition the listing had before `audit_reach` (a walk of the trail testing each row's
+/// actor and object), kept here as the reference.
+fn audit_reached_from(scope: &str, condition: &str) -> String {
+    format!(
+        "WITH l AS (SELECT l.*, CASE WHEN l.object_id ~ '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' \
+                                     THEN l.object_id::uuid END AS oid FROM audit_log l) \
+         SELECT l.id::text AS id FROM l LEFT JOIN unions u ON u.id = l.union_id \
+         WHERE (u.path LIKE '{scope}%' \
+             OR (l.object_kind = 'application' AND EXISTS (SELECT 1 FROM applications a \
+                 JOIN unions x ON x.id = a.union_id WHERE a.id = l.oid AND x.path LIKE '{scope}%')) \
+             OR (l.object_kind = 'member' AND EXISTS (SELECT 1 FROM members m \
+                 JOIN unions x ON x.id = m.union_id WHERE m.id = l.oid AND x.path LIKE '{scope}%')) \
+             OR (l.object_kind = 'admin' AND EXISTS (SELECT 1 FROM admins d \
+                 JOIN unions x ON x.id = d.union_id WHERE d.id = l.oid AND x.path LIKE '{scope}%')) \
+             OR (l.object_kind = 'transfer' AND EXISTS (SELECT 1 FROM transfers t \
+                 JOIN unions x ON x.id IN (t.from_union_id, t.to_union_id) \
+                 WHERE t.id = l.oid AND x.path LIKE '{scope}%'))){condition} \
+         ORDER BY l.id DESC"
+    )
+}
+
+/// The audit listing as `token` pages exactly [`audit_reached_from`] `scope`.
+async fn assert_audit_is_what_the_subtree_reaches(
+    app: &TestApp,
+    token: &str,
+    scope: &str,
+    limit: usize,
+    (filter, condition): (&str, &str),
+) -> usize {
+    assert_pages_are(
+        app,
+        token,
+        ("/v1/admin/audit", limit, filter),
+        &audit_reached_from(scope, condition),
+    )
+    .await
+}
+
+/// The audit listing at every level is exactly the rows its subtree reaches (by the actor's
+/// union, or by the union the object is in now), newest first, each once — a county's from
+/// one anchor, a province's and a city's from their anchors, a township's union by union —
+/// with and without a kind or object filter. Rows follow their object: an application
+/// forwarded, a member moved, a transfer between two counties.
+#[tokio::test]
+async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    generate(&app, 20_000).await;
+    let path_of = |sql: &str| {
+        text(
+            &app,
+            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
+        )
+    };
+    let county = path_of("region_code = '500237' AND kind = 'federation'");
+    let other_county =
+        path_of("region_code LIKE '50____' AND region_code <> '500237' AND kind = 'federation'");
+    let province = path_of("region_code = '50' AND kind = 'federation'");
+    let city = path_of("region_code = '5001' AND kind = 'federation'");
+    let township = path_of(
+        "id = (SELECT parent_id FROM unions WHERE name = '净坛社区联合工会' ORDER BY id LIMIT 1)",
+    );
+    // The kinds the listing reads are the kinds the trail accepts.
+    {
+        let definition = text(
+            &app,
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conname = 'audit_log_object_kind'",
+        );
+        let mut accepted: Vec<&str> = definition.split('\'').skip(1).step_by(2).collect();
+        accepted.sort_unstable();
+        let mut listed = zhijian_infra::audit_trail::OBJECT_KINDS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(accepted, listed, "{definition}");
+    }
+    // History for the generated data (written by SQL: the triggers reach it as they reach the
+    // server's rows; rows are sampled by a random byte of the object's id, a version 7 UUID). The township's joint unions get a dozen of the county's applications
+    // first (moved by SQL: their rows written so far follow them).
+    {
+        let mut conn = app.db.connect();
+        let statements = [
+            // submissions by applicants, who act for no union: reached by the application
+            "INSERT INTO audit_log (at, actor_kind, actor_id, object_kind, object_id, action) \
+             SELECT a.created_at, 'applicant', a.account_id::text, 'application', a.id::text, 'submit' \
+             FROM applications a WHERE get_byte(uuid_send(a.id), 11) < 64 ORDER BY a.id"
+                .to_owned(),
+            format!(
+                "WITH joint AS (SELECT array_agg(u.id ORDER BY u.id) AS ids FROM unions u \
+                                WHERE u.kind = 'joint' AND u.path LIKE '{township}%'), \
+                      picked AS (SELECT a.id, row_number() OVER (ORDER BY a.id) AS n \
+                                 FROM applications a JOIN unions u ON u.id = a.union_id \
+                                 WHERE u.path LIKE '{county}%' AND u.path NOT LIKE '{township}%' \
+                                   AND get_byte(uuid_send(a.id), 11) < 64 LIMIT 12) \
+                 UPDATE applications SET union_id = joint.ids[1 + picked.n % 2] \
+                 FROM picked, joint WHERE applications.id = picked.id"
+            ),
+            // the township acts on its applications: actor and object in the township, in two
+            // of its unions
+            format!(
+                "INSERT INTO audit_log (at, actor_kind, role, union_id, object_kind, object_id, action) \
+                 SELECT now(), 'admin', 'reviewer', (SELECT id FROM unions WHERE path = '{township}'), \
+                        'application', a.id::text, action \
+                 FROM applications a JOIN unions u ON u.id = a.union_id \
+                 CROSS JOIN (VALUES ('view_personal_data'), ('approve')) v (action) \
+                 WHERE u.path LIKE '{township}%' ORDER BY a.id, action"
+            ),
+            // the county federation views its members' data: actor and object in one anchor
+            "INSERT INTO audit_log (at, actor_kind, role, union_id, object_kind, object_id, action) \
+             SELECT now(), 'admin', 'reviewer', u.anchor_id, 'member', m.id::text, 'view_personal_data' \
+             FROM members m JOIN unions u ON u.id = m.union_id \
+             WHERE get_byte(uuid_send(m.id), 12) < 48 ORDER BY m.id"
+                .to_owned(),
+            // admins of unions anywhere act on applications anywhere
+            "WITH span AS (SELECT min(id) AS low, max(id) - min(id) + 1 AS width FROM unions) \
+             INSERT INTO audit_log (at, actor_kind, role, union_id, object_kind, object_id, action) \
+             SELECT now(), 'admin', 'manager', x.id, 'application', a.id::text, 'forward' \
+             FROM applications a CROSS JOIN span \
+             JOIN unions x ON x.id = span.low + abs(hashtext(a.id::text)) % span.width \
+             WHERE get_byte(uuid_send(a.id), 13) < 24 ORDER BY a.id"
+                .to_owned(),
+            // about no object the database knows: reached by the actor alone
+            format!(
+                "INSERT INTO audit_log (at, actor_kind, role, union_id, object_kind, object_id, action) \
+                 SELECT now(), 'admin', 'manager', u.id, 'admin', 'retired-' || u.id, 'sign_in' \
+                 FROM unions u WHERE u.path LIKE '{county}%' ORDER BY u.id"
+            ),
+            // transfers of a few of the county's members to the other county, and back
+            format!(
+                "WITH picked AS (SELECT m.id, m.union_id FROM members m JOIN unions u ON u.id = m.union_id \
+                                 WHERE u.path LIKE '{county}%' AND m.status = 'active' ORDER BY m.id LIMIT 30) \
+                 INSERT INTO transfers (id, member_id, from_union_id, to_union_id, status, requested_at, updated_at) \
+                 SELECT gen_random_uuid(), picked.id, picked.union_id, \
+                        (SELECT id FROM unions WHERE path = '{other_county}'), 'requested', now(), now() \
+                 FROM picked"
+            ),
+            "INSERT INTO audit_log (at, actor_kind, object_kind, object_id, action) \
+             SELECT now(), 'member', 'transfer', t.id::text, 'request' FROM transfers t ORDER BY t.id"
+                .to_owned(),
+        ];
+        for statement in statements {
+            diesel::sql_query(&statement)
+                .execute(&mut conn)
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    }
+    let county_manager = app.admin_token("wushan-manager").await;
+    let township_manager = manager_of(&app, "audit-township-manager", &township).await;
+    let province_manager = manager_of(&app, "audit-province-manager", &province).await;
+    let city_manager = manager_of(&app, "audit-city-manager", &city).await;
+    let other_manager = manager_of(&app, "audit-other-county-manager", &other_county).await;
+    let members = ("&object_kind=member", " AND l.object_kind = 'member'");
+    let transfers = ("&object_kind=transfer", " AND l.object_kind = 'transfer'");
+    // Some rows reach the county twice (actor and object under its anchor).
+    assert!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM (SELECT r.audit_id FROM audit_reach r \
+                 JOIN unions u ON u.id = r.union_id WHERE u.path LIKE '{county}%' \
+                 GROUP BY r.audit_id HAVING count(*) > 1) twice"
+            )
+        ) > 50
+    );
+    let in_county =
+        assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 50, ("", ""))
+            .await;
+    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 7, members).await;
+    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 9, transfers).await;
+    let in_other =
+        assert_audit_is_what_the_subtree_reaches(&app, &other_manager, &other_county, 9, ("", ""))
+            .await;
+    // A township reads union by union; rows reach it through two of its unions at once.
+    assert_audit_is_what_the_subtree_reaches(&app, &township_manager, &township, 4, ("", "")).await;
+    let in_province =
+        assert_audit_is_what_the_subtree_reaches(&app, &province_manager, &province, 100, ("", ""))
+            .await;
+    assert_audit_is_what_the_subtree_reaches(&app, &city_manager, &city, 30, ("", "")).await;
+    assert!(in_province > in_county, "{in_province} vs {in_county}");
+
+    // One object: its rows within reach. The province forwards one of 巫山县's applications to
+    // a joint union of the city through the API: its rows (the submission among them) leave
+    // the county's trail and join the city's; the forward itself is the province's act.
+    let moved = text(
+        &app,
+        &format!(
+            "SELECT a.id::text FROM applications a JOIN unions u ON u.id = a.union_id \
+             WHERE u.path LIKE '{county}%' AND u.path NOT LIKE '{township}%' \
+               AND a.status = 'pending_review' AND get_byte(uuid_send(a.id), 11) < 64 \
+               AND get_byte(uuid_send(a.id), 13) >= 24 \
+             ORDER BY a.id LIMIT 1"
+        ),
+    );
+    {
+        let mut conn = app.db.connect();
+        diesel::sql_query(format!(
+            "INSERT INTO audit_log (at, actor_kind, role, union_id, object_kind, object_id, action) \
+             SELECT now(), 'admin', 'viewer', u.id, 'application', '{moved}', 'view_personal_data' \
+             FROM unions u WHERE u.path IN ('{county}', '{province}', '{other_county}')"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let of_moved = (
+        format!("&object_id={moved}"),
+        format!(" AND l.object_id = '{moved}'"),
+    );
+    let of_moved = (of_moved.0.as_str(), of_moved.1.as_str());
+    assert_eq!(
+        assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 1, of_moved).await,
+        4,
+        "the submission and three views"
+    );
+    let target = text(
+        &app,
+        &format!(
+            "SELECT id::text FROM unions WHERE kind = 'joint' AND accepting \
+             AND path LIKE '{city}%' ORDER BY id LIMIT 1"
+        ),
+    );
+    let forwarded = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{moved}/forward"),
+            &province_manager,
+            Some(&json!({"version": 1, "union_id": target.parse::<i64>().unwrap(), "reason": "实际在主城区工作"})),
+        )
+        .await;
+    assert_eq!(forwarded.status, 200, "{}", forwarded.text);
+    let county_view = app
+        .call(
+            Method::GET,
+            &format!("/v1/admin/audit?object_id={moved}"),
+            &county_manager,
+            None,
+        )
+        .await;
+    assert_eq!(county_view.status, 200, "{}", county_view.text);
+    assert_eq!(
+        county_view.body["items"].as_array().unwrap().len(),
+        1,
+        "only the county's own view is left: {}",
+        county_view.text
+    );
+    assert_eq!(
+        assert_audit_is_what_the_subtree_reaches(&app, &city_manager, &city, 1, of_moved).await,
+        5,
+        "the submission, three views and the forward"
+    );
+    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 50, ("", "")).await;
+
+    // A member moves to the other county (a transfer's completion): the member's rows and
+    // their transfer's follow; the transfer stays within both counties' reach.
+    {
+        let mut conn = app.db.connect();
+        let moved = diesel::sql_query(format!(
+            "UPDATE members SET union_id = (SELECT id FROM unions WHERE path = '{other_county}') \
+             WHERE id IN (SELECT t.member_id FROM transfers t ORDER BY t.id LIMIT 10)"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        assert_eq!(moved, 10);
+        let redirected = diesel::sql_query(format!(
+            "UPDATE transfers SET to_union_id = (SELECT id FROM unions WHERE path = '{city}') \
+             WHERE id IN (SELECT t.id FROM transfers t ORDER BY t.id DESC LIMIT 5)"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        assert_eq!(redirected, 5);
+    }
+    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 50, ("", "")).await;
+    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 3, transfers).await;
+    assert!(
+        assert_audit_is_what_the_subtree_reaches(&app, &other_manager, &other_county, 9, ("", ""))
+            .await
+            > in_other
+    );
+    assert_audit_is_what_the_subtree_reaches(&app, &city_manager, &city, 30, ("", "")).await;
 }

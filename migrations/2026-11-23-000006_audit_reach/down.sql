@@ -1,0 +1,10 @@
+DROP TRIGGER transfers_audit_reach ON transfers;
+DROP TRIGGER admins_audit_reach ON admins;
+DROP TRIGGER members_audit_reach ON members;
+DROP TRIGGER applications_audit_reach ON applications;
+DROP FUNCTION audit_reach_follow_object();
+DROP TRIGGER audit_log_reach ON audit_log;
+DROP FUNCTION audit_reach_of_row();
+DROP FUNCTION audit_object_unions(text, text);
+DROP TABLE audit_reach;
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_object_kind;
