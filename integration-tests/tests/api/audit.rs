@@ -173,3 +173,33 @@ async fn managers_and_viewers_read_the_trail_of_their_subtree_newest_first() {
         assert_eq!(response.body["field"], field, "{bad}");
     }
 }
+
+/// The server's connections run without JIT compilation: a short index read whose generic plan
+/// is estimated high (the audit page at a province) would otherwise spend hundreds of
+/// milliseconds compiling.
+#[tokio::test]
+async fn pooled_connections_run_without_jit() {
+    let app = spawn_app().await;
+    let pool = zhijian_infra::db::build_pool(&app.settings.database);
+    let jit = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "current_setting('jit')",
+        ))
+        .get_result::<String>(&mut conn)
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(jit, "off");
+    let mut direct = app.db.connect();
+    let default: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "current_setting('jit')",
+    ))
+    .get_result(&mut direct)
+    .unwrap();
+    assert_eq!(
+        default, "on",
+        "the database's own default, which the pool overrides"
+    );
+}
