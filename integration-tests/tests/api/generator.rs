@@ -365,6 +365,61 @@ async fn manager_of(app: &TestApp, username: &'static str, path: &str) -> String
     app.admin_token(username).await
 }
 
+/// Paths of the generated tree the level tests read.
+struct Places {
+    /// 巫山县's federation (demo admins: wushan-*).
+    county: String,
+    /// Another county federation of 重庆市.
+    other_county: String,
+    /// 重庆市's federation (the province level).
+    province: String,
+    /// The city federation 5001.
+    city: String,
+    /// The township above 净坛社区, which has two joint unions (its own and the community's).
+    township: String,
+}
+
+fn places(app: &TestApp) -> Places {
+    let path_of = |sql: &str| {
+        text(
+            app,
+            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
+        )
+    };
+    Places {
+        county: path_of("region_code = '500237' AND kind = 'federation'"),
+        other_county: path_of(
+            "region_code LIKE '50____' AND region_code <> '500237' AND kind = 'federation'",
+        ),
+        province: path_of("region_code = '50' AND kind = 'federation'"),
+        city: path_of("region_code = '5001' AND kind = 'federation'"),
+        township: path_of(
+            "id = (SELECT parent_id FROM unions WHERE name = '净坛社区联合工会' ORDER BY id LIMIT 1)",
+        ),
+    }
+}
+
+/// Forwards the application `id` (version 1) as `token` to the first accepting joint union
+/// under `scope`.
+async fn forward_into(app: &TestApp, token: &str, id: &str, scope: &str) {
+    let target = text(
+        app,
+        &format!(
+            "SELECT id::text FROM unions WHERE kind = 'joint' AND accepting \
+             AND path LIKE '{scope}%' ORDER BY id LIMIT 1"
+        ),
+    );
+    let forwarded = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/forward"),
+            token,
+            Some(&json!({"version": 1, "union_id": target.parse::<i64>().unwrap(), "reason": "实际在主城区工作"})),
+        )
+        .await;
+    assert_eq!(forwarded.status, 200, "{}", forwarded.text);
+}
+
 /// The queue at every level reads exactly its subtree in deadline order: a county admin's from
 /// one anchor, a province's and a city's from their anchors (the city and county federations
 /// below them), a township's from each of its unions — paging with and without a filter, ties
@@ -375,19 +430,13 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
     let app = spawn_app().await;
     app.seed_demo().await;
     generate(&app, 20_000).await;
-    let path_of = |sql: &str| {
-        text(
-            &app,
-            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
-        )
-    };
-    let county = path_of("region_code = '500237' AND kind = 'federation'");
-    let province = path_of("region_code = '50' AND kind = 'federation'");
-    let city = path_of("region_code = '5001' AND kind = 'federation'");
-    // The township above 净坛社区, which has two joint unions (its own and the community's).
-    let township = path_of(
-        "id = (SELECT parent_id FROM unions WHERE name = '净坛社区联合工会' ORDER BY id LIMIT 1)",
-    );
+    let Places {
+        county,
+        province,
+        city,
+        township,
+        ..
+    } = places(&app);
     // Every union's anchor is the deepest root or province, city or county federation on its
     // path, and every application's is its union's.
     {
@@ -567,22 +616,7 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
             pending_under(&county)
         ),
     );
-    let target = text(
-        &app,
-        &format!(
-            "SELECT id::text FROM unions WHERE kind = 'joint' AND accepting \
-             AND path LIKE '{city}%' ORDER BY id LIMIT 1"
-        ),
-    );
-    let forwarded = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{moved}/forward"),
-            &province_manager,
-            Some(&json!({"version": 1, "union_id": target.parse::<i64>().unwrap(), "reason": "实际在主城区工作"})),
-        )
-        .await;
-    assert_eq!(forwarded.status, 200, "{}", forwarded.text);
+    forward_into(&app, &province_manager, &moved, &city).await;
     let county_first = app
         .call(
             Method::GET,
@@ -615,14 +649,12 @@ async fn the_member_list_at_every_level_pages_its_subtree_by_id() {
         ),
         0
     );
-    let path_of = |sql: &str| {
-        text(
-            &app,
-            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
-        )
-    };
-    let county = path_of("region_code = '500237' AND kind = 'federation'");
-    let province = path_of("region_code = '50' AND kind = 'federation'");
+    let Places {
+        county,
+        province,
+        other_county,
+        ..
+    } = places(&app);
     // The township of 巫山县 with the most members, and a county of the province besides 巫山县.
     let township = text(
         &app,
@@ -631,8 +663,6 @@ async fn the_member_list_at_every_level_pages_its_subtree_by_id() {
          WHERE t.kind = 'federation' AND t.region_code LIKE '500237___' \
          GROUP BY t.path ORDER BY count(*) DESC, t.path LIMIT 1",
     );
-    let other_county =
-        path_of("region_code LIKE '50____' AND region_code <> '500237' AND kind = 'federation'");
     let members_under = |scope: &str, condition: &str| {
         format!(
             "SELECT m.id::text AS id FROM members m JOIN unions u ON u.id = m.union_id \
@@ -763,20 +793,13 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
     let app = spawn_app().await;
     app.seed_demo().await;
     generate(&app, 20_000).await;
-    let path_of = |sql: &str| {
-        text(
-            &app,
-            &format!("SELECT path FROM unions WHERE {sql} ORDER BY id LIMIT 1"),
-        )
-    };
-    let county = path_of("region_code = '500237' AND kind = 'federation'");
-    let other_county =
-        path_of("region_code LIKE '50____' AND region_code <> '500237' AND kind = 'federation'");
-    let province = path_of("region_code = '50' AND kind = 'federation'");
-    let city = path_of("region_code = '5001' AND kind = 'federation'");
-    let township = path_of(
-        "id = (SELECT parent_id FROM unions WHERE name = '净坛社区联合工会' ORDER BY id LIMIT 1)",
-    );
+    let Places {
+        county,
+        other_county,
+        province,
+        city,
+        township,
+    } = places(&app);
     // The kinds the listing reads are the kinds the trail accepts.
     {
         let definition = text(
@@ -927,22 +950,7 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
         4,
         "the submission and three views"
     );
-    let target = text(
-        &app,
-        &format!(
-            "SELECT id::text FROM unions WHERE kind = 'joint' AND accepting \
-             AND path LIKE '{city}%' ORDER BY id LIMIT 1"
-        ),
-    );
-    let forwarded = app
-        .call(
-            Method::POST,
-            &format!("/v1/admin/applications/{moved}/forward"),
-            &province_manager,
-            Some(&json!({"version": 1, "union_id": target.parse::<i64>().unwrap(), "reason": "实际在主城区工作"})),
-        )
-        .await;
-    assert_eq!(forwarded.status, 200, "{}", forwarded.text);
+    forward_into(&app, &province_manager, &moved, &city).await;
     let county_view = app
         .call(
             Method::GET,
