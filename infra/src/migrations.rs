@@ -36,6 +36,20 @@ pub fn revert_all(conn: &mut PgConnection) -> Result<Vec<String>, MigrationError
     })
 }
 
+/// Reverts the `count` newest applied migrations, newest first (used by the upgrade test, which
+/// takes a database with data back to an earlier released schema).
+pub fn revert_newest(conn: &mut PgConnection, count: usize) -> Result<Vec<String>, MigrationError> {
+    with_lock(conn, |conn| {
+        (0..count)
+            .map(|_| {
+                conn.revert_last_migration(MIGRATIONS)
+                    .map(|version| version.to_string())
+                    .map_err(|e| MigrationError(e.to_string()))
+            })
+            .collect()
+    })
+}
+
 fn with_lock<T>(
     conn: &mut PgConnection,
     work: impl FnOnce(&mut PgConnection) -> Result<T, MigrationError>,

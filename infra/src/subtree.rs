@@ -6,7 +6,7 @@
 //! union, a range of an index ordered by the key:
 //!
 //! - when the subtree's root is an anchor (a root, or a province, city or county federation:
-//!   `unions.anchor_id = id`, migration `anchors`), the anchors inside it, on
+//!   `unions.anchor_id = id`, migration `queue_anchor`), the anchors inside it, on
 //!   `(anchor_id, part column, key…)` — a county is one anchor, a city its own and its
 //!   counties', whatever the size of the tables;
 //! - otherwise (a township federation, an enterprise or industry union, a pool) each union of

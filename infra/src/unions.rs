@@ -129,7 +129,7 @@ pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow,
         };
         let occupations: Vec<&str> = new.occupations.iter().map(|o| o.as_str()).collect();
         // The id is drawn first so that the row is inserted with its final path: a union's
-        // place in the tree never changes once it exists (migration `anchors`).
+        // place in the tree never changes once it exists (migration `queue_anchor`).
         let id: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "nextval('unions_id_seq')",
         ))

@@ -1,16 +1,15 @@
--- Anchors: the review queue and the member list of a county (or city, or province) federation
--- are one index range (per status) instead of one per union of its subtree (BENCHMARKS.md, B2).
+-- Queue anchors: the review queue of a county (or city, or province) federation is one index
+-- range instead of one per union of its subtree (BENCHMARKS.md, B2).
 --
 -- A union's anchor is the nearest union at or above it that is a root or a federation of a
 -- province, city or county (region code of at most six digits). Every union of a subtree whose
--- root is an anchor has its anchor inside that subtree, so the applications (members) of such
--- a subtree are exactly those whose anchor is one of the subtree's anchors: one for a county federation (its
+-- root is an anchor has its anchor inside that subtree, so the applications of such a subtree are
+-- exactly those whose anchor is one of the subtree's anchors: one for a county federation (its
 -- township federations, joint, enterprise and industry unions and its pool all share it), the
 -- city and its counties for a city federation. Deeper admins keep reading one range per union.
 --
 -- The anchor follows the union's place in the tree, so that place is fixed once the union exists
--- (no API moves a union; a reorganisation would have to re-anchor its subtree, applications and
--- members).
+-- (no API moves a union; a reorganisation would have to re-anchor its subtree and applications).
 ALTER TABLE unions ADD COLUMN anchor_id bigint REFERENCES unions (id);
 
 CREATE FUNCTION unions_set_anchor() RETURNS trigger
@@ -54,31 +53,23 @@ CREATE TRIGGER unions_place_is_fixed BEFORE UPDATE OF parent_id, path, kind, reg
 -- The anchors of a subtree, by path.
 CREATE INDEX unions_anchor_path_idx ON unions (path text_pattern_ops) WHERE anchor_id = id;
 
--- An application's or a member's anchor is its union's, set whenever it gets a union
--- (submission, forward, assignment; approval, transfer). Derived data kept by the trigger,
--- hence no foreign key (one lookup less per insert). Bulk loads that bypass triggers (the
--- benchmark generator) set it themselves.
-CREATE FUNCTION set_anchor_from_union() RETURNS trigger
+-- An application's anchor is its union's, set whenever it gets a union (submission, forward,
+-- assignment). Derived data kept by the trigger, hence no foreign key (one lookup less per
+-- insert). Bulk loads that bypass triggers (the benchmark generator) set it themselves.
+ALTER TABLE applications ADD COLUMN queue_anchor bigint;
+
+CREATE FUNCTION applications_set_queue_anchor() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.anchor_id := (SELECT anchor_id FROM unions WHERE id = NEW.union_id);
+    NEW.queue_anchor := (SELECT anchor_id FROM unions WHERE id = NEW.union_id);
     RETURN NEW;
 END;
 $$;
 
-ALTER TABLE applications ADD COLUMN anchor_id bigint;
-UPDATE applications a SET anchor_id = u.anchor_id FROM unions u WHERE u.id = a.union_id;
-ALTER TABLE applications ALTER COLUMN anchor_id SET NOT NULL;
-CREATE TRIGGER applications_anchor BEFORE INSERT OR UPDATE OF union_id, anchor_id ON applications
-    FOR EACH ROW EXECUTE FUNCTION set_anchor_from_union();
-CREATE INDEX applications_anchor_queue_idx ON applications (anchor_id, status, due_at, id);
+UPDATE applications a SET queue_anchor = u.anchor_id FROM unions u WHERE u.id = a.union_id;
+ALTER TABLE applications ALTER COLUMN queue_anchor SET NOT NULL;
 
-ALTER TABLE members ADD COLUMN anchor_id bigint;
-UPDATE members m SET anchor_id = u.anchor_id FROM unions u WHERE u.id = m.union_id;
-ALTER TABLE members ALTER COLUMN anchor_id SET NOT NULL;
-CREATE TRIGGER members_anchor BEFORE INSERT OR UPDATE OF union_id, anchor_id ON members
-    FOR EACH ROW EXECUTE FUNCTION set_anchor_from_union();
--- The member list pages by id within a status: per anchor, and per union below a county.
-DROP INDEX members_union_idx;
-CREATE INDEX members_union_idx ON members (union_id, status, id);
-CREATE INDEX members_anchor_idx ON members (anchor_id, status, id);
+CREATE TRIGGER applications_queue_anchor BEFORE INSERT OR UPDATE OF union_id, queue_anchor ON applications
+    FOR EACH ROW EXECUTE FUNCTION applications_set_queue_anchor();
+
+CREATE INDEX applications_anchor_queue_idx ON applications (queue_anchor, status, due_at, id);
