@@ -313,24 +313,50 @@ async fn assert_pages_are(
     seen.len()
 }
 
-/// The queue as `token` is exactly the pending applications of the subtree at `scope` (with
-/// `condition` for `filter`) in deadline order, ties broken by id.
-async fn assert_queue_is_the_subtree_in_order(
+/// An admin list the level tests page: its path, and the SQL of the ids it must return for a
+/// subtree (`scope`, with a `condition`), in its order.
+struct Listing {
+    path: &'static str,
+    expected: fn(&str, &str) -> String,
+}
+
+/// The review queue: the subtree's pending applications in deadline order, ties by id.
+const QUEUE: Listing = Listing {
+    path: "/v1/admin/applications",
+    expected: |scope, condition| {
+        format!(
+            "SELECT a.id::text AS id {}{condition} ORDER BY a.due_at, a.id",
+            pending_under(scope)
+        )
+    },
+};
+
+/// The member list: the subtree's members by id.
+const MEMBERS: Listing = Listing {
+    path: "/v1/admin/members",
+    expected: members_under,
+};
+
+/// The audit trail: the rows the subtree reaches, newest first.
+const AUDIT: Listing = Listing {
+    path: "/v1/admin/audit",
+    expected: audit_reached_from,
+};
+
+/// `listing` as `token` pages exactly its expected rows for `scope`.
+async fn assert_listing_is(
+    listing: &Listing,
     app: &TestApp,
     token: &str,
     scope: &str,
     limit: usize,
     (filter, condition): (&str, &str),
 ) -> usize {
-    let expected = format!(
-        "SELECT a.id::text AS id {}{condition} ORDER BY a.due_at, a.id",
-        pending_under(scope)
-    );
     assert_pages_are(
         app,
         token,
-        ("/v1/admin/applications", limit, filter),
-        &expected,
+        (listing.path, limit, filter),
+        &(listing.expected)(scope, condition),
     )
     .await
 }
@@ -524,7 +550,7 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         " AND a.occupation = 'delivery_rider'",
     );
     for filter in [("", ""), riders] {
-        assert_queue_is_the_subtree_in_order(&app, &county_manager, &county, 7, filter).await;
+        assert_listing_is(&QUEUE, &app, &county_manager, &county, 7, filter).await;
     }
     // A township's queue is read union by union: give its two joint unions a dozen of the
     // county's applications (moved by SQL: the trigger keeps their anchor, the county).
@@ -553,7 +579,7 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
             )
         ) >= 2
     );
-    assert_queue_is_the_subtree_in_order(&app, &township_manager, &township, 3, ("", "")).await;
+    assert_listing_is(&QUEUE, &app, &township_manager, &township, 3, ("", "")).await;
     // The plan `make bench` records is the server's statement: the county reads the anchor
     // index, the township its unions' (the other branch is never executed).
     for (scope, used, skipped) in [
@@ -597,11 +623,9 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
     let province_manager = manager_of(&app, "chongqing-manager", &province).await;
     let city_manager = manager_of(&app, "chongqing-city-manager", &city).await;
     let in_province =
-        assert_queue_is_the_subtree_in_order(&app, &province_manager, &province, 40, ("", ""))
-            .await;
-    assert_queue_is_the_subtree_in_order(&app, &province_manager, &province, 9, riders).await;
-    let in_city =
-        assert_queue_is_the_subtree_in_order(&app, &city_manager, &city, 8, ("", "")).await;
+        assert_listing_is(&QUEUE, &app, &province_manager, &province, 40, ("", "")).await;
+    assert_listing_is(&QUEUE, &app, &province_manager, &province, 9, riders).await;
+    let in_city = assert_listing_is(&QUEUE, &app, &city_manager, &city, 8, ("", "")).await;
     assert!(
         in_province > in_city,
         "{in_province} in the province, {in_city} in a city of it"
@@ -627,9 +651,17 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         .await;
     assert_ne!(county_first.body["items"][0]["id"], moved.as_str());
     assert_eq!(
-        assert_queue_is_the_subtree_in_order(&app, &city_manager, &city, 8, ("", "")).await,
+        assert_listing_is(&QUEUE, &app, &city_manager, &city, 8, ("", "")).await,
         in_city + 1
     );
+}
+
+/// The members of the subtree at `scope` (with `condition`), by id, as SQL.
+fn members_under(scope: &str, condition: &str) -> String {
+    format!(
+        "SELECT m.id::text AS id FROM members m JOIN unions u ON u.id = m.union_id \
+         WHERE u.path LIKE '{scope}%'{condition} ORDER BY m.id"
+    )
 }
 
 /// The member list at every level is exactly its subtree's members by id — a county's from one
@@ -663,45 +695,14 @@ async fn the_member_list_at_every_level_pages_its_subtree_by_id() {
          WHERE t.kind = 'federation' AND t.region_code LIKE '500237___' \
          GROUP BY t.path ORDER BY count(*) DESC, t.path LIMIT 1",
     );
-    let members_under = |scope: &str, condition: &str| {
-        format!(
-            "SELECT m.id::text AS id FROM members m JOIN unions u ON u.id = m.union_id \
-             WHERE u.path LIKE '{scope}%'{condition} ORDER BY m.id"
-        )
-    };
     let retained = ("&status=retained", " AND m.status = 'retained'");
     let county_manager = app.admin_token("wushan-manager").await;
-    let list = "/v1/admin/members";
-    let in_county = assert_pages_are(
-        &app,
-        &county_manager,
-        (list, 50, ""),
-        &members_under(&county, ""),
-    )
-    .await;
-    assert_pages_are(
-        &app,
-        &county_manager,
-        (list, 5, retained.0),
-        &members_under(&county, retained.1),
-    )
-    .await;
+    let in_county = assert_listing_is(&MEMBERS, &app, &county_manager, &county, 50, ("", "")).await;
+    assert_listing_is(&MEMBERS, &app, &county_manager, &county, 5, retained).await;
     let province_manager = manager_of(&app, "chongqing-manager", &province).await;
-    assert_pages_are(
-        &app,
-        &province_manager,
-        (list, 100, ""),
-        &members_under(&province, ""),
-    )
-    .await;
+    assert_listing_is(&MEMBERS, &app, &province_manager, &province, 100, ("", "")).await;
     let township_manager = manager_of(&app, "township-manager", &township).await;
-    assert_pages_are(
-        &app,
-        &township_manager,
-        (list, 2, ""),
-        &members_under(&township, ""),
-    )
-    .await;
+    assert_listing_is(&MEMBERS, &app, &township_manager, &township, 2, ("", "")).await;
 
     // A member of 巫山县 moves to a union of another county of the province.
     {
@@ -716,20 +717,14 @@ async fn the_member_list_at_every_level_pages_its_subtree_by_id() {
         assert_eq!(moved, 1);
     }
     assert_eq!(
-        assert_pages_are(
-            &app,
-            &county_manager,
-            (list, 50, ""),
-            &members_under(&county, "")
-        )
-        .await,
+        assert_listing_is(&MEMBERS, &app, &county_manager, &county, 50, ("", "")).await,
         in_county - 1
     );
     let other_manager = manager_of(&app, "other-county-manager", &other_county).await;
     let first = app
         .call(
             Method::GET,
-            &format!("{list}?limit=100"),
+            "/v1/admin/members?limit=100",
             &other_manager,
             None,
         )
@@ -764,23 +759,6 @@ fn audit_reached_from(scope: &str, condition: &str) -> String {
                  WHERE t.id = l.oid AND x.path LIKE '{scope}%'))){condition} \
          ORDER BY l.id DESC"
     )
-}
-
-/// The audit listing as `token` pages exactly [`audit_reached_from`] `scope`.
-async fn assert_audit_is_what_the_subtree_reaches(
-    app: &TestApp,
-    token: &str,
-    scope: &str,
-    limit: usize,
-    (filter, condition): (&str, &str),
-) -> usize {
-    assert_pages_are(
-        app,
-        token,
-        ("/v1/admin/audit", limit, filter),
-        &audit_reached_from(scope, condition),
-    )
-    .await
 }
 
 /// The audit listing at every level is exactly the rows its subtree reaches (by the actor's
@@ -901,20 +879,16 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
             )
         ) > 50
     );
-    let in_county =
-        assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 50, ("", ""))
-            .await;
-    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 7, members).await;
-    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 9, transfers).await;
+    let in_county = assert_listing_is(&AUDIT, &app, &county_manager, &county, 50, ("", "")).await;
+    assert_listing_is(&AUDIT, &app, &county_manager, &county, 7, members).await;
+    assert_listing_is(&AUDIT, &app, &county_manager, &county, 9, transfers).await;
     let in_other =
-        assert_audit_is_what_the_subtree_reaches(&app, &other_manager, &other_county, 9, ("", ""))
-            .await;
+        assert_listing_is(&AUDIT, &app, &other_manager, &other_county, 9, ("", "")).await;
     // A township reads union by union; rows reach it through two of its unions at once.
-    assert_audit_is_what_the_subtree_reaches(&app, &township_manager, &township, 4, ("", "")).await;
+    assert_listing_is(&AUDIT, &app, &township_manager, &township, 4, ("", "")).await;
     let in_province =
-        assert_audit_is_what_the_subtree_reaches(&app, &province_manager, &province, 100, ("", ""))
-            .await;
-    assert_audit_is_what_the_subtree_reaches(&app, &city_manager, &city, 30, ("", "")).await;
+        assert_listing_is(&AUDIT, &app, &province_manager, &province, 100, ("", "")).await;
+    assert_listing_is(&AUDIT, &app, &city_manager, &city, 30, ("", "")).await;
     assert!(in_province > in_county, "{in_province} vs {in_county}");
 
     // One object: its rows within reach. The province forwards one of 巫山县's applications to
@@ -946,7 +920,7 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
     );
     let of_moved = (of_moved.0.as_str(), of_moved.1.as_str());
     assert_eq!(
-        assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 1, of_moved).await,
+        assert_listing_is(&AUDIT, &app, &county_manager, &county, 1, of_moved).await,
         4,
         "the submission and three views"
     );
@@ -967,11 +941,11 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
         county_view.text
     );
     assert_eq!(
-        assert_audit_is_what_the_subtree_reaches(&app, &city_manager, &city, 1, of_moved).await,
+        assert_listing_is(&AUDIT, &app, &city_manager, &city, 1, of_moved).await,
         5,
         "the submission, three views and the forward"
     );
-    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 50, ("", "")).await;
+    assert_listing_is(&AUDIT, &app, &county_manager, &county, 50, ("", "")).await;
 
     // A member moves to the other county (a transfer's completion): the member's rows and
     // their transfer's follow; the transfer stays within both counties' reach.
@@ -992,12 +966,11 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
         .unwrap();
         assert_eq!(redirected, 5);
     }
-    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 50, ("", "")).await;
-    assert_audit_is_what_the_subtree_reaches(&app, &county_manager, &county, 3, transfers).await;
+    assert_listing_is(&AUDIT, &app, &county_manager, &county, 50, ("", "")).await;
+    assert_listing_is(&AUDIT, &app, &county_manager, &county, 3, transfers).await;
     assert!(
-        assert_audit_is_what_the_subtree_reaches(&app, &other_manager, &other_county, 9, ("", ""))
-            .await
+        assert_listing_is(&AUDIT, &app, &other_manager, &other_county, 9, ("", "")).await
             > in_other
     );
-    assert_audit_is_what_the_subtree_reaches(&app, &city_manager, &city, 30, ("", "")).await;
+    assert_listing_is(&AUDIT, &app, &city_manager, &city, 30, ("", "")).await;
 }
