@@ -234,6 +234,11 @@ pub fn attempt_login(
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, StoreError> {
     let username = normalise_username(username);
+    if !valid_username(&username) {
+        // No admin can have it, and PostgreSQL refuses some of what it may hold (NUL).
+        password::verify_against_dummy(password);
+        return Ok(LoginOutcome::UnknownUser);
+    }
     conn.transaction(|conn| {
         let row: Option<AdminRow> = admins::table
             .filter(admins::username.eq(&username))

@@ -1056,12 +1056,15 @@ async fn a_wrong_password_and_an_unknown_admin_get_the_same_answer() {
     admin_fixture(&app, "wushan.manager", ADMIN_PASSWORD, AdminRole::Manager).await;
     let wrong = admin_login(&app, "wushan.manager", "Not-the-password-1").await;
     let unknown = admin_login(&app, "nobody.here", "Not-the-password-1").await;
-    for response in [&wrong, &unknown] {
+    // A username no admin can have — PostgreSQL would refuse its NUL — is just as unknown.
+    let impossible = admin_login(&app, "wushan\u{0}manager\u{7f}", "Not-the-password-1").await;
+    for response in [&wrong, &unknown, &impossible] {
         assert_eq!(response.status, 401, "{}", response.text);
         assert_eq!(response.body["code"], "invalid_credentials");
         assert!(response.header("www-authenticate").is_some());
     }
     assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.body, impossible.body);
     let missing = app
         .post_json(
             "/v1/admin/auth/login",
