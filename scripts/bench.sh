@@ -6,7 +6,7 @@
 # 2. a fresh database $BENCH_DB (default zhijian_bench): migrations, regions, demo county
 # 3. its own provider stub and server (release, one worker per core, outbox jobs off), on free
 #    ports, Redis database $BENCH_REDIS_DB (default 9, flushed at the start and the end)
-# 4. for each size of BENCH_SIZES: `zhijian generate --applications SIZE`, then B2 (the busy
+# 4. for each size of BENCH_SIZES: `zhijian-dev generate --applications SIZE`, then B2 (the busy
 #    county manager's queue: first page and a page 90 % deep)
 # 5. on the largest data set: B1 (submit, wrk) against pgbench doing the same INSERTs, B1 at a
 #    fixed rate and at half of it (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login)
@@ -167,10 +167,10 @@ bench_queue() {
     printf '{"size": %s, "county_pending": %s, "scope": "%s"}\n' "$size" "$pending" "$scope" >"$RAW/b2_${size}_meta.json"
 }
 
-# The plan of the queue's id statement — the one the server runs (`zhijian explain-queue`,
-# infra/src/applications.rs::explain_queue) — kept with the logs.
+# The plan of the queue's id statement — the one the server runs (`zhijian-dev explain-queue`,
+# infra/src/store/applications.rs::explain_queue) — kept with the logs.
 explain_queue() {
-    "$ZJ" explain-queue "$2" >"$OUT/explain_queue_$1.txt"
+    "$(dirname "$ZJ")/zhijian-dev" explain-queue "$2" >"$OUT/explain_queue_$1.txt"
 }
 
 # Sign in bench workers through the stub; their access tokens, one per line.
@@ -302,9 +302,9 @@ main() {
     local size t0 sizes_done=()
     IFS=, read -r -a sizes <<<"$SIZES"
     for size in "${sizes[@]}"; do
-        log "generating: zhijian generate --applications $size"
+        log "generating: zhijian-dev generate --applications $size"
         t0=$SECONDS
-        "$ZJ" generate --applications "$size" | tee -a "$OUT/generate.log" >&2
+        "$(dirname "$ZJ")/zhijian-dev" generate --applications "$size" | tee -a "$OUT/generate.log" >&2
         printf '{"size": %s, "seconds": %s}\n' "$size" "$((SECONDS - t0))" >"$RAW/gen_$size.json"
         bench_queue "$size"
         sizes_done+=("$size")

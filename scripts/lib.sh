@@ -132,7 +132,7 @@ target_dir() {
     echo "${CARGO_TARGET_DIR:-$ZJ_ROOT/target}"
 }
 
-# Build the two binaries we run (zhijian, zhijian-provider-stub) with profile $1.
+# Build the binaries we run (zhijian, zhijian-dev, zhijian-provider-stub) with profile $1.
 # A debug build takes every target of the workspace, as the tests do: the same feature
 # resolution, so `make test` reuses the test build instead of compiling the dependencies again.
 build_bins() {
@@ -140,7 +140,7 @@ build_bins() {
     flag="$(profile_flag "$profile")"
     case "$profile" in
         debug | dev) targets="--workspace --all-targets" ;;
-        *) targets="-p zhijian-api -p zhijian-integration-tests --bins" ;;
+        *) targets="-p zhijian-api -p zhijian-devtools -p zhijian-integration-tests --bins" ;;
     esac
     log "building binaries (profile $profile): cargo build $flag $targets"
     # shellcheck disable=SC2086 # $flag and $targets are several words on purpose
@@ -183,8 +183,8 @@ prepare_db() {
     "$zj" migrate
     log "importing regions: zhijian import-regions --dir data/regions"
     "$zj" import-regions --dir "$ZJ_ROOT/data/regions"
-    log "seeding demo data: zhijian seed-demo"
-    "$zj" seed-demo
+    log "seeding demo data: zhijian-dev seed-demo"
+    "$(dirname "$zj")/zhijian-dev" seed-demo
 }
 
 # The demo admins' password from config/local.toml ([demo] admin_password).

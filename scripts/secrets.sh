@@ -57,7 +57,7 @@ random_password() {
 demo_section() {
     cat <<EOF
 [demo]
-# Password of every demo admin account that \`zhijian seed-demo\` creates (make run prints it).
+# Password of every demo admin account that \`zhijian-dev seed-demo\` creates (make run prints it).
 admin_password = "$(random_password)"
 EOF
 }

@@ -7,7 +7,7 @@
 //! clock (the one that issued them), with [`LEEWAY_SECS`] of tolerance.
 //!
 //! A valid signature is not enough: the session named by `sid` must still be live in Redis
-//! (`zhijian_infra::sessions`), which is what makes logout and refresh-token reuse revocation
+//! (`zhijian_infra::redis::sessions`), which is what makes logout and refresh-token reuse revocation
 //! take effect at once. A worker token on an admin route, or the reverse, is refused.
 //! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer`; Redis down is 503.
 
@@ -22,9 +22,10 @@ use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
-use zhijian_infra::redis_store::RedisUnavailable;
-use zhijian_infra::sessions::{Session, SessionKind, Sessions, StartedSession};
+use zhijian_infra::redis::RedisUnavailable;
+use zhijian_infra::redis::sessions::{Session, SessionKind, Sessions, StartedSession};
 
 use crate::error::ApiError;
 use crate::settings::AuthConfig;
@@ -172,7 +173,7 @@ pub async fn sign_in(
     state: &AppState,
     kind: SessionKind,
     subject: &str,
-    admin: Option<zhijian_infra::sessions::AdminScope>,
+    admin: Option<zhijian_infra::redis::sessions::AdminScope>,
 ) -> Result<TokenPair, ApiError> {
     let StartedSession { id, refresh_token } =
         sessions(state).start(kind, subject, admin.as_ref()).await?;
@@ -211,8 +212,8 @@ pub struct AdminIdentity {
 
 impl AdminIdentity {
     /// The admin as the use cases record them (audit rows, scope checks).
-    pub fn actor(&self) -> Result<zhijian_infra::applications::AdminActor, ApiError> {
-        Ok(zhijian_infra::applications::AdminActor {
+    pub fn actor(&self) -> Result<zhijian_infra::store::applications::AdminActor, ApiError> {
+        Ok(zhijian_infra::store::applications::AdminActor {
             admin_id: self.admin_id.as_uuid(),
             role: self.role.as_str(),
             union_path: UnionPath::parse(&self.union_path).map_err(ApiError::internal)?,
@@ -283,9 +284,7 @@ impl From<RedisUnavailable> for AuthError {
 impl AuthError {
     fn api_error(&self) -> ApiError {
         match self {
-            Self::Missing | Self::Invalid => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录")
-            }
+            Self::Missing | Self::Invalid => ApiError::new(ErrorCode::Unauthorized, "请先登录"),
             Self::Unavailable(e) => ApiError::from(RedisUnavailable(e.0.clone())),
             Self::Internal(what) => ApiError::internal(what),
         }
@@ -433,7 +432,7 @@ mod tests {
     use super::*;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use zhijian_infra::secret::Secret;
+    use zhijian_infra::crypto::secret::Secret;
 
     fn config() -> AuthConfig {
         AuthConfig {

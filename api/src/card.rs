@@ -93,7 +93,7 @@ pub fn mask_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zhijian_infra::secret::Secret;
+    use zhijian_infra::crypto::secret::Secret;
 
     fn config(key: &str) -> CardConfig {
         CardConfig {

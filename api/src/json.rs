@@ -5,7 +5,8 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use serde::de::DeserializeOwned;
-use zhijian_infra::idempotency::IdempotencyKey;
+use zhijian_domain::error_code::ErrorCode;
+use zhijian_infra::store::idempotency::IdempotencyKey;
 
 use crate::error::{self, ApiError};
 
@@ -47,7 +48,7 @@ pub fn idempotency_key(
         })
         .ok_or_else(|| {
             ApiError::invalid(
-                "invalid_idempotency_key",
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key 应为1至128位字母、数字、- 或 _",
                 "Idempotency-Key",
             )
@@ -61,8 +62,7 @@ pub fn idempotency_key(
 /// 422: the key was used before with a different request.
 pub fn key_reused() -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "idempotency_key_reused",
+        ErrorCode::IdempotencyKeyReused,
         "该 Idempotency-Key 已用于内容不同的请求",
     )
     .with_field("Idempotency-Key")
@@ -71,7 +71,10 @@ pub fn key_reused() -> ApiError {
 /// The answer of an idempotent write: the first response (now or replayed), or 422 when the
 /// key was used with a different request.
 pub fn idempotent_response(
-    outcome: Result<zhijian_infra::idempotency::Answer, zhijian_infra::idempotency::KeyReused>,
+    outcome: Result<
+        zhijian_infra::store::idempotency::Answer,
+        zhijian_infra::store::idempotency::KeyReused,
+    >,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     match outcome {
         Ok((status, body)) => {

@@ -1,5 +1,5 @@
-//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `seed-demo`,
-//! `generate`, `explain-queue`, `check-config`.
+//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `check-config`.
+//! Development commands (the demo county, benchmark data) are in `zhijian-dev` (`devtools/`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,22 +7,16 @@ use std::time::Duration;
 
 use zhijian_api::settings::Settings;
 use zhijian_api::startup::Application;
-use zhijian_domain::routing::UnionKind;
-use zhijian_infra::{demo, migrations, regions};
+use zhijian_infra::{db::migrations, store::regions};
 
-const USAGE: &str =
-    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | seed-demo | generate --applications N | explain-queue PATH | check-config]
+const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
   import-regions   load China's division codes from DIR (default: regions.dir) into PostgreSQL
-  seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
-                   password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
-  generate         benchmark data: unions for every county and township, then applications
-                   (all states, with members) until the table holds N rows; idempotent, growable
-  explain-queue    EXPLAIN (ANALYZE, BUFFERS) of the review queue's first page (20) for the admin
-                   of the union at PATH (`/1/2/`): the statement the server runs, executed once
   check-config     load and check the configuration, then exit
+
+Development commands (demo data, benchmark data): zhijian-dev --help.
 
 Configuration: config/default.toml, config/$APP_ENV.toml, config/local.toml, then
 APP__SECTION__KEY environment variables (e.g. APP__DATABASE__URL). ZHIJIAN_CONFIG_DIR moves
@@ -50,9 +44,6 @@ fn main() -> ExitCode {
         "serve" => serve(settings),
         "migrate" => migrate(&settings),
         "import-regions" => import_regions(&settings, &args[1..]),
-        "seed-demo" => seed_demo(&settings),
-        "generate" => generate(&settings, &args[1..]),
-        "explain-queue" => explain_queue(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())
@@ -79,9 +70,8 @@ fn serve(settings: Settings) -> Result<(), String> {
     })
 }
 
-fn connect(settings: &Settings) -> Result<diesel::PgConnection, String> {
-    use diesel::Connection;
-    diesel::PgConnection::establish(settings.database.url.expose())
+fn connect(settings: &Settings) -> Result<zhijian_infra::db::Connection, String> {
+    zhijian_infra::db::connect(&settings.database)
         .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
 }
 
@@ -115,148 +105,4 @@ fn import_regions(settings: &Settings, args: &[String]) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn seed_demo(settings: &Settings) -> Result<(), String> {
-    let mut conn = connect(settings)?;
-    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
-    let report = demo::seed_demo(&mut conn, Some(&settings.demo.admin_password))
-        .map_err(|e| e.to_string())?;
-    // Demo admins get (fictional) notice phones, stored encrypted like every phone.
-    let pii = zhijian_infra::pii::PiiCipher::from_config(
-        &settings.pii.encryption_keys,
-        &settings.pii.blind_index_key,
-    )
-    .map_err(|e| e.to_string())?;
-    demo::seed_demo_phones(&mut conn, &pii).map_err(|e| e.to_string())?;
-    println!(
-        "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
-        report.unions.len(),
-        report.unions_created(),
-        report.admins.len(),
-        report.admins_created()
-    );
-    for union in report
-        .unions
-        .iter()
-        .filter(|u| u.region.len() != 9 || u.kind == UnionKind::Enterprise)
-    {
-        println!(
-            "  union {:>3}  {:<20} {} ({})",
-            union.id.get(),
-            union.kind.as_str(),
-            union.name,
-            union.region
-        );
-    }
-    println!("  … and a federation and a joint union for each township and street of 巫山县");
-    println!(
-        "  employer credit code of {}: {}\n",
-        demo::ENTERPRISE_NAME,
-        demo::ENTERPRISE_CREDIT_CODE
-    );
-    let unknown = "(printed at first seed)";
-    println!(
-        "  {:<22}{:<10}{}password",
-        "username",
-        "role",
-        pad("union", 34)
-    );
-    for admin in &report.admins {
-        let password = match &report.password {
-            Some(password) if admin.password_works => password.expose(),
-            _ => unknown,
-        };
-        println!(
-            "  {:<22}{:<10}{}{password}",
-            admin.username,
-            admin.role.as_str(),
-            pad(&admin.union_name, 34)
-        );
-    }
-    if report.admins.iter().any(|a| !a.password_works) {
-        println!(
-            "\nThese demo accounts already existed with another password than demo.admin_password: it was \
-             printed by the seed that created them."
-        );
-    }
-    Ok(())
-}
-
-/// `zhijian explain-queue PATH`: the plan of the queue's first page for that subtree.
-fn explain_queue(settings: &Settings, args: &[String]) -> Result<(), String> {
-    let [path] = args else {
-        return Err(format!("explain-queue takes a union path\n\n{USAGE}"));
-    };
-    let scope = zhijian_domain::admin::UnionPath::parse(path)
-        .map_err(|_| format!("not a union path: {path:?}"))?;
-    let filter = zhijian_infra::applications::QueueFilter {
-        limit: 21, // a page of 20 and one to know whether there is more, as the server asks
-        ..Default::default()
-    };
-    let mut conn = connect(settings)?;
-    let plan =
-        zhijian_infra::applications::explain_queue(&mut conn, &scope, &filter, chrono::Utc::now())
-            .map_err(|e| e.to_string())?;
-    println!("{}", plan.join("\n"));
-    Ok(())
-}
-
-/// `zhijian generate --applications N`: see `zhijian_infra::generator`.
-fn generate(settings: &Settings, args: &[String]) -> Result<(), String> {
-    let target = match args {
-        [flag, n] if flag == "--applications" => n
-            .replace('_', "")
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| format!("--applications takes a row count, not {n:?}"))?,
-        _ => return Err(format!("generate takes --applications N\n\n{USAGE}")),
-    };
-    let pii = zhijian_infra::pii::PiiCipher::from_config(
-        &settings.pii.encryption_keys,
-        &settings.pii.blind_index_key,
-    )
-    .map_err(|e| e.to_string())?;
-    let mut conn = connect(settings)?;
-    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
-    let started = std::time::Instant::now();
-    let unions = zhijian_infra::generator::generate_unions(&mut conn).map_err(|e| e.to_string())?;
-    println!(
-        "unions: {} created, {} in the table ({:.1} s)",
-        unions.created,
-        unions.total,
-        started.elapsed().as_secs_f64()
-    );
-    let started = std::time::Instant::now();
-    let report = zhijian_infra::generator::generate_applications(&mut conn, &pii, target)
-        .map_err(|e| e.to_string())?;
-    println!(
-        "applications: {} before, {} added ({} members){}, {} in the table ({:.1} s)",
-        report.before,
-        report.added,
-        report.members_added,
-        if report.reindexed {
-            ", secondary indexes rebuilt"
-        } else {
-            ""
-        },
-        report.before + report.added,
-        started.elapsed().as_secs_f64()
-    );
-    if !report.steps.is_empty() {
-        let steps: Vec<String> = report
-            .steps
-            .iter()
-            .map(|(name, ms)| format!("{name} {:.1} s", *ms as f64 / 1000.0))
-            .collect();
-        println!("  steps: {}", steps.join(", "));
-    }
-    Ok(())
-}
-
-/// Pads `text` to `columns` terminal columns, counting CJK characters as two.
-fn pad(text: &str, columns: usize) -> String {
-    let width: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
-    format!("{text}{}", " ".repeat(columns.saturating_sub(width).max(1)))
 }

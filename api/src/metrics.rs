@@ -70,7 +70,7 @@ impl Metrics {
     /// Renders the Prometheus text format, with the pool state sampled now.
     pub fn render(
         &self,
-        pool_state: r2d2::State,
+        pool_state: zhijian_infra::db::PoolState,
         pool_max: u32,
     ) -> Result<String, prometheus::Error> {
         let idle = i64::from(pool_state.idle_connections);

@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use zhijian_domain::error_code::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -19,7 +20,7 @@ pub fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::invalid(
-            "invalid_limit",
+            ErrorCode::InvalidLimit,
             "每页条数应为1至100",
             "limit",
         )),
@@ -28,7 +29,7 @@ pub fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
 
 fn bad_cursor() -> ApiError {
     ApiError::invalid(
-        "invalid_cursor",
+        ErrorCode::InvalidCursor,
         "分页游标无效，请从第一页重新查询",
         "cursor",
     )

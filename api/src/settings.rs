@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::DatabaseConfig;
-use zhijian_infra::redis_store::RedisConfig;
-use zhijian_infra::secret::Secret;
-use zhijian_infra::sms::SmsConfig;
-use zhijian_infra::wechat::WeChatConfig;
+use zhijian_infra::providers::sms::SmsConfig;
+use zhijian_infra::providers::wechat::WeChatConfig;
+use zhijian_infra::redis::RedisConfig;
 
 /// Everything the server needs to run.
 #[derive(Debug, Clone, Deserialize)]
@@ -39,7 +39,7 @@ pub struct Settings {
     pub sms: SmsConfig,
     /// `[sms_policy]`: verification codes and their sending caps.
     #[serde(default)]
-    pub sms_policy: zhijian_infra::sms_codes::SmsPolicyConfig,
+    pub sms_policy: zhijian_infra::redis::sms_codes::SmsPolicyConfig,
     /// `[demo]`
     #[serde(default)]
     pub demo: DemoConfig,
@@ -48,10 +48,10 @@ pub struct Settings {
     pub jobs: JobsConfig,
     /// `[outbox]`: the dispatcher of notifications and the deadline scan.
     #[serde(default)]
-    pub outbox: zhijian_infra::delivery::OutboxConfig,
+    pub outbox: zhijian_infra::usecases::delivery::OutboxConfig,
     /// `[notifications]`: the words of every notification.
     #[serde(default)]
-    pub notifications: zhijian_infra::notifications::NotificationsConfig,
+    pub notifications: zhijian_infra::usecases::notifications::NotificationsConfig,
 }
 
 /// `[jobs]` settings.
@@ -284,7 +284,7 @@ impl Settings {
                 "card.ttl_secs must be between 30 and 3600".into(),
             ));
         }
-        zhijian_infra::pii::PiiCipher::from_config(
+        zhijian_infra::crypto::pii::PiiCipher::from_config(
             &self.pii.encryption_keys,
             &self.pii.blind_index_key,
         )

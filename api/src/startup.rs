@@ -8,12 +8,14 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpServer, web};
-use zhijian_domain::ports::{Clock, SmsSender, SystemClock, WeChat};
+use zhijian_domain::error_code::ErrorCode;
+use zhijian_domain::ports::{Clock, SmsSender, WeChat};
+use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_infra::db::{self, PgPool};
-use zhijian_infra::pii::PiiCipher;
-use zhijian_infra::redis_store::RedisStore;
-use zhijian_infra::sms::build_sms_sender;
-use zhijian_infra::wechat::WeChatClient;
+use zhijian_infra::providers::sms::build_sms_sender;
+use zhijian_infra::providers::wechat::WeChatClient;
+use zhijian_infra::redis::RedisStore;
+use zhijian_infra::usecases::SystemClock;
 
 use crate::error::{self, ApiError};
 use crate::metrics::Metrics;
@@ -23,6 +25,9 @@ use crate::telemetry;
 
 /// What every handler can reach.
 pub struct AppState {
+    /// What the use cases reach (pool, cipher, reference data, clock). The fields below that
+    /// repeat its parts are being retired as handlers move onto use cases.
+    pub services: zhijian_infra::usecases::Services,
     /// The clock every rule reads `now` from (a fixed or moved one in tests).
     pub clock: Arc<dyn Clock>,
     /// Encryption and blind indexes of personal data.
@@ -38,7 +43,7 @@ pub struct AppState {
     /// Request and pool metrics.
     pub metrics: Metrics,
     /// The calendar and the known regions, kept in memory for the hot paths.
-    pub reference: Arc<zhijian_infra::reference_cache::ReferenceCache>,
+    pub reference: Arc<zhijian_infra::store::reference_cache::ReferenceCache>,
     /// The loaded configuration.
     pub settings: Arc<Settings>,
     /// `/docs`, rendered once at start-up.
@@ -119,17 +124,25 @@ impl Application {
             .port();
         let json_limit = settings.server.json_limit_bytes;
         let workers = settings.server.workers;
+        let pii = Arc::new(pii);
+        let reference = Arc::new(zhijian_infra::store::reference_cache::ReferenceCache::new(
+            CALENDAR_TTL,
+        ));
         let state = web::Data::new(AppState {
+            services: zhijian_infra::usecases::Services {
+                pool: pool.clone(),
+                pii: pii.clone(),
+                reference: reference.clone(),
+                clock: clock.clone(),
+            },
             clock,
-            pii: Arc::new(pii),
+            pii,
             wechat: Arc::new(wechat),
             sms,
             pool,
             redis,
             metrics,
-            reference: Arc::new(zhijian_infra::reference_cache::ReferenceCache::new(
-                CALENDAR_TTL,
-            )),
+            reference,
             settings: Arc::new(settings),
             docs_html,
         });
@@ -195,7 +208,7 @@ impl Application {
 /// the Spring Festival: say so while there is time to load the State Council's notice.
 async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) {
     let today = zhijian_domain::calendar::local_date(now);
-    match db::run(pool, zhijian_infra::calendar::load).await {
+    match db::run(pool, zhijian_infra::store::calendar::load).await {
         Ok(calendar) => {
             for year in calendar.years_missing_holidays(today) {
                 log::warn!(
@@ -213,7 +226,7 @@ async fn migrate_when_ready(pool: &PgPool, wait: Duration) -> Result<(), Startup
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let outcome = db::run(pool, |conn| {
-            Ok::<_, db::StoreError>(zhijian_infra::migrations::run_pending(conn))
+            Ok::<_, db::StoreError>(zhijian_infra::db::migrations::run_pending(conn))
         })
         .await;
         match outcome {
@@ -240,22 +253,13 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         }
         JsonPayloadError::ContentType => error::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
         JsonPayloadError::Deserialize(e) => error::deserialize_error(e),
-        _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "请求内容不是有效的 JSON",
-        ),
+        _ => ApiError::new(ErrorCode::MalformedJson, "请求内容不是有效的 JSON"),
     };
     api_error.into()
 }
 
 fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_path_parameter",
-        "请求地址中的参数不正确",
-    )
-    .into()
+    ApiError::new(ErrorCode::InvalidPathParameter, "请求地址中的参数不正确").into()
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -264,11 +268,7 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
         .split_once("field `")
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(f, _)| f.to_owned());
-    let error = ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query_parameter",
-        "查询参数不正确",
-    );
+    let error = ApiError::new(ErrorCode::InvalidQueryParameter, "查询参数不正确");
     match field {
         Some(field) => error.with_field(field),
         None => error,

@@ -5,6 +5,7 @@
 //! under union X" is a prefix query and "may this admin act on union Y" is
 //! [`UnionPath::contains`].
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -15,7 +16,7 @@ string_enum! {
     /// What an admin may do inside their subtree.
     pub enum AdminRole {
         what = "管理员角色",
-        code = "invalid_admin_role",
+        code = InvalidAdminRole,
         /// 审核员: decides applications and transfers.
         Reviewer = "reviewer" => "审核员",
         /// 管理员: also manages unions and admins below.
@@ -49,8 +50,8 @@ pub struct UnionPathError;
 
 impl UnionPathError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "invalid_union_path"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidUnionPath
     }
 }
 

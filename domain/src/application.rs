@@ -15,6 +15,7 @@
 //! writes the audit row and outbox event in the same transaction. A handler never compares a
 //! status itself.
 
+use crate::error_code::ErrorCode;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ids::{ApplicationId, UnionId};
@@ -26,7 +27,7 @@ string_enum! {
     /// Where an application stands.
     pub enum ApplicationStatus {
         what = "申请状态",
-        code = "invalid_application_status",
+        code = InvalidApplicationStatus,
         /// 待审核: waiting for a union's decision, with a deadline.
         PendingReview = "pending_review" => "待审核",
         /// 待分派: in a county pool, waiting to be assigned to a union.
@@ -56,7 +57,7 @@ string_enum! {
     /// What happened to an application: the timeline entries and outbox event names.
     pub enum ApplicationEvent {
         what = "申请事件",
-        code = "invalid_application_event",
+        code = InvalidApplicationEvent,
         /// 提交申请.
         Submitted = "submitted" => "提交申请",
         /// 进入临时库.
@@ -84,7 +85,7 @@ string_enum! {
     /// Why an application was rejected.
     pub enum RejectCode {
         what = "不通过原因",
-        code = "invalid_reject_code",
+        code = InvalidRejectCode,
         /// 信息不完整.
         IncompleteInformation = "incomplete_information" => "信息不完整",
         /// 不符合入会条件.
@@ -108,9 +109,9 @@ pub enum RejectReasonError {
 
 impl RejectReasonError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoteRequired => "reject_note_required",
+            Self::NoteRequired => ErrorCode::RejectNoteRequired,
         }
     }
 }
@@ -285,11 +286,11 @@ pub enum ApproveError {
 
 impl ApproveError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::AlreadyApproved => "already_approved",
-            Self::NotPending { .. } => "application_not_pending",
-            Self::StaleVersion { .. } => "stale_version",
+            Self::AlreadyApproved => ErrorCode::AlreadyApproved,
+            Self::NotPending { .. } => ErrorCode::ApplicationNotPending,
+            Self::StaleVersion { .. } => ErrorCode::StaleVersion,
         }
     }
 }
@@ -315,10 +316,10 @@ pub enum RejectError {
 
 impl RejectError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotPending { .. } => "application_not_pending",
-            Self::StaleVersion { .. } => "stale_version",
+            Self::NotPending { .. } => ErrorCode::ApplicationNotPending,
+            Self::StaleVersion { .. } => ErrorCode::StaleVersion,
         }
     }
 }
@@ -350,12 +351,12 @@ pub enum ReturnError {
 
 impl ReturnError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotPending { .. } => "application_not_pending",
-            Self::StaleVersion { .. } => "stale_version",
-            Self::NoFieldsToFix => "no_fields_to_fix",
-            Self::BlankField => "blank_field_to_fix",
+            Self::NotPending { .. } => ErrorCode::ApplicationNotPending,
+            Self::StaleVersion { .. } => ErrorCode::StaleVersion,
+            Self::NoFieldsToFix => ErrorCode::NoFieldsToFix,
+            Self::BlankField => ErrorCode::BlankFieldToFix,
         }
     }
 }
@@ -384,11 +385,11 @@ pub enum ForwardError {
 
 impl ForwardError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotPending { .. } => "application_not_pending",
-            Self::StaleVersion { .. } => "stale_version",
-            Self::SameUnion => "forward_to_same_union",
+            Self::NotPending { .. } => ErrorCode::ApplicationNotPending,
+            Self::StaleVersion { .. } => ErrorCode::StaleVersion,
+            Self::SameUnion => ErrorCode::ForwardToSameUnion,
         }
     }
 }
@@ -417,11 +418,11 @@ pub enum AssignError {
 
 impl AssignError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotPooled { .. } => "application_not_pooled",
-            Self::StaleVersion { .. } => "stale_version",
-            Self::SameUnion => "assign_to_same_union",
+            Self::NotPooled { .. } => ErrorCode::ApplicationNotPooled,
+            Self::StaleVersion { .. } => ErrorCode::StaleVersion,
+            Self::SameUnion => ErrorCode::AssignToSameUnion,
         }
     }
 }
@@ -439,9 +440,9 @@ pub enum ResubmitError {
 
 impl ResubmitError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotReturned { .. } => "application_not_returned",
+            Self::NotReturned { .. } => ErrorCode::ApplicationNotReturned,
         }
     }
 }
@@ -459,9 +460,9 @@ pub enum WithdrawError {
 
 impl WithdrawError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotOpen { .. } => "application_not_open",
+            Self::NotOpen { .. } => ErrorCode::ApplicationNotOpen,
         }
     }
 }
@@ -488,11 +489,11 @@ pub enum ExpireError {
 
 impl ExpireError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotReturned { .. } => "application_not_returned",
-            Self::NotYetExpired { .. } => "application_not_yet_expired",
-            Self::UnknownReturnTime => "application_missing_returned_at",
+            Self::NotReturned { .. } => ErrorCode::ApplicationNotReturned,
+            Self::NotYetExpired { .. } => ErrorCode::ApplicationNotYetExpired,
+            Self::UnknownReturnTime => ErrorCode::ApplicationMissingReturnedAt,
         }
     }
 }

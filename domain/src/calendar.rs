@@ -44,7 +44,7 @@ string_enum! {
     /// Whether a day is worked.
     pub enum DayKind {
         what = "日期类型",
-        code = "invalid_day_kind",
+        code = InvalidDayKind,
         /// 工作日 (including a weekend worked in exchange, 调休上班).
         Work = "work" => "工作日",
         /// 休息日 (weekend, public holiday or bridged day off).

@@ -2,6 +2,7 @@
 //! from a 31-symbol alphabet (no I, O, Z, S, V) ending in a MOD 31 check character. Public
 //! business information, so it prints and serialises in clear.
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -32,11 +33,11 @@ pub enum CreditCodeError {
 
 impl CreditCodeError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::WrongLength { .. } => "credit_code_wrong_length",
-            Self::InvalidCharacter => "credit_code_invalid_character",
-            Self::BadCheckCharacter => "credit_code_bad_check_character",
+            Self::WrongLength { .. } => ErrorCode::CreditCodeWrongLength,
+            Self::InvalidCharacter => ErrorCode::CreditCodeInvalidCharacter,
+            Self::BadCheckCharacter => ErrorCode::CreditCodeBadCheckCharacter,
         }
     }
 }

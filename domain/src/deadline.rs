@@ -5,6 +5,7 @@
 //! cut-off, an application is due at closing time that day; otherwise at closing time on the
 //! next working day. Time is always an argument.
 
+use crate::error_code::ErrorCode;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 
 use crate::calendar::{WorkingCalendar, from_local, to_local};
@@ -22,10 +23,10 @@ pub enum ReviewHoursError {
 
 impl ReviewHoursError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::CutoffNotAfterOpening => "review_cutoff_not_after_opening",
-            Self::CutoffAfterClosing => "review_cutoff_after_closing",
+            Self::CutoffNotAfterOpening => ErrorCode::ReviewCutoffNotAfterOpening,
+            Self::CutoffAfterClosing => ErrorCode::ReviewCutoffAfterClosing,
         }
     }
 }

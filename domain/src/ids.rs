@@ -3,6 +3,7 @@
 //! The domain never mints ids (no randomness, no clock): callers generate UUIDs (v7 for
 //! time-ordered keys) and the database assigns union ids.
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -15,8 +16,8 @@ pub struct InvalidId;
 
 impl InvalidId {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "invalid_id"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidId
     }
 }
 

@@ -12,6 +12,7 @@ pub mod application;
 pub mod calendar;
 pub mod credit_code;
 pub mod deadline;
+pub mod error_code;
 pub mod ids;
 pub mod member;
 pub mod membership_number;

@@ -10,6 +10,7 @@
 //! active | transferring | retained ──decease──► deceased
 //! ```
 
+use crate::error_code::ErrorCode;
 use crate::reason::Reason;
 use crate::vocab::string_enum;
 
@@ -17,7 +18,7 @@ string_enum! {
     /// Where a membership stands.
     pub enum MemberStatus {
         what = "会籍状态",
-        code = "invalid_member_status",
+        code = InvalidMemberStatus,
         /// 正常.
         Active = "active" => "正常",
         /// 转接中: a transfer is open; still a member of the source union.
@@ -37,7 +38,7 @@ string_enum! {
     /// Why a membership is retained (保留会籍).
     pub enum RetainReason {
         what = "保留会籍原因",
-        code = "invalid_retain_reason",
+        code = InvalidRetainReason,
         /// 失业.
         Unemployed = "unemployed" => "失业",
         /// 退休.
@@ -51,7 +52,7 @@ string_enum! {
     /// What happened to a membership: history entries and outbox event names.
     pub enum MemberEvent {
         what = "会籍事件",
-        code = "invalid_member_event",
+        code = InvalidMemberEvent,
         /// 保留会籍.
         Retained = "retained" => "保留会籍",
         /// 恢复正常.
@@ -181,8 +182,8 @@ pub enum RetainError {
 
 impl RetainError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "member_not_active"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MemberNotActive
     }
 }
 
@@ -199,8 +200,8 @@ pub enum ReactivateError {
 
 impl ReactivateError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "member_not_retained"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MemberNotRetained
     }
 }
 
@@ -220,10 +221,10 @@ pub enum WithdrawMembershipError {
 
 impl WithdrawMembershipError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::TransferInProgress => "transfer_in_progress",
-            Self::NotMember { .. } => "membership_ended",
+            Self::TransferInProgress => ErrorCode::TransferInProgress,
+            Self::NotMember { .. } => ErrorCode::MembershipEnded,
         }
     }
 }
@@ -241,8 +242,8 @@ pub enum ExpelError {
 
 impl ExpelError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "membership_ended"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MembershipEnded
     }
 }
 
@@ -259,8 +260,8 @@ pub enum DeceaseError {
 
 impl DeceaseError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "membership_ended"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MembershipEnded
     }
 }
 
@@ -280,10 +281,10 @@ pub enum StartTransferError {
 
 impl StartTransferError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::AlreadyTransferring => "transfer_in_progress",
-            Self::NotActive { .. } => "member_not_active",
+            Self::AlreadyTransferring => ErrorCode::TransferInProgress,
+            Self::NotActive { .. } => ErrorCode::MemberNotActive,
         }
     }
 }
@@ -301,8 +302,8 @@ pub enum FinishTransferError {
 
 impl FinishTransferError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "member_not_transferring"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MemberNotTransferring
     }
 }
 
@@ -319,8 +320,8 @@ pub enum AbortTransferError {
 
 impl AbortTransferError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "member_not_transferring"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MemberNotTransferring
     }
 }
 

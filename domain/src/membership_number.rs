@@ -2,6 +2,7 @@
 //! and an ISO 7064 MOD 11-2 check character: 16 characters. Readable, routable to the county, and
 //! verifiable offline.
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -36,14 +37,14 @@ pub enum MembershipNumberError {
 
 impl MembershipNumberError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotCounty => "membership_number_not_county",
-            Self::YearOutOfRange => "membership_number_year_out_of_range",
-            Self::SequenceOutOfRange => "membership_number_sequence_out_of_range",
-            Self::WrongLength { .. } => "membership_number_wrong_length",
-            Self::InvalidCharacter => "membership_number_invalid_character",
-            Self::BadCheckCharacter => "membership_number_bad_check_character",
+            Self::NotCounty => ErrorCode::MembershipNumberNotCounty,
+            Self::YearOutOfRange => ErrorCode::MembershipNumberYearOutOfRange,
+            Self::SequenceOutOfRange => ErrorCode::MembershipNumberSequenceOutOfRange,
+            Self::WrongLength { .. } => ErrorCode::MembershipNumberWrongLength,
+            Self::InvalidCharacter => ErrorCode::MembershipNumberInvalidCharacter,
+            Self::BadCheckCharacter => ErrorCode::MembershipNumberBadCheckCharacter,
         }
     }
 }

@@ -7,7 +7,7 @@ string_enum! {
     /// The occupation group an applicant works in.
     pub enum OccupationGroup {
         what = "职业类别",
-        code = "invalid_occupation_group",
+        code = InvalidOccupationGroup,
         /// 外卖配送员 (key group).
         DeliveryRider = "delivery_rider" => "外卖配送员",
         /// 快递员 (key group).

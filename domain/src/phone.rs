@@ -1,6 +1,7 @@
 //! Mainland China mobile numbers (手机号码): 11 digits, `1` then `3`–`9`. Personal data: masked
 //! in `Debug` and `Display`, no `Serialize`; [`PhoneNumber::expose`] gives the digits.
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 
 /// Why a phone number was refused.
@@ -25,12 +26,12 @@ pub enum PhoneNumberError {
 
 impl PhoneNumberError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidCharacter => "phone_invalid_character",
-            Self::NotMainland => "phone_not_mainland",
-            Self::WrongLength { .. } => "phone_wrong_length",
-            Self::NotMobile => "phone_not_mobile",
+            Self::InvalidCharacter => ErrorCode::PhoneInvalidCharacter,
+            Self::NotMainland => ErrorCode::PhoneNotMainland,
+            Self::WrongLength { .. } => ErrorCode::PhoneWrongLength,
+            Self::NotMobile => ErrorCode::PhoneNotMobile,
         }
     }
 }

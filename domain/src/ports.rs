@@ -17,16 +17,6 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
 /// What a WeChat `jscode2session` call yields. `session_key` never leaves the server.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WeChatSession {

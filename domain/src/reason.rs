@@ -2,6 +2,7 @@
 //! expulsion, transfer refusal): trimmed, never blank, at most 500 characters, no control
 //! characters but line breaks and tabs.
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 
 /// A non-blank reason of at most [`Reason::MAX_CHARS`] characters, trimmed.
@@ -28,11 +29,11 @@ pub enum ReasonError {
 
 impl ReasonError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Empty => "reason_required",
-            Self::TooLong { .. } => "reason_too_long",
-            Self::ControlCharacter => "reason_control_character",
+            Self::Empty => ErrorCode::ReasonRequired,
+            Self::TooLong { .. } => ErrorCode::ReasonTooLong,
+            Self::ControlCharacter => ErrorCode::ReasonControlCharacter,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! 441900, 中山 442000, 儋州 460400) exactly such county rows, and their townships hang below
 //! them (`441900003`).
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -29,7 +30,7 @@ string_enum! {
     /// The five levels of the division tree.
     pub enum RegionLevel {
         what = "区划级别",
-        code = "invalid_region_level",
+        code = InvalidRegionLevel,
         /// 省级: province, autonomous region, municipality.
         Province = "province" => "省级",
         /// 地级: prefecture-level city, league, autonomous prefecture.
@@ -86,11 +87,11 @@ pub enum RegionCodeError {
 
 impl RegionCodeError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidCharacter => "region_invalid_character",
-            Self::WrongLength { .. } => "region_wrong_length",
-            Self::UnknownProvince => "region_unknown_province",
+            Self::InvalidCharacter => ErrorCode::RegionInvalidCharacter,
+            Self::WrongLength { .. } => ErrorCode::RegionWrongLength,
+            Self::UnknownProvince => ErrorCode::RegionUnknownProvince,
         }
     }
 }

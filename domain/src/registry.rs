@@ -7,7 +7,7 @@ string_enum! {
     /// Gender, as recorded on the resident ID (odd 17th digit = male).
     pub enum Gender {
         what = "性别",
-        code = "invalid_gender",
+        code = InvalidGender,
         /// 男.
         Male = "male" => "男",
         /// 女.
@@ -20,7 +20,7 @@ string_enum! {
     /// "Chinese citizen of foreign origin" (98). Names are Hanyu Pinyin, except `manchu`.
     pub enum Ethnicity {
         what = "民族",
-        code = "invalid_ethnicity",
+        code = InvalidEthnicity,
         /// 汉族 (01).
         Han = "han" => "汉族",
         /// 蒙古族 (02).
@@ -164,7 +164,7 @@ string_enum! {
     /// Highest completed education (学历).
     pub enum Education {
         what = "学历",
-        code = "invalid_education",
+        code = InvalidEducation,
         /// 小学及以下.
         PrimaryOrBelow = "primary_or_below" => "小学及以下",
         /// 初中.
@@ -188,7 +188,7 @@ string_enum! {
     /// Political status (政治面貌).
     pub enum PoliticalStatus {
         what = "政治面貌",
-        code = "invalid_political_status",
+        code = InvalidPoliticalStatus,
         /// 中共党员.
         CpcMember = "cpc_member" => "中共党员",
         /// 中共预备党员.
@@ -208,7 +208,7 @@ string_enum! {
     /// Household registration type (户籍类型).
     pub enum HouseholdType {
         what = "户籍类型",
-        code = "invalid_household_type",
+        code = InvalidHouseholdType,
         /// 农业户口.
         Agricultural = "agricultural" => "农业户口",
         /// 非农业户口.
@@ -220,7 +220,7 @@ string_enum! {
     /// Employment status (就业状态) at the time of applying.
     pub enum EmploymentStatus {
         what = "就业状态",
-        code = "invalid_employment_status",
+        code = InvalidEmploymentStatus,
         /// 在职: employed by an organisation.
         Employed = "employed" => "在职",
         /// 灵活就业: gig or self-employed work.

@@ -4,6 +4,7 @@
 //! The clear value is personal data: `Debug` and `Display` print it masked, there is no
 //! `Serialize`, and [`ResidentId::expose`] is the only way to the digits.
 
+use crate::error_code::ErrorCode;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -46,15 +47,15 @@ pub enum ResidentIdError {
 
 impl ResidentIdError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::WrongLength { .. } => "resident_id_wrong_length",
-            Self::InvalidCharacter => "resident_id_invalid_character",
-            Self::UnknownProvince => "resident_id_unknown_province",
-            Self::InvalidBirthDate => "resident_id_invalid_birth_date",
-            Self::FutureBirthDate => "resident_id_future_birth_date",
-            Self::BadCheckCharacter => "resident_id_bad_check_character",
-            Self::TooYoung { .. } => "applicant_too_young",
+            Self::WrongLength { .. } => ErrorCode::ResidentIdWrongLength,
+            Self::InvalidCharacter => ErrorCode::ResidentIdInvalidCharacter,
+            Self::UnknownProvince => ErrorCode::ResidentIdUnknownProvince,
+            Self::InvalidBirthDate => ErrorCode::ResidentIdInvalidBirthDate,
+            Self::FutureBirthDate => ErrorCode::ResidentIdFutureBirthDate,
+            Self::BadCheckCharacter => ErrorCode::ResidentIdBadCheckCharacter,
+            Self::TooYoung { .. } => ErrorCode::ApplicantTooYoung,
         }
     }
 }

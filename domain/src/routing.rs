@@ -10,6 +10,7 @@
 //!
 //! Ties go to the higher priority, then to the lower (older) union id.
 
+use crate::error_code::ErrorCode;
 use std::cmp::Reverse;
 
 use crate::credit_code::CreditCode;
@@ -22,7 +23,7 @@ string_enum! {
     /// What kind of union a node of the organisation tree is.
     pub enum UnionKind {
         what = "工会类型",
-        code = "invalid_union_kind",
+        code = InvalidUnionKind,
         /// 总工会: the federation of trade unions of a region.
         Federation = "federation" => "总工会",
         /// 企业工会: bound to one employer's credit code.
@@ -40,7 +41,7 @@ string_enum! {
     /// The routing rule that chose a union.
     pub enum RoutingRule {
         what = "分派规则",
-        code = "invalid_routing_rule",
+        code = InvalidRoutingRule,
         /// Rule 1: the employer's own union.
         EmployerUnion = "employer_union" => "用工单位工会",
         /// Rule 2: an industry federation covering the occupation group.
@@ -133,9 +134,9 @@ pub enum RoutingError {
 
 impl RoutingError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoUnion => "no_union",
+            Self::NoUnion => ErrorCode::NoUnion,
         }
     }
 }

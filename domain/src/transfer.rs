@@ -14,6 +14,7 @@
 //! is a sufficient lock. Completion, rejection and cancellation also move the member back from
 //! `transferring` ([`crate::member::MemberStatus::finish_transfer`] / `abort_transfer`).
 
+use crate::error_code::ErrorCode;
 use chrono::{DateTime, Utc};
 
 use crate::calendar::WorkingCalendar;
@@ -28,7 +29,7 @@ string_enum! {
     /// Where a transfer stands.
     pub enum TransferStatus {
         what = "转接状态",
-        code = "invalid_transfer_status",
+        code = InvalidTransferStatus,
         /// 待转出: waiting for the source union.
         Requested = "requested" => "待转出",
         /// 待接收: released by the source, waiting for the target union.
@@ -53,7 +54,7 @@ string_enum! {
     /// What happened to a transfer: history entries and outbox event names.
     pub enum TransferEvent {
         what = "转接事件",
-        code = "invalid_transfer_event",
+        code = InvalidTransferEvent,
         /// 申请转接.
         Requested = "requested" => "申请转接",
         /// 原工会同意转出.
@@ -116,8 +117,8 @@ pub enum RequestTransferError {
 
 impl RequestTransferError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_same_union"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferSameUnion
     }
 }
 
@@ -134,8 +135,8 @@ pub enum ReleaseError {
 
 impl ReleaseError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_not_requested"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferNotRequested
     }
 }
 
@@ -158,10 +159,10 @@ pub enum AutoReleaseError {
 
 impl AutoReleaseError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotRequested { .. } => "transfer_not_requested",
-            Self::TooEarly { .. } => "transfer_auto_release_too_early",
+            Self::NotRequested { .. } => ErrorCode::TransferNotRequested,
+            Self::TooEarly { .. } => ErrorCode::TransferAutoReleaseTooEarly,
         }
     }
 }
@@ -179,8 +180,8 @@ pub enum AcceptTransferError {
 
 impl AcceptTransferError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_not_released"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferNotReleased
     }
 }
 
@@ -197,8 +198,8 @@ pub enum CompleteIntoPoolError {
 
 impl CompleteIntoPoolError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_not_open"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferNotOpen
     }
 }
 
@@ -215,8 +216,8 @@ pub enum RejectBySourceError {
 
 impl RejectBySourceError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_not_requested"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferNotRequested
     }
 }
 
@@ -233,8 +234,8 @@ pub enum RejectByTargetError {
 
 impl RejectByTargetError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_not_released"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferNotReleased
     }
 }
 
@@ -251,8 +252,8 @@ pub enum CancelTransferError {
 
 impl CancelTransferError {
     /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        "transfer_not_open"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TransferNotOpen
     }
 }
 

@@ -3,11 +3,13 @@
 
 use std::fmt;
 
+use crate::error_code::ErrorCode;
+
 /// A string that is not one of a controlled vocabulary's values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownValue {
     what: &'static str,
-    code: &'static str,
+    code: ErrorCode,
     value: String,
 }
 
@@ -15,7 +17,7 @@ impl UnknownValue {
     /// The longest part of the rejected input kept for logs and messages.
     const KEEP_CHARS: usize = 40;
 
-    pub(crate) fn new(what: &'static str, code: &'static str, value: &str) -> Self {
+    pub(crate) fn new(what: &'static str, code: ErrorCode, value: &str) -> Self {
         Self {
             what,
             code,
@@ -24,7 +26,7 @@ impl UnknownValue {
     }
 
     /// Stable machine code, e.g. `invalid_occupation_group`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -49,7 +51,7 @@ macro_rules! string_enum {
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             what = $what:literal,
-            code = $code:literal,
+            code = $code:ident,
             $( $(#[$vmeta:meta])* $variant:ident = $s:literal => $label:literal, )+
         }
     ) => {
@@ -78,7 +80,7 @@ macro_rules! string_enum {
             pub fn parse(s: &str) -> Result<Self, $crate::vocab::UnknownValue> {
                 match s.trim() {
                     $( $s => Ok(Self::$variant), )+
-                    _ => Err($crate::vocab::UnknownValue::new($what, $code, s)),
+                    _ => Err($crate::vocab::UnknownValue::new($what, $crate::error_code::ErrorCode::$code, s)),
                 }
             }
         }
@@ -121,7 +123,7 @@ mod tests {
         /// A test vocabulary.
         enum Colour {
             what = "颜色",
-            code = "invalid_colour",
+            code = InvalidColour,
             Red = "red" => "红",
             DarkBlue = "dark_blue" => "深蓝",
         }

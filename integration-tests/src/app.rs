@@ -10,11 +10,12 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use zhijian_api::settings::Settings;
 use zhijian_api::startup::Application;
-use zhijian_domain::ports::{Clock, SystemClock};
+use zhijian_domain::ports::Clock;
+use zhijian_infra::usecases::SystemClock;
 
 use base64::Engine as _;
-use zhijian_infra::secret::Secret;
-use zhijian_infra::sms::SmsProvider;
+use zhijian_infra::crypto::secret::Secret;
+use zhijian_infra::providers::sms::SmsProvider;
 
 use crate::contract::spec;
 use crate::database::{TestDatabase, repo_root};
@@ -66,9 +67,9 @@ pub fn test_settings(db: &TestDatabase, redis_namespace: &str, stub: &ProviderSt
     settings.sms.tencent_template_notification = "1000002".into();
     settings.server.port = 0;
     settings.server.workers = 1;
-    settings.database.url = zhijian_infra::secret::Secret::new(db.url.clone());
+    settings.database.url = zhijian_infra::crypto::secret::Secret::new(db.url.clone());
     settings.database.pool_size = 4;
-    settings.redis.url = zhijian_infra::secret::Secret::new(redis_url());
+    settings.redis.url = zhijian_infra::crypto::secret::Secret::new(redis_url());
     settings.redis.namespace = redis_namespace.to_owned();
     // Workers' notifications go out as subscribe messages (`tpl-<template key>`), and the
     // dispatcher retries quickly; escalation tests move a mock clock and shorten the scan.
@@ -115,7 +116,7 @@ pub async fn spawn_app_with_clock(
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    zhijian_infra::http_client::install_crypto_provider();
+    zhijian_infra::providers::http_client::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())

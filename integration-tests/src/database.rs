@@ -120,8 +120,8 @@ fn fingerprint() -> String {
     }
     for extra in [
         "data/regions/villages.csv.gz",
-        "infra/src/regions.rs",
-        "infra/src/demo.rs",
+        "infra/src/store/regions.rs",
+        "devtools/src/demo.rs",
     ] {
         hasher.update(std::fs::read(repo_root().join(extra)).unwrap_or_default());
     }
@@ -162,10 +162,13 @@ fn build_template() -> String {
             .expect("create template");
         {
             let mut conn = connect(&database_url(&building));
-            zhijian_infra::migrations::run_pending(&mut conn)
+            zhijian_infra::db::migrations::run_pending(&mut conn)
                 .expect("migrations apply to the template");
-            zhijian_infra::regions::import_regions(&mut conn, &repo_root().join("data/regions"))
-                .expect("regions import into the template");
+            zhijian_infra::store::regions::import_regions(
+                &mut conn,
+                &repo_root().join("data/regions"),
+            )
+            .expect("regions import into the template");
         }
         sql_query(format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#))
             .execute(&mut admin)

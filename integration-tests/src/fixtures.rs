@@ -2,8 +2,8 @@
 //! a valid real-name form.
 
 use serde_json::{Value, json};
-use zhijian_infra::demo::DemoReport;
-use zhijian_infra::secret::Secret;
+use zhijian_devtools::demo::DemoReport;
+use zhijian_infra::crypto::secret::Secret;
 
 use crate::app::TestApp;
 
@@ -55,7 +55,7 @@ impl TestApp {
     pub async fn seed_demo(&self) -> DemoReport {
         let mut conn = self.db.connect();
         tokio::task::spawn_blocking(move || {
-            zhijian_infra::demo::seed_demo(&mut conn, Some(&Secret::new(DEMO_PASSWORD)))
+            zhijian_devtools::demo::seed_demo(&mut conn, Some(&Secret::new(DEMO_PASSWORD)))
                 .expect("demo seeds")
         })
         .await

@@ -1,7 +1,7 @@
 //! The deadline scan (督办): every `outbox.escalation_interval_ms`, at the server's clock, open
 //! applications due within `outbox.due_soon_minutes` get a reminder for their union's admins
 //! and overdue ones an alert for the union's and the parent union's admins — once each
-//! (`zhijian_infra::escalation`). The dispatcher delivers them.
+//! (`zhijian_infra::usecases::escalation`). The dispatcher delivers them.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use chrono::TimeDelta;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::escalation::{self, ScanReport};
+use zhijian_infra::usecases::escalation::{self, ScanReport};
 
 use crate::startup::AppState;
 

@@ -5,7 +5,7 @@
 //!   has no asynchronous notifications, and reading them never blocks, so the thread checks
 //!   every few tens of milliseconds) and wakes the dispatcher; without it — PostgreSQL away, a
 //!   notification lost — the dispatcher still looks every `outbox.poll_interval_ms`.
-//! - **Claims with `FOR UPDATE SKIP LOCKED` and a lease** (`zhijian_infra::delivery::claim`),
+//! - **Claims with `FOR UPDATE SKIP LOCKED` and a lease** (`zhijian_infra::usecases::delivery::claim`),
 //!   so several server processes never work on one row at once, and delivers outside any
 //!   transaction; a batch is delivered concurrently.
 //! - **Settles every row**: delivered; retried after `min(cap, base·2^(attempt−1))` plus
@@ -24,11 +24,11 @@ use actix_web::web;
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
+use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::delivery::{self, ClaimedEvent, OutboxConfig, Settlement};
-use zhijian_infra::notifications::{Notifier, Outcome};
-use zhijian_infra::outbox::Listener;
-use zhijian_infra::secret::Secret;
+use zhijian_infra::store::outbox::Listener;
+use zhijian_infra::usecases::delivery::{self, ClaimedEvent, OutboxConfig, Settlement};
+use zhijian_infra::usecases::notifications::{Notifier, Outcome};
 
 use crate::startup::AppState;
 

@@ -10,7 +10,7 @@ use actix_web::web;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use zhijian_infra::db;
-use zhijian_infra::member_lifecycle::MembershipError;
+use zhijian_infra::store::member_lifecycle::MembershipError;
 
 use crate::startup::AppState;
 
@@ -35,7 +35,7 @@ pub fn spawn_transfer_auto_release(state: web::Data<AppState>) -> JoinHandle<()>
 pub async fn run_once(state: &AppState) {
     let now = state.clock.now();
     let outcome = db::run(&state.pool, move |conn| {
-        zhijian_infra::transfers::auto_release_due(conn, now, BATCH)
+        zhijian_infra::store::transfers::auto_release_due(conn, now, BATCH)
     })
     .await;
     match outcome {

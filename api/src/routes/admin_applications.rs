@@ -1,21 +1,21 @@
 //! The admin's side of the join flow: the queue with its same-day deadline, the detail, and
 //! the decisions — approve, reject, return, forward — and the pool with its assignment.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::application::{ApplicationStatus, RejectCode, RejectReason};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{ApplicationId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::reason::Reason;
-use zhijian_infra::applications::{self, Decision, QueueFilter};
 use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::store::applications::{self, Decision, QueueFilter};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::error::mapping::application_error;
 use crate::json;
 use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
-use crate::routes::applications::application_error;
 use crate::startup::AppState;
 use crate::views::application::{ApplicationSummary, Pii, application_view, summary};
 
@@ -134,7 +134,7 @@ pub async fn pool(
 
 fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
     ApplicationId::parse(path)
-        .map_err(|_| ApiError::invalid("invalid_application_id", "申请编号格式不正确", "id"))
+        .map_err(|_| ApiError::invalid(ErrorCode::InvalidApplicationId, "申请编号格式不正确", "id"))
 }
 
 /// `GET /v1/admin/applications/{id}`: personal data in clear for roles that review (audited),
@@ -163,7 +163,7 @@ pub async fn detail(
         let timeline = applications::timeline(conn, id)?;
         let number = match row.member_id {
             Some(member) => {
-                zhijian_infra::members::find(conn, member)?.map(|(m, _)| m.membership_number)
+                zhijian_infra::store::members::find(conn, member)?.map(|(m, _)| m.membership_number)
             }
             None => None,
         };
@@ -276,8 +276,7 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "当前角色只能查看，不能审核",
         ));
     }
@@ -300,7 +299,7 @@ async fn decide(
             row.union_id,
             row.version
         );
-        let union = zhijian_infra::unions::find(conn, UnionId::new(row.union_id))?
+        let union = zhijian_infra::store::unions::find(conn, UnionId::new(row.union_id))?
             .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
         let timeline = applications::timeline(conn, id)?;
         let number = decided.member.map(|m| m.membership_number);
@@ -360,7 +359,7 @@ pub async fn return_for_correction(
         .find(|f| !CORRECTABLE.contains(&f.trim()))
     {
         return Err(ApiError::invalid(
-            "unknown_form_field",
+            ErrorCode::UnknownFormField,
             format!("表单中没有“{unknown}”这一项"),
             "fields",
         ));
@@ -412,9 +411,9 @@ pub async fn assign(
     let now = state.clock.now();
     let reference = state.reference.clone();
     let due_at = db::run(&state.pool, move |conn| {
-        let Some(target) = zhijian_infra::unions::find(conn, to)? else {
+        let Some(target) = zhijian_infra::store::unions::find(conn, to)? else {
             return Ok(Err(ApiError::invalid(
-                "invalid_target_union",
+                ErrorCode::InvalidTargetUnion,
                 "目标工会不存在",
                 "union_id",
             )));

@@ -4,16 +4,16 @@
 //! whose own actions it records, do not.
 //!
 //! A row is within reach when the actor acted for a union of the admin's subtree, or when it
-//! is about an application or a member of that subtree (`zhijian_infra::audit_trail`).
+//! is about an application or a member of that subtree (`zhijian_infra::store::audit_trail`).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::AdminRole;
-use zhijian_infra::audit_trail::{self, AuditFilter, AuditRow};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_infra::db;
+use zhijian_infra::store::audit_trail::{self, AuditFilter, AuditRow};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
@@ -102,7 +102,7 @@ fn encode_cursor(id: i64) -> String {
 fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
     let bad = || {
         ApiError::invalid(
-            "invalid_cursor",
+            ErrorCode::InvalidCursor,
             "分页游标无效，请从第一页重新查询",
             "cursor",
         )
@@ -135,7 +135,7 @@ fn filter_value(
         Ok(Some(value.to_owned()))
     } else {
         Err(ApiError::invalid(
-            "invalid_filter",
+            ErrorCode::InvalidFilter,
             "筛选条件格式不正确",
             field,
         ))
@@ -155,8 +155,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     if !may_read_audit(admin.role) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "当前角色不能查看审计日志",
         ));
     }

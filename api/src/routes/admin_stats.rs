@@ -5,10 +5,11 @@
 use actix_web::{HttpResponse, web};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::notification::on_time_rate;
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::review_stats::{self, ReviewFigures};
+use zhijian_infra::store::review_stats::{self, ReviewFigures};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
@@ -84,8 +85,9 @@ fn view(figures: ReviewFigures) -> ReviewFiguresView {
 fn day(value: Option<&str>, field: &'static str) -> Result<Option<NaiveDate>, ApiError> {
     value
         .map(|text| {
-            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-                .map_err(|_| ApiError::invalid("invalid_date", "日期格式应为 YYYY-MM-DD", field))
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+                ApiError::invalid(ErrorCode::InvalidDate, "日期格式应为 YYYY-MM-DD", field)
+            })
         })
         .transpose()
 }
@@ -102,14 +104,14 @@ pub async fn review(
     let from = day(query.from.as_deref(), "from")?.unwrap_or_else(|| to.with_day(1).unwrap_or(to));
     if from > to {
         return Err(ApiError::invalid(
-            "invalid_date_range",
+            ErrorCode::InvalidDateRange,
             "开始日期不能晚于结束日期",
             "from",
         ));
     }
     if (to - from).num_days() >= MAX_DAYS {
         return Err(ApiError::invalid(
-            "date_range_too_long",
+            ErrorCode::DateRangeTooLong,
             "统计区间不能超过366天",
             "from",
         ));
@@ -117,7 +119,7 @@ pub async fn review(
     let union_id = match query.union_id {
         Some(id) if id < 1 => {
             return Err(ApiError::invalid(
-                "invalid_union_id",
+                ErrorCode::InvalidUnionId,
                 "工会编号不正确",
                 "union_id",
             ));
@@ -126,7 +128,7 @@ pub async fn review(
         None => admin.union_id,
     };
     let figures = db::run(&state.pool, move |conn| {
-        let Some(union) = zhijian_infra::unions::find(conn, union_id)? else {
+        let Some(union) = zhijian_infra::store::unions::find(conn, union_id)? else {
             return Ok(None);
         };
         if !admin.can_see(&union.path) {

@@ -1,20 +1,21 @@
 //! The unions' side of a transfer: the source union releases or refuses, the target union
 //! accepts or refuses. Each admin sees only transfers leaving or entering their subtree.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::TransferId;
 use zhijian_domain::reason::Reason;
 use zhijian_domain::transfer::TransferStatus;
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::transfers::{self, Direction, ListFilter, TransferDecision};
+use zhijian_infra::store::transfers::{self, Direction, ListFilter, TransferDecision};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::error::mapping::membership_error;
 use crate::json;
 use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
-use crate::routes::transfers::{membership_error, parse_id};
+use crate::routes::transfers::parse_id;
 use crate::startup::AppState;
 use crate::views::transfer::{TransferView, transfer_view, transfer_views};
 
@@ -66,7 +67,7 @@ fn parse_filter(query: TransferListQuery) -> Result<ListFilter, ApiError> {
         "in" => Direction::In,
         _ => {
             return Err(ApiError::invalid(
-                "invalid_direction",
+                ErrorCode::InvalidDirection,
                 "direction 应为 out（转出）或 in（转入）",
                 "direction",
             ));
@@ -149,8 +150,7 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "当前角色只能查看，不能办理转接",
         ));
     }

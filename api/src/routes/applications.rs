@@ -1,12 +1,12 @@
 //! The worker's side of the join flow: submit the real-name form, follow it, correct it,
 //! withdraw it.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::application::{self as domain_application, ApplicationStatus};
 use zhijian_domain::credit_code::CreditCode;
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, ApplicationId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::phone::PhoneNumber;
@@ -15,15 +15,14 @@ use zhijian_domain::registry::{
     Education, EmploymentStatus, Ethnicity, HouseholdType, PoliticalStatus,
 };
 use zhijian_domain::resident_id::ResidentId;
-use zhijian_infra::applications::{
-    self, ApplicationError, ApplicationRow, RegionProblem, SubmitFacts,
-};
+use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::idempotency::Idempotent;
-use zhijian_infra::pii::PiiCipher;
+use zhijian_infra::store::applications::{self, ApplicationRow, RegionProblem, SubmitFacts};
+use zhijian_infra::store::idempotency::Idempotent;
 
 use crate::auth::WorkerIdentity;
 use crate::error::ApiError;
+use crate::error::mapping::application_error;
 use crate::json;
 use crate::startup::AppState;
 use crate::views::application::{
@@ -93,14 +92,14 @@ fn invalid(field: &'static str) -> impl Fn(&dyn ErrorWithCode) -> ApiError {
 
 /// A domain error the form can report.
 trait ErrorWithCode {
-    fn code(&self) -> &'static str;
+    fn code(&self) -> ErrorCode;
     fn message(&self) -> String;
 }
 
 macro_rules! error_with_code {
     ($($t:ty),+) => {$(
         impl ErrorWithCode for $t {
-            fn code(&self) -> &'static str { <$t>::code(self) }
+            fn code(&self) -> ErrorCode { <$t>::code(self) }
             fn message(&self) -> String { self.to_string() }
         }
     )+};
@@ -119,14 +118,14 @@ fn text(value: &str, field: &'static str, label: &str, max: usize) -> Result<Str
     let value = value.trim();
     if value.is_empty() {
         return Err(ApiError::invalid(
-            "required",
+            ErrorCode::Required,
             format!("请填写{label}"),
             field,
         ));
     }
     if value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(ApiError::invalid(
-            "invalid_text",
+            ErrorCode::InvalidText,
             format!("{label}不能超过{max}个字，且不能包含控制字符"),
             field,
         ));
@@ -153,7 +152,7 @@ fn person_name(value: &str) -> Result<String, ApiError> {
     let allowed = |c: char| c.is_alphabetic() || c == '·' || c == '•' || c == ' ';
     if !(2..=30).contains(&count) || !name.chars().all(allowed) {
         return Err(ApiError::invalid(
-            "invalid_name",
+            ErrorCode::InvalidName,
             "请填写与身份证一致的姓名（2至30个字）",
             "name",
         ));
@@ -204,7 +203,7 @@ impl SubmitApplicationRequest {
         )?;
         if !self.consent.sensitive_data {
             return Err(ApiError::invalid(
-                "sensitive_data_consent_required",
+                ErrorCode::SensitiveDataConsentRequired,
                 "入会需要处理您的身份证号码等敏感个人信息，请阅读并单独同意后再提交",
                 "consent.sensitive_data",
             ));
@@ -303,35 +302,9 @@ fn build_row(
     })
 }
 
-/// Maps the use-case errors to HTTP.
-pub fn application_error(error: ApplicationError) -> ApiError {
-    match error {
-        ApplicationError::NotFound => ApiError::not_found(),
-        ApplicationError::AlreadyMember => ApiError::new(
-            StatusCode::CONFLICT,
-            "already_member",
-            "您已是工会会员，无需重复入会；工作地变动请申请会籍转接",
-        ),
-        ApplicationError::OpenApplicationExists => ApiError::new(
-            StatusCode::CONFLICT,
-            "application_exists",
-            "您已有一份正在办理的入会申请，请勿重复提交",
-        ),
-        ApplicationError::Conflict { code, message } => {
-            ApiError::new(StatusCode::CONFLICT, code, message)
-        }
-        ApplicationError::Invalid {
-            code,
-            message,
-            field,
-        } => ApiError::invalid(code, message, field),
-        ApplicationError::Store(e) => e.into(),
-    }
-}
-
 /// Checks the regions named in the form against the regions table.
 fn check_regions(
-    conn: &mut diesel::PgConnection,
+    conn: &mut zhijian_infra::db::Connection,
     state: &AppState,
     form: &Form,
 ) -> Result<Result<(), ApiError>, StoreError> {
@@ -339,14 +312,14 @@ fn check_regions(
         Ok(()) => {}
         Err(RegionProblem::TooCoarse) => {
             return Ok(Err(ApiError::invalid(
-                "work_region_too_coarse",
+                ErrorCode::WorkRegionTooCoarse,
                 "工作地点请选择到乡镇（街道）或村（社区）",
                 "work_region",
             )));
         }
         Err(RegionProblem::Unknown) => {
             return Ok(Err(ApiError::invalid(
-                "unknown_region",
+                ErrorCode::UnknownRegion,
                 "所选工作地点不存在",
                 "work_region",
             )));
@@ -356,7 +329,7 @@ fn check_regions(
         && !state.reference.region_exists(conn, region)?
     {
         return Ok(Err(ApiError::invalid(
-            "unknown_region",
+            ErrorCode::UnknownRegion,
             "所选户籍地不存在",
             "household_region",
         )));
@@ -366,18 +339,19 @@ fn check_regions(
 
 /// Loads what the full view needs and renders it.
 fn render(
-    conn: &mut diesel::PgConnection,
+    conn: &mut zhijian_infra::db::Connection,
     state: &AppState,
     row: &ApplicationRow,
     now: DateTime<Utc>,
 ) -> Result<ApplicationView, ApiError> {
     let id = ApplicationId::from_uuid(row.id);
-    let union = zhijian_infra::unions::find(conn, zhijian_domain::ids::UnionId::new(row.union_id))?
-        .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
+    let union =
+        zhijian_infra::store::unions::find(conn, zhijian_domain::ids::UnionId::new(row.union_id))?
+            .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
     let timeline = applications::timeline(conn, id)?;
     let number = match row.member_id {
         Some(member) => {
-            zhijian_infra::members::find(conn, member)?.map(|(m, _)| m.membership_number)
+            zhijian_infra::store::members::find(conn, member)?.map(|(m, _)| m.membership_number)
         }
         None => None,
     };
@@ -487,7 +461,7 @@ pub async fn mine(
 
 fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
     ApplicationId::parse(path)
-        .map_err(|_| ApiError::invalid("invalid_application_id", "申请编号格式不正确", "id"))
+        .map_err(|_| ApiError::invalid(ErrorCode::InvalidApplicationId, "申请编号格式不正确", "id"))
 }
 
 /// `GET /v1/applications/{id}`

@@ -27,15 +27,18 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::AdminRole;
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_domain::phone::PhoneNumber;
 use zhijian_domain::ports::{SmsError, WeChatError};
-use zhijian_infra::accounts::{self, AccountRow, BindPhoneError};
-use zhijian_infra::admins::{self, AdminRecord, LoginOutcome};
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::redis_store::RedisUnavailable;
-use zhijian_infra::sessions::{AdminScope, RefreshError, SessionKind, UnknownAdminLogins};
-use zhijian_infra::sms_codes::{IssueError, Requester, SmsPurpose, VerificationCodes, VerifyError};
+use zhijian_infra::redis::RedisUnavailable;
+use zhijian_infra::redis::sessions::{AdminScope, RefreshError, SessionKind, UnknownAdminLogins};
+use zhijian_infra::redis::sms_codes::{
+    IssueError, Requester, SmsPurpose, VerificationCodes, VerifyError,
+};
+use zhijian_infra::store::accounts::{self, AccountRow, BindPhoneError};
+use zhijian_infra::store::admins::{self, AdminRecord, LoginOutcome};
 
 use crate::auth::{self, AdminIdentity, MaybeWorker, TokenPair, WorkerIdentity};
 use crate::error::ApiError;
@@ -200,11 +203,9 @@ impl From<RedisUnavailable> for AuthRouteError {
 impl From<BindPhoneError> for AuthRouteError {
     fn from(error: BindPhoneError) -> Self {
         Self(match error {
-            BindPhoneError::PhoneTaken => ApiError::new(
-                StatusCode::CONFLICT,
-                "phone_taken",
-                "该手机号已绑定其他账号",
-            ),
+            BindPhoneError::PhoneTaken => {
+                ApiError::new(ErrorCode::PhoneTaken, "该手机号已绑定其他账号")
+            }
             BindPhoneError::AccountNotFound => unauthorized(),
             BindPhoneError::Store(e) => e.into(),
         })
@@ -246,8 +247,9 @@ pub async fn send_sms_code(
     body: web::Json<SmsCodeRequest>,
 ) -> Answer {
     let phone = parse_phone(&body.phone)?;
-    let purpose = SmsPurpose::parse(&body.purpose)
-        .ok_or_else(|| ApiError::invalid("invalid_sms_purpose", "验证码用途不正确", "purpose"))?;
+    let purpose = SmsPurpose::parse(&body.purpose).ok_or_else(|| {
+        ApiError::invalid(ErrorCode::InvalidSmsPurpose, "验证码用途不正确", "purpose")
+    })?;
     if purpose == SmsPurpose::BindPhone && caller.0.is_none() {
         return Err(unauthorized().into());
     }
@@ -330,14 +332,11 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
         .rotate(body.refresh_token.trim())
         .await
         .map_err(|e| match e {
-            RefreshError::Invalid => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_refresh_token",
-                "登录已失效，请重新登录",
-            ),
+            RefreshError::Invalid => {
+                ApiError::new(ErrorCode::InvalidRefreshToken, "登录已失效，请重新登录")
+            }
             RefreshError::Reused { .. } => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "refresh_token_reused",
+                ErrorCode::RefreshTokenReused,
                 "登录凭证已被使用过，为保护账号安全已退出登录，请重新登录",
             ),
             RefreshError::Redis(e) => e.into(),
@@ -478,7 +477,8 @@ fn codes(state: &AppState) -> VerificationCodes<'_> {
 }
 
 fn parse_phone(raw: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse(raw).map_err(|e| ApiError::invalid("invalid_phone", e.to_string(), "phone"))
+    PhoneNumber::parse(raw)
+        .map_err(|e| ApiError::invalid(ErrorCode::InvalidPhone, e.to_string(), "phone"))
 }
 
 fn wechat_code(raw: &str) -> Result<&str, ApiError> {
@@ -488,7 +488,7 @@ fn wechat_code(raw: &str) -> Result<&str, ApiError> {
     let printable = code.bytes().all(|b| b.is_ascii_graphic());
     if code.is_empty() || code.len() > MAX_WECHAT_CODE_LEN || !printable {
         return Err(ApiError::invalid(
-            "invalid_wechat_code",
+            ErrorCode::InvalidWechatCode,
             "微信授权凭证无效，请重试",
             "code",
         ));
@@ -521,45 +521,38 @@ fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 }
 
 fn unauthorized() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录")
+    ApiError::new(ErrorCode::Unauthorized, "请先登录")
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-        "用户名或密码不正确",
-    )
+    ApiError::new(ErrorCode::InvalidCredentials, "用户名或密码不正确")
 }
 
 fn account_locked(seconds: u64) -> ApiError {
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "account_locked",
+        ErrorCode::AccountLocked,
         "登录失败次数过多，账号已暂时锁定，请稍后再试",
     )
     .with_retry_after(seconds)
 }
 
 fn too_many_requests(seconds: u64, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
-        .with_retry_after(seconds)
+    ApiError::new(ErrorCode::TooManyRequests, message).with_retry_after(seconds)
 }
 
 fn not_mainland() -> ApiError {
-    ApiError::invalid("invalid_phone", "仅支持中国大陆手机号", "code")
+    ApiError::invalid(ErrorCode::InvalidPhone, "仅支持中国大陆手机号", "code")
 }
 
 fn wechat_error(error: WeChatError) -> ApiError {
     match error {
         WeChatError::InvalidCode => ApiError::invalid(
-            "invalid_wechat_code",
+            ErrorCode::InvalidWechatCode,
             "微信授权凭证无效或已使用，请重试",
             "code",
         ),
         WeChatError::UserBlocked => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wechat_user_blocked",
+            ErrorCode::WechatUserBlocked,
             "微信账号存在风险，暂时无法登录",
         ),
         WeChatError::RateLimited => too_many_requests(60, "微信服务繁忙，请稍后再试"),
@@ -581,10 +574,10 @@ fn issue_error(error: IssueError) -> ApiError {
             too_many_requests(60, "验证码发送过于频繁，请稍后再试")
         }
         IssueError::Sms(SmsError::InvalidNumber) => {
-            ApiError::invalid("invalid_phone", "手机号码无效", "phone")
+            ApiError::invalid(ErrorCode::InvalidPhone, "手机号码无效", "phone")
         }
         IssueError::Sms(SmsError::Blacklisted) => ApiError::invalid(
-            "phone_unreachable",
+            ErrorCode::PhoneUnreachable,
             "该号码无法接收短信，请使用其他号码",
             "phone",
         ),
@@ -598,15 +591,19 @@ fn issue_error(error: IssueError) -> ApiError {
 
 fn verify_error(error: VerifyError) -> ApiError {
     match error {
-        VerifyError::Wrong { .. } => ApiError::invalid("invalid_sms_code", "验证码不正确", "code"),
+        VerifyError::Wrong { .. } => {
+            ApiError::invalid(ErrorCode::InvalidSmsCode, "验证码不正确", "code")
+        }
         VerifyError::Expired { voided: true } => ApiError::invalid(
-            "sms_code_expired",
+            ErrorCode::SmsCodeExpired,
             "验证码错误次数过多，已失效，请重新获取",
             "code",
         ),
-        VerifyError::Expired { voided: false } => {
-            ApiError::invalid("sms_code_expired", "验证码已失效，请重新获取", "code")
-        }
+        VerifyError::Expired { voided: false } => ApiError::invalid(
+            ErrorCode::SmsCodeExpired,
+            "验证码已失效，请重新获取",
+            "code",
+        ),
         VerifyError::Redis(e) => e.into(),
     }
 }

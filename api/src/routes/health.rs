@@ -1,8 +1,8 @@
 //! Liveness, readiness and metrics.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use zhijian_domain::error_code::ErrorCode;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -38,10 +38,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "数据库和缓存服务暂时不可用，请稍后重试"
         }
     };
-    Err(
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
-            .with_retry_after(crate::error::RETRY_AFTER_UNAVAILABLE),
-    )
+    Err(ApiError::new(ErrorCode::NotReady, message)
+        .with_retry_after(crate::error::RETRY_AFTER_UNAVAILABLE))
 }
 
 /// `GET /metrics`: Prometheus text format.

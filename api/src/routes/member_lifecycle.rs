@@ -1,20 +1,20 @@
 //! The membership lifecycle over HTTP: the member's affiliation history and withdrawal (退会),
 //! and the admins' member list, member record, and retain / reactivate / expel / deceased.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::MemberId;
 use zhijian_domain::member::{MemberStatus, RetainReason};
 use zhijian_domain::reason::Reason;
 use zhijian_infra::db;
-use zhijian_infra::member_lifecycle::{self, LifecycleDecision};
+use zhijian_infra::store::member_lifecycle::{self, LifecycleDecision};
 
 use crate::auth::{AdminIdentity, WorkerIdentity};
 use crate::error::ApiError;
+use crate::error::mapping::membership_error;
 use crate::json;
 use crate::pagination::{decode_id_cursor, encode_id_cursor, page_size};
-use crate::routes::transfers::membership_error;
 use crate::startup::AppState;
 use crate::views::member::{
     AffiliationView, MemberView, affiliation_views, member_detail_view, member_view,
@@ -62,7 +62,7 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, ApiError> {
     if !body.confirm {
         return Err(ApiError::invalid(
-            "confirmation_required",
+            ErrorCode::ConfirmationRequired,
             "退会后将不再享有会员权益，请确认后再提交",
             "confirm",
         ));
@@ -80,7 +80,7 @@ pub async fn withdraw(
 
 fn parse_id(path: &str) -> Result<MemberId, ApiError> {
     MemberId::parse(path)
-        .map_err(|_| ApiError::invalid("invalid_member_id", "会员编号格式不正确", "id"))
+        .map_err(|_| ApiError::invalid(ErrorCode::InvalidMemberId, "会员编号格式不正确", "id"))
 }
 
 /// Query of `GET /v1/admin/members`.
@@ -158,8 +158,7 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "当前角色只能查看，不能办理会籍事项",
         ));
     }

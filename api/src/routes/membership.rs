@@ -1,13 +1,13 @@
 //! The member's own membership, the electronic member card, and its verification.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::member::MemberStatus;
 use zhijian_infra::db;
-use zhijian_infra::members::{self, MemberRow};
-use zhijian_infra::unions::UnionRow;
+use zhijian_infra::store::members::{self, MemberRow};
+use zhijian_infra::store::unions::UnionRow;
 
 use crate::auth::WorkerIdentity;
 use crate::card::{self, CardRejected};
@@ -81,11 +81,7 @@ fn status_of(member: &MemberRow) -> Result<MemberStatus, ApiError> {
 }
 
 fn not_a_member() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_a_member",
-        "您还不是工会会员，请先提交入会申请",
-    )
+    ApiError::new(ErrorCode::NotAMember, "您还不是工会会员，请先提交入会申请")
 }
 
 async fn my_membership(
@@ -126,8 +122,7 @@ pub async fn card(
     let (member, union) = my_membership(&state, &worker).await?;
     if !status_of(&member)?.is_current() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "membership_ended",
+            ErrorCode::MembershipEnded,
             "会籍已终止，无法出示会员卡",
         ));
     }
@@ -152,7 +147,7 @@ pub async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     if body.payload.is_empty() || body.payload.len() > card::MAX_PAYLOAD_LEN {
         return Err(ApiError::invalid(
-            "invalid_card_payload",
+            ErrorCode::InvalidCardPayload,
             "会员卡二维码内容无效",
             "payload",
         ));

@@ -3,12 +3,13 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::routing::UnionKind;
 use zhijian_infra::db::StoreError;
-use zhijian_infra::unions::UnionRow;
-use zhijian_infra::{regions, unions};
+use zhijian_infra::store::unions::UnionRow;
+use zhijian_infra::{store::regions, store::unions};
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -84,7 +85,7 @@ pub async fn list_occupations() -> HttpResponse {
 
 /// Parses the `{id}` path segment: a positive decimal integer.
 fn parse_union_id(id: &str) -> Result<UnionId, ApiError> {
-    let invalid = || ApiError::invalid("invalid_union_id", "工会编号应为正整数", "id");
+    let invalid = || ApiError::invalid(ErrorCode::InvalidUnionId, "工会编号应为正整数", "id");
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }

@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use zhijian_infra::regions::{self, RegionRow};
+use zhijian_domain::error_code::ErrorCode;
+use zhijian_infra::store::regions::{self, RegionRow};
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -55,7 +56,7 @@ fn parse_code(code: &str) -> Result<String, ApiError> {
         Ok(code.to_owned())
     } else {
         Err(ApiError::invalid(
-            "invalid_region_code",
+            ErrorCode::InvalidRegionCode,
             "地区代码应为2、4、6、9或12位数字",
             "code",
         ))

@@ -1,21 +1,21 @@
 //! The worker's side of a transfer (会籍转接): ask to move to a union, or to wherever the new
 //! job's facts route; follow it; cancel it while it is open.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::credit_code::CreditCode;
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{TransferId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::reason::Reason;
 use zhijian_domain::region::RegionCode;
-use zhijian_infra::applications::SubmitFacts;
 use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::member_lifecycle::MembershipError;
-use zhijian_infra::transfers::{self, TransferTarget};
+use zhijian_infra::store::applications::SubmitFacts;
+use zhijian_infra::store::transfers::{self, TransferTarget};
 
 use crate::auth::WorkerIdentity;
 use crate::error::ApiError;
+use crate::error::mapping::membership_error;
 use crate::json;
 use crate::startup::AppState;
 use crate::views::transfer::{TransferView, transfer_view, transfer_views};
@@ -49,13 +49,13 @@ impl RequestTransferRequest {
             || self.employer_credit_code.is_some();
         match (self.to_union_id, has_facts) {
             (Some(_), true) => Err(ApiError::invalid(
-                "transfer_target_ambiguous",
+                ErrorCode::TransferTargetAmbiguous,
                 "请选择转入工会，或填写新的工作地点与职业，二者选其一",
                 "to_union_id",
             )),
             (Some(id), false) => Ok(TransferTarget::Union(UnionId::new(id))),
             (None, false) => Err(ApiError::invalid(
-                "transfer_target_required",
+                ErrorCode::TransferTargetRequired,
                 "请选择转入工会，或填写新的工作地点与职业",
                 "to_union_id",
             )),
@@ -66,7 +66,7 @@ impl RequestTransferRequest {
                         .filter(|v| !v.trim().is_empty())
                         .map(str::to_owned)
                         .ok_or_else(|| {
-                            ApiError::invalid("required", format!("请填写{label}"), field)
+                            ApiError::invalid(ErrorCode::Required, format!("请填写{label}"), field)
                         })
                 };
                 let region = required(&self.work_region, "work_region", "新的工作地点")?;
@@ -94,39 +94,10 @@ impl RequestTransferRequest {
     }
 }
 
-/// Maps the membership and transfer use-case errors to HTTP.
-pub fn membership_error(error: MembershipError) -> ApiError {
-    match error {
-        MembershipError::NotFound => ApiError::not_found(),
-        MembershipError::NotAMember => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_a_member",
-            "您还不是工会会员，请先提交入会申请",
-        ),
-        MembershipError::Forbidden { code, message } => {
-            ApiError::new(StatusCode::FORBIDDEN, code, message)
-        }
-        MembershipError::Conflict { code, message } => {
-            ApiError::new(StatusCode::CONFLICT, code, message)
-        }
-        MembershipError::Invalid {
-            code,
-            message,
-            field: Some(field),
-        } => ApiError::invalid(code, message, field),
-        MembershipError::Invalid {
-            code,
-            message,
-            field: None,
-        } => ApiError::new(StatusCode::BAD_REQUEST, code, message),
-        MembershipError::Store(e) => e.into(),
-    }
-}
-
 /// Parses the `{id}` of a transfer path.
 pub fn parse_id(path: &str) -> Result<TransferId, ApiError> {
     TransferId::parse(path)
-        .map_err(|_| ApiError::invalid("invalid_transfer_id", "转接编号格式不正确", "id"))
+        .map_err(|_| ApiError::invalid(ErrorCode::InvalidTransferId, "转接编号格式不正确", "id"))
 }
 
 /// `POST /v1/transfers`: answers 201 with the transfer (already `completed` when the new job

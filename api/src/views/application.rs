@@ -6,9 +6,9 @@ use zhijian_domain::application::{ApplicationStatus, RejectCode};
 use zhijian_domain::phone::PhoneNumber;
 use zhijian_domain::resident_id::ResidentId;
 use zhijian_domain::routing::RoutingRule;
-use zhijian_infra::applications::{ApplicationRow, EventRow};
-use zhijian_infra::pii::PiiCipher;
-use zhijian_infra::unions::UnionRow;
+use zhijian_infra::crypto::pii::PiiCipher;
+use zhijian_infra::store::applications::{ApplicationRow, EventRow};
+use zhijian_infra::store::unions::UnionRow;
 
 use crate::error::ApiError;
 

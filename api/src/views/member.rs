@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use zhijian_domain::member::{MemberEvent, MemberStatus};
-use zhijian_infra::member_lifecycle::{MemberEventRow, MemberRecord};
-use zhijian_infra::members::{AffiliationRow, MemberRow};
-use zhijian_infra::unions::UnionRow;
+use zhijian_infra::store::member_lifecycle::{MemberEventRow, MemberRecord};
+use zhijian_infra::store::members::{AffiliationRow, MemberRow};
+use zhijian_infra::store::unions::UnionRow;
 
 use crate::error::ApiError;
 use crate::views::application::UnionRef;

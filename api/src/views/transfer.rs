@@ -5,7 +5,7 @@ use serde::Serialize;
 use zhijian_domain::calendar::WorkingCalendar;
 use zhijian_domain::routing::{RoutingRule, UnionKind};
 use zhijian_domain::transfer::{TransferStatus, auto_release_at};
-use zhijian_infra::transfers::TransferDetail;
+use zhijian_infra::store::transfers::TransferDetail;
 
 use crate::error::ApiError;
 use crate::views::application::{RoutingView, UnionRef};

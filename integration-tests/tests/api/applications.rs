@@ -898,7 +898,7 @@ async fn the_submission_statement_names_every_column_of_applications() {
     .map(|c| c.column_name)
     .filter(|c| c != "anchor_id")
     .collect();
-    let sql = zhijian_infra::applications::SUBMIT_SQL;
+    let sql = zhijian_infra::store::applications::SUBMIT_SQL;
     let listed = sql
         .split_once("INSERT INTO applications (")
         .and_then(|(_, rest)| rest.split_once(')'))

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use zhijian_domain::admin::AdminRole;
-use zhijian_infra::admins::{NewAdmin, create_admin};
+use zhijian_infra::store::admins::{NewAdmin, create_admin};
 use zhijian_integration_tests::fixtures::DEMO_PASSWORD;
 use zhijian_integration_tests::{TestApp, spawn_app};
 

@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use zhijian_domain::admin::AdminRole;
 use zhijian_domain::ids::UnionId;
-use zhijian_infra::admins::{NewAdmin, create_admin};
-use zhijian_infra::sessions::SessionKind;
+use zhijian_infra::redis::sessions::SessionKind;
+use zhijian_infra::store::admins::{NewAdmin, create_admin};
 use zhijian_integration_tests::stub::{Fault, FaultTarget};
 use zhijian_integration_tests::{TestApp, TestResponse, logcapture, spawn_app, spawn_app_with};
 
@@ -1252,7 +1252,8 @@ async fn redis_down_is_a_503_and_sign_in_recovers_with_it() {
     let proxy = FaultProxy::start(socket_of(&redis_url)).await;
     let through_proxy = redirect(&redis_url, proxy.addr);
     let app =
-        spawn_app_with(|s| s.redis.url = zhijian_infra::secret::Secret::new(through_proxy)).await;
+        spawn_app_with(|s| s.redis.url = zhijian_infra::crypto::secret::Secret::new(through_proxy))
+            .await;
     let pair = worker(&app, "quentin").await;
 
     proxy.set_down(true);

@@ -3,14 +3,14 @@
 
 use chrono::Utc;
 use diesel::prelude::*;
+use zhijian_devtools::demo::{self, DemoError, DemoReport, seed_demo};
 use zhijian_domain::credit_code::CreditCode;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::{RoutingFacts, RoutingRule, UnionKind};
-use zhijian_infra::admins::{LoginOutcome, attempt_login};
-use zhijian_infra::demo::{self, DemoError, DemoReport, seed_demo};
-use zhijian_infra::schema::{admins, regions, unions};
-use zhijian_infra::secret::Secret;
+use zhijian_infra::crypto::secret::Secret;
+use zhijian_infra::db::schema::{admins, regions, unions};
+use zhijian_infra::store::admins::{LoginOutcome, attempt_login};
 use zhijian_integration_tests::{TestDatabase, spawn_app};
 
 /// Where a worker of `occupation` (optionally employed by `employer`) working in `region` goes.
@@ -27,7 +27,9 @@ fn routed(
         occupation,
         employer_credit_code: employer,
     };
-    let (decision, union) = zhijian_infra::unions::route(conn, &facts).unwrap().unwrap();
+    let (decision, union) = zhijian_infra::store::unions::route(conn, &facts)
+        .unwrap()
+        .unwrap();
     (union.name, decision.rule)
 }
 

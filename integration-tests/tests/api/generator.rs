@@ -5,14 +5,14 @@
 use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::json;
+use zhijian_devtools::generator::{self, GenerateReport};
 use zhijian_domain::admin::{AdminRole, UnionPath};
 use zhijian_domain::membership_number::MembershipNumber;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::RoutingFacts;
-use zhijian_infra::admins::{NewAdmin, create_admin};
-use zhijian_infra::generator::{self, GenerateReport};
-use zhijian_infra::pii::PiiCipher;
+use zhijian_infra::crypto::pii::PiiCipher;
+use zhijian_infra::store::admins::{NewAdmin, create_admin};
 use zhijian_integration_tests::fixtures::{DEMO_PASSWORD, application_form, count, resident_id};
 use zhijian_integration_tests::{TestApp, spawn_app};
 
@@ -168,7 +168,7 @@ async fn generated_data_has_the_shape_the_benchmarks_need_and_the_api_works_on_i
     .collect();
     for (union_id, work_region, occupation, rule) in sample {
         let region = RegionCode::parse(&work_region).unwrap();
-        let (decision, _) = zhijian_infra::unions::route(
+        let (decision, _) = zhijian_infra::store::unions::route(
             &mut conn,
             &RoutingFacts {
                 work_region: region,
@@ -595,11 +595,11 @@ async fn the_queue_at_every_level_merges_its_parts_in_deadline_order() {
         ),
     ] {
         let mut conn = app.db.connect();
-        let filter = zhijian_infra::applications::QueueFilter {
+        let filter = zhijian_infra::store::applications::QueueFilter {
             limit: 21,
             ..Default::default()
         };
-        let plan = zhijian_infra::applications::explain_queue(
+        let plan = zhijian_infra::store::applications::explain_queue(
             &mut conn,
             &UnionPath::parse(scope).unwrap(),
             &filter,
@@ -787,7 +787,7 @@ async fn the_audit_trail_at_every_level_pages_the_rows_its_subtree_reaches() {
         );
         let mut accepted: Vec<&str> = definition.split('\'').skip(1).step_by(2).collect();
         accepted.sort_unstable();
-        let mut listed = zhijian_infra::audit_trail::OBJECT_KINDS.to_vec();
+        let mut listed = zhijian_infra::store::audit_trail::OBJECT_KINDS.to_vec();
         listed.sort_unstable();
         assert_eq!(accepted, listed, "{definition}");
     }

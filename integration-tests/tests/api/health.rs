@@ -62,7 +62,8 @@ async fn wait_for_status(
 async fn readyz_follows_redis_down_and_back_without_a_restart() {
     let proxy = FaultProxy::start(socket_of(&zhijian_integration_tests::app::redis_url())).await;
     let redis = redirect(&zhijian_integration_tests::app::redis_url(), proxy.addr);
-    let app = spawn_app_with(|s| s.redis.url = zhijian_infra::secret::Secret::new(redis)).await;
+    let app =
+        spawn_app_with(|s| s.redis.url = zhijian_infra::crypto::secret::Secret::new(redis)).await;
     wait_for_status(&app, 200).await;
 
     proxy.set_down(true);
@@ -81,7 +82,7 @@ async fn readyz_follows_postgres_down_and_back_without_a_restart() {
     let proxy = FaultProxy::start(socket_of(&db_url)).await;
     let app = spawn_app_with(|s| {
         let url = redirect(s.database.url.expose(), proxy.addr);
-        s.database.url = zhijian_infra::secret::Secret::new(url);
+        s.database.url = zhijian_infra::crypto::secret::Secret::new(url);
         s.database.connect_timeout_ms = 500;
     })
     .await;

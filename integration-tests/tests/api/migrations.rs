@@ -11,9 +11,9 @@ fn every_migration_runs_up_down_and_up_again() {
         .unwrap();
     let outcome = std::panic::catch_unwind(|| {
         let mut conn = PgConnection::establish(&database_url(&name)).unwrap();
-        let up = zhijian_infra::migrations::run_pending(&mut conn).unwrap();
+        let up = zhijian_infra::db::migrations::run_pending(&mut conn).unwrap();
         assert!(!up.is_empty());
-        let down = zhijian_infra::migrations::revert_all(&mut conn).unwrap();
+        let down = zhijian_infra::db::migrations::revert_all(&mut conn).unwrap();
         assert_eq!(down.len(), up.len());
         let tables: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
@@ -22,10 +22,10 @@ fn every_migration_runs_up_down_and_up_again() {
         .get_result(&mut conn)
         .unwrap();
         assert_eq!(tables, 0, "down migrations leave no table behind");
-        let again = zhijian_infra::migrations::run_pending(&mut conn).unwrap();
+        let again = zhijian_infra::db::migrations::run_pending(&mut conn).unwrap();
         assert_eq!(again, up);
         assert!(
-            zhijian_infra::migrations::run_pending(&mut conn)
+            zhijian_infra::db::migrations::run_pending(&mut conn)
                 .unwrap()
                 .is_empty()
         );
@@ -64,7 +64,7 @@ async fn a_database_with_data_upgrades_from_the_released_queue_anchors() {
     };
     let before = derived(&mut conn);
     let reverted = tokio::task::spawn_blocking(move || {
-        let reverted = zhijian_infra::migrations::revert_newest(&mut conn, 2).unwrap();
+        let reverted = zhijian_infra::db::migrations::revert_newest(&mut conn, 2).unwrap();
         (reverted, conn)
     })
     .await
@@ -80,7 +80,7 @@ async fn a_database_with_data_upgrades_from_the_released_queue_anchors() {
         ),
         "applications.queue_anchor,unions.anchor_id"
     );
-    let applied = zhijian_infra::migrations::run_pending(&mut conn).unwrap();
+    let applied = zhijian_infra::db::migrations::run_pending(&mut conn).unwrap();
     assert_eq!(applied, ["20261123000006", "20261123000007"]);
     assert_eq!(derived(&mut conn), before);
 }

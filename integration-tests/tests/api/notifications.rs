@@ -10,8 +10,8 @@ use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 use reqwest::Method;
 use serde_json::{Value, json};
 use zhijian_api::startup::Application;
-use zhijian_infra::demo::demo_admin_phone;
-use zhijian_infra::pii::PiiCipher;
+use zhijian_devtools::demo::demo_admin_phone;
+use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_integration_tests::fixtures::{application_form, person};
 use zhijian_integration_tests::stub::{Fault, FaultTarget, Provider, RecordedSms};
 use zhijian_integration_tests::{TestApp, spawn_app, spawn_app_with};
@@ -126,7 +126,7 @@ pub(crate) async fn seed_with_phones(app: &TestApp) {
     .unwrap();
     let mut conn = app.db.connect();
     tokio::task::spawn_blocking(move || {
-        zhijian_infra::demo::seed_demo_phones(&mut conn, &pii).unwrap()
+        zhijian_devtools::demo::seed_demo_phones(&mut conn, &pii).unwrap()
     })
     .await
     .unwrap();
@@ -842,10 +842,11 @@ async fn every_transfer_step_reaches_the_member_and_the_union_that_must_act() {
 #[tokio::test]
 async fn aliyun_carries_the_notification_with_our_out_id() {
     let app = spawn_app_with(|s| {
-        s.sms.provider = zhijian_infra::sms::SmsProvider::Aliyun;
+        s.sms.provider = zhijian_infra::providers::sms::SmsProvider::Aliyun;
         s.sms.aliyun_base_url = s.sms.tencent_base_url.replace("/tencent", "/aliyun");
         s.sms.aliyun_access_key_id = "LTAIstub".into();
-        s.sms.aliyun_access_key_secret = zhijian_infra::secret::Secret::new("stub-aliyun-secret");
+        s.sms.aliyun_access_key_secret =
+            zhijian_infra::crypto::secret::Secret::new("stub-aliyun-secret");
         s.sms.aliyun_template_verification = "SMS_100001".into();
         s.sms.aliyun_template_notification = "SMS_100002".into();
     })

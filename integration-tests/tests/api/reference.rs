@@ -1,8 +1,8 @@
 //! Reference endpoints: the occupation list and the public card of a union.
 
+use zhijian_devtools::demo::{self, seed_demo};
 use zhijian_domain::occupation::OccupationGroup;
-use zhijian_infra::demo::{self, seed_demo};
-use zhijian_infra::secret::Secret;
+use zhijian_infra::crypto::secret::Secret;
 use zhijian_integration_tests::{TestApp, spawn_app};
 
 /// Seeds the demo county into the app's database; returns the report.

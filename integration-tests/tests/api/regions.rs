@@ -64,7 +64,7 @@ async fn the_import_loaded_every_region_and_is_idempotent() {
     let mut conn = app.db.connect();
     let dir = zhijian_integration_tests::database::repo_root().join("data/regions");
     let report = tokio::task::spawn_blocking(move || {
-        zhijian_infra::regions::import_regions(&mut conn, &dir).unwrap()
+        zhijian_infra::store::regions::import_regions(&mut conn, &dir).unwrap()
     })
     .await
     .unwrap();
@@ -72,13 +72,13 @@ async fn the_import_loaded_every_region_and_is_idempotent() {
     assert_eq!(report.written, 0, "a second import changes nothing");
     assert_eq!(report.total, 665_276);
     let mut conn = app.db.connect();
-    let per_level: Vec<(i16, i64)> = zhijian_infra::schema::regions::table
-        .group_by(zhijian_infra::schema::regions::level)
+    let per_level: Vec<(i16, i64)> = zhijian_infra::db::schema::regions::table
+        .group_by(zhijian_infra::db::schema::regions::level)
         .select((
-            zhijian_infra::schema::regions::level,
+            zhijian_infra::db::schema::regions::level,
             diesel::dsl::count_star(),
         ))
-        .order(zhijian_infra::schema::regions::level)
+        .order(zhijian_infra::db::schema::regions::level)
         .load(&mut conn)
         .unwrap();
     assert_eq!(
@@ -95,7 +95,7 @@ async fn the_reference_cache_remembers_found_regions_and_reloads_the_calendar_af
     use diesel::RunQueryDsl;
     use std::time::Duration;
     use zhijian_domain::region::RegionCode;
-    use zhijian_infra::reference_cache::ReferenceCache;
+    use zhijian_infra::store::reference_cache::ReferenceCache;
 
     let app = spawn_app().await;
     let mut conn = app.db.connect();

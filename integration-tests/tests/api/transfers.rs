@@ -23,7 +23,7 @@ async fn admin_post(app: &TestApp, token: &str, path: &str, body: Value) -> Test
     app.call(Method::POST, path, token, Some(&body)).await
 }
 
-fn union_id(demo: &zhijian_infra::demo::DemoReport, name: &str) -> i64 {
+fn union_id(demo: &zhijian_devtools::demo::DemoReport, name: &str) -> i64 {
     demo.union_named(name).unwrap().get()
 }
 

@@ -1,0 +1,8 @@
+//! Use-case errors to HTTP: the one place where an outcome of `zhijian-infra` becomes a status,
+//! a code from the catalogue and a field. One module per area of use cases.
+
+mod applications;
+mod membership;
+
+pub use applications::application_error;
+pub use membership::membership_error;

@@ -1,0 +1,169 @@
+//! The HTTP status of every error code, decided here and nowhere else.
+//!
+//! The match is exhaustive on purpose: a new code does not compile until it has a status.
+
+use actix_web::http::StatusCode;
+use zhijian_domain::error_code::ErrorCode;
+
+/// The status an error with `code` answers.
+pub fn of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::NotFound | ErrorCode::NotAMember => StatusCode::NOT_FOUND,
+        ErrorCode::Unauthorized
+        | ErrorCode::InvalidCredentials
+        | ErrorCode::InvalidRefreshToken
+        | ErrorCode::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden
+        | ErrorCode::WechatUserBlocked
+        | ErrorCode::NotSourceUnion
+        | ErrorCode::NotTargetUnion
+        | ErrorCode::NotCurrentUnion => StatusCode::FORBIDDEN,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UriTooLong => StatusCode::URI_TOO_LONG,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::TooManyRequests | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::ServiceUnavailable | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Conflict
+        | ErrorCode::StaleVersion
+        | ErrorCode::AlreadyMember
+        | ErrorCode::ApplicationExists
+        | ErrorCode::AlreadyApproved
+        | ErrorCode::ApplicationNotOpen
+        | ErrorCode::ApplicationNotPending
+        | ErrorCode::ApplicationNotPooled
+        | ErrorCode::ApplicationNotReturned
+        | ErrorCode::ApplicationNotYetExpired
+        | ErrorCode::ApplicationMissingReturnedAt
+        | ErrorCode::MemberNotActive
+        | ErrorCode::MemberNotRetained
+        | ErrorCode::MemberNotTransferring
+        | ErrorCode::MembershipEnded
+        | ErrorCode::PhoneTaken
+        | ErrorCode::TransferInProgress
+        | ErrorCode::TransferNotOpen
+        | ErrorCode::TransferNotReleased
+        | ErrorCode::TransferNotRequested
+        | ErrorCode::TransferAutoReleaseTooEarly
+        | ErrorCode::NoUnion => StatusCode::CONFLICT,
+        ErrorCode::ApplicantTooYoung
+        | ErrorCode::AssignToSameUnion
+        | ErrorCode::BadRequest
+        | ErrorCode::BlankFieldToFix
+        | ErrorCode::ConfirmationRequired
+        | ErrorCode::CreditCodeBadCheckCharacter
+        | ErrorCode::CreditCodeInvalidCharacter
+        | ErrorCode::CreditCodeWrongLength
+        | ErrorCode::DateRangeTooLong
+        | ErrorCode::ForwardToSameUnion
+        | ErrorCode::InvalidAdminRole
+        | ErrorCode::InvalidApplicationEvent
+        | ErrorCode::InvalidApplicationId
+        | ErrorCode::InvalidApplicationStatus
+        | ErrorCode::InvalidCardPayload
+        | ErrorCode::InvalidColour
+        | ErrorCode::InvalidCursor
+        | ErrorCode::InvalidDate
+        | ErrorCode::InvalidDateRange
+        | ErrorCode::InvalidDayKind
+        | ErrorCode::InvalidDirection
+        | ErrorCode::InvalidEducation
+        | ErrorCode::InvalidEmploymentStatus
+        | ErrorCode::InvalidEthnicity
+        | ErrorCode::InvalidField
+        | ErrorCode::InvalidFilter
+        | ErrorCode::InvalidGender
+        | ErrorCode::InvalidHouseholdType
+        | ErrorCode::InvalidId
+        | ErrorCode::InvalidIdempotencyKey
+        | ErrorCode::InvalidLimit
+        | ErrorCode::InvalidMemberEvent
+        | ErrorCode::InvalidMemberId
+        | ErrorCode::InvalidMemberStatus
+        | ErrorCode::InvalidName
+        | ErrorCode::InvalidOccupationGroup
+        | ErrorCode::InvalidPathParameter
+        | ErrorCode::InvalidPhone
+        | ErrorCode::InvalidPoliticalStatus
+        | ErrorCode::InvalidQueryParameter
+        | ErrorCode::InvalidRegionCode
+        | ErrorCode::InvalidRegionLevel
+        | ErrorCode::InvalidRejectCode
+        | ErrorCode::InvalidRetainReason
+        | ErrorCode::InvalidRoutingRule
+        | ErrorCode::InvalidSmsCode
+        | ErrorCode::InvalidSmsPurpose
+        | ErrorCode::InvalidTargetUnion
+        | ErrorCode::InvalidText
+        | ErrorCode::InvalidTransferEvent
+        | ErrorCode::InvalidTransferId
+        | ErrorCode::InvalidTransferStatus
+        | ErrorCode::InvalidUnionId
+        | ErrorCode::InvalidUnionKind
+        | ErrorCode::InvalidUnionPath
+        | ErrorCode::InvalidWechatCode
+        | ErrorCode::MalformedJson
+        | ErrorCode::MembershipNumberBadCheckCharacter
+        | ErrorCode::MembershipNumberInvalidCharacter
+        | ErrorCode::MembershipNumberNotCounty
+        | ErrorCode::MembershipNumberSequenceOutOfRange
+        | ErrorCode::MembershipNumberWrongLength
+        | ErrorCode::MembershipNumberYearOutOfRange
+        | ErrorCode::MissingField
+        | ErrorCode::NoFieldsToFix
+        | ErrorCode::PhoneInvalidCharacter
+        | ErrorCode::PhoneNotMainland
+        | ErrorCode::PhoneNotMobile
+        | ErrorCode::PhoneUnreachable
+        | ErrorCode::PhoneWrongLength
+        | ErrorCode::ReasonControlCharacter
+        | ErrorCode::ReasonRequired
+        | ErrorCode::ReasonTooLong
+        | ErrorCode::RegionInvalidCharacter
+        | ErrorCode::RegionUnknownProvince
+        | ErrorCode::RegionWrongLength
+        | ErrorCode::RejectNoteRequired
+        | ErrorCode::Required
+        | ErrorCode::ResidentIdBadCheckCharacter
+        | ErrorCode::ResidentIdFutureBirthDate
+        | ErrorCode::ResidentIdInvalidBirthDate
+        | ErrorCode::ResidentIdInvalidCharacter
+        | ErrorCode::ResidentIdUnknownProvince
+        | ErrorCode::ResidentIdWrongLength
+        | ErrorCode::ReviewCutoffAfterClosing
+        | ErrorCode::ReviewCutoffNotAfterOpening
+        | ErrorCode::SensitiveDataConsentRequired
+        | ErrorCode::SmsCodeExpired
+        | ErrorCode::TransferSameUnion
+        | ErrorCode::TransferTargetAmbiguous
+        | ErrorCode::TransferTargetRequired
+        | ErrorCode::UnknownField
+        | ErrorCode::UnknownFormField
+        | ErrorCode::UnknownRegion
+        | ErrorCode::WorkRegionTooCoarse => StatusCode::BAD_REQUEST,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_a_client_or_server_error() {
+        for code in ErrorCode::ALL {
+            let status = of(*code);
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code}: {status}"
+            );
+        }
+        assert_eq!(of(ErrorCode::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(of(ErrorCode::StaleVersion), StatusCode::CONFLICT);
+        assert_eq!(of(ErrorCode::InvalidPhone), StatusCode::BAD_REQUEST);
+    }
+}

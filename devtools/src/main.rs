@@ -1,0 +1,214 @@
+//! `zhijian-dev`: the development commands, kept out of the server's binary and library.
+//! `seed-demo` (the demo county, for `make run`), `generate` (benchmark data, for
+//! `make bench`), `explain-queue` (the plan of the queue's statement, kept with the bench logs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use zhijian_api::settings::Settings;
+use zhijian_devtools::demo;
+use zhijian_domain::routing::UnionKind;
+use zhijian_infra::db::migrations;
+
+const USAGE: &str =
+    "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH]
+
+  seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
+                   password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
+  generate         benchmark data: unions for every county and township, then applications
+                   (all states, with members) until the table holds N rows; idempotent, growable
+  explain-queue    EXPLAIN (ANALYZE, BUFFERS) of the review queue's first page (20) for the admin
+                   of the union at PATH (`/1/2/`): the statement the server runs, executed once
+
+Configuration as for `zhijian` (config/*.toml, then APP__SECTION__KEY variables).";
+
+fn main() -> ExitCode {
+    zhijian_api::logging::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first().map(String::as_str) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if matches!(command, "-h" | "--help" | "help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config_dir = std::env::var_os("ZHIJIAN_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "config".into());
+    let settings = match Settings::load(&config_dir) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match command {
+        "seed-demo" => seed_demo(&settings),
+        "generate" => generate(&settings, &args[1..]),
+        "explain-queue" => explain_queue(&settings, &args[1..]),
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("zhijian-dev: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn connect(settings: &Settings) -> Result<diesel::PgConnection, String> {
+    use diesel::Connection;
+    diesel::PgConnection::establish(settings.database.url.expose())
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
+}
+
+fn seed_demo(settings: &Settings) -> Result<(), String> {
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let report = demo::seed_demo(&mut conn, Some(&settings.demo.admin_password))
+        .map_err(|e| e.to_string())?;
+    // Demo admins get (fictional) notice phones, stored encrypted like every phone.
+    let pii = zhijian_infra::crypto::pii::PiiCipher::from_config(
+        &settings.pii.encryption_keys,
+        &settings.pii.blind_index_key,
+    )
+    .map_err(|e| e.to_string())?;
+    demo::seed_demo_phones(&mut conn, &pii).map_err(|e| e.to_string())?;
+    println!(
+        "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
+        report.unions.len(),
+        report.unions_created(),
+        report.admins.len(),
+        report.admins_created()
+    );
+    for union in report
+        .unions
+        .iter()
+        .filter(|u| u.region.len() != 9 || u.kind == UnionKind::Enterprise)
+    {
+        println!(
+            "  union {:>3}  {:<20} {} ({})",
+            union.id.get(),
+            union.kind.as_str(),
+            union.name,
+            union.region
+        );
+    }
+    println!("  … and a federation and a joint union for each township and street of 巫山县");
+    println!(
+        "  employer credit code of {}: {}\n",
+        demo::ENTERPRISE_NAME,
+        demo::ENTERPRISE_CREDIT_CODE
+    );
+    let unknown = "(printed at first seed)";
+    println!(
+        "  {:<22}{:<10}{}password",
+        "username",
+        "role",
+        pad("union", 34)
+    );
+    for admin in &report.admins {
+        let password = match &report.password {
+            Some(password) if admin.password_works => password.expose(),
+            _ => unknown,
+        };
+        println!(
+            "  {:<22}{:<10}{}{password}",
+            admin.username,
+            admin.role.as_str(),
+            pad(&admin.union_name, 34)
+        );
+    }
+    if report.admins.iter().any(|a| !a.password_works) {
+        println!(
+            "\nThese demo accounts already existed with another password than demo.admin_password: it was \
+             printed by the seed that created them."
+        );
+    }
+    Ok(())
+}
+
+/// `zhijian explain-queue PATH`: the plan of the queue's first page for that subtree.
+fn explain_queue(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let [path] = args else {
+        return Err(format!("explain-queue takes a union path\n\n{USAGE}"));
+    };
+    let scope = zhijian_domain::admin::UnionPath::parse(path)
+        .map_err(|_| format!("not a union path: {path:?}"))?;
+    let filter = zhijian_infra::store::applications::QueueFilter {
+        limit: 21, // a page of 20 and one to know whether there is more, as the server asks
+        ..Default::default()
+    };
+    let mut conn = connect(settings)?;
+    let plan = zhijian_infra::store::applications::explain_queue(
+        &mut conn,
+        &scope,
+        &filter,
+        chrono::Utc::now(),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("{}", plan.join("\n"));
+    Ok(())
+}
+
+/// `zhijian generate --applications N`: see `zhijian_devtools::generator`.
+fn generate(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let target = match args {
+        [flag, n] if flag == "--applications" => n
+            .replace('_', "")
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| format!("--applications takes a row count, not {n:?}"))?,
+        _ => return Err(format!("generate takes --applications N\n\n{USAGE}")),
+    };
+    let pii = zhijian_infra::crypto::pii::PiiCipher::from_config(
+        &settings.pii.encryption_keys,
+        &settings.pii.blind_index_key,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let unions =
+        zhijian_devtools::generator::generate_unions(&mut conn).map_err(|e| e.to_string())?;
+    println!(
+        "unions: {} created, {} in the table ({:.1} s)",
+        unions.created,
+        unions.total,
+        started.elapsed().as_secs_f64()
+    );
+    let started = std::time::Instant::now();
+    let report = zhijian_devtools::generator::generate_applications(&mut conn, &pii, target)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "applications: {} before, {} added ({} members){}, {} in the table ({:.1} s)",
+        report.before,
+        report.added,
+        report.members_added,
+        if report.reindexed {
+            ", secondary indexes rebuilt"
+        } else {
+            ""
+        },
+        report.before + report.added,
+        started.elapsed().as_secs_f64()
+    );
+    if !report.steps.is_empty() {
+        let steps: Vec<String> = report
+            .steps
+            .iter()
+            .map(|(name, ms)| format!("{name} {:.1} s", *ms as f64 / 1000.0))
+            .collect();
+        println!("  steps: {}", steps.join(", "));
+    }
+    Ok(())
+}
+
+/// Pads `text` to `columns` terminal columns, counting CJK characters as two.
+fn pad(text: &str, columns: usize) -> String {
+    let width: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+    format!("{text}{}", " ".repeat(columns.saturating_sub(width).max(1)))
+}

@@ -1,0 +1,6 @@
+//! Encryption and blind indexes of personal data, password hashing, and secrets that never
+//! print.
+
+pub mod password;
+pub mod pii;
+pub mod secret;

@@ -1,0 +1,681 @@
+//! The membership lifecycle (会籍管理): retain, reactivate, withdraw, expel, decease — and the
+//! pieces every change of a membership shares with transfers: the conditional status update,
+//! the append-only history (`member_events`), and closing or opening affiliation periods.
+//!
+//! Each change is decided by `zhijian_domain::member::MemberStatus`, applied with one
+//! conditional update on status and version, and written in one transaction with its history
+//! event, audit row and outbox event, so a lost race changes nothing and answers a conflict.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use serde_json::json;
+use zhijian_domain::admin::UnionPath;
+use zhijian_domain::error_code::ErrorCode;
+use zhijian_domain::ids::{AccountId, MemberId};
+use zhijian_domain::member::{MemberEvent, MemberStatus, MemberTransition, RetainReason};
+use zhijian_domain::reason::Reason;
+use zhijian_domain::transfer::TransferStatus;
+
+use crate::db::StoreError;
+use crate::db::schema::{affiliations, member_events, members as members_table, transfers, unions};
+use crate::store::applications::AdminActor;
+use crate::store::audit::{self, Actor, AuditEntry};
+use crate::store::members::{self, AffiliationRow, MemberRow};
+use crate::store::outbox;
+use crate::store::unions::UnionRow;
+
+/// Why a membership or transfer use case refused, in terms the API maps to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipError {
+    /// No such object, or outside the caller's reach.
+    #[error("not found")]
+    NotFound,
+    /// The caller (a worker) holds no membership.
+    #[error("not a member")]
+    NotAMember,
+    /// The caller can see the object but this step belongs to another union.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: ErrorCode,
+        /// A sentence for the admin.
+        message: String,
+    },
+    /// The state changed under the caller, or the step is not allowed in this state.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code from the domain.
+        code: ErrorCode,
+        /// The domain's message.
+        message: String,
+    },
+    /// The request names something invalid.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: ErrorCode,
+        /// A sentence for the caller.
+        message: String,
+        /// The request field at fault, when there is one.
+        field: Option<&'static str>,
+    },
+    /// The storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for MembershipError {
+    fn from(error: diesel::result::Error) -> Self {
+        MembershipError::Store(error.into())
+    }
+}
+
+impl MembershipError {
+    /// A 409 with the domain's code and message.
+    pub fn conflict(code: ErrorCode, message: impl ToString) -> Self {
+        Self::Conflict {
+            code,
+            message: message.to_string(),
+        }
+    }
+
+    /// The answer to a lost race: someone else changed the object first.
+    pub fn stale() -> Self {
+        Self::conflict(ErrorCode::StaleVersion, "该记录已被他人处理，请刷新后重试")
+    }
+}
+
+/// Who changed a membership.
+#[derive(Debug, Clone)]
+pub enum MemberActor {
+    /// The member (by their account).
+    Member(AccountId),
+    /// A union admin.
+    Admin(AdminActor),
+    /// The server itself (the auto-release job).
+    System,
+}
+
+impl MemberActor {
+    /// The actor as written to the audit trail.
+    pub fn audit_actor(&self) -> Actor {
+        match self {
+            Self::Member(account) => Actor {
+                kind: "member",
+                id: Some(account.to_string()),
+                role: None,
+                union_id: None,
+            },
+            Self::Admin(admin) => Actor {
+                kind: "admin",
+                id: Some(admin.admin_id.to_string()),
+                role: Some(admin.role),
+                union_id: Some(admin.union_path.union().get()),
+            },
+            Self::System => Actor::system(),
+        }
+    }
+
+    fn kind_and_id(&self) -> (&'static str, Option<uuid::Uuid>) {
+        match self {
+            Self::Member(account) => ("member", Some(account.as_uuid())),
+            Self::Admin(admin) => ("admin", Some(admin.admin_id)),
+            Self::System => ("system", None),
+        }
+    }
+}
+
+/// One entry of a membership's history, as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = member_events)]
+pub struct MemberEventRow {
+    pub id: i64,
+    pub member_id: uuid::Uuid,
+    pub event: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub union_id: i64,
+    pub membership_number: String,
+    pub transfer_id: Option<uuid::Uuid>,
+    pub actor_kind: String,
+    pub actor_id: Option<uuid::Uuid>,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a status changed: a code from a controlled list and/or free text.
+#[derive(Debug, Clone, Default)]
+pub struct Why {
+    /// A code (`unemployed`, `retired`, `employer_closed`, …).
+    pub code: Option<&'static str>,
+    /// Free text.
+    pub text: Option<String>,
+}
+
+impl Why {
+    /// The reason as one line for the audit trail and outbox.
+    pub fn line(&self) -> Option<String> {
+        match (self.code, &self.text) {
+            (Some(code), Some(text)) => Some(format!("{code}：{text}")),
+            (Some(code), None) => Some(code.to_owned()),
+            (None, Some(text)) => Some(text.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Inside an open transaction: applies `transition` to `member` if its status and version are
+/// still what was read, optionally moving it to another union; the lost race is a conflict.
+pub fn apply_status(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    transition: MemberTransition,
+    new_union: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<MemberRow, MembershipError> {
+    let target = members_table::table
+        .filter(members_table::id.eq(member.id))
+        .filter(members_table::status.eq(transition.from.as_str()))
+        .filter(members_table::version.eq(member.version));
+    diesel::update(target)
+        .set((
+            members_table::status.eq(transition.to.as_str()),
+            members_table::version.eq(member.version + 1),
+            members_table::union_id.eq(new_union.unwrap_or(member.union_id)),
+            members_table::updated_at.eq(now),
+        ))
+        .returning(MemberRow::as_returning())
+        .get_result(conn)
+        .optional()?
+        .ok_or_else(MembershipError::stale)
+}
+
+/// Inside an open transaction: appends one history entry for a status change of `member`
+/// (the row after the change).
+pub fn record_event(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    transition: MemberTransition,
+    transfer: Option<uuid::Uuid>,
+    actor: &MemberActor,
+    why: &Why,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (actor_kind, actor_id) = actor.kind_and_id();
+    diesel::insert_into(member_events::table)
+        .values((
+            member_events::member_id.eq(member.id),
+            member_events::event.eq(transition.event.as_str()),
+            member_events::from_status.eq(transition.from.as_str()),
+            member_events::to_status.eq(transition.to.as_str()),
+            member_events::union_id.eq(member.union_id),
+            member_events::membership_number.eq(&member.membership_number),
+            member_events::transfer_id.eq(transfer),
+            member_events::actor_kind.eq(actor_kind),
+            member_events::actor_id.eq(actor_id),
+            member_events::reason_code.eq(why.code),
+            member_events::reason.eq(why.text.as_deref()),
+            member_events::at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inside an open transaction: ends the member's open affiliation period (kept, never
+/// deleted) and, when `next` names a union, opens the next one there.
+pub fn move_affiliation(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    end_reason: &str,
+    next: Option<(i64, &str)>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::update(
+        affiliations::table
+            .filter(affiliations::member_id.eq(member.id))
+            .filter(affiliations::ended_at.is_null()),
+    )
+    .set((
+        affiliations::ended_at.eq(now),
+        affiliations::end_reason.eq(end_reason),
+    ))
+    .execute(conn)?;
+    if let Some((union, reason)) = next {
+        diesel::insert_into(affiliations::table)
+            .values((
+                affiliations::member_id.eq(member.id),
+                affiliations::union_id.eq(union),
+                affiliations::started_at.eq(now),
+                affiliations::reason.eq(reason),
+                affiliations::membership_number.eq(&member.membership_number),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How far an admin reaches a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The member's current union is in the admin's subtree: they may act.
+    Current,
+    /// A past union of the member, or the target of an open transfer, is in the subtree: they
+    /// may look.
+    History,
+    /// Neither: 404.
+    None,
+}
+
+/// How far the admin with subtree `scope` reaches `member` (currently in `union`).
+pub fn reach(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    union: &UnionRow,
+    scope: &UnionPath,
+) -> Result<Reach, StoreError> {
+    if scope.contains(&union.union_path()?) {
+        return Ok(Reach::Current);
+    }
+    let prefix = format!("{scope}%");
+    let past: i64 = affiliations::table
+        .inner_join(unions::table)
+        .filter(affiliations::member_id.eq(member.id))
+        .filter(unions::path.like(&prefix))
+        .count()
+        .get_result(conn)?;
+    let incoming: i64 = transfers::table
+        .inner_join(unions::table.on(unions::id.eq(transfers::to_union_id)))
+        .filter(transfers::member_id.eq(member.id))
+        .filter(transfers::status.eq_any(OPEN_TRANSFER))
+        .filter(unions::path.like(&prefix))
+        .count()
+        .get_result(conn)?;
+    Ok(if past + incoming > 0 {
+        Reach::History
+    } else {
+        Reach::None
+    })
+}
+
+/// The statuses of an open transfer.
+pub const OPEN_TRANSFER: [&str; 2] = [
+    TransferStatus::Requested.as_str(),
+    TransferStatus::Released.as_str(),
+];
+
+fn parse_status(member: &MemberRow) -> Result<MemberStatus, StoreError> {
+    MemberStatus::parse(&member.status).map_err(|_| {
+        StoreError::Internal(format!(
+            "member {} has status {:?}",
+            member.id, member.status
+        ))
+    })
+}
+
+/// What an admin decides about a membership.
+#[derive(Debug, Clone)]
+pub enum LifecycleDecision {
+    /// 保留会籍, with why and an optional note.
+    Retain(RetainReason, Option<Reason>),
+    /// Back to active.
+    Reactivate,
+    /// 除名, with a reason.
+    Expel(Reason),
+    /// 去世, with an optional note.
+    Decease(Option<Reason>),
+}
+
+impl LifecycleDecision {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Retain(..) => "retain",
+            Self::Reactivate => "reactivate",
+            Self::Expel(_) => "expel",
+            Self::Decease(_) => "decease",
+        }
+    }
+
+    fn why(&self) -> Why {
+        match self {
+            Self::Retain(code, note) => Why {
+                code: Some(code.as_str()),
+                text: note.as_ref().map(|n| n.as_str().to_owned()),
+            },
+            Self::Reactivate => Why::default(),
+            Self::Expel(reason) => Why {
+                code: None,
+                text: Some(reason.as_str().to_owned()),
+            },
+            Self::Decease(note) => Why {
+                code: None,
+                text: note.as_ref().map(|n| n.as_str().to_owned()),
+            },
+        }
+    }
+
+    fn transition(&self, status: MemberStatus) -> Result<MemberTransition, MembershipError> {
+        let conflict = MembershipError::conflict;
+        match self {
+            Self::Retain(reason, _) => status
+                .retain(*reason)
+                .map_err(|e| conflict(e.code(), e.to_string())),
+            Self::Reactivate => status
+                .reactivate()
+                .map_err(|e| conflict(e.code(), e.to_string())),
+            Self::Expel(reason) => status
+                .expel(reason)
+                .map_err(|e| conflict(e.code(), e.to_string())),
+            Self::Decease(_) => status
+                .decease()
+                .map_err(|e| conflict(e.code(), e.to_string())),
+        }
+    }
+}
+
+/// A membership with its union, periods and history: what admins and the member see.
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    /// The member.
+    pub member: MemberRow,
+    /// Its current union.
+    pub union: UnionRow,
+    /// Affiliation periods, oldest first, with union names.
+    pub affiliations: Vec<(AffiliationRow, String)>,
+    /// Status changes, oldest first, with union names.
+    pub events: Vec<(MemberEventRow, String)>,
+}
+
+/// Loads the member with its union, periods and history.
+pub fn record(
+    conn: &mut PgConnection,
+    member: uuid::Uuid,
+) -> Result<Option<MemberRecord>, StoreError> {
+    let Some((member, union)) = members::find(conn, member)? else {
+        return Ok(None);
+    };
+    let affiliations = members::affiliations_of(conn, member.id)?;
+    let events = member_events::table
+        .inner_join(unions::table)
+        .filter(member_events::member_id.eq(member.id))
+        .order(member_events::id.asc())
+        .select((MemberEventRow::as_select(), unions::name))
+        .load(conn)?;
+    Ok(Some(MemberRecord {
+        member,
+        union,
+        affiliations,
+        events,
+    }))
+}
+
+/// The member record of `id` if the admin reaches it (current union or history), else `None`.
+pub fn record_for_admin(
+    conn: &mut PgConnection,
+    id: MemberId,
+    scope: &UnionPath,
+) -> Result<Option<MemberRecord>, StoreError> {
+    let Some((member, union)) = members::find(conn, id.as_uuid())? else {
+        return Ok(None);
+    };
+    if reach(conn, &member, &union, scope)? == Reach::None {
+        return Ok(None);
+    }
+    record(conn, member.id)
+}
+
+/// The worker's membership with its periods and history.
+pub fn record_for_account(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Option<MemberRecord>, StoreError> {
+    match members::find_for_account(conn, account)? {
+        Some((member, _)) => record(conn, member.id),
+        None => Ok(None),
+    }
+}
+
+/// Members whose current union lies in the subtree under `scope`, by id (keyset: after
+/// `after`), with their unions.
+///
+/// The ids come from [`crate::db::subtree::SubtreePage`] — for each status listed, one range of
+/// `members_anchor_idx (anchor_id, status, id)` per anchor of the subtree (a county admin's list
+/// is six ranges, whatever the size of the table), or of `members_union_idx (union_id, status,
+/// id)` per union below a county — then the rows are loaded with their unions. (It was a join
+/// on `unions.path LIKE` ordered by id: a scan of the members table until a page of the
+/// subtree's turned up, or a sort of all of the subtree's members.)
+pub fn list(
+    conn: &mut PgConnection,
+    scope: &UnionPath,
+    status: Option<MemberStatus>,
+    after: Option<uuid::Uuid>,
+    limit: i64,
+) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
+    let ids: Vec<uuid::Uuid> = crate::db::subtree::SubtreePage {
+        table: "members",
+        part_column: "status",
+        keys: &["id"],
+        descending: false,
+        distinct: false,
+        past_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
+        scope,
+        part_values: match status {
+            Some(status) => vec![status.as_str()],
+            None => MemberStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        },
+        limit,
+        conditions: if after.is_some() {
+            " AND a.id > $5"
+        } else {
+            ""
+        }
+        .to_owned(),
+        extra: vec![after.map(crate::db::subtree::Param::Uuid)],
+    }
+    .load_ids(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(MemberRow, UnionRow)> = members_table::table
+        .inner_join(unions::table)
+        .filter(members_table::id.eq_any(&ids))
+        .select((MemberRow::as_select(), UnionRow::as_select()))
+        .load(conn)?;
+    rows.sort_by_key(|(member, _)| member.id);
+    Ok(rows)
+}
+
+/// An admin changes a membership's status: only admins whose subtree holds the member's
+/// current union act (a past union's admins see the member but get `Forbidden`); one
+/// transaction with the history event, audit row and outbox event. Expelling or recording the
+/// death of a member mid-transfer also closes the open transfer.
+pub fn decide(
+    conn: &mut PgConnection,
+    id: MemberId,
+    expected_version: i32,
+    admin: &AdminActor,
+    decision: &LifecycleDecision,
+    now: DateTime<Utc>,
+) -> Result<MemberRecord, MembershipError> {
+    conn.transaction(|conn| {
+        // Transfer steps lock the transfer before the member; so does this, so the two never
+        // wait on each other in opposite order.
+        let open_transfer: Option<(uuid::Uuid, i32)> = transfers::table
+            .filter(transfers::member_id.eq(id.as_uuid()))
+            .filter(transfers::status.eq_any(OPEN_TRANSFER))
+            .select((transfers::id, transfers::version))
+            .for_update()
+            .first(conn)
+            .optional()?;
+        let (member, union) =
+            members::find(conn, id.as_uuid())?.ok_or(MembershipError::NotFound)?;
+        match reach(conn, &member, &union, &admin.union_path)? {
+            Reach::Current => {}
+            Reach::History => {
+                return Err(MembershipError::Forbidden {
+                    code: ErrorCode::NotCurrentUnion,
+                    message: "该会员现不在本工会，会籍事项由其所在工会办理".to_owned(),
+                });
+            }
+            Reach::None => return Err(MembershipError::NotFound),
+        }
+        if member.version != expected_version {
+            return Err(MembershipError::stale());
+        }
+        let transition = decision.transition(parse_status(&member)?)?;
+        let why = decision.why();
+        let actor = MemberActor::Admin(admin.clone());
+        let updated = apply_status(conn, &member, transition, None, now)?;
+        let closed_transfer = match open_transfer {
+            Some((transfer, version)) if transition.from == MemberStatus::Transferring => {
+                close_transfer_for_ended_membership(
+                    conn,
+                    transfer,
+                    version,
+                    &actor,
+                    transition.event,
+                    now,
+                )?;
+                Some(transfer)
+            }
+            _ => None,
+        };
+        if !transition.to.is_current() {
+            move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
+        }
+        record_event(
+            conn,
+            &updated,
+            transition,
+            closed_transfer,
+            &actor,
+            &why,
+            now,
+        )?;
+        write_audit_and_outbox(
+            conn,
+            &updated,
+            transition,
+            decision.action(),
+            &actor,
+            &why,
+            now,
+        )?;
+        record(conn, updated.id)?.ok_or(MembershipError::NotFound)
+    })
+}
+
+/// The member leaves the union (退会), having confirmed it: `active | retained → withdrawn`.
+/// The affiliation period ends; the row, number and history stay, so a later application
+/// starts a new membership beside the old one.
+pub fn withdraw(
+    conn: &mut PgConnection,
+    account: AccountId,
+    reason: Option<&Reason>,
+    now: DateTime<Utc>,
+) -> Result<MemberRecord, MembershipError> {
+    conn.transaction(|conn| {
+        let (member, _) =
+            members::find_for_account(conn, account)?.ok_or(MembershipError::NotAMember)?;
+        let transition = parse_status(&member)?
+            .withdraw()
+            .map_err(|e| MembershipError::conflict(e.code(), e.to_string()))?;
+        let why = Why {
+            code: None,
+            text: reason.map(|r| r.as_str().to_owned()),
+        };
+        let actor = MemberActor::Member(account);
+        let updated = apply_status(conn, &member, transition, None, now)?;
+        move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
+        record_event(conn, &updated, transition, None, &actor, &why, now)?;
+        write_audit_and_outbox(conn, &updated, transition, "withdraw", &actor, &why, now)?;
+        record(conn, updated.id)?.ok_or(MembershipError::NotFound)
+    })
+}
+
+fn write_audit_and_outbox(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    transition: MemberTransition,
+    action: &'static str,
+    actor: &MemberActor,
+    why: &Why,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    audit::record(
+        conn,
+        &AuditEntry {
+            at: now,
+            actor: &actor.audit_actor(),
+            object_kind: "member",
+            object_id: member.id.to_string(),
+            action,
+            reason: why.line(),
+        },
+    )?;
+    outbox::enqueue(
+        conn,
+        &format!("member.{}", transition.event.as_str()),
+        &member.id.to_string(),
+        &json!({
+            "member_id": member.id,
+            "account_id": member.account_id,
+            "union_id": member.union_id,
+            "membership_number": member.membership_number,
+            "status": transition.to.as_str(),
+            "reason_code": why.code,
+            "reason": why.text,
+        }),
+        now,
+    )?;
+    Ok(())
+}
+
+/// The membership ended mid-transfer: the open transfer is closed as cancelled, with the
+/// reason in its record and the audit trail.
+fn close_transfer_for_ended_membership(
+    conn: &mut PgConnection,
+    transfer: uuid::Uuid,
+    version: i32,
+    actor: &MemberActor,
+    event: MemberEvent,
+    now: DateTime<Utc>,
+) -> Result<(), MembershipError> {
+    let closed = diesel::update(
+        transfers::table
+            .filter(transfers::id.eq(transfer))
+            .filter(transfers::version.eq(version))
+            .filter(transfers::status.eq_any(OPEN_TRANSFER)),
+    )
+    .set((
+        transfers::status.eq(TransferStatus::Cancelled.as_str()),
+        transfers::version.eq(version + 1),
+        transfers::cancelled_at.eq(now),
+        transfers::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if closed != 1 {
+        return Err(MembershipError::stale());
+    }
+    let reason = format!("会籍终止（{}）", event.label_zh());
+    audit::record(
+        conn,
+        &AuditEntry {
+            at: now,
+            actor: &actor.audit_actor(),
+            object_kind: "transfer",
+            object_id: transfer.to_string(),
+            action: "cancelled",
+            reason: Some(reason.clone()),
+        },
+    )?;
+    outbox::enqueue(
+        conn,
+        "transfer.cancelled",
+        &transfer.to_string(),
+        &json!({"transfer_id": transfer, "status": "cancelled", "reason": reason}),
+        now,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Members: creation at approval (membership number, first affiliation) and look-ups.
+
+use chrono::{DateTime, Datelike, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use zhijian_domain::calendar::local_date;
+use zhijian_domain::ids::AccountId;
+use zhijian_domain::membership_number::MembershipNumber;
+use zhijian_domain::region::RegionCode;
+
+use crate::db::StoreError;
+use crate::db::schema::{affiliations, members, membership_counters, unions};
+use crate::store::applications::{ApplicationError, ApplicationRow};
+use crate::store::unions::UnionRow;
+
+/// A member as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub struct MemberRow {
+    pub id: uuid::Uuid,
+    pub person_index: String,
+    pub account_id: uuid::Uuid,
+    pub membership_number: String,
+    pub union_id: i64,
+    pub name: String,
+    pub joined_on: chrono::NaiveDate,
+    pub status: String,
+    pub version: i32,
+    pub application_id: uuid::Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One period of membership in one union.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = affiliations)]
+pub struct AffiliationRow {
+    pub id: i64,
+    pub member_id: uuid::Uuid,
+    pub union_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub reason: String,
+    /// The number the member held during this period (a member who joins again gets a new one).
+    pub membership_number: String,
+    /// Why the period ended (`transfer`, `withdrawn`, `expelled`, `deceased`).
+    pub end_reason: Option<String>,
+}
+
+/// Inside the approval transaction: creates the member of an approved application with the
+/// next membership number of the work region's county, and the first affiliation.
+pub fn create_from_application(
+    conn: &mut PgConnection,
+    application: &ApplicationRow,
+    now: DateTime<Utc>,
+) -> Result<MemberRow, ApplicationError> {
+    if crate::store::applications::is_current_member(conn, &application.person_index)? {
+        return Err(ApplicationError::AlreadyMember);
+    }
+    let county = RegionCode::parse(&application.work_region)
+        .ok()
+        .and_then(|r| r.county())
+        .ok_or_else(|| {
+            StoreError::Internal(format!("application {} has no county", application.id))
+        })?;
+    let joined_on = local_date(now);
+    let year = joined_on.year();
+    let sequence: i32 = diesel::insert_into(membership_counters::table)
+        .values((
+            membership_counters::county_code.eq(county.as_str()),
+            membership_counters::year.eq(i16::try_from(year).unwrap_or(i16::MAX)),
+            membership_counters::last_value.eq(1),
+        ))
+        .on_conflict((membership_counters::county_code, membership_counters::year))
+        .do_update()
+        .set(membership_counters::last_value.eq(membership_counters::last_value + 1))
+        .returning(membership_counters::last_value)
+        .get_result(conn)?;
+    let number = MembershipNumber::issue(&county, year, u32::try_from(sequence).unwrap_or(0))
+        .map_err(|e| StoreError::Internal(format!("membership number for {county}: {e}")))?;
+    // A former member (withdrawn, expelled) keeps the one row per person: the old number's
+    // history stays, and the new membership starts today with a new number.
+    let existing: Option<uuid::Uuid> = members::table
+        .filter(members::person_index.eq(&application.person_index))
+        .select(members::id)
+        .first(conn)
+        .optional()?;
+    let member: MemberRow = match existing {
+        Some(id) => diesel::update(members::table.find(id))
+            .set((
+                members::account_id.eq(application.account_id),
+                members::membership_number.eq(number.as_str()),
+                members::union_id.eq(application.union_id),
+                members::name.eq(&application.name),
+                members::joined_on.eq(joined_on),
+                members::status.eq("active"),
+                members::version.eq(members::version + 1),
+                members::application_id.eq(application.id),
+                members::updated_at.eq(now),
+            ))
+            .returning(MemberRow::as_returning())
+            .get_result(conn)?,
+        None => diesel::insert_into(members::table)
+            .values((
+                members::id.eq(uuid::Uuid::now_v7()),
+                members::person_index.eq(&application.person_index),
+                members::account_id.eq(application.account_id),
+                members::membership_number.eq(number.as_str()),
+                members::union_id.eq(application.union_id),
+                members::name.eq(&application.name),
+                members::joined_on.eq(joined_on),
+                members::status.eq("active"),
+                members::application_id.eq(application.id),
+                members::created_at.eq(now),
+                members::updated_at.eq(now),
+            ))
+            .returning(MemberRow::as_returning())
+            .get_result(conn)?,
+    };
+    diesel::insert_into(affiliations::table)
+        .values((
+            affiliations::member_id.eq(member.id),
+            affiliations::union_id.eq(member.union_id),
+            affiliations::started_at.eq(now),
+            affiliations::reason.eq("joined"),
+            affiliations::membership_number.eq(&member.membership_number),
+        ))
+        .execute(conn)?;
+    Ok(member)
+}
+
+/// The member of an account, with the member's union.
+pub fn find_for_account(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Option<(MemberRow, UnionRow)>, StoreError> {
+    Ok(members::table
+        .inner_join(unions::table)
+        .filter(members::account_id.eq(account.as_uuid()))
+        .order(members::updated_at.desc())
+        .select((MemberRow::as_select(), UnionRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// The member with this id, with the member's union.
+pub fn find(
+    conn: &mut PgConnection,
+    id: uuid::Uuid,
+) -> Result<Option<(MemberRow, UnionRow)>, StoreError> {
+    Ok(members::table
+        .inner_join(unions::table)
+        .filter(members::id.eq(id))
+        .select((MemberRow::as_select(), UnionRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// A member's affiliation history, oldest first, with union names.
+pub fn affiliations_of(
+    conn: &mut PgConnection,
+    member: uuid::Uuid,
+) -> Result<Vec<(AffiliationRow, String)>, StoreError> {
+    Ok(affiliations::table
+        .inner_join(unions::table)
+        .filter(affiliations::member_id.eq(member))
+        .order((affiliations::started_at.asc(), affiliations::id.asc()))
+        .select((AffiliationRow::as_select(), unions::name))
+        .load(conn)?)
+}

@@ -1,0 +1,19 @@
+//! Storage, one module per aggregate: its rows, reads and conditional writes. Nothing here
+//! opens a transaction on its own behalf except where the module says so; the use cases in
+//! [`crate::usecases`] compose these inside theirs.
+
+pub mod accounts;
+pub mod admins;
+pub mod applications;
+pub mod audit;
+pub mod audit_trail;
+pub mod calendar;
+pub mod idempotency;
+pub mod member_lifecycle;
+pub mod members;
+pub mod outbox;
+pub mod reference_cache;
+pub mod regions;
+pub mod review_stats;
+pub mod transfers;
+pub mod unions;
