@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod json;
 pub mod logging;
 pub mod metrics;
+pub mod no_store;
 pub mod pagination;
 pub mod routes;
 pub mod settings;

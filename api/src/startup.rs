@@ -162,6 +162,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .wrap(telemetry::envelope_errors())
+                .wrap_fn(crate::no_store::no_store)
                 .wrap_fn(telemetry::observe)
                 .configure(routes::configure)
                 .default_service(web::to(|| async {

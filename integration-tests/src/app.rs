@@ -179,6 +179,7 @@ impl TestApp {
             Value::Null
         };
         if is_json {
+            assert_private_if_personal(&method, &path, &headers, &body);
             let spec = spec();
             let described = spec
                 .template_for(&path)
@@ -216,6 +217,47 @@ impl TestApp {
     pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
         self.send(self.request(Method::POST, path).json(body)).await
     }
+}
+
+/// Keys of an answer that carry personal data or credentials.
+const PERSONAL_KEYS: &[&str] = &[
+    "resident_id",
+    "phone",
+    "birth_date",
+    "applicant",
+    "access_token",
+    "refresh_token",
+];
+
+fn carries_personal_data(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(key, value)| {
+            (PERSONAL_KEYS.contains(&key.as_str()) && !value.is_null())
+                || carries_personal_data(value)
+        }),
+        Value::Array(items) => items.iter().any(carries_personal_data),
+        _ => false,
+    }
+}
+
+/// Every answer that carries personal data must not be stored by any cache
+/// (`Cache-Control: no-store`, and `Pragma: no-cache` for HTTP/1.0 caches). Checked on every
+/// response every test receives.
+pub fn assert_private_if_personal(method: &str, path: &str, headers: &HeaderMap, body: &Value) {
+    if !carries_personal_data(body) {
+        return;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    assert!(
+        header("cache-control").is_some_and(|v| v.split(',').any(|d| d.trim() == "no-store")),
+        "{method} {path} carries personal data without Cache-Control: no-store ({:?})",
+        header("cache-control")
+    );
+    assert_eq!(
+        header("pragma"),
+        Some("no-cache"),
+        "{method} {path} carries personal data without Pragma: no-cache"
+    );
 }
 
 /// Asserts the `{code, message, field?}` error envelope.
