@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PORT PROFILE PG_PORT REDIS_PORT STUB_PORT RUST_LOG
 
-.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint bench
+.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint bench crash
 
 help: ## list the targets
 	@echo "zhijian — make targets (fresh machine: 'make run' or 'make test')"
@@ -47,6 +47,9 @@ contract: ## schemathesis: openapi.yaml against a freshly seeded server
 
 bench: ## B1–B4 on generated data (BENCH_SIZES=10000,1000000 skips 10 M); figures in bench/results/, see BENCHMARKS.md
 	@scripts/bench.sh
+
+crash: ## crash under load: SIGKILL to PostgreSQL, then to the server, mid-submission (CRASH_SIZE=10000); result in .zhijian/crash/result.json
+	@PROFILE=$${PROFILE:-release} scripts/crash.sh
 
 fmt: ## format the Rust code
 	cargo fmt --all

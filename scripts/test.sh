@@ -39,6 +39,9 @@ main() {
     cargo clippy --workspace --all-targets -- -D warnings
     run_tests
 
+    step "crash under load, small (scripts/crash.sh; make crash runs 10 000)"
+    CRASH_SIZE="${CRASH_SIZE:-400}" CRASH_CLIENTS="${CRASH_CLIENTS:-16}" "$ZJ_ROOT/scripts/crash.sh"
+
     if [ "${SKIP_CONTRACT:-0}" = "1" ]; then
         log "SKIP_CONTRACT=1: not running the contract tests"
     else
