@@ -75,31 +75,33 @@ async fn page(
     })
 }
 
+impl QueueQuery {
+    /// The query as a filter of the queue.
+    fn filter(self) -> Result<QueueFilter, ApiError> {
+        let status =
+            json::optional_choice(self.status.as_deref(), ApplicationStatus::parse, "status")?;
+        let occupation = json::optional_choice(
+            self.occupation.as_deref(),
+            OccupationGroup::parse,
+            "occupation",
+        )?;
+        Ok(QueueFilter {
+            status,
+            occupation,
+            overdue: self.overdue,
+            after: self.cursor.as_deref().map(decode_time_cursor).transpose()?,
+            limit: page_size(self.limit)?,
+        })
+    }
+}
+
 /// `GET /v1/admin/applications`
 pub async fn queue(
     state: web::Data<AppState>,
     admin: AdminIdentity,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let status =
-        json::optional_choice(query.status.as_deref(), ApplicationStatus::parse, "status")?;
-    let occupation = json::optional_choice(
-        query.occupation.as_deref(),
-        OccupationGroup::parse,
-        "occupation",
-    )?;
-    let filter = QueueFilter {
-        status,
-        occupation,
-        overdue: query.overdue,
-        after: query
-            .cursor
-            .as_deref()
-            .map(decode_time_cursor)
-            .transpose()?,
-        limit: page_size(query.limit)?,
-    };
+    let filter = query.into_inner().filter()?;
     Ok(HttpResponse::Ok().json(page(&state, &admin, filter).await?))
 }
 

@@ -114,6 +114,19 @@ fn period(query: &ReviewStatsQuery, today: NaiveDate) -> Result<(NaiveDate, Naiv
     Ok((from, to))
 }
 
+/// The union asked about: the query's, or the admin's own.
+fn union_of(query: &ReviewStatsQuery, admin: &AdminIdentity) -> Result<UnionId, ApiError> {
+    match query.union_id {
+        Some(id) if id < 1 => Err(ApiError::invalid(
+            ErrorCode::InvalidUnionId,
+            "工会编号不正确",
+            "union_id",
+        )),
+        Some(id) => Ok(UnionId::new(id)),
+        None => Ok(admin.union_id),
+    }
+}
+
 /// `GET /v1/admin/stats/review`
 pub async fn review(
     state: web::Data<AppState>,
@@ -122,17 +135,7 @@ pub async fn review(
 ) -> Result<HttpResponse, ApiError> {
     let today = zhijian_domain::calendar::local_date(state.services.now());
     let (from, to) = period(&query, today)?;
-    let union_id = match query.union_id {
-        Some(id) if id < 1 => {
-            return Err(ApiError::invalid(
-                ErrorCode::InvalidUnionId,
-                "工会编号不正确",
-                "union_id",
-            ));
-        }
-        Some(id) => UnionId::new(id),
-        None => admin.union_id,
-    };
+    let union_id = union_of(&query, &admin)?;
     let Some(scope) = admin.subtree() else {
         return Err(ApiError::not_found());
     };

@@ -1037,3 +1037,32 @@ async fn a_correction_to_the_id_of_another_open_application_is_refused_like_a_su
         1
     );
 }
+
+#[tokio::test]
+async fn a_vocabulary_round_trips_through_a_text_column_and_an_unknown_value_is_an_error() {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    use zhijian_domain::application::ApplicationStatus;
+    use zhijian_domain::registry::Ethnicity;
+    use zhijian_infra::db::types::Stored;
+
+    let app = spawn_app().await;
+    let mut conn = app.db.connect();
+    for status in ApplicationStatus::ALL {
+        let back: Stored<ApplicationStatus> = diesel::select(Stored(*status).into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(back.0, *status);
+    }
+    let text: String = diesel::select(Stored(Ethnicity::ALL[0]).into_sql::<Text>())
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(text, Ethnicity::ALL[0].as_str());
+    let unknown =
+        diesel::select(sql::<Text>("'lost'")).get_result::<Stored<ApplicationStatus>>(&mut conn);
+    let message = format!("{:?}", unknown.unwrap_err());
+    assert!(
+        message.contains("ApplicationStatus") && message.contains("lost"),
+        "{message}"
+    );
+}
