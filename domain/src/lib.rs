@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod credit_code;
 pub mod deadline;
 pub mod error_code;
+pub mod form;
 pub mod ids;
 pub mod member;
 pub mod membership_number;
@@ -25,6 +26,7 @@ pub mod region;
 pub mod registry;
 pub mod resident_id;
 pub mod routing;
+pub mod text;
 pub mod transfer;
 pub mod vocab;
 

@@ -5,19 +5,22 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::application::{ApplicationStatus, RejectCode, RejectReason};
 use zhijian_domain::error_code::ErrorCode;
+use zhijian_domain::form::FormField;
 use zhijian_domain::ids::{ApplicationId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::reason::Reason;
-use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::store::applications::{self, Decision, QueueFilter};
+use zhijian_infra::store::applications::{AdminActor, QueueFilter};
+use zhijian_infra::usecases::applications::{
+    self as usecase, ApplicationDetail, DecideError, PiiShown,
+};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
-use crate::error::mapping::application_error;
+use crate::error::mapping::{decide_error, read_error};
 use crate::json;
 use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
 use crate::startup::AppState;
-use crate::views::application::{ApplicationSummary, Pii, application_view, summary};
+use crate::views::application::{ApplicationSummary, application_view, summary};
 
 /// Query of `GET /v1/admin/applications`.
 #[derive(Debug, Deserialize)]
@@ -58,31 +61,38 @@ pub struct QueuePage {
 async fn page(
     state: &web::Data<AppState>,
     admin: &AdminIdentity,
-    mut filter: QueueFilter,
+    filter: QueueFilter,
 ) -> Result<QueuePage, ApiError> {
     let scope = admin.actor()?.union_path;
-    let now = state.clock.now();
-    let limit = filter.limit;
-    filter.limit = limit + 1;
-    let mut rows = db::run(&state.pool, move |conn| {
-        applications::queue(conn, &scope, &filter, now)
-    })
-    .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = if more {
-        rows.last()
-            .map(|(row, _)| encode_time_cursor(row.due_at.unwrap_or(row.submitted_at), row.id))
-    } else {
-        None
-    };
+    let page = usecase::review_queue(&state.services, scope, filter).await?;
     Ok(QueuePage {
-        items: rows
+        items: page
+            .rows
             .iter()
-            .map(|(row, union)| summary(row, union, now))
+            .map(|(row, union)| summary(row, union, page.now))
             .collect(),
-        next_cursor,
+        next_cursor: page.next.map(|(due, id)| encode_time_cursor(due, id)),
     })
+}
+
+impl QueueQuery {
+    /// The query as a filter of the queue.
+    fn filter(self) -> Result<QueueFilter, ApiError> {
+        let status =
+            json::optional_choice(self.status.as_deref(), ApplicationStatus::parse, "status")?;
+        let occupation = json::optional_choice(
+            self.occupation.as_deref(),
+            OccupationGroup::parse,
+            "occupation",
+        )?;
+        Ok(QueueFilter {
+            status,
+            occupation,
+            overdue: self.overdue,
+            after: self.cursor.as_deref().map(decode_time_cursor).transpose()?,
+            limit: page_size(self.limit)?,
+        })
+    }
 }
 
 /// `GET /v1/admin/applications`
@@ -91,25 +101,7 @@ pub async fn queue(
     admin: AdminIdentity,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let status =
-        json::optional_choice(query.status.as_deref(), ApplicationStatus::parse, "status")?;
-    let occupation = json::optional_choice(
-        query.occupation.as_deref(),
-        OccupationGroup::parse,
-        "occupation",
-    )?;
-    let filter = QueueFilter {
-        status,
-        occupation: occupation.map(|o| o.as_str().to_owned()),
-        overdue: query.overdue,
-        after: query
-            .cursor
-            .as_deref()
-            .map(decode_time_cursor)
-            .transpose()?,
-        limit: page_size(query.limit)?,
-    };
+    let filter = query.into_inner().filter()?;
     Ok(HttpResponse::Ok().json(page(&state, &admin, filter).await?))
 }
 
@@ -137,6 +129,15 @@ fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
         .map_err(|_| ApiError::invalid(ErrorCode::InvalidApplicationId, "申请编号格式不正确", "id"))
 }
 
+/// Personal data in clear for roles that review, masked for viewers.
+fn shown(admin: &AdminIdentity) -> PiiShown {
+    if admin.role.can_view_personal_data() {
+        PiiShown::Clear
+    } else {
+        PiiShown::Masked
+    }
+}
+
 /// `GET /v1/admin/applications/{id}`: personal data in clear for roles that review (audited),
 /// masked for viewers.
 pub async fn detail(
@@ -145,43 +146,10 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let actor = admin.actor()?;
-    let show = if admin.role.can_view_personal_data() {
-        Pii::Clear
-    } else {
-        Pii::Masked
-    };
-    let now = state.clock.now();
-    let app_state = state.clone();
-    let view = db::run(&state.pool, move |conn| {
-        let Some((row, union)) = applications::find_with_union(conn, id)? else {
-            return Ok(Err(ApiError::not_found()));
-        };
-        if !actor.union_path.contains(&union.union_path()?) {
-            return Ok(Err(ApiError::not_found()));
-        }
-        let timeline = applications::timeline(conn, id)?;
-        let number = match row.member_id {
-            Some(member) => {
-                zhijian_infra::store::members::find(conn, member)?.map(|(m, _)| m.membership_number)
-            }
-            None => None,
-        };
-        if show == Pii::Clear {
-            applications::audit_unmasked_view(conn, row.id, &actor, now)?;
-        }
-        Ok::<_, StoreError>(application_view(
-            &row,
-            &union,
-            &timeline,
-            number,
-            &app_state.pii,
-            show,
-            now,
-        ))
-    })
-    .await??;
-    Ok(HttpResponse::Ok().json(view))
+    let detail = usecase::admin_application(&state.services, admin.actor()?, shown(&admin), id)
+        .await
+        .map_err(read_error)?;
+    Ok(HttpResponse::Ok().json(application_view(&detail, state.services.now())?))
 }
 
 /// Body of `approve`.
@@ -240,25 +208,6 @@ pub struct AssignRequest {
     pub union_id: i64,
 }
 
-/// Fields of the form an admin may ask to correct.
-const CORRECTABLE: &[&str] = &[
-    "name",
-    "resident_id",
-    "phone",
-    "ethnicity",
-    "education",
-    "political_status",
-    "household_type",
-    "household_region",
-    "employment_status",
-    "occupation",
-    "employer_name",
-    "employer_credit_code",
-    "platform",
-    "work_region",
-    "work_address",
-];
-
 fn reason(value: &str, field: &'static str) -> Result<Reason, ApiError> {
     Reason::parse(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
 }
@@ -267,54 +216,24 @@ fn optional_reason(value: Option<&str>, field: &'static str) -> Result<Option<Re
     Reason::parse_optional(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
 }
 
-async fn decide(
-    state: web::Data<AppState>,
-    admin: AdminIdentity,
-    id: ApplicationId,
-    version: i32,
-    decision: Decision,
-) -> Result<HttpResponse, ApiError> {
+/// The admin as a reviewer: refused when the role may only look.
+fn reviewer(admin: &AdminIdentity) -> Result<(AdminActor, PiiShown), ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "当前角色只能查看，不能审核",
         ));
     }
-    let actor = admin.actor()?;
-    let show = if admin.role.can_view_personal_data() {
-        Pii::Clear
-    } else {
-        Pii::Masked
-    };
-    let now = state.clock.now();
-    let app_state = state.clone();
-    let view = db::run(&state.pool, move |conn| {
-        let decided = applications::decide(conn, id, version, &actor, &decision, now)
-            .map_err(application_error)?;
-        let row = decided.application;
-        log::info!(
-            "application decided: application_id={} status={} union_id={} version={}",
-            row.id,
-            row.status,
-            row.union_id,
-            row.version
-        );
-        let union = zhijian_infra::store::unions::find(conn, UnionId::new(row.union_id))?
-            .ok_or_else(|| StoreError::Internal(format!("application {} has no union", row.id)))?;
-        let timeline = applications::timeline(conn, id)?;
-        let number = decided.member.map(|m| m.membership_number);
-        Ok::<_, ApiError>(application_view(
-            &row,
-            &union,
-            &timeline,
-            number,
-            &app_state.pii,
-            show,
-            now,
-        ))
-    })
-    .await??;
-    Ok(HttpResponse::Ok().json(view))
+    Ok((admin.actor()?, shown(admin)))
+}
+
+/// The view of a decided application.
+fn decided(
+    state: &AppState,
+    outcome: Result<ApplicationDetail, DecideError>,
+) -> Result<HttpResponse, ApiError> {
+    let detail = outcome.map_err(decide_error)?;
+    Ok(HttpResponse::Ok().json(application_view(&detail, state.services.now())?))
 }
 
 /// `POST /v1/admin/applications/{id}/approve`
@@ -325,7 +244,10 @@ pub async fn approve(
     body: web::Json<ApproveRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    decide(state, admin, id, body.version, Decision::Approve).await
+    let (actor, show) = reviewer(&admin)?;
+    let outcome =
+        usecase::approve_application(&state.services, actor, show, id, body.version).await;
+    decided(&state, outcome)
 }
 
 /// `POST /v1/admin/applications/{id}/reject`
@@ -341,7 +263,10 @@ pub async fn reject(
     let note = optional_reason(body.note.as_deref(), "note")?;
     let reason = RejectReason::new(code, note)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "note"))?;
-    decide(state, admin, id, body.version, Decision::Reject(reason)).await
+    let (actor, show) = reviewer(&admin)?;
+    let outcome =
+        usecase::reject_application(&state.services, actor, show, id, body.version, reason).await;
+    decided(&state, outcome)
 }
 
 /// `POST /v1/admin/applications/{id}/return`
@@ -352,28 +277,14 @@ pub async fn return_for_correction(
     body: web::Json<ReturnRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let body = body.into_inner();
-    if let Some(unknown) = body
-        .fields
-        .iter()
-        .find(|f| !CORRECTABLE.contains(&f.trim()))
-    {
-        return Err(ApiError::invalid(
-            ErrorCode::UnknownFormField,
-            format!("表单中没有“{unknown}”这一项"),
-            "fields",
-        ));
-    }
+    let fields = FormField::parse_all(&body.fields)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "fields"))?;
     let note = optional_reason(body.note.as_deref(), "note")?;
-    let fields = body.fields.iter().map(|f| f.trim().to_owned()).collect();
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        Decision::Return { fields, note },
-    )
-    .await
+    let (actor, show) = reviewer(&admin)?;
+    let version = body.version;
+    let outcome =
+        usecase::return_application(&state.services, actor, show, id, version, fields, note).await;
+    decided(&state, outcome)
 }
 
 /// `POST /v1/admin/applications/{id}/forward`
@@ -385,17 +296,12 @@ pub async fn forward(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let reason = reason(&body.reason, "reason")?;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        Decision::Forward {
-            to: UnionId::new(body.union_id),
-            reason,
-        },
-    )
-    .await
+    let (actor, show) = reviewer(&admin)?;
+    let to = UnionId::new(body.union_id);
+    let outcome =
+        usecase::forward_application(&state.services, actor, show, id, body.version, to, reason)
+            .await;
+    decided(&state, outcome)
 }
 
 /// `POST /v1/admin/applications/{id}/assign`: out of the pool, to a union that reviews it
@@ -407,31 +313,9 @@ pub async fn assign(
     body: web::Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
+    let (actor, show) = reviewer(&admin)?;
     let to = UnionId::new(body.union_id);
-    let now = state.clock.now();
-    let reference = state.reference.clone();
-    let due_at = db::run(&state.pool, move |conn| {
-        let Some(target) = zhijian_infra::store::unions::find(conn, to)? else {
-            return Ok(Err(ApiError::invalid(
-                ErrorCode::InvalidTargetUnion,
-                "目标工会不存在",
-                "union_id",
-            )));
-        };
-        let calendar = reference.calendar(conn)?;
-        Ok::<_, StoreError>(Ok(zhijian_domain::deadline::due_at(
-            now,
-            &calendar,
-            &target.review_hours()?,
-        )))
-    })
-    .await??;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        Decision::Assign { to, due_at },
-    )
-    .await
+    let outcome =
+        usecase::assign_application(&state.services, actor, show, id, body.version, to).await;
+    decided(&state, outcome)
 }

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::notification::on_time_rate;
-use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::store::review_stats::{self, ReviewFigures};
+use zhijian_infra::store::review_stats::ReviewFigures;
+use zhijian_infra::usecases::applications::review_stats;
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::error::mapping::stats_error;
 use crate::startup::AppState;
 use crate::views::application::UnionRef;
 
@@ -92,14 +93,8 @@ fn day(value: Option<&str>, field: &'static str) -> Result<Option<NaiveDate>, Ap
         .transpose()
 }
 
-/// `GET /v1/admin/stats/review`
-pub async fn review(
-    state: web::Data<AppState>,
-    admin: AdminIdentity,
-    query: web::Query<ReviewStatsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let today = zhijian_domain::calendar::local_date(now);
+/// The period of a query: `from..=to`, Beijing days, at most [`MAX_DAYS`].
+fn period(query: &ReviewStatsQuery, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), ApiError> {
     let to = day(query.to.as_deref(), "to")?.unwrap_or(today);
     let from = day(query.from.as_deref(), "from")?.unwrap_or_else(|| to.with_day(1).unwrap_or(to));
     if from > to {
@@ -116,30 +111,37 @@ pub async fn review(
             "from",
         ));
     }
-    let union_id = match query.union_id {
-        Some(id) if id < 1 => {
-            return Err(ApiError::invalid(
-                ErrorCode::InvalidUnionId,
-                "工会编号不正确",
-                "union_id",
-            ));
-        }
-        Some(id) => UnionId::new(id),
-        None => admin.union_id,
+    Ok((from, to))
+}
+
+/// The union asked about: the query's, or the admin's own.
+fn union_of(query: &ReviewStatsQuery, admin: &AdminIdentity) -> Result<UnionId, ApiError> {
+    match query.union_id {
+        Some(id) if id < 1 => Err(ApiError::invalid(
+            ErrorCode::InvalidUnionId,
+            "工会编号不正确",
+            "union_id",
+        )),
+        Some(id) => Ok(UnionId::new(id)),
+        None => Ok(admin.union_id),
+    }
+}
+
+/// `GET /v1/admin/stats/review`
+pub async fn review(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    query: web::Query<ReviewStatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let today = zhijian_domain::calendar::local_date(state.services.now());
+    let (from, to) = period(&query, today)?;
+    let union_id = union_of(&query, &admin)?;
+    let Some(scope) = admin.subtree() else {
+        return Err(ApiError::not_found());
     };
-    let figures = db::run(&state.pool, move |conn| {
-        let Some(union) = zhijian_infra::store::unions::find(conn, union_id)? else {
-            return Ok(None);
-        };
-        if !admin.can_see(&union.path) {
-            return Ok(None);
-        }
-        review_stats::subtree_figures(conn, union.id, from, to, now)
-    })
-    .await
-    .map_err(|e: StoreError| ApiError::from(e))?
-    .ok_or_else(ApiError::not_found)?;
-    let (own, children) = figures;
+    let (own, children) = review_stats(&state.services, scope, union_id, from, to)
+        .await
+        .map_err(stats_error)?;
     Ok(HttpResponse::Ok().json(ReviewStatsView {
         from,
         to,

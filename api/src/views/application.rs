@@ -3,12 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use zhijian_domain::application::{ApplicationStatus, RejectCode};
-use zhijian_domain::phone::PhoneNumber;
-use zhijian_domain::resident_id::ResidentId;
-use zhijian_domain::routing::RoutingRule;
-use zhijian_infra::crypto::pii::PiiCipher;
-use zhijian_infra::store::applications::{ApplicationRow, EventRow};
+use zhijian_infra::store::applications::ApplicationRow;
 use zhijian_infra::store::unions::UnionRow;
+use zhijian_infra::usecases::applications::{ApplicationDetail, RenderError};
 
 use crate::error::ApiError;
 
@@ -170,46 +167,13 @@ pub struct ApplicationView {
     pub timeline: Vec<TimelineEntry>,
 }
 
-/// Whether personal data is shown in clear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pii {
-    /// Masked (`110105********002X`, `138****1234`).
-    Masked,
-    /// In clear (an admin whose role needs it; the view is audited).
-    Clear,
-}
-
-/// Builds the full view.
+/// Builds the full view (personal data already masked or in clear, as the use case chose).
 pub fn application_view(
-    row: &ApplicationRow,
-    union: &UnionRow,
-    timeline: &[(EventRow, String)],
-    membership_number: Option<String>,
-    pii: &PiiCipher,
-    show: Pii,
+    detail: &ApplicationDetail,
     now: DateTime<Utc>,
 ) -> Result<ApplicationView, ApiError> {
-    let status = ApplicationStatus::parse(&row.status).map_err(ApiError::internal)?;
-    let resident_id = pii
-        .decrypt(&row.resident_id_cipher, "resident_id")
-        .map_err(ApiError::internal)?;
-    let phone = pii
-        .decrypt(&row.phone_cipher, "phone")
-        .map_err(ApiError::internal)?;
-    let (resident_id, phone) = match show {
-        Pii::Clear => (resident_id, phone),
-        Pii::Masked => (
-            ResidentId::parse_stored(&resident_id)
-                .map_err(ApiError::internal)?
-                .masked(),
-            PhoneNumber::parse(&phone)
-                .map_err(ApiError::internal)?
-                .masked(),
-        ),
-    };
-    let rule = RoutingRule::parse(&row.routing_rule).map_err(ApiError::internal)?;
-    let occupation = zhijian_domain::occupation::OccupationGroup::parse(&row.occupation)
-        .map_err(ApiError::internal)?;
+    let row = &detail.row;
+    let status = row.status;
     let rejection = match &row.reject_code {
         Some(code) => Some(RejectionView {
             code: code.clone(),
@@ -222,13 +186,13 @@ pub fn application_view(
     };
     Ok(ApplicationView {
         id: row.id,
-        status: row.status.clone(),
+        status: status.as_str().to_owned(),
         status_label: status.label_zh(),
         version: row.version,
-        union: UnionRef::from(union),
+        union: UnionRef::from(&detail.union),
         routing: RoutingView {
-            rule: row.routing_rule.clone(),
-            rule_label: rule.label_zh(),
+            rule: row.routing_rule.as_str().to_owned(),
+            rule_label: row.routing_rule.label_zh(),
             explanation: row.routing_explanation.clone(),
         },
         submitted_at: row.submitted_at,
@@ -240,20 +204,20 @@ pub fn application_view(
         decided_at: row.decided_at,
         applicant: ApplicantView {
             name: row.name.clone(),
-            resident_id,
-            phone,
-            gender: row.gender.clone(),
+            resident_id: detail.resident_id.clone(),
+            phone: detail.phone.clone(),
+            gender: row.gender.as_str().to_owned(),
             birth_date: row.birth_date,
-            ethnicity: row.ethnicity.clone(),
-            education: row.education.clone(),
-            political_status: row.political_status.clone(),
-            household_type: row.household_type.clone(),
+            ethnicity: row.ethnicity.as_str().to_owned(),
+            education: row.education.as_str().to_owned(),
+            political_status: row.political_status.as_str().to_owned(),
+            household_type: row.household_type.as_str().to_owned(),
             household_region: row.household_region.clone(),
-            employment_status: row.employment_status.clone(),
+            employment_status: row.employment_status.as_str().to_owned(),
         },
         work: WorkView {
-            occupation: row.occupation.clone(),
-            occupation_label: occupation.label_zh(),
+            occupation: row.occupation.as_str().to_owned(),
+            occupation_label: row.occupation.label_zh(),
             employer_name: row.employer_name.clone(),
             employer_credit_code: row.employer_credit_code.clone(),
             platform: row.platform.clone(),
@@ -265,13 +229,14 @@ pub fn application_view(
             note: row.return_note.clone(),
         }),
         rejection,
-        membership_number,
-        timeline: timeline
+        membership_number: detail.membership_number.clone(),
+        timeline: detail
+            .timeline
             .iter()
             .map(|(event, union_name)| TimelineEntry {
                 at: event.at,
-                event: event.event.clone(),
-                status: event.to_status.clone(),
+                event: event.event.as_str().to_owned(),
+                status: event.to_status.as_str().to_owned(),
                 union: UnionRef {
                     id: event.union_id,
                     name: union_name.clone(),
@@ -280,6 +245,15 @@ pub fn application_view(
             })
             .collect(),
     })
+}
+
+/// The answer to a submission, as stored under its idempotency key.
+pub fn submitted_body(
+    detail: &ApplicationDetail,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, RenderError> {
+    let view = application_view(detail, now).map_err(|e| e.to_string())?;
+    Ok(serde_json::to_value(view)?)
 }
 
 /// An application in a queue.
@@ -312,12 +286,12 @@ pub fn summary(row: &ApplicationRow, union: &UnionRow, now: DateTime<Utc>) -> Ap
     let due_at = row.due_at.unwrap_or(row.submitted_at);
     ApplicationSummary {
         id: row.id,
-        status: row.status.clone(),
+        status: row.status.as_str().to_owned(),
         version: row.version,
         name: row.name.clone(),
-        occupation: row.occupation.clone(),
+        occupation: row.occupation.as_str().to_owned(),
         union: UnionRef::from(union),
-        routing_rule: row.routing_rule.clone(),
+        routing_rule: row.routing_rule.as_str().to_owned(),
         submitted_at: row.submitted_at,
         due_at,
         overdue_minutes: zhijian_domain::deadline::lateness(due_at, now)

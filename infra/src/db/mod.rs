@@ -8,6 +8,7 @@
 pub mod migrations;
 pub mod schema;
 pub(crate) mod subtree;
+pub mod types;
 
 use std::time::Duration;
 

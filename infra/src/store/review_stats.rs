@@ -11,6 +11,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text, Timestamptz};
 use diesel::upsert::excluded;
+use zhijian_domain::application::ApplicationStatus;
 
 use crate::db::StoreError;
 use crate::db::schema::review_stats_daily;
@@ -24,9 +25,9 @@ pub fn record_decision(
     application: &ApplicationRow,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (approved, rejected) = match application.status.as_str() {
-        "approved" => (1, 0),
-        "rejected" => (0, 1),
+    let (approved, rejected) = match application.status {
+        ApplicationStatus::Approved => (1, 0),
+        ApplicationStatus::Rejected => (0, 1),
         _ => return Ok(()),
     };
     let decided_at = application.decided_at.unwrap_or(now);

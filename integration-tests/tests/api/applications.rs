@@ -939,3 +939,130 @@ async fn a_view_masks_the_stored_id_whatever_the_clock_says() {
         submitted.body["applicant"]["resident_id"]
     );
 }
+
+/// Submits a form for a new worker and returns it to them for correction of the resident ID.
+async fn returned_application(app: &TestApp, user: &str, n: u16) -> (String, String, Value) {
+    let worker = app.worker_token(user).await;
+    let form = application_form(&person(n), "13812341234");
+    let submitted = submit(app, &worker, &form).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let reviewer = app.admin_token("courier-reviewer").await;
+    let returned = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/applications/{id}/return"),
+            &reviewer,
+            Some(&json!({"version": 1, "fields": ["resident_id"]})),
+        )
+        .await;
+    assert_eq!(returned.status, 200, "{}", returned.text);
+    (worker, id, form)
+}
+
+#[tokio::test]
+async fn a_correction_to_the_id_of_a_current_member_is_refused_like_a_submission() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    zhijian_integration_tests::fixtures::approved_member(&app, "corr-member", 30).await;
+    let (worker, id, form) = returned_application(&app, "corr-member-b", 31).await;
+
+    let mut corrected = form.clone();
+    corrected["resident_id"] = json!(person(30));
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("/v1/applications/{id}"),
+            &worker,
+            Some(&corrected),
+        )
+        .await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(answer.body["code"], "already_member");
+    assert_eq!(
+        answer.body["message"],
+        "您已是工会会员，无需重复入会；工作地变动请申请会籍转接"
+    );
+    let seen = app
+        .call(
+            Method::GET,
+            &format!("/v1/applications/{id}"),
+            &worker,
+            None,
+        )
+        .await;
+    assert_eq!(seen.body["status"], "returned", "nothing reached the queue");
+    assert_eq!(seen.body["version"], 2);
+}
+
+#[tokio::test]
+async fn a_correction_to_the_id_of_another_open_application_is_refused_like_a_submission() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let other = app.worker_token("corr-open-a").await;
+    let pending = submit(&app, &other, &application_form(&person(32), "13912341234")).await;
+    assert_eq!(pending.status, 201, "{}", pending.text);
+    let (worker, id, form) = returned_application(&app, "corr-open-b", 33).await;
+
+    let mut corrected = form.clone();
+    corrected["resident_id"] = json!(person(32));
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("/v1/applications/{id}"),
+            &worker,
+            Some(&corrected),
+        )
+        .await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(answer.body["code"], "application_exists");
+    assert_eq!(
+        answer.body["message"],
+        "您已有一份正在办理的入会申请，请勿重复提交"
+    );
+    let seen = app
+        .call(
+            Method::GET,
+            &format!("/v1/applications/{id}"),
+            &worker,
+            None,
+        )
+        .await;
+    assert_eq!(seen.body["status"], "returned", "nothing reached the queue");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM applications WHERE status = 'pending_review'"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_vocabulary_round_trips_through_a_text_column_and_an_unknown_value_is_an_error() {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    use zhijian_domain::application::ApplicationStatus;
+    use zhijian_domain::registry::Ethnicity;
+    use zhijian_infra::db::types::Stored;
+
+    let app = spawn_app().await;
+    let mut conn = app.db.connect();
+    for status in ApplicationStatus::ALL {
+        let back: Stored<ApplicationStatus> = diesel::select(Stored(*status).into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(back.0, *status);
+    }
+    let text: String = diesel::select(Stored(Ethnicity::ALL[0]).into_sql::<Text>())
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(text, Ethnicity::ALL[0].as_str());
+    let unknown =
+        diesel::select(sql::<Text>("'lost'")).get_result::<Stored<ApplicationStatus>>(&mut conn);
+    let message = format!("{:?}", unknown.unwrap_err());
+    assert!(
+        message.contains("ApplicationStatus") && message.contains("lost"),
+        "{message}"
+    );
+}

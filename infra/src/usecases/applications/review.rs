@@ -1,0 +1,284 @@
+//! The admin's decisions: approve (creating the member), reject, return for correction,
+//! forward to another union, assign out of a pool — each one transaction with the timeline
+//! event, the review counters, the audit row and the outbox event.
+
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use diesel::pg::PgConnection;
+use zhijian_domain::application::{Application, RejectReason, Transition};
+use zhijian_domain::form::FormField;
+use zhijian_domain::ids::{ApplicationId, UnionId};
+use zhijian_domain::reason::Reason;
+
+use super::detail::{ApplicationDetail, PiiShown};
+use super::errors::{DecideError, TargetProblem};
+use crate::store::applications::{self, AdminActor, ApplicationError, Decision};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::outbox;
+use crate::store::unions::UnionRow;
+use crate::usecases::Services;
+
+/// 通过: approves application `id` seen at `version`, creating the member with its number and
+/// first affiliation.
+pub async fn approve_application(
+    ctx: &Services,
+    admin: AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+) -> Result<ApplicationDetail, DecideError> {
+    decide(ctx, admin, show, id, version, Decision::Approve).await
+}
+
+/// 不予通过, with a reason the applicant reads.
+pub async fn reject_application(
+    ctx: &Services,
+    admin: AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+    reason: RejectReason,
+) -> Result<ApplicationDetail, DecideError> {
+    decide(ctx, admin, show, id, version, Decision::Reject(reason)).await
+}
+
+/// 退回修改: returns the application to the applicant, naming the fields to correct.
+pub async fn return_application(
+    ctx: &Services,
+    admin: AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+    fields: Vec<FormField>,
+    note: Option<Reason>,
+) -> Result<ApplicationDetail, DecideError> {
+    decide(
+        ctx,
+        admin,
+        show,
+        id,
+        version,
+        Decision::Return { fields, note },
+    )
+    .await
+}
+
+/// 转交 to union `to` (which may lie outside the admin's subtree), with a reason.
+pub async fn forward_application(
+    ctx: &Services,
+    admin: AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+    to: UnionId,
+    reason: Reason,
+) -> Result<ApplicationDetail, DecideError> {
+    decide(
+        ctx,
+        admin,
+        show,
+        id,
+        version,
+        Decision::Forward { to, reason },
+    )
+    .await
+}
+
+/// 分派: out of the pool to union `to` inside the admin's subtree, with a same-day deadline
+/// counted from now under the target's review hours.
+pub async fn assign_application(
+    ctx: &Services,
+    admin: AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+    to: UnionId,
+) -> Result<ApplicationDetail, DecideError> {
+    let now = ctx.now();
+    let ctx = ctx.clone();
+    crate::db::run(&ctx.pool.clone(), move |conn| {
+        let target = crate::store::unions::find(conn, to)?
+            .ok_or(DecideError::Target(TargetProblem::Missing))?;
+        let calendar = ctx.reference.calendar(conn)?;
+        let due_at = zhijian_domain::deadline::due_at(now, &calendar, &target.review_hours()?);
+        let decision = Decision::Assign { to, due_at };
+        decide_in(
+            conn,
+            &ctx,
+            &admin,
+            show,
+            id,
+            version,
+            &decision,
+            Some(target),
+            now,
+        )
+    })
+    .await
+}
+
+async fn decide(
+    ctx: &Services,
+    admin: AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+    decision: Decision,
+) -> Result<ApplicationDetail, DecideError> {
+    let now = ctx.now();
+    let ctx = ctx.clone();
+    crate::db::run(&ctx.pool.clone(), move |conn| {
+        decide_in(conn, &ctx, &admin, show, id, version, &decision, None, now)
+    })
+    .await
+}
+
+/// Applies `decision` to application `id` if it lies inside the admin's subtree and is still
+/// at `version`: one transaction with the timeline event, review counters, audit row, outbox
+/// event and — for an approval — the member, its number and first affiliation. `target` is
+/// the union of an assignment, already loaded.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the decision with who, what and when"
+)]
+fn decide_in(
+    conn: &mut PgConnection,
+    ctx: &Services,
+    admin: &AdminActor,
+    show: PiiShown,
+    id: ApplicationId,
+    version: i32,
+    decision: &Decision,
+    target: Option<UnionRow>,
+    now: DateTime<Utc>,
+) -> Result<ApplicationDetail, DecideError> {
+    conn.transaction(|conn| {
+        let (row, union) = applications::find_with_union(conn, id)?.ok_or(DecideError::NotFound)?;
+        if !admin.union_path.contains(&union.union_path()?) {
+            return Err(DecideError::NotFound);
+        }
+        let transition = transition_for(conn, &row.domain(), version, admin, decision, target)?;
+        let reason = decision.reason_text();
+        let updated = applications::write_transition(conn, &row, &transition, decision, now)?
+            .ok_or(DecideError::Stale)?;
+        crate::store::review_stats::record_decision(conn, &updated, now)?;
+        let (updated, member) = match decision {
+            Decision::Approve => {
+                let member = crate::store::members::create_from_application(conn, &updated, now)
+                    .map_err(|e| match e {
+                        ApplicationError::AlreadyMember => DecideError::AlreadyMember,
+                        ApplicationError::Store(e) => DecideError::Store(e),
+                    })?;
+                (
+                    applications::set_member(conn, updated.id, member.id)?,
+                    Some(member),
+                )
+            }
+            _ => (updated, None),
+        };
+        applications::insert_event(
+            conn,
+            &applications::NewEvent {
+                application: row.id,
+                event: transition.event,
+                from: Some(transition.from),
+                to: transition.to,
+                union: transition.union.get(),
+                actor_kind: "admin",
+                actor_id: Some(admin.admin_id),
+                reason: reason.as_deref(),
+                at: now,
+            },
+        )?;
+        audit::record(
+            conn,
+            &AuditEntry {
+                at: now,
+                actor: &admin.audit_actor(),
+                object_kind: "application",
+                object_id: row.id.to_string(),
+                action: decision.action(),
+                reason: reason.clone(),
+            },
+        )?;
+        let number = member.map(|m| m.membership_number);
+        outbox::enqueue(
+            conn,
+            &format!("application.{}", transition.event.as_str()),
+            &row.id.to_string(),
+            &serde_json::json!({
+                "application_id": row.id,
+                "account_id": row.account_id,
+                "union_id": transition.union.get(),
+                "status": transition.to.as_str(),
+                "reason": reason,
+                "membership_number": number,
+            }),
+            now,
+        )?;
+        log::info!(
+            "application decided: application_id={} status={} union_id={} version={}",
+            updated.id,
+            updated.status,
+            updated.union_id,
+            updated.version
+        );
+        let union = if updated.union_id == union.id {
+            Some(union)
+        } else {
+            None
+        };
+        let mut detail = ApplicationDetail::load(conn, &ctx.pii, updated, union, show)?;
+        detail.membership_number = number;
+        Ok(detail)
+    })
+}
+
+fn transition_for(
+    conn: &mut PgConnection,
+    state: &Application,
+    expected: i32,
+    admin: &AdminActor,
+    decision: &Decision,
+    target: Option<UnionRow>,
+) -> Result<Transition, DecideError> {
+    match decision {
+        Decision::Approve => state.approve(expected).map_err(DecideError::Approve),
+        Decision::Reject(reason) => state.reject(expected, reason).map_err(DecideError::Reject),
+        Decision::Return { fields, note } => {
+            let names: Vec<String> = fields.iter().map(|f| f.as_str().to_owned()).collect();
+            state
+                .return_for_correction(expected, &names, note.as_ref())
+                .map_err(DecideError::Return)
+        }
+        Decision::Forward { to, reason } => {
+            let target = crate::store::unions::find(conn, *to)?;
+            check_target(target.as_ref(), None)?;
+            state
+                .forward(expected, *to, reason)
+                .map_err(DecideError::Forward)
+        }
+        Decision::Assign { to, .. } => {
+            check_target(target.as_ref(), Some(&admin.union_path))?;
+            state.assign(expected, *to).map_err(DecideError::Assign)
+        }
+    }
+}
+
+/// A forward or assignment target must exist, accept applications and not be a pool.
+/// Forwarding may leave the admin's subtree (to the right union elsewhere); assignment may not.
+fn check_target(
+    target: Option<&UnionRow>,
+    within: Option<&zhijian_domain::admin::UnionPath>,
+) -> Result<(), DecideError> {
+    let target = target.ok_or(DecideError::Target(TargetProblem::Missing))?;
+    if !target.candidate()?.takes_applications() {
+        return Err(DecideError::Target(TargetProblem::NotAccepting));
+    }
+    if let Some(scope) = within
+        && !scope.contains(&target.union_path()?)
+    {
+        return Err(DecideError::Target(TargetProblem::OutsideScope));
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `submit_application`: the real-name form to review, in one statement, with its answer
+//! stored under the idempotency key.
+
+use chrono::SubsecRound;
+use zhijian_domain::ids::AccountId;
+
+use super::detail::{ApplicationDetail, PiiShown};
+use super::errors::{FormRefusal, SubmitError};
+use super::form::{self, Submission};
+use crate::db::StoreError;
+use crate::store::applications::{self, SubmitWrite};
+use crate::store::idempotency::{Answer, IdempotencyKey};
+use crate::usecases::Services;
+
+/// The answer to a submission: HTTP-shaped because it is what the idempotency key stores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// Written now; the answer rendered from what was written.
+    Fresh(Answer),
+    /// A retry with the same key and body: the first answer, unchanged.
+    Replay(Answer),
+}
+
+impl Submitted {
+    /// The status and body to answer with.
+    pub fn into_answer(self) -> Answer {
+        match self {
+            Submitted::Fresh(answer) | Submitted::Replay(answer) => answer,
+        }
+    }
+}
+
+/// The API's view could not be rendered.
+pub type RenderError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The status of a fresh submission's answer (201 Created).
+const CREATED: u16 = 201;
+
+/// Submits the form of `account`: checks the regions, routes it, encrypts the personal data,
+/// and writes the application, its timeline, audit and outbox rows and — under `key` — the
+/// answer `render` makes of the application as written (the masked view), all in one
+/// statement. A retry with the same key answers the first answer.
+pub async fn submit_application<F>(
+    ctx: &Services,
+    account: AccountId,
+    key: Option<IdempotencyKey>,
+    submission: Submission,
+    render: F,
+) -> Result<Submitted, SubmitError>
+where
+    F: FnOnce(&ApplicationDetail) -> Result<serde_json::Value, RenderError> + Send + 'static,
+{
+    // Stored to the microsecond: the answer shows the instant as it will be read back.
+    let now = ctx.now().trunc_subsecs(6);
+    let ctx = ctx.clone();
+    crate::db::run(&ctx.pool.clone(), move |conn| {
+        let routed = form::check_and_route(conn, &ctx.reference, &submission, now)?
+            .map_err(SubmitError::Refused)?;
+        let submitted = zhijian_domain::application::submit(&routed.decision, routed.due_at);
+        let row = form::build_row(
+            &submission,
+            &ctx.pii,
+            uuid::Uuid::now_v7(),
+            account,
+            submitted.status,
+            &routed,
+            now,
+        )?;
+        // The answer is rendered from what is about to be written, and stored with it.
+        let events = applications::submitted_events(&row, submitted.steps());
+        let timeline = events
+            .iter()
+            .map(|event| (event.clone(), routed.union.name.clone()))
+            .collect();
+        let detail = ApplicationDetail::new(
+            row.clone(),
+            routed.union,
+            timeline,
+            None,
+            &ctx.pii,
+            PiiShown::Masked,
+        )?;
+        let body = render(&detail)
+            .map_err(|e| StoreError::Internal(format!("rendering a submission: {e}")))?;
+        let answer = (CREATED, body);
+        match applications::submit(conn, &row, &events, key.as_ref(), &answer)? {
+            SubmitWrite::Fresh => {
+                log::info!(
+                    "application submitted: application_id={} status={} union_id={} rule={}",
+                    row.id,
+                    row.status,
+                    row.union_id,
+                    row.routing_rule
+                );
+                Ok(Submitted::Fresh(answer))
+            }
+            SubmitWrite::Replay(first) => Ok(Submitted::Replay(first)),
+            SubmitWrite::KeyReused(reused) => Err(SubmitError::KeyReused(reused)),
+            SubmitWrite::AlreadyMember => Err(SubmitError::Refused(FormRefusal::AlreadyMember)),
+            SubmitWrite::OpenApplicationExists => {
+                Err(SubmitError::Refused(FormRefusal::OpenApplicationExists))
+            }
+        }
+    })
+    .await
+}
