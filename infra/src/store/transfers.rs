@@ -208,6 +208,9 @@ pub fn request(
         }
         let (member, _) =
             members::find_for_account(conn, account)?.ok_or(MembershipError::NotAMember)?;
+        // Racing requests of one member queue here: the loser then reads `transferring` and
+        // answers `transfer_in_progress` (one open transfer per member), not a lost race.
+        let member = members::lock(conn, member.id)?;
         let (to, decision) = resolve_target(conn, cache, target)?;
         let id = TransferId::from_uuid(uuid::Uuid::now_v7());
         let transfer = Transfer::request(

@@ -868,3 +868,35 @@ async fn with_no_union_at_the_target_the_membership_moves_into_the_county_pool()
     assert_eq!(members.status, 200, "{}", members.text);
     assert_eq!(members.body["items"][0]["union"]["id"], pool);
 }
+
+#[tokio::test]
+async fn racing_requests_for_one_member_leave_one_transfer_and_answer_transfer_in_progress() {
+    // Issue 12, defect 4: the losers of the race got 409 `stale_version`; the contract says
+    // one open transfer per member, 409 `transfer_in_progress`.
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let (worker, _) = approved_member(&app, "eager", 7).await;
+    let jingtan = union_id(&demo, JINGTAN);
+    let body = json!({"to_union_id": jingtan});
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| request(&app, &worker, &body))).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(
+        answers.iter().filter(|a| a.status == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    for lost in answers.iter().filter(|a| a.status != 201) {
+        assert_eq!(lost.status, 409, "{}", lost.text);
+        assert_eq!(lost.body["code"], "transfer_in_progress", "{}", lost.text);
+        assert_eq!(lost.body["message"], "已有正在办理的会籍转接");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM transfers"), 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM member_events WHERE event = 'transfer_started'"
+        ),
+        1
+    );
+}
