@@ -100,7 +100,10 @@ mod tests {
             Err(TargetError::NotTakingTransfers)
         );
         assert_eq!(
-            check_target(Some(&union(UnionKind::Joint, false)), Receiving::Application),
+            check_target(
+                Some(&union(UnionKind::Joint, false)),
+                Receiving::Application
+            ),
             Err(TargetError::NotTakingApplications)
         );
         assert_eq!(

@@ -24,6 +24,7 @@ use crate::store::reference_cache::ReferenceCache;
 
 pub mod delivery;
 pub mod escalation;
+pub mod membership;
 pub mod notifications;
 
 /// What every use case may reach: the database pool, the cipher for personal data, the

@@ -5,4 +5,3 @@ mod applications;
 mod membership;
 
 pub use applications::application_error;
-pub use membership::membership_error;
