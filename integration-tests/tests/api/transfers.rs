@@ -900,3 +900,35 @@ async fn racing_requests_for_one_member_leave_one_transfer_and_answer_transfer_i
         1
     );
 }
+
+#[tokio::test]
+async fn a_named_target_must_exist_accept_members_and_not_be_a_pool() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let (worker, _) = approved_member(&app, "chooser", 8).await;
+    let jingtan = union_id(&demo, JINGTAN);
+    let pool = union_id(&demo, "巫山县临时库");
+    {
+        let mut conn = app.db.connect();
+        diesel::sql_query(format!(
+            "UPDATE unions SET accepting = false WHERE id = {jingtan}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let cases = [
+        (999_999, "目标工会不存在"),
+        (pool, "目标工会暂不接收会员转入"),
+        (jingtan, "目标工会暂不接收会员转入"),
+    ];
+    for (target, message) in cases {
+        let refused = request(&app, &worker, &json!({"to_union_id": target})).await;
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(refused.body["code"], "invalid_target_union");
+        assert_eq!(refused.body["message"], message);
+        assert_eq!(refused.body["field"], "to_union_id");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM transfers"), 0);
+    let membership = app.call(Method::GET, "/v1/membership", &worker, None).await;
+    assert_eq!(membership.body["status"], "active");
+}

@@ -4,6 +4,7 @@
 //! one transaction with its history event, audit row and outbox event, so a lost race changes
 //! nothing and answers [`LifecycleError::Stale`].
 
+use chrono::{DateTime, Utc};
 use diesel::Connection;
 use diesel::pg::PgConnection;
 use zhijian_domain::ids::{AccountId, MemberId};
@@ -20,7 +21,7 @@ use crate::store::member_lifecycle::{
     self, Closed, MemberActor, MemberRecord, Reach, Why, apply_status, move_affiliation,
     record_event,
 };
-use crate::store::members;
+use crate::store::members::{self, MemberRow};
 use crate::usecases::Services;
 
 /// Why an admin's change of a membership was refused.
@@ -214,24 +215,48 @@ async fn decide(
             if !transition.to.is_current() {
                 move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
             }
-            let event = (transition, closed_transfer, &actor, &why);
-            finish(conn, &updated, event, decision.action(), now)?;
+            let change = Change {
+                transition,
+                transfer: closed_transfer,
+                actor: &actor,
+                why: &why,
+                action: decision.action(),
+            };
+            change.record(conn, &updated, now)?;
             member_lifecycle::record(conn, updated.id)?.ok_or(LifecycleError::NotFound)
         })
     })
     .await
 }
 
-/// The history event, audit row and outbox event of a change.
-fn finish(
-    conn: &mut PgConnection,
-    member: &members::MemberRow,
-    (transition, transfer, actor, why): (MemberTransition, Option<uuid::Uuid>, &MemberActor, &Why),
+/// A change of a membership, as its history event, audit row and outbox event record it.
+struct Change<'a> {
+    transition: MemberTransition,
+    transfer: Option<uuid::Uuid>,
+    actor: &'a MemberActor,
+    why: &'a Why,
     action: &'static str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), StoreError> {
-    record_event(conn, member, transition, transfer, actor, why, now)?;
-    member_lifecycle::write_audit_and_outbox(conn, member, transition, action, actor, why, now)
+}
+
+impl Change<'_> {
+    /// Inside the transaction: writes the history event, audit row and outbox event of the
+    /// change of `member` (the row after it).
+    fn record(
+        &self,
+        conn: &mut PgConnection,
+        member: &MemberRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Self {
+            transition,
+            transfer,
+            actor,
+            why,
+            action,
+        } = *self;
+        record_event(conn, member, transition, transfer, actor, why, now)?;
+        member_lifecycle::write_audit_and_outbox(conn, member, transition, action, actor, why, now)
+    }
 }
 
 /// The member leaves the union (退会), having confirmed it: `active | retained → withdrawn`.
@@ -258,13 +283,14 @@ pub async fn withdraw(
             let updated =
                 apply_status(conn, &member, transition, None, now)?.ok_or(WithdrawError::Stale)?;
             move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
-            finish(
-                conn,
-                &updated,
-                (transition, None, &actor, &why),
-                "withdraw",
-                now,
-            )?;
+            let change = Change {
+                transition,
+                transfer: None,
+                actor: &actor,
+                why: &why,
+                action: "withdraw",
+            };
+            change.record(conn, &updated, now)?;
             member_lifecycle::record(conn, updated.id)?
                 .ok_or(WithdrawError::Store(StoreError::NotFound))
         })

@@ -39,8 +39,9 @@ impl UnionStep for Accept {
         _: TransferTransition,
         actor: &MemberActor,
         now: DateTime<Utc>,
-    ) -> Result<MemberRow, DecideTransferError> {
-        Ok(finish_on_member(conn, updated, member, actor, now)?)
+    ) -> Result<(), DecideTransferError> {
+        finish_on_member(conn, updated, member, actor, now)?;
+        Ok(())
     }
 
     fn reason(&self) -> Option<String> {

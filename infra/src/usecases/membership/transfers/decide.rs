@@ -91,7 +91,7 @@ pub(super) trait UnionStep: Send + 'static {
         transition: TransferTransition,
         actor: &MemberActor,
         now: DateTime<Utc>,
-    ) -> Result<MemberRow, DecideTransferError>;
+    ) -> Result<(), DecideTransferError>;
     /// The reason for the audit trail and outbox.
     fn reason(&self) -> Option<String>;
 }

@@ -49,12 +49,13 @@ impl UnionStep for Reject {
         transition: TransferTransition,
         actor: &MemberActor,
         now: DateTime<Utc>,
-    ) -> Result<MemberRow, DecideTransferError> {
+    ) -> Result<(), DecideTransferError> {
         let why = Why {
             code: Some(transition.event.as_str()),
             text: self.reason(),
         };
-        Ok(abort_on_member(conn, updated, member, actor, &why, now)?)
+        abort_on_member(conn, updated, member, actor, &why, now)?;
+        Ok(())
     }
 
     fn reason(&self) -> Option<String> {

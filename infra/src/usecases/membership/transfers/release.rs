@@ -36,12 +36,12 @@ impl UnionStep for Release {
         &self,
         _: &mut PgConnection,
         _: &TransferRow,
-        member: &MemberRow,
+        _: &MemberRow,
         _: TransferTransition,
         _: &MemberActor,
         _: DateTime<Utc>,
-    ) -> Result<MemberRow, DecideTransferError> {
-        Ok(member.clone())
+    ) -> Result<(), DecideTransferError> {
+        Ok(())
     }
 
     fn reason(&self) -> Option<String> {

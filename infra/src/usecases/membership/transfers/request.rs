@@ -13,7 +13,7 @@ use zhijian_domain::routing::{RoutingDecision, RoutingError, RoutingFacts};
 use zhijian_domain::target::{Receiving, TargetError, check_target};
 use zhijian_domain::transfer::{CompleteIntoPoolError, RequestTransferError, Transfer};
 
-use super::{MemberSide, detail, finish_on_member, store_errors};
+use super::{MemberSide, detail, finish_on_member, member_status, store_errors};
 use crate::db::{self, StoreError};
 use crate::store::applications::{RegionProblem, SubmitFacts};
 use crate::store::idempotency::{self, Answer, IdempotencyKey};
@@ -23,8 +23,6 @@ use crate::store::reference_cache::ReferenceCache;
 use crate::store::transfers::{self, Inserted, Step, TransferDetail, TransferRow};
 use crate::store::unions::UnionRow;
 use crate::usecases::Services;
-
-use super::super::member_status;
 
 /// Where the member wants to go.
 #[derive(Debug, Clone)]
