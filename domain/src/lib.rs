@@ -26,6 +26,7 @@ pub mod region;
 pub mod registry;
 pub mod resident_id;
 pub mod routing;
+pub mod target;
 pub mod text;
 pub mod transfer;
 pub mod vocab;

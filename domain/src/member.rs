@@ -132,6 +132,15 @@ impl MemberStatus {
         }
     }
 
+    /// Whether the member may show the electronic member card: only a current member.
+    pub fn show_card(self) -> Result<(), ShowCardError> {
+        if self.is_current() {
+            Ok(())
+        } else {
+            Err(ShowCardError::MembershipEnded { status: self })
+        }
+    }
+
     /// A transfer is requested: `active → transferring`.
     pub fn start_transfer(self) -> Result<MemberTransition, StartTransferError> {
         match self {
@@ -259,6 +268,24 @@ pub enum DeceaseError {
 }
 
 impl DeceaseError {
+    /// Stable machine code.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::MembershipEnded
+    }
+}
+
+/// Why the member card is not shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShowCardError {
+    /// The membership has ended.
+    #[error("会籍已终止，无法出示会员卡")]
+    MembershipEnded {
+        /// The current status.
+        status: MemberStatus,
+    },
+}
+
+impl ShowCardError {
     /// Stable machine code.
     pub fn code(&self) -> ErrorCode {
         ErrorCode::MembershipEnded
@@ -401,6 +428,16 @@ mod tests {
             Deceased.expel(&reason()).unwrap_err().to_string(),
             "会籍已终止（已故），无法除名"
         );
+    }
+
+    #[test]
+    fn only_a_current_member_shows_the_card() {
+        for status in [Active, Transferring, Retained] {
+            assert_eq!(status.show_card(), Ok(()));
+        }
+        let error = Withdrawn.show_card().unwrap_err();
+        assert_eq!(error.code(), "membership_ended");
+        assert_eq!(error.to_string(), "会籍已终止，无法出示会员卡");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 use actix_web::web;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
-use zhijian_infra::db;
-use zhijian_infra::store::member_lifecycle::MembershipError;
+use zhijian_infra::db::StoreError;
+use zhijian_infra::usecases::membership::transfers;
 
 use crate::startup::AppState;
 
@@ -33,15 +33,10 @@ pub fn spawn_transfer_auto_release(state: web::Data<AppState>) -> JoinHandle<()>
 
 /// One tick: releases whatever is due now. Failures are logged and retried on the next tick.
 pub async fn run_once(state: &AppState) {
-    let now = state.clock.now();
-    let outcome = db::run(&state.pool, move |conn| {
-        zhijian_infra::store::transfers::auto_release_due(conn, now, BATCH)
-    })
-    .await;
-    match outcome {
+    match transfers::auto_release_due(&state.services, BATCH).await {
         Ok(0) => {}
         Ok(released) => log::info!("transfer auto-release: released={released}"),
-        Err(MembershipError::Store(db::StoreError::Unavailable(cause))) => {
+        Err(StoreError::Unavailable(cause)) => {
             log::warn!("transfer auto-release skipped, postgres unavailable: {cause}");
         }
         Err(e) => log::error!("transfer auto-release failed: {e}"),

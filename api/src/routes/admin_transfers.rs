@@ -4,15 +4,14 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::error_code::ErrorCode;
-use zhijian_domain::ids::TransferId;
 use zhijian_domain::reason::Reason;
 use zhijian_domain::transfer::TransferStatus;
-use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::store::transfers::{self, Direction, ListFilter, TransferDecision};
+use zhijian_infra::store::applications::AdminActor;
+use zhijian_infra::store::transfers::{Direction, ListFilter};
+use zhijian_infra::usecases::membership::transfers;
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
-use crate::error::mapping::membership_error;
 use crate::json;
 use crate::pagination::{decode_time_cursor, encode_time_cursor, page_size};
 use crate::routes::transfers::parse_id;
@@ -94,29 +93,16 @@ pub async fn list(
     admin: AdminIdentity,
     query: web::Query<TransferListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut filter = parse_filter(query.into_inner())?;
+    let filter = parse_filter(query.into_inner())?;
     let scope = admin.actor()?.union_path;
-    let limit = filter.limit;
-    filter.limit = limit + 1;
-    let reference = state.reference.clone();
-    let (mut details, calendar) = db::run(&state.pool, move |conn| {
-        Ok::<_, StoreError>((
-            transfers::list_for_admin(conn, &scope, &filter)?,
-            reference.calendar(conn)?,
-        ))
-    })
-    .await?;
-    let more = details.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    details.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = more
-        .then(|| {
-            details
-                .last()
-                .map(|d| encode_time_cursor(d.transfer.requested_at, d.transfer.id))
-        })
-        .flatten();
+    let page = transfers::transfers_for_admin(&state.services, scope, filter).await?;
+    let next_cursor = page
+        .more
+        .then(|| page.items.last())
+        .flatten()
+        .map(|d| encode_time_cursor(d.transfer.requested_at, d.transfer.id));
     Ok(HttpResponse::Ok().json(TransferPage {
-        items: transfer_views(&details, &calendar)?,
+        items: transfer_views(&page.items)?,
         next_cursor,
     }))
 }
@@ -129,41 +115,19 @@ pub async fn detail(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let scope = admin.actor()?.union_path;
-    let reference = state.reference.clone();
-    let (detail, calendar) = db::run(&state.pool, move |conn| {
-        Ok::<_, StoreError>((
-            transfers::find_for_admin(conn, id, &scope)?,
-            reference.calendar(conn)?,
-        ))
-    })
-    .await?;
-    let detail = detail.ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))
+    let detail = transfers::transfer_for_admin(&state.services, scope, id).await?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail)?))
 }
 
-async fn decide(
-    state: web::Data<AppState>,
-    admin: AdminIdentity,
-    id: TransferId,
-    version: i32,
-    decision: TransferDecision,
-) -> Result<HttpResponse, ApiError> {
+/// The acting admin, if their role may decide (a viewer only looks).
+fn decider(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "当前角色只能查看，不能办理转接",
         ));
     }
-    let actor = admin.actor()?;
-    let now = state.clock.now();
-    let reference = state.reference.clone();
-    let (detail, calendar) = db::run(&state.pool, move |conn| {
-        let detail = transfers::decide(conn, id, version, &actor, &decision, now)
-            .map_err(membership_error)?;
-        Ok::<_, ApiError>((detail, reference.calendar(conn)?))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))
+    admin.actor()
 }
 
 /// `POST /v1/admin/transfers/{id}/release`: the source union lets the member go.
@@ -174,7 +138,9 @@ pub async fn release(
     body: web::Json<TransferVersionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    decide(state, admin, id, body.version, TransferDecision::Release).await
+    let actor = decider(&admin)?;
+    let detail = transfers::release(&state.services, actor, id, body.version).await?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail)?))
 }
 
 /// `POST /v1/admin/transfers/{id}/accept`: the target union takes the member in (only once
@@ -186,7 +152,9 @@ pub async fn accept(
     body: web::Json<TransferVersionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    decide(state, admin, id, body.version, TransferDecision::Accept).await
+    let actor = decider(&admin)?;
+    let detail = transfers::accept(&state.services, actor, id, body.version).await?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail)?))
 }
 
 /// `POST /v1/admin/transfers/{id}/reject`: the source refuses while requested, the target once
@@ -200,12 +168,7 @@ pub async fn reject(
     let id = parse_id(&path)?;
     let reason = Reason::parse(&body.reason)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        TransferDecision::Reject(reason),
-    )
-    .await
+    let actor = decider(&admin)?;
+    let detail = transfers::reject(&state.services, actor, id, body.version, reason).await?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail)?))
 }

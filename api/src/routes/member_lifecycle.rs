@@ -7,12 +7,11 @@ use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::MemberId;
 use zhijian_domain::member::{MemberStatus, RetainReason};
 use zhijian_domain::reason::Reason;
-use zhijian_infra::db;
-use zhijian_infra::store::member_lifecycle::{self, LifecycleDecision};
+use zhijian_infra::store::applications::AdminActor;
+use zhijian_infra::usecases::membership::{lifecycle, members};
 
 use crate::auth::{AdminIdentity, WorkerIdentity};
 use crate::error::ApiError;
-use crate::error::mapping::membership_error;
 use crate::json;
 use crate::pagination::{decode_id_cursor, encode_id_cursor, page_size};
 use crate::startup::AppState;
@@ -32,12 +31,7 @@ pub async fn my_affiliations(
     state: web::Data<AppState>,
     worker: WorkerIdentity,
 ) -> Result<HttpResponse, ApiError> {
-    let record = db::run(&state.pool, move |conn| {
-        member_lifecycle::record_for_account(conn, worker.account_id)
-    })
-    .await?;
-    let record =
-        record.ok_or_else(|| membership_error(member_lifecycle::MembershipError::NotAMember))?;
+    let record = members::my_record(&state.services, worker.account_id).await?;
     Ok(HttpResponse::Ok().json(MyAffiliations {
         items: affiliation_views(&record.affiliations),
     }))
@@ -69,12 +63,7 @@ pub async fn withdraw(
     }
     let reason = Reason::parse_optional(body.reason.as_deref())
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
-    let now = state.clock.now();
-    let record = db::run(&state.pool, move |conn| {
-        member_lifecycle::withdraw(conn, worker.account_id, reason.as_ref(), now)
-            .map_err(membership_error)
-    })
-    .await?;
+    let record = lifecycle::withdraw(&state.services, worker.account_id, reason).await?;
     Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }
 
@@ -116,16 +105,14 @@ pub async fn list(
     let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().map(decode_id_cursor).transpose()?;
     let scope = admin.actor()?.union_path;
-    let mut rows = db::run(&state.pool, move |conn| {
-        member_lifecycle::list(conn, &scope, status, after, limit + 1)
-    })
-    .await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = more
-        .then(|| rows.last().map(|(m, _)| encode_id_cursor(m.id)))
-        .flatten();
-    let items = rows
+    let page = members::list_members(&state.services, scope, status, after, limit).await?;
+    let next_cursor = page
+        .more
+        .then(|| page.items.last())
+        .flatten()
+        .map(|(m, _)| encode_id_cursor(m.id));
+    let items = page
+        .items
         .iter()
         .map(|(member, union)| member_view(member, union))
         .collect::<Result<_, _>>()?;
@@ -141,35 +128,19 @@ pub async fn detail(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let scope = admin.actor()?.union_path;
-    let record = db::run(&state.pool, move |conn| {
-        member_lifecycle::record_for_admin(conn, id, &scope)
-    })
-    .await?;
-    let record = record.ok_or_else(ApiError::not_found)?;
+    let record = members::member_record(&state.services, scope, id).await?;
     Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }
 
-async fn decide(
-    state: web::Data<AppState>,
-    admin: AdminIdentity,
-    id: MemberId,
-    version: i32,
-    decision: LifecycleDecision,
-) -> Result<HttpResponse, ApiError> {
+/// The acting admin, if their role may decide (a viewer only looks).
+fn decider(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "当前角色只能查看，不能办理会籍事项",
         ));
     }
-    let actor = admin.actor()?;
-    let now = state.clock.now();
-    let record = db::run(&state.pool, move |conn| {
-        member_lifecycle::decide(conn, id, version, &actor, &decision, now)
-            .map_err(membership_error)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
+    admin.actor()
 }
 
 fn reason(value: &str, field: &'static str) -> Result<Reason, ApiError> {
@@ -233,14 +204,9 @@ pub async fn retain(
     let why = RetainReason::parse(&body.reason)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
     let note = optional_reason(body.note.as_deref(), "note")?;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        LifecycleDecision::Retain(why, note),
-    )
-    .await
+    let actor = decider(&admin)?;
+    let record = lifecycle::retain(&state.services, actor, id, body.version, why, note).await?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }
 
 /// `POST /v1/admin/members/{id}/reactivate`: a retained member is back at work.
@@ -251,14 +217,9 @@ pub async fn reactivate(
     body: web::Json<ReactivateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        LifecycleDecision::Reactivate,
-    )
-    .await
+    let actor = decider(&admin)?;
+    let record = lifecycle::reactivate(&state.services, actor, id, body.version).await?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }
 
 /// `POST /v1/admin/members/{id}/expel`: 除名, with a reason.
@@ -270,14 +231,9 @@ pub async fn expel(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let why = reason(&body.reason, "reason")?;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        LifecycleDecision::Expel(why),
-    )
-    .await
+    let actor = decider(&admin)?;
+    let record = lifecycle::expel(&state.services, actor, id, body.version, why).await?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }
 
 /// `POST /v1/admin/members/{id}/deceased`: records the member's death.
@@ -289,12 +245,7 @@ pub async fn deceased(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let note = optional_reason(body.note.as_deref(), "note")?;
-    decide(
-        state,
-        admin,
-        id,
-        body.version,
-        LifecycleDecision::Decease(note),
-    )
-    .await
+    let actor = decider(&admin)?;
+    let record = lifecycle::decease(&state.services, actor, id, body.version, note).await?;
+    Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
 }

@@ -4,10 +4,8 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::error_code::ErrorCode;
-use zhijian_domain::member::MemberStatus;
-use zhijian_infra::db;
-use zhijian_infra::store::members::{self, MemberRow};
-use zhijian_infra::store::unions::UnionRow;
+use zhijian_domain::ids::MemberId;
+use zhijian_infra::usecases::membership::card::{self as membership, Membership};
 
 use crate::auth::WorkerIdentity;
 use crate::card::{self, CardRejected};
@@ -76,33 +74,16 @@ pub struct CardVerification {
     pub status: Option<String>,
 }
 
-fn status_of(member: &MemberRow) -> Result<MemberStatus, ApiError> {
-    MemberStatus::parse(&member.status).map_err(ApiError::internal)
-}
-
-fn not_a_member() -> ApiError {
-    ApiError::new(ErrorCode::NotAMember, "您还不是工会会员，请先提交入会申请")
-}
-
-async fn my_membership(
-    state: &web::Data<AppState>,
-    worker: &WorkerIdentity,
-) -> Result<(MemberRow, UnionRow), ApiError> {
-    let account = worker.account_id;
-    db::run(&state.pool, move |conn| {
-        members::find_for_account(conn, account)
-    })
-    .await?
-    .ok_or_else(not_a_member)
-}
-
 /// `GET /v1/membership`
 pub async fn get(
     state: web::Data<AppState>,
     worker: WorkerIdentity,
 ) -> Result<HttpResponse, ApiError> {
-    let (member, union) = my_membership(&state, &worker).await?;
-    let status = status_of(&member)?;
+    let Membership {
+        member,
+        union,
+        status,
+    } = membership::my_membership(&state.services, worker.account_id).await?;
     Ok(HttpResponse::Ok().json(MembershipView {
         member_id: member.id,
         membership_number: member.membership_number,
@@ -119,20 +100,15 @@ pub async fn card(
     state: web::Data<AppState>,
     worker: WorkerIdentity,
 ) -> Result<HttpResponse, ApiError> {
-    let (member, union) = my_membership(&state, &worker).await?;
-    if !status_of(&member)?.is_current() {
-        return Err(ApiError::new(
-            ErrorCode::MembershipEnded,
-            "会籍已终止，无法出示会员卡",
-        ));
-    }
-    let (payload, expires_at) = card::issue(&state.settings.card, member.id, state.clock.now())?;
+    let holder = membership::card_holder(&state.services, worker.account_id).await?;
+    let now = state.services.now();
+    let (payload, expires_at) = card::issue(&state.settings.card, holder.member.id, now)?;
     let view = CardView {
         payload,
         expires_at,
-        membership_number: member.membership_number,
-        name: member.name,
-        union: UnionRef::from(&union),
+        membership_number: holder.member.membership_number,
+        name: holder.member.name,
+        union: UnionRef::from(&holder.union),
     };
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -152,28 +128,34 @@ pub async fn verify(
             "payload",
         ));
     }
-    let refused = |reason| CardVerification {
+    let now = state.services.now();
+    let holder = match card::verify(&state.settings.card, &body.payload, now) {
+        Ok(id) => membership::verify_card(&state.services, MemberId::from_uuid(id)).await?,
+        Err(CardRejected::Invalid) => return Ok(HttpResponse::Ok().json(refused("invalid"))),
+        Err(CardRejected::Expired) => return Ok(HttpResponse::Ok().json(refused("expired"))),
+    };
+    Ok(HttpResponse::Ok().json(holder.map_or_else(|| refused("invalid"), verification)))
+}
+
+/// A card that does not verify, and why.
+fn refused(reason: &'static str) -> CardVerification {
+    CardVerification {
         valid: false,
         reason: Some(reason),
         name: None,
         union: None,
         status: None,
-    };
-    let member_id = match card::verify(&state.settings.card, &body.payload, state.clock.now()) {
-        Ok(id) => id,
-        Err(CardRejected::Invalid) => return Ok(HttpResponse::Ok().json(refused("invalid"))),
-        Err(CardRejected::Expired) => return Ok(HttpResponse::Ok().json(refused("expired"))),
-    };
-    let found = db::run(&state.pool, move |conn| members::find(conn, member_id)).await?;
-    let Some((member, union)) = found else {
-        return Ok(HttpResponse::Ok().json(refused("invalid")));
-    };
-    let current = status_of(&member)?.is_current();
-    Ok(HttpResponse::Ok().json(CardVerification {
+    }
+}
+
+/// What a verifier learns about a genuine card's holder: valid while a current member.
+fn verification(holder: Membership) -> CardVerification {
+    let current = holder.status.is_current();
+    CardVerification {
         valid: current,
         reason: (!current).then_some("not_a_member"),
-        name: Some(card::mask_name(&member.name)),
-        union: Some(UnionRef::from(&union)),
-        status: Some(member.status),
-    }))
+        name: Some(card::mask_name(&holder.member.name)),
+        union: Some(UnionRef::from(&holder.union)),
+        status: Some(holder.member.status),
+    }
 }

@@ -9,13 +9,13 @@ use zhijian_domain::ids::{TransferId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::reason::Reason;
 use zhijian_domain::region::RegionCode;
-use zhijian_infra::db::{self, StoreError};
 use zhijian_infra::store::applications::SubmitFacts;
-use zhijian_infra::store::transfers::{self, TransferTarget};
+use zhijian_infra::store::idempotency::Answer;
+use zhijian_infra::store::transfers::TransferDetail;
+use zhijian_infra::usecases::membership::transfers::{self, TransferTarget};
 
 use crate::auth::WorkerIdentity;
 use crate::error::ApiError;
-use crate::error::mapping::membership_error;
 use crate::json;
 use crate::startup::AppState;
 use crate::views::transfer::{TransferView, transfer_view, transfer_views};
@@ -100,6 +100,12 @@ pub fn parse_id(path: &str) -> Result<TransferId, ApiError> {
         .map_err(|_| ApiError::invalid(ErrorCode::InvalidTransferId, "转接编号格式不正确", "id"))
 }
 
+/// The answer to a new transfer (and to its retries with the same key): 201 with the view.
+fn created(detail: &TransferDetail) -> Result<Answer, String> {
+    let view = transfer_view(detail).map_err(|e| e.to_string())?;
+    Ok((201, serde_json::to_value(view).map_err(|e| e.to_string())?))
+}
+
 /// `POST /v1/transfers`: answers 201 with the transfer (already `completed` when the new job
 /// lands in a county pool).
 pub async fn request(
@@ -113,34 +119,10 @@ pub async fn request(
     let target = request.target()?;
     let reason = Reason::parse_optional(request.reason.as_deref())
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
-    let now = state.clock.now();
-    let app_state = state.clone();
-    let outcome = db::run(&state.pool, move |conn| {
-        let calendar = app_state.reference.calendar(conn)?;
-        transfers::request(
-            conn,
-            &app_state.reference,
-            worker.account_id,
-            &target,
-            reason.as_ref(),
-            key.as_ref(),
-            now,
-            |conn, row| {
-                let detail = transfers::details(conn, vec![row.clone()])?
-                    .pop()
-                    .ok_or(StoreError::NotFound)?;
-                let view = transfer_view(&detail, &calendar)
-                    .map_err(|e| StoreError::Internal(e.to_string()))?;
-                Ok((
-                    201,
-                    serde_json::to_value(view).map_err(|e| StoreError::Internal(e.to_string()))?,
-                ))
-            },
-        )
-        .map_err(membership_error)
-    })
-    .await?;
-    json::idempotent_response(outcome)
+    let services = &state.services;
+    let answer =
+        transfers::request(services, worker.account_id, target, reason, key, created).await?;
+    json::idempotent_response(Ok(answer))
 }
 
 /// Body of `GET /v1/transfers/mine`.
@@ -155,16 +137,9 @@ pub async fn mine(
     state: web::Data<AppState>,
     worker: WorkerIdentity,
 ) -> Result<HttpResponse, ApiError> {
-    let reference = state.reference.clone();
-    let (details, calendar) = db::run(&state.pool, move |conn| {
-        Ok::<_, StoreError>((
-            transfers::list_for_account(conn, worker.account_id)?,
-            reference.calendar(conn)?,
-        ))
-    })
-    .await?;
+    let details = transfers::my_transfers(&state.services, worker.account_id).await?;
     Ok(HttpResponse::Ok().json(MyTransfers {
-        items: transfer_views(&details, &calendar)?,
+        items: transfer_views(&details)?,
     }))
 }
 
@@ -176,13 +151,6 @@ pub async fn cancel(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let now = state.clock.now();
-    let reference = state.reference.clone();
-    let (detail, calendar) = db::run(&state.pool, move |conn| {
-        let detail =
-            transfers::cancel(conn, id, worker.account_id, now).map_err(membership_error)?;
-        Ok::<_, ApiError>((detail, reference.calendar(conn)?))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(transfer_view(&detail, &calendar)?))
+    let detail = transfers::cancel(&state.services, worker.account_id, id).await?;
+    Ok(HttpResponse::Ok().json(transfer_view(&detail)?))
 }

@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use zhijian_domain::calendar::WorkingCalendar;
 use zhijian_domain::routing::{RoutingRule, UnionKind};
-use zhijian_domain::transfer::{TransferStatus, auto_release_at};
+use zhijian_domain::transfer::TransferStatus;
 use zhijian_infra::store::transfers::TransferDetail;
 
 use crate::error::ApiError;
@@ -76,11 +75,8 @@ pub struct TransferView {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-/// Builds the view; `calendar` dates the source's deadline.
-pub fn transfer_view(
-    detail: &TransferDetail,
-    calendar: &WorkingCalendar,
-) -> Result<TransferView, ApiError> {
+/// Builds the view.
+pub fn transfer_view(detail: &TransferDetail) -> Result<TransferView, ApiError> {
     let row = &detail.transfer;
     let status = TransferStatus::parse(&row.status).map_err(ApiError::internal)?;
     let routing = match (&row.routing_rule, &row.routing_explanation) {
@@ -117,8 +113,7 @@ pub fn transfer_view(
         routing,
         reason: row.reason.clone(),
         requested_at: row.requested_at,
-        release_due_at: (status == TransferStatus::Requested)
-            .then(|| auto_release_at(row.requested_at, calendar)),
+        release_due_at: detail.release_due_at,
         released_at: row.released_at,
         auto_released: row.auto_released,
         completed_at: row.completed_at,
@@ -128,9 +123,6 @@ pub fn transfer_view(
 }
 
 /// Builds the views of a list.
-pub fn transfer_views(
-    details: &[TransferDetail],
-    calendar: &WorkingCalendar,
-) -> Result<Vec<TransferView>, ApiError> {
-    details.iter().map(|d| transfer_view(d, calendar)).collect()
+pub fn transfer_views(details: &[TransferDetail]) -> Result<Vec<TransferView>, ApiError> {
+    details.iter().map(transfer_view).collect()
 }

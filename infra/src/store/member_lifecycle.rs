@@ -1,20 +1,20 @@
-//! The membership lifecycle (会籍管理): retain, reactivate, withdraw, expel, decease — and the
-//! pieces every change of a membership shares with transfers: the conditional status update,
-//! the append-only history (`member_events`), and closing or opening affiliation periods.
+//! The membership lifecycle (会籍管理) as stored: the pieces every change of a membership
+//! shares with transfers — the conditional status update, the append-only history
+//! (`member_events`), closing or opening affiliation periods, the audit row and outbox event —
+//! and the reads of a member's record.
 //!
-//! Each change is decided by `zhijian_domain::member::MemberStatus`, applied with one
-//! conditional update on status and version, and written in one transaction with its history
-//! event, audit row and outbox event, so a lost race changes nothing and answers a conflict.
+//! The changes themselves (retain, reactivate, withdraw, expel, decease) are use cases in
+//! `crate::usecases::membership::lifecycle`: each is decided by
+//! `zhijian_domain::member::MemberStatus` and applied here with one conditional update on
+//! status and version, so a lost race changes nothing.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde_json::json;
 use zhijian_domain::admin::UnionPath;
-use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, MemberId};
-use zhijian_domain::member::{MemberEvent, MemberStatus, MemberTransition, RetainReason};
-use zhijian_domain::reason::Reason;
+use zhijian_domain::member::{MemberEvent, MemberStatus, MemberTransition};
 use zhijian_domain::transfer::TransferStatus;
 
 use crate::db::StoreError;
@@ -24,67 +24,6 @@ use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::members::{self, AffiliationRow, MemberRow};
 use crate::store::outbox;
 use crate::store::unions::UnionRow;
-
-/// Why a membership or transfer use case refused, in terms the API maps to a status.
-#[derive(Debug, thiserror::Error)]
-pub enum MembershipError {
-    /// No such object, or outside the caller's reach.
-    #[error("not found")]
-    NotFound,
-    /// The caller (a worker) holds no membership.
-    #[error("not a member")]
-    NotAMember,
-    /// The caller can see the object but this step belongs to another union.
-    #[error("{message}")]
-    Forbidden {
-        /// Stable code.
-        code: ErrorCode,
-        /// A sentence for the admin.
-        message: String,
-    },
-    /// The state changed under the caller, or the step is not allowed in this state.
-    #[error("{message}")]
-    Conflict {
-        /// Stable code from the domain.
-        code: ErrorCode,
-        /// The domain's message.
-        message: String,
-    },
-    /// The request names something invalid.
-    #[error("{message}")]
-    Invalid {
-        /// Stable code.
-        code: ErrorCode,
-        /// A sentence for the caller.
-        message: String,
-        /// The request field at fault, when there is one.
-        field: Option<&'static str>,
-    },
-    /// The storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<diesel::result::Error> for MembershipError {
-    fn from(error: diesel::result::Error) -> Self {
-        MembershipError::Store(error.into())
-    }
-}
-
-impl MembershipError {
-    /// A 409 with the domain's code and message.
-    pub fn conflict(code: ErrorCode, message: impl ToString) -> Self {
-        Self::Conflict {
-            code,
-            message: message.to_string(),
-        }
-    }
-
-    /// The answer to a lost race: someone else changed the object first.
-    pub fn stale() -> Self {
-        Self::conflict(ErrorCode::StaleVersion, "该记录已被他人处理，请刷新后重试")
-    }
-}
 
 /// Who changed a membership.
 #[derive(Debug, Clone)]
@@ -167,19 +106,19 @@ impl Why {
 }
 
 /// Inside an open transaction: applies `transition` to `member` if its status and version are
-/// still what was read, optionally moving it to another union; the lost race is a conflict.
+/// still what was read, optionally moving it to another union; `None` when the race was lost.
 pub fn apply_status(
     conn: &mut PgConnection,
     member: &MemberRow,
     transition: MemberTransition,
     new_union: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<MemberRow, MembershipError> {
+) -> Result<Option<MemberRow>, StoreError> {
     let target = members_table::table
         .filter(members_table::id.eq(member.id))
         .filter(members_table::status.eq(transition.from.as_str()))
         .filter(members_table::version.eq(member.version));
-    diesel::update(target)
+    Ok(diesel::update(target)
         .set((
             members_table::status.eq(transition.to.as_str()),
             members_table::version.eq(member.version + 1),
@@ -188,8 +127,7 @@ pub fn apply_status(
         ))
         .returning(MemberRow::as_returning())
         .get_result(conn)
-        .optional()?
-        .ok_or_else(MembershipError::stale)
+        .optional()?)
 }
 
 /// Inside an open transaction: appends one history entry for a status change of `member`
@@ -305,75 +243,6 @@ pub const OPEN_TRANSFER: [&str; 2] = [
     TransferStatus::Released.as_str(),
 ];
 
-fn parse_status(member: &MemberRow) -> Result<MemberStatus, StoreError> {
-    MemberStatus::parse(&member.status).map_err(|_| {
-        StoreError::Internal(format!(
-            "member {} has status {:?}",
-            member.id, member.status
-        ))
-    })
-}
-
-/// What an admin decides about a membership.
-#[derive(Debug, Clone)]
-pub enum LifecycleDecision {
-    /// 保留会籍, with why and an optional note.
-    Retain(RetainReason, Option<Reason>),
-    /// Back to active.
-    Reactivate,
-    /// 除名, with a reason.
-    Expel(Reason),
-    /// 去世, with an optional note.
-    Decease(Option<Reason>),
-}
-
-impl LifecycleDecision {
-    fn action(&self) -> &'static str {
-        match self {
-            Self::Retain(..) => "retain",
-            Self::Reactivate => "reactivate",
-            Self::Expel(_) => "expel",
-            Self::Decease(_) => "decease",
-        }
-    }
-
-    fn why(&self) -> Why {
-        match self {
-            Self::Retain(code, note) => Why {
-                code: Some(code.as_str()),
-                text: note.as_ref().map(|n| n.as_str().to_owned()),
-            },
-            Self::Reactivate => Why::default(),
-            Self::Expel(reason) => Why {
-                code: None,
-                text: Some(reason.as_str().to_owned()),
-            },
-            Self::Decease(note) => Why {
-                code: None,
-                text: note.as_ref().map(|n| n.as_str().to_owned()),
-            },
-        }
-    }
-
-    fn transition(&self, status: MemberStatus) -> Result<MemberTransition, MembershipError> {
-        let conflict = MembershipError::conflict;
-        match self {
-            Self::Retain(reason, _) => status
-                .retain(*reason)
-                .map_err(|e| conflict(e.code(), e.to_string())),
-            Self::Reactivate => status
-                .reactivate()
-                .map_err(|e| conflict(e.code(), e.to_string())),
-            Self::Expel(reason) => status
-                .expel(reason)
-                .map_err(|e| conflict(e.code(), e.to_string())),
-            Self::Decease(_) => status
-                .decease()
-                .map_err(|e| conflict(e.code(), e.to_string())),
-        }
-    }
-}
-
 /// A membership with its union, periods and history: what admins and the member see.
 #[derive(Debug, Clone)]
 pub struct MemberRecord {
@@ -486,115 +355,25 @@ pub fn list(
     Ok(rows)
 }
 
-/// An admin changes a membership's status: only admins whose subtree holds the member's
-/// current union act (a past union's admins see the member but get `Forbidden`); one
-/// transaction with the history event, audit row and outbox event. Expelling or recording the
-/// death of a member mid-transfer also closes the open transfer.
-pub fn decide(
+/// Inside an open transaction: the open transfer of member `id` (id and version), locked.
+/// Transfer steps lock the transfer before the member; a lifecycle change does the same, so
+/// the two never wait on each other in opposite order.
+pub fn lock_open_transfer(
     conn: &mut PgConnection,
     id: MemberId,
-    expected_version: i32,
-    admin: &AdminActor,
-    decision: &LifecycleDecision,
-    now: DateTime<Utc>,
-) -> Result<MemberRecord, MembershipError> {
-    conn.transaction(|conn| {
-        // Transfer steps lock the transfer before the member; so does this, so the two never
-        // wait on each other in opposite order.
-        let open_transfer: Option<(uuid::Uuid, i32)> = transfers::table
-            .filter(transfers::member_id.eq(id.as_uuid()))
-            .filter(transfers::status.eq_any(OPEN_TRANSFER))
-            .select((transfers::id, transfers::version))
-            .for_update()
-            .first(conn)
-            .optional()?;
-        let (member, union) =
-            members::find(conn, id.as_uuid())?.ok_or(MembershipError::NotFound)?;
-        match reach(conn, &member, &union, &admin.union_path)? {
-            Reach::Current => {}
-            Reach::History => {
-                return Err(MembershipError::Forbidden {
-                    code: ErrorCode::NotCurrentUnion,
-                    message: "该会员现不在本工会，会籍事项由其所在工会办理".to_owned(),
-                });
-            }
-            Reach::None => return Err(MembershipError::NotFound),
-        }
-        if member.version != expected_version {
-            return Err(MembershipError::stale());
-        }
-        let transition = decision.transition(parse_status(&member)?)?;
-        let why = decision.why();
-        let actor = MemberActor::Admin(admin.clone());
-        let updated = apply_status(conn, &member, transition, None, now)?;
-        let closed_transfer = match open_transfer {
-            Some((transfer, version)) if transition.from == MemberStatus::Transferring => {
-                close_transfer_for_ended_membership(
-                    conn,
-                    transfer,
-                    version,
-                    &actor,
-                    transition.event,
-                    now,
-                )?;
-                Some(transfer)
-            }
-            _ => None,
-        };
-        if !transition.to.is_current() {
-            move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
-        }
-        record_event(
-            conn,
-            &updated,
-            transition,
-            closed_transfer,
-            &actor,
-            &why,
-            now,
-        )?;
-        write_audit_and_outbox(
-            conn,
-            &updated,
-            transition,
-            decision.action(),
-            &actor,
-            &why,
-            now,
-        )?;
-        record(conn, updated.id)?.ok_or(MembershipError::NotFound)
-    })
+) -> Result<Option<(uuid::Uuid, i32)>, StoreError> {
+    Ok(transfers::table
+        .filter(transfers::member_id.eq(id.as_uuid()))
+        .filter(transfers::status.eq_any(OPEN_TRANSFER))
+        .select((transfers::id, transfers::version))
+        .for_update()
+        .first(conn)
+        .optional()?)
 }
 
-/// The member leaves the union (退会), having confirmed it: `active | retained → withdrawn`.
-/// The affiliation period ends; the row, number and history stay, so a later application
-/// starts a new membership beside the old one.
-pub fn withdraw(
-    conn: &mut PgConnection,
-    account: AccountId,
-    reason: Option<&Reason>,
-    now: DateTime<Utc>,
-) -> Result<MemberRecord, MembershipError> {
-    conn.transaction(|conn| {
-        let (member, _) =
-            members::find_for_account(conn, account)?.ok_or(MembershipError::NotAMember)?;
-        let transition = parse_status(&member)?
-            .withdraw()
-            .map_err(|e| MembershipError::conflict(e.code(), e.to_string()))?;
-        let why = Why {
-            code: None,
-            text: reason.map(|r| r.as_str().to_owned()),
-        };
-        let actor = MemberActor::Member(account);
-        let updated = apply_status(conn, &member, transition, None, now)?;
-        move_affiliation(conn, &updated, transition.event.as_str(), None, now)?;
-        record_event(conn, &updated, transition, None, &actor, &why, now)?;
-        write_audit_and_outbox(conn, &updated, transition, "withdraw", &actor, &why, now)?;
-        record(conn, updated.id)?.ok_or(MembershipError::NotFound)
-    })
-}
-
-fn write_audit_and_outbox(
+/// Inside an open transaction: the audit row and outbox event of a change of `member` (the
+/// row after the change).
+pub fn write_audit_and_outbox(
     conn: &mut PgConnection,
     member: &MemberRow,
     transition: MemberTransition,
@@ -632,16 +411,25 @@ fn write_audit_and_outbox(
     Ok(())
 }
 
-/// The membership ended mid-transfer: the open transfer is closed as cancelled, with the
-/// reason in its record and the audit trail.
-fn close_transfer_for_ended_membership(
+/// Whether [`close_transfer_for_ended_membership`] closed the transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Closed as cancelled.
+    Yes,
+    /// It changed since it was read.
+    Stale,
+}
+
+/// Inside an open transaction: the membership ended mid-transfer, so the open transfer is
+/// closed as cancelled, with the reason in its record and the audit trail.
+pub fn close_transfer_for_ended_membership(
     conn: &mut PgConnection,
     transfer: uuid::Uuid,
     version: i32,
     actor: &MemberActor,
     event: MemberEvent,
     now: DateTime<Utc>,
-) -> Result<(), MembershipError> {
+) -> Result<Closed, StoreError> {
     let closed = diesel::update(
         transfers::table
             .filter(transfers::id.eq(transfer))
@@ -656,7 +444,7 @@ fn close_transfer_for_ended_membership(
     ))
     .execute(conn)?;
     if closed != 1 {
-        return Err(MembershipError::stale());
+        return Ok(Closed::Stale);
     }
     let reason = format!("会籍终止（{}）", event.label_zh());
     audit::record(
@@ -677,5 +465,5 @@ fn close_transfer_for_ended_membership(
         &json!({"transfer_id": transfer, "status": "cancelled", "reason": reason}),
         now,
     )?;
-    Ok(())
+    Ok(Closed::Yes)
 }

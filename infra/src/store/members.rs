@@ -168,3 +168,13 @@ pub fn affiliations_of(
         .select((AffiliationRow::as_select(), unions::name))
         .load(conn)?)
 }
+
+/// Inside an open transaction: the member's row, locked until the commit (`FOR UPDATE`), so
+/// steps that start from the member's status run one after the other.
+pub fn lock(conn: &mut PgConnection, id: uuid::Uuid) -> Result<MemberRow, StoreError> {
+    Ok(members::table
+        .find(id)
+        .select(MemberRow::as_select())
+        .for_update()
+        .first(conn)?)
+}

@@ -25,6 +25,7 @@ use crate::store::reference_cache::ReferenceCache;
 pub mod applications;
 pub mod delivery;
 pub mod escalation;
+pub mod membership;
 pub mod notifications;
 
 /// What every use case may reach: the database pool, the cipher for personal data, the

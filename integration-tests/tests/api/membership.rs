@@ -130,3 +130,39 @@ async fn an_empty_or_oversized_payload_is_a_bad_request() {
         assert_eq!(response.body["field"], "payload");
     }
 }
+
+#[tokio::test]
+async fn a_member_who_has_left_gets_no_card_and_an_old_card_no_longer_verifies() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let worker = approved_member(&app, "leaver", 22).await.0;
+    let card = app
+        .call(Method::GET, "/v1/membership/card", &worker, None)
+        .await;
+    assert_eq!(card.status, 200, "{}", card.text);
+    let payload = card.body["payload"].as_str().unwrap().to_owned();
+
+    let left = app
+        .call(
+            Method::POST,
+            "/v1/membership/withdraw",
+            &worker,
+            Some(&json!({"confirm": true})),
+        )
+        .await;
+    assert_eq!(left.status, 200, "{}", left.text);
+
+    let refused = app
+        .call(Method::GET, "/v1/membership/card", &worker, None)
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.body["code"], "membership_ended");
+    assert_eq!(refused.body["message"], "会籍已终止，无法出示会员卡");
+    let verified = app
+        .post_json("/v1/cards/verify", &json!({"payload": payload}))
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    assert_eq!(verified.body["valid"], false);
+    assert_eq!(verified.body["reason"], "not_a_member");
+    assert_eq!(verified.body["status"], "withdrawn");
+}

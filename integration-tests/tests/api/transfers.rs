@@ -868,3 +868,67 @@ async fn with_no_union_at_the_target_the_membership_moves_into_the_county_pool()
     assert_eq!(members.status, 200, "{}", members.text);
     assert_eq!(members.body["items"][0]["union"]["id"], pool);
 }
+
+#[tokio::test]
+async fn racing_requests_for_one_member_leave_one_transfer_and_answer_transfer_in_progress() {
+    // Issue 12, defect 4: the losers of the race got 409 `stale_version`; the contract says
+    // one open transfer per member, 409 `transfer_in_progress`.
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let (worker, _) = approved_member(&app, "eager", 7).await;
+    let jingtan = union_id(&demo, JINGTAN);
+    let body = json!({"to_union_id": jingtan});
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| request(&app, &worker, &body))).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(
+        answers.iter().filter(|a| a.status == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    for lost in answers.iter().filter(|a| a.status != 201) {
+        assert_eq!(lost.status, 409, "{}", lost.text);
+        assert_eq!(lost.body["code"], "transfer_in_progress", "{}", lost.text);
+        assert_eq!(lost.body["message"], "已有正在办理的会籍转接");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM transfers"), 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM member_events WHERE event = 'transfer_started'"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_named_target_must_exist_accept_members_and_not_be_a_pool() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let (worker, _) = approved_member(&app, "chooser", 8).await;
+    let jingtan = union_id(&demo, JINGTAN);
+    let pool = union_id(&demo, "巫山县临时库");
+    {
+        let mut conn = app.db.connect();
+        diesel::sql_query(format!(
+            "UPDATE unions SET accepting = false WHERE id = {jingtan}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let cases = [
+        (999_999, "目标工会不存在"),
+        (pool, "目标工会暂不接收会员转入"),
+        (jingtan, "目标工会暂不接收会员转入"),
+    ];
+    for (target, message) in cases {
+        let refused = request(&app, &worker, &json!({"to_union_id": target})).await;
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(refused.body["code"], "invalid_target_union");
+        assert_eq!(refused.body["message"], message);
+        assert_eq!(refused.body["field"], "to_union_id");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM transfers"), 0);
+    let membership = app.call(Method::GET, "/v1/membership", &worker, None).await;
+    assert_eq!(membership.body["status"], "active");
+}

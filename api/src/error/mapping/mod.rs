@@ -7,4 +7,3 @@ mod membership;
 pub use applications::{
     correct_error, decide_error, read_error, stats_error, submit_error, withdrawal_error,
 };
-pub use membership::membership_error;
