@@ -17,7 +17,9 @@ pub mod ids;
 pub mod member;
 pub mod membership_number;
 pub mod notification;
+pub mod notification_route;
 pub mod occupation;
+pub mod outbox_event;
 pub mod phone;
 pub mod ports;
 pub mod reason;
@@ -25,6 +27,7 @@ pub mod region;
 pub mod registry;
 pub mod resident_id;
 pub mod routing;
+pub mod sign_in;
 pub mod transfer;
 pub mod vocab;
 

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Integer, Jsonb, Nullable, Text, Timestamptz};
 use serde::Deserialize;
 use serde_json::Value;
+use zhijian_domain::outbox_event::OutboxEvent;
 
 use crate::db::StoreError;
 use crate::db::schema::deliveries;
@@ -130,6 +131,14 @@ pub struct ClaimedEvent {
     /// This attempt's number, from 1.
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+}
+
+impl ClaimedEvent {
+    /// The stored name as an [`OutboxEvent`]; `None` for a name this version does not know
+    /// (written by a newer server, or by hand), which nothing here acts on.
+    pub fn event(&self) -> Option<OutboxEvent> {
+        OutboxEvent::parse(&self.event_type)
+    }
 }
 
 /// Claims up to `limit` due rows for `lease`, oldest first: one short transaction, rows locked

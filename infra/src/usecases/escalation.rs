@@ -91,9 +91,9 @@ pub fn scan(
             if inserted == 0 {
                 continue;
             }
-            outbox::enqueue(
+            outbox::enqueue_event(
                 conn,
-                &format!("application.{}", alert.as_str()),
+                alert.into(),
                 &candidate.id.to_string(),
                 &json!({
                     "application_id": candidate.id,

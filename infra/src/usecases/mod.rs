@@ -22,6 +22,7 @@ use crate::crypto::pii::PiiCipher;
 use crate::db::PgPool;
 use crate::store::reference_cache::ReferenceCache;
 
+pub mod auth;
 pub mod delivery;
 pub mod escalation;
 pub mod notifications;
