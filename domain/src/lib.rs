@@ -9,6 +9,7 @@ mod checksum;
 
 pub mod admin;
 pub mod application;
+pub mod audit;
 pub mod calendar;
 pub mod credit_code;
 pub mod deadline;

@@ -22,10 +22,12 @@ use crate::crypto::pii::PiiCipher;
 use crate::db::PgPool;
 use crate::store::reference_cache::ReferenceCache;
 
+pub mod audit;
 pub mod auth;
 pub mod delivery;
 pub mod escalation;
 pub mod notifications;
+pub mod reference;
 
 /// What every use case may reach: the database pool, the cipher for personal data, the
 /// in-memory reference data and the clock.
