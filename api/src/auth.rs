@@ -266,8 +266,8 @@ async fn authenticate(
     token: &str,
     kind: SessionKind,
 ) -> Result<Session, ApiError> {
-    let claims = verify_access_token(&state.settings.auth, token, state.services.now())
-        .map_err(|e| {
+    let claims =
+        verify_access_token(&state.settings.auth, token, state.services.now()).map_err(|e| {
             log::debug!("access token refused: {e}");
             invalid_token()
         })?;
@@ -351,9 +351,9 @@ impl FromRequest for AdminIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::StatusCode;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use actix_web::http::StatusCode;
     use zhijian_infra::crypto::secret::Secret;
 
     fn config() -> AuthConfig {

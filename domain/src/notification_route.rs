@@ -118,15 +118,13 @@ pub const ROUTES: &[Route] = &[
     Route::new(OutboxEvent::ApplicationResubmitted)
         .worker("application_received")
         .admins(Audience::Union, "admin_new_application"),
-    Route::new(OutboxEvent::ApplicationForwarded)
-        .admins(Audience::Union, "admin_new_application"),
+    Route::new(OutboxEvent::ApplicationForwarded).admins(Audience::Union, "admin_new_application"),
     Route::new(OutboxEvent::ApplicationAssigned).admins(Audience::Union, "admin_new_application"),
     Route::new(OutboxEvent::ApplicationApproved).worker("application_approved"),
     Route::new(OutboxEvent::ApplicationRejected).worker("application_rejected"),
     Route::new(OutboxEvent::ApplicationReturned).worker("application_returned"),
     Route::new(OutboxEvent::ApplicationDueSoon).admins(Audience::Union, "admin_due_soon"),
-    Route::new(OutboxEvent::ApplicationOverdue)
-        .admins(Audience::UnionAndParent, "admin_overdue"),
+    Route::new(OutboxEvent::ApplicationOverdue).admins(Audience::UnionAndParent, "admin_overdue"),
     Route::new(OutboxEvent::TransferRequested)
         .worker("transfer_step")
         .admins_of("from_union_id", Audience::Union, "admin_transfer_out"),

@@ -119,8 +119,16 @@ fn parse_query(query: &AuditQuery) -> Result<TrailQuery, ApiError> {
     };
     let limit = crate::pagination::page_size(query.limit)?;
     Ok(TrailQuery {
-        object_kind: word(query.object_kind.as_deref(), TrailWord::MAX_KIND_CHARS, "object_kind")?,
-        object_id: word(query.object_id.as_deref(), TrailWord::MAX_ID_CHARS, "object_id")?,
+        object_kind: word(
+            query.object_kind.as_deref(),
+            TrailWord::MAX_KIND_CHARS,
+            "object_kind",
+        )?,
+        object_id: word(
+            query.object_id.as_deref(),
+            TrailWord::MAX_ID_CHARS,
+            "object_id",
+        )?,
         before: query.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     })

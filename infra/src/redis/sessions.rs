@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use ::redis::Script;
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zhijian_domain::admin::AdminRole;
@@ -537,6 +537,22 @@ mod tests {
         assert_eq!(session_from_fields("s", &fields).unwrap().admin, None);
         fields.insert("kind".into(), "partner".into());
         assert_eq!(session_from_fields("s", &fields), None);
+    }
+
+    #[test]
+    fn a_sealed_successor_opens_only_with_the_presented_token() {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let presented = new_refresh_token(&id);
+        let (successor, secret) = new_refresh_token_with_secret(&id);
+        let sealed = hex::encode(seal(&secret, &presented));
+        assert!(!sealed.contains(&hex::encode(secret)));
+        let (opened, issued_at) = unseal_replay(&id, &presented, &sealed, "1764842400123").unwrap();
+        assert_eq!(opened, successor);
+        assert_eq!(issued_at.timestamp_millis(), 1_764_842_400_123);
+        let other = new_refresh_token(&id);
+        let (wrong, _) = unseal_replay(&id, &other, &sealed, "1").unwrap();
+        assert_ne!(wrong, successor);
+        assert!(unseal_replay(&id, &presented, "zz", "1").is_none());
     }
 
     #[test]

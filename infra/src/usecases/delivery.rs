@@ -23,9 +23,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use zhijian_domain::outbox_event::OutboxEvent;
 
+use crate::db::schema::deliveries;
 use crate::db::{self, StoreError};
 use crate::usecases::Services;
-use crate::db::schema::deliveries;
 
 /// `[outbox]` settings: the dispatcher and the deadline scan running inside the server.
 #[derive(Debug, Clone, Deserialize)]
@@ -159,7 +159,10 @@ pub async fn settle_attempt(
     attempt: i32,
     settlement: Settlement,
 ) -> Result<bool, StoreError> {
-    db::run(&ctx.pool, move |conn| settle(conn, id, attempt, &settlement)).await
+    db::run(&ctx.pool, move |conn| {
+        settle(conn, id, attempt, &settlement)
+    })
+    .await
 }
 
 /// Claims up to `limit` due rows for `lease`, oldest first: one short transaction, rows locked

@@ -15,8 +15,8 @@ use serde_json::json;
 use uuid::Uuid;
 use zhijian_domain::notification::DeadlineAlert;
 
-use crate::db::{self, StoreError};
 use crate::db::schema::deadline_alerts;
+use crate::db::{self, StoreError};
 use crate::store::outbox;
 use crate::usecases::Services;
 

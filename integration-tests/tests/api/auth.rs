@@ -745,7 +745,10 @@ async fn parallel_refreshes_within_the_grace_answer_the_same_pair() {
         )
         .await;
     assert_eq!(next.status, 200, "{}", next.text);
-    assert_eq!(get_with(&app, "/v1/me", access(&next.body)).await.status, 200);
+    assert_eq!(
+        get_with(&app, "/v1/me", access(&next.body)).await.status,
+        200
+    );
 }
 
 /// After the grace, a spent token is reuse as before: the whole sign-in is revoked.

@@ -56,7 +56,8 @@ pub async fn admin_login(
         union_id: admin.union_id,
         union_path: admin.union_path.clone(),
     };
-    let signed_in = start_session(ctx, SessionKind::Admin, admin.id.to_string(), Some(scope)).await?;
+    let signed_in =
+        start_session(ctx, SessionKind::Admin, admin.id.to_string(), Some(scope)).await?;
     Ok(AdminSignedIn { admin, signed_in })
 }
 

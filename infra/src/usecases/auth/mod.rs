@@ -22,7 +22,9 @@ use crate::redis::{RedisStore, RedisUnavailable};
 use crate::usecases::Services;
 
 pub use admin_login::{AdminLoginError, AdminSignedIn, admin_login};
-pub use bind_phone::{AccountProfile, BindPhoneError, MeError, bind_sms_phone, bind_wechat_phone, me};
+pub use bind_phone::{
+    AccountProfile, BindPhoneError, MeError, bind_sms_phone, bind_wechat_phone, me,
+};
 pub use logout::{admin_logout, live_session, logout};
 pub use refresh::refresh;
 pub use sms::{PhoneLoginError, SendCodeError, phone_login, send_sms_code};

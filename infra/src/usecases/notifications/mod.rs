@@ -22,9 +22,11 @@
 //! what to say, in one go), [`notifier`] (the provider calls and their records).
 
 pub mod config;
-mod plan;
 mod notifier;
+mod plan;
 
-pub use config::{Facts, NotificationsConfig, TemplateConfig, local_minute, sms_params, wechat_data};
+pub use config::{
+    Facts, NotificationsConfig, TemplateConfig, local_minute, sms_params, wechat_data,
+};
 pub use notifier::{Notifier, Outcome};
 pub use plan::set_admin_phone;

@@ -14,9 +14,7 @@ use crate::crypto::pii::PiiCipher;
 use crate::db::{self, PgPool, StoreError};
 use crate::providers::sms::SmsProvider;
 use crate::usecases::delivery::{self, ClaimedEvent, DeliveryRecord};
-use crate::usecases::notifications::config::{
-    Facts, NotificationsConfig, sms_params, wechat_data,
-};
+use crate::usecases::notifications::config::{Facts, NotificationsConfig, sms_params, wechat_data};
 use crate::usecases::notifications::plan::{Plan, WorkerContact, load_plan};
 
 /// How one attempt at one event ended.
