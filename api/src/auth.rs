@@ -9,25 +9,25 @@
 //! A valid signature is not enough: the session named by `sid` must still be live in Redis
 //! (`zhijian_infra::redis::sessions`), which is what makes logout and refresh-token reuse revocation
 //! take effect at once. A worker token on an admin route, or the reverse, is refused.
-//! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer`; Redis down is 503.
+//! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer` (an [`ApiError`] with its
+//! challenge, `crate::error::mapping::auth`); Redis down is 503.
 
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
-use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
-use zhijian_infra::redis::RedisUnavailable;
-use zhijian_infra::redis::sessions::{Session, SessionKind, Sessions, StartedSession};
+use zhijian_infra::redis::sessions::{Session, SessionKind};
+use zhijian_infra::usecases::auth::{self as sign_in, AuthContext, SessionPolicy, SignedIn};
 
 use crate::error::ApiError;
+use crate::error::mapping::auth::{invalid_token, missing_token};
 use crate::settings::AuthConfig;
 use crate::startup::AppState;
 
@@ -138,52 +138,40 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-/// The sessions of this server (lifetime `auth.refresh_ttl_secs`).
-pub fn sessions(state: &AppState) -> Sessions<'_> {
-    Sessions::new(
-        &state.redis,
-        Duration::from_secs(state.settings.auth.refresh_ttl_secs),
-    )
+/// What the sign-in use cases reach on this server: its sessions (`auth.refresh_ttl_secs`,
+/// `auth.refresh_reuse_grace_secs`) and verification codes (`sms_policy`).
+pub fn context(state: &AppState) -> AuthContext<'_> {
+    let auth = &state.settings.auth;
+    AuthContext {
+        services: &state.services,
+        redis: &state.redis,
+        sessions: SessionPolicy {
+            ttl: Duration::from_secs(auth.refresh_ttl_secs),
+            reuse_grace: Duration::from_secs(auth.refresh_reuse_grace_secs),
+        },
+        sms_policy: &state.settings.sms_policy,
+    }
 }
 
-/// The token pair of a session: a fresh access token and the session's refresh token.
-pub fn token_pair(
-    state: &AppState,
-    session: &Session,
-    refresh_token: String,
-) -> Result<TokenPair, ApiError> {
+/// The token pair of a sign-in or refresh: the access token signed for its session at its
+/// `issued_at` (so a refresh answered again within the grace signs the same token), and its
+/// refresh token.
+pub fn token_pair(state: &AppState, signed_in: SignedIn) -> Result<TokenPair, ApiError> {
     let auth = &state.settings.auth;
+    let session = &signed_in.session;
     let access_token = issue_access_token(
         auth,
         session.kind,
         &session.subject,
         &session.id,
-        state.clock.now(),
+        signed_in.issued_at,
     )?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
         expires_in: auth.access_ttl_secs,
-        refresh_token,
+        refresh_token: signed_in.refresh_token,
     })
-}
-
-/// Starts a session for `subject` and returns its first token pair.
-pub async fn sign_in(
-    state: &AppState,
-    kind: SessionKind,
-    subject: &str,
-    admin: Option<zhijian_infra::redis::sessions::AdminScope>,
-) -> Result<TokenPair, ApiError> {
-    let StartedSession { id, refresh_token } =
-        sessions(state).start(kind, subject, admin.as_ref()).await?;
-    let session = Session {
-        id,
-        kind,
-        subject: subject.to_owned(),
-        admin,
-    };
-    token_pair(state, &session, refresh_token)
 }
 
 /// A signed-in worker (an `Authorization: Bearer` worker token of a live session).
@@ -251,91 +239,25 @@ impl AdminIdentity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaybeWorker(pub Option<WorkerIdentity>);
 
-/// Why a caller was not let in.
-#[derive(Debug)]
-pub enum AuthError {
-    /// No `Authorization: Bearer` header.
-    Missing,
-    /// A token that is invalid, expired, of the other kind, or of an ended session.
-    Invalid,
-    /// Redis (the session store) is down: 503.
-    Unavailable(RedisUnavailable),
-    /// The server is misconfigured (no state): 500.
-    Internal(&'static str),
-}
-
-impl std::fmt::Display for AuthError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Missing => f.write_str("no bearer token"),
-            Self::Invalid => f.write_str("invalid bearer token"),
-            Self::Unavailable(e) => write!(f, "{e}"),
-            Self::Internal(what) => f.write_str(what),
-        }
-    }
-}
-
-impl From<RedisUnavailable> for AuthError {
-    fn from(error: RedisUnavailable) -> Self {
-        Self::Unavailable(error)
-    }
-}
-
-impl AuthError {
-    fn api_error(&self) -> ApiError {
-        match self {
-            Self::Missing | Self::Invalid => ApiError::new(ErrorCode::Unauthorized, "请先登录"),
-            Self::Unavailable(e) => ApiError::from(RedisUnavailable(e.0.clone())),
-            Self::Internal(what) => ApiError::internal(what),
-        }
-    }
-}
-
-impl ResponseError for AuthError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Missing | Self::Invalid => StatusCode::UNAUTHORIZED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = self.api_error().error_response();
-        let challenge = match self {
-            Self::Missing => Some(r#"Bearer realm="zhijian""#),
-            Self::Invalid => Some(r#"Bearer realm="zhijian", error="invalid_token""#),
-            _ => None,
-        };
-        if let Some(challenge) = challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-        }
-        response
-    }
-}
-
 /// The bearer token of a request: `None` without an `Authorization` header, `Err` when the
 /// header is not `Bearer <token>`.
-fn bearer(req: &HttpRequest) -> Result<Option<String>, AuthError> {
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| AuthError::Invalid)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Invalid)?;
+    let value = value.to_str().map_err(|_| invalid_token())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(invalid_token)?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(AuthError::Invalid);
+        return Err(invalid_token());
     }
     Ok(Some(token.to_owned()))
 }
 
-fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AuthError> {
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or(AuthError::Internal("AppState is not registered"))
+        .ok_or_else(|| ApiError::internal("AppState is not registered"))
 }
 
 /// Verifies `token` as a `kind` token and returns its live session.
@@ -343,36 +265,35 @@ async fn authenticate(
     state: &AppState,
     token: &str,
     kind: SessionKind,
-) -> Result<Session, AuthError> {
+) -> Result<Session, ApiError> {
     let claims =
-        verify_access_token(&state.settings.auth, token, state.clock.now()).map_err(|e| {
+        verify_access_token(&state.settings.auth, token, state.services.now()).map_err(|e| {
             log::debug!("access token refused: {e}");
-            AuthError::Invalid
+            invalid_token()
         })?;
     if claims.typ != kind {
-        return Err(AuthError::Invalid);
+        return Err(invalid_token());
     }
-    let session = sessions(state)
-        .get(&claims.sid)
+    let session = sign_in::live_session(&context(state), &claims.sid)
         .await?
-        .ok_or(AuthError::Invalid)?;
+        .ok_or_else(invalid_token)?;
     if session.kind != kind || session.subject != claims.sub {
-        return Err(AuthError::Invalid);
+        return Err(invalid_token());
     }
     Ok(session)
 }
 
-fn worker_of(session: Session) -> Result<WorkerIdentity, AuthError> {
-    let account_id = AccountId::parse(&session.subject).map_err(|_| AuthError::Invalid)?;
+fn worker_of(session: Session) -> Result<WorkerIdentity, ApiError> {
+    let account_id = AccountId::parse(&session.subject).map_err(|_| invalid_token())?;
     Ok(WorkerIdentity {
         account_id,
         session_id: session.id,
     })
 }
 
-fn admin_of(session: Session) -> Result<AdminIdentity, AuthError> {
-    let admin_id = AdminId::parse(&session.subject).map_err(|_| AuthError::Invalid)?;
-    let scope = session.admin.ok_or(AuthError::Invalid)?;
+fn admin_of(session: Session) -> Result<AdminIdentity, ApiError> {
+    let admin_id = AdminId::parse(&session.subject).map_err(|_| invalid_token())?;
+    let scope = session.admin.ok_or_else(invalid_token)?;
     Ok(AdminIdentity {
         admin_id,
         role: scope.role,
@@ -383,12 +304,12 @@ fn admin_of(session: Session) -> Result<AdminIdentity, AuthError> {
 }
 
 impl FromRequest for WorkerIdentity {
-    type Error = AuthError;
+    type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let prepared =
-            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
+            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
             worker_of(authenticate(&state, &token, SessionKind::Worker).await?)
@@ -397,7 +318,7 @@ impl FromRequest for WorkerIdentity {
 }
 
 impl FromRequest for MaybeWorker {
-    type Error = AuthError;
+    type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
@@ -414,12 +335,12 @@ impl FromRequest for MaybeWorker {
 }
 
 impl FromRequest for AdminIdentity {
-    type Error = AuthError;
+    type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let prepared =
-            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or(AuthError::Missing)?)));
+            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
             admin_of(authenticate(&state, &token, SessionKind::Admin).await?)
@@ -430,6 +351,7 @@ impl FromRequest for AdminIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::StatusCode;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use zhijian_infra::crypto::secret::Secret;
@@ -441,6 +363,7 @@ mod tests {
             audience: "zhijian-api".into(),
             access_ttl_secs: 900,
             refresh_ttl_secs: 3600,
+            refresh_reuse_grace_secs: 10,
         }
     }
 
@@ -588,7 +511,9 @@ mod tests {
 
     #[actix_web::test]
     async fn a_refusal_is_401_with_a_bearer_challenge() {
-        let response = AuthError::Invalid.error_response();
+        use actix_web::ResponseError as _;
+        use zhijian_infra::redis::RedisUnavailable;
+        let response = invalid_token().error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let challenge = response
             .headers()
@@ -597,7 +522,7 @@ mod tests {
             .to_str()
             .unwrap();
         assert!(challenge.starts_with("Bearer"));
-        let unavailable = AuthError::Unavailable(RedisUnavailable("down".into())).error_response();
+        let unavailable = ApiError::from(RedisUnavailable("down".into())).error_response();
         assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(unavailable.headers().get(header::RETRY_AFTER).is_some());
     }

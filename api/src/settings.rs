@@ -114,6 +114,11 @@ pub struct AuthConfig {
     /// Lifetime of a refresh token family.
     #[serde(default = "default_refresh_ttl")]
     pub refresh_ttl_secs: u64,
+    /// How long a spent refresh token may come back (a flaky phone retrying, two requests
+    /// racing) and get the same answer as its first use instead of counting as reuse; after
+    /// it, a spent token revokes the whole sign-in. 0 turns the grace off.
+    #[serde(default = "default_refresh_reuse_grace")]
+    pub refresh_reuse_grace_secs: u64,
 }
 
 fn default_issuer() -> String {
@@ -130,6 +135,10 @@ fn default_access_ttl() -> u64 {
 
 fn default_refresh_ttl() -> u64 {
     30 * 24 * 3600
+}
+
+fn default_refresh_reuse_grace() -> u64 {
+    10
 }
 
 /// `[pii]` settings: encryption of resident ID and phone numbers at rest.
@@ -277,6 +286,11 @@ impl Settings {
         if self.auth.refresh_ttl_secs < self.auth.access_ttl_secs {
             return Err(SettingsError(
                 "auth.refresh_ttl_secs must not be shorter than auth.access_ttl_secs".into(),
+            ));
+        }
+        if self.auth.refresh_reuse_grace_secs > 60 {
+            return Err(SettingsError(
+                "auth.refresh_reuse_grace_secs must be between 0 and 60".into(),
             ));
         }
         if self.card.ttl_secs < 30 || self.card.ttl_secs > 3600 {

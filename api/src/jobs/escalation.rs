@@ -9,7 +9,7 @@ use actix_web::web;
 use chrono::TimeDelta;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
-use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::db::StoreError;
 use zhijian_infra::usecases::escalation::{self, ScanReport};
 
 use crate::startup::AppState;
@@ -35,11 +35,7 @@ pub async fn run_once(state: &AppState) -> ScanReport {
     let lead = TimeDelta::minutes(state.settings.outbox.due_soon_minutes);
     let mut total = ScanReport::default();
     loop {
-        let now = state.clock.now();
-        let scanned = db::run(&state.pool, move |conn| {
-            escalation::scan(conn, now, lead, BATCH)
-        })
-        .await;
+        let scanned = escalation::scan_deadlines(&state.services, lead, BATCH).await;
         match scanned {
             Ok(report) => {
                 total.due_soon += report.due_soon;

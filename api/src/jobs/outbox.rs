@@ -25,7 +25,7 @@ use futures_util::future::join_all;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use zhijian_infra::crypto::secret::Secret;
-use zhijian_infra::db::{self, StoreError};
+use zhijian_infra::db::StoreError;
 use zhijian_infra::store::outbox::Listener;
 use zhijian_infra::usecases::delivery::{self, ClaimedEvent, OutboxConfig, Settlement};
 use zhijian_infra::usecases::notifications::{Notifier, Outcome};
@@ -91,11 +91,11 @@ pub fn start(state: web::Data<AppState>) -> NotificationJobs {
         Arc::clone(&handle.stop),
     );
     let notifier = Arc::new(Notifier::new(
-        state.pool.clone(),
+        state.services.pool.clone(),
         Arc::clone(&state.wechat),
         Arc::clone(&state.sms),
         state.settings.sms.provider,
-        Arc::clone(&state.pii),
+        Arc::clone(&state.services.pii),
         state.settings.notifications.clone(),
     ));
     let dispatcher = tokio::spawn(dispatch_forever(state.clone(), notifier, wake));
@@ -137,7 +137,7 @@ pub async fn dispatch_batch(
     config: &OutboxConfig,
 ) -> Result<usize, StoreError> {
     let (limit, lease) = (config.batch_size, Duration::from_millis(config.lease_ms));
-    let claimed = db::run(&state.pool, move |conn| delivery::claim(conn, limit, lease)).await?;
+    let claimed = delivery::claim_due(&state.services, limit, lease).await?;
     let count = claimed.len();
     join_all(
         claimed
@@ -178,11 +178,8 @@ async fn deliver(
             after: config.retry_delay(u32::try_from(attempt).unwrap_or(1), rand::random::<f64>()),
         },
     };
-    let (id, written) = (event.id, settlement.clone());
-    let settled = db::run(&state.pool, move |conn| {
-        delivery::settle(conn, id, attempt, &written)
-    })
-    .await;
+    let id = event.id;
+    let settled = delivery::settle_attempt(&state.services, id, attempt, settlement.clone()).await;
     let event_type = &event.event_type;
     match (&settled, &settlement) {
         (Err(e), _) => log::warn!(

@@ -10,13 +10,13 @@ use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use zhijian_domain::admin::AdminRole;
-use zhijian_domain::error_code::ErrorCode;
-use zhijian_infra::db;
-use zhijian_infra::store::audit_trail::{self, AuditFilter, AuditRow};
+use zhijian_domain::audit::{TrailReader, TrailWord};
+use zhijian_infra::store::audit_trail::AuditRow;
+use zhijian_infra::usecases::audit::{self, TrailPage, TrailQuery};
 
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
+use crate::error::mapping::audit as errors;
 use crate::startup::AppState;
 use crate::views::application::UnionRef;
 
@@ -100,51 +100,49 @@ fn encode_cursor(id: i64) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            ErrorCode::InvalidCursor,
-            "分页游标无效，请从第一页重新查询",
-            "cursor",
-        )
-    };
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
+        .map_err(|_| errors::invalid_cursor())?;
+    let text = String::from_utf8(raw).map_err(|_| errors::invalid_cursor())?;
     text.strip_prefix("audit|")
         .and_then(|id| id.parse::<i64>().ok())
         .filter(|id| *id > 0)
-        .ok_or_else(bad)
+        .ok_or_else(errors::invalid_cursor)
 }
 
-/// A filter value: trimmed, non-empty, at most `max` characters of `[A-Za-z0-9_.:-]`.
-fn filter_value(
-    value: Option<&str>,
-    max: usize,
-    field: &'static str,
-) -> Result<Option<String>, ApiError> {
-    let Some(value) = value.map(str::trim) else {
-        return Ok(None);
+/// The query, parsed: page size, filters, cursor (in that order of checking).
+fn parse_query(query: &AuditQuery) -> Result<TrailQuery, ApiError> {
+    let word = |value: Option<&str>, max, field| {
+        value
+            .map(|v| TrailWord::parse(v, max).map_err(|e| errors::invalid_filter(e, field)))
+            .transpose()
     };
-    let valid = !value.is_empty()
-        && value.chars().count() <= max
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
-    if valid {
-        Ok(Some(value.to_owned()))
-    } else {
-        Err(ApiError::invalid(
-            ErrorCode::InvalidFilter,
-            "筛选条件格式不正确",
-            field,
-        ))
-    }
+    let limit = crate::pagination::page_size(query.limit)?;
+    Ok(TrailQuery {
+        object_kind: word(
+            query.object_kind.as_deref(),
+            TrailWord::MAX_KIND_CHARS,
+            "object_kind",
+        )?,
+        object_id: word(
+            query.object_id.as_deref(),
+            TrailWord::MAX_ID_CHARS,
+            "object_id",
+        )?,
+        before: query.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit,
+    })
 }
 
-/// Managers and viewers read the trail; reviewers do not.
-fn may_read_audit(role: AdminRole) -> bool {
-    matches!(role, AdminRole::Manager | AdminRole::Viewer)
+fn page(trail: TrailPage) -> AuditPage {
+    let next_cursor = trail
+        .more
+        .then(|| trail.rows.last().map(|row| encode_cursor(row.id)))
+        .flatten();
+    AuditPage {
+        items: trail.rows.into_iter().map(entry).collect(),
+        next_cursor,
+    }
 }
 
 /// `GET /v1/admin/audit`
@@ -153,35 +151,13 @@ pub async fn list(
     admin: AdminIdentity,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !may_read_audit(admin.role) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "当前角色不能查看审计日志",
-        ));
-    }
-    let limit = crate::pagination::page_size(query.limit)?;
-    let filter = AuditFilter {
-        object_kind: filter_value(query.object_kind.as_deref(), 32, "object_kind")?,
-        object_id: filter_value(query.object_id.as_deref(), 64, "object_id")?,
-        before: query.cursor.as_deref().map(decode_cursor).transpose()?,
-        limit: limit + 1,
-    };
-    let scope = admin.actor()?.union_path;
-    let mut rows = db::run(&state.pool, move |conn| {
-        audit_trail::list(conn, &scope, &filter)
-    })
-    .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = if more {
-        rows.last().map(|row| encode_cursor(row.id))
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(AuditPage {
-        items: rows.into_iter().map(entry).collect(),
-        next_cursor,
-    }))
+    let reader = TrailReader::authorize(admin.role).map_err(errors::may_not_read)?;
+    let query = parse_query(&query)?;
+    let scope = admin
+        .subtree()
+        .ok_or_else(|| ApiError::internal("an admin session with a malformed union path"))?;
+    let trail = audit::list_trail(&state.services, &reader, scope, query).await?;
+    Ok(HttpResponse::Ok().json(page(trail)))
 }
 
 #[cfg(test)]
@@ -194,26 +170,5 @@ mod tests {
         assert!(decode_cursor("not-base64!").is_err());
         let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("123|abc");
         assert!(decode_cursor(&foreign).is_err());
-    }
-
-    #[test]
-    fn only_managers_and_viewers_read_the_trail() {
-        assert!(may_read_audit(AdminRole::Manager));
-        assert!(may_read_audit(AdminRole::Viewer));
-        assert!(!may_read_audit(AdminRole::Reviewer));
-    }
-
-    #[test]
-    fn filters_are_short_plain_words() {
-        assert_eq!(
-            filter_value(Some(" application "), 32, "f")
-                .unwrap()
-                .as_deref(),
-            Some("application")
-        );
-        assert!(filter_value(Some(""), 32, "f").is_err());
-        assert!(filter_value(Some("a'; drop"), 32, "f").is_err());
-        assert!(filter_value(Some(&"a".repeat(33)), 32, "f").is_err());
-        assert_eq!(filter_value(None, 32, "f").unwrap(), None);
     }
 }

@@ -21,31 +21,19 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use chrono::{DateTime, Utc};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::AdminRole;
-use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_domain::phone::PhoneNumber;
-use zhijian_domain::ports::{SmsError, WeChatError};
-use zhijian_infra::db::{self, StoreError};
-use zhijian_infra::redis::RedisUnavailable;
-use zhijian_infra::redis::sessions::{AdminScope, RefreshError, SessionKind, UnknownAdminLogins};
-use zhijian_infra::redis::sms_codes::{
-    IssueError, Requester, SmsPurpose, VerificationCodes, VerifyError,
-};
-use zhijian_infra::store::accounts::{self, AccountRow, BindPhoneError};
-use zhijian_infra::store::admins::{self, AdminRecord, LoginOutcome};
+use zhijian_domain::sign_in::WeChatCode;
+use zhijian_infra::redis::sms_codes::{Requester, SmsPurpose};
+use zhijian_infra::usecases::auth::{self as sign_in, AccountProfile, AdminSignedIn};
 
-use crate::auth::{self, AdminIdentity, MaybeWorker, TokenPair, WorkerIdentity};
+use crate::auth::{self, AdminIdentity, MaybeWorker, TokenPair, WorkerIdentity, context};
 use crate::error::ApiError;
+use crate::error::mapping::auth as errors;
 use crate::startup::AppState;
-
-/// Longest WeChat code accepted (they are 32 characters today).
-const MAX_WECHAT_CODE_LEN: usize = 128;
 
 /// Body of `POST /v1/auth/wechat` and `POST /v1/auth/wechat-phone`.
 #[derive(Debug, Deserialize)]
@@ -154,89 +142,18 @@ pub struct AdminLoginView {
     pub admin: AdminProfileView,
 }
 
-/// The errors of these routes: the envelope of [`ApiError`], plus the `WWW-Authenticate:
-/// Bearer` challenge on a 401.
-#[derive(Debug)]
-pub struct AuthRouteError(ApiError);
-
-impl std::fmt::Display for AuthRouteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl ResponseError for AuthRouteError {
-    fn status_code(&self) -> StatusCode {
-        self.0.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = self.0.error_response();
-        if self.0.status() == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer realm="zhijian""#),
-            );
-        }
-        response
-    }
-}
-
-impl From<ApiError> for AuthRouteError {
-    fn from(error: ApiError) -> Self {
-        Self(error)
-    }
-}
-
-impl From<StoreError> for AuthRouteError {
-    fn from(error: StoreError) -> Self {
-        Self(error.into())
-    }
-}
-
-impl From<RedisUnavailable> for AuthRouteError {
-    fn from(error: RedisUnavailable) -> Self {
-        Self(error.into())
-    }
-}
-
-impl From<BindPhoneError> for AuthRouteError {
-    fn from(error: BindPhoneError) -> Self {
-        Self(match error {
-            BindPhoneError::PhoneTaken => {
-                ApiError::new(ErrorCode::PhoneTaken, "该手机号已绑定其他账号")
-            }
-            BindPhoneError::AccountNotFound => unauthorized(),
-            BindPhoneError::Store(e) => e.into(),
-        })
-    }
-}
-
-type Answer = Result<HttpResponse, AuthRouteError>;
+type Answer = Result<HttpResponse, ApiError>;
 
 /// `POST /v1/auth/wechat`: sign in (or up) with a `wx.login` code.
 pub async fn wechat_login(
     state: web::Data<AppState>,
     body: web::Json<WeChatCodeRequest>,
 ) -> Answer {
-    let code = wechat_code(&body.code)?;
-    // The session key stays here: it is dropped with `identity`, never stored or sent.
-    let identity = state
-        .wechat
-        .code_to_session(code)
+    let code = WeChatCode::parse(&body.code).map_err(errors::invalid_wechat_code)?;
+    let signed_in = sign_in::wechat_login(&context(&state), state.wechat.as_ref(), &code)
         .await
-        .map_err(wechat_error)?;
-    let (openid, unionid, now) = (identity.openid, identity.unionid, state.clock.now());
-    let account = db::run(&state.pool, move |conn| {
-        accounts::find_or_create_by_openid(conn, &openid, unionid.as_deref(), now)
-    })
-    .await?;
-    log::info!(
-        "worker signed in (method: wechat, account_id: {})",
-        account.id
-    );
-    let tokens = auth::sign_in(&state, SessionKind::Worker, &account.id.to_string(), None).await?;
-    Ok(HttpResponse::Ok().json(tokens))
+        .map_err(errors::wechat_login_error)?;
+    Ok(HttpResponse::Ok().json(auth::token_pair(&state, signed_in)?))
 }
 
 /// `POST /v1/auth/sms-codes`: send a verification code, unless a cap is reached.
@@ -246,28 +163,16 @@ pub async fn send_sms_code(
     caller: MaybeWorker,
     body: web::Json<SmsCodeRequest>,
 ) -> Answer {
-    let phone = parse_phone(&body.phone)?;
-    let purpose = SmsPurpose::parse(&body.purpose).ok_or_else(|| {
-        ApiError::invalid(ErrorCode::InvalidSmsPurpose, "验证码用途不正确", "purpose")
-    })?;
-    if purpose == SmsPurpose::BindPhone && caller.0.is_none() {
-        return Err(unauthorized().into());
-    }
-    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
+    let phone = PhoneNumber::parse(&body.phone).map_err(errors::invalid_phone)?;
+    let purpose = SmsPurpose::parse(&body.purpose).ok_or_else(errors::invalid_sms_purpose)?;
     let requester = Requester {
-        ip,
+        ip: client_ip(&req, state.settings.server.trust_forwarded_for),
         account: caller.0.map(|worker| worker.account_id),
     };
-    let issued = codes(&state)
-        .issue(
-            &phone,
-            purpose,
-            requester,
-            state.clock.now(),
-            state.sms.as_ref(),
-        )
+    let sms = state.sms.as_ref();
+    let issued = sign_in::send_sms_code(&context(&state), sms, &phone, purpose, requester)
         .await
-        .map_err(issue_error)?;
+        .map_err(errors::send_code_error)?;
     Ok(HttpResponse::Accepted().json(SmsCodeSentView {
         expires_in: issued.expires_in,
         resend_after: issued.resend_after,
@@ -276,22 +181,11 @@ pub async fn send_sms_code(
 
 /// `POST /v1/auth/phone`: sign in (or up) with a phone and its `login` code.
 pub async fn phone_login(state: web::Data<AppState>, body: web::Json<PhoneCodeRequest>) -> Answer {
-    let phone = parse_phone(&body.phone)?;
-    codes(&state)
-        .verify(&phone, SmsPurpose::Login, &body.code)
+    let phone = PhoneNumber::parse(&body.phone).map_err(errors::invalid_phone)?;
+    let signed_in = sign_in::phone_login(&context(&state), phone, &body.code)
         .await
-        .map_err(verify_error)?;
-    let (pii, now) = (state.pii.clone(), state.clock.now());
-    let account = db::run(&state.pool, move |conn| {
-        accounts::find_or_create_by_phone(conn, &pii, &phone, now)
-    })
-    .await?;
-    log::info!(
-        "worker signed in (method: phone, account_id: {})",
-        account.id
-    );
-    let tokens = auth::sign_in(&state, SessionKind::Worker, &account.id.to_string(), None).await?;
-    Ok(HttpResponse::Ok().json(tokens))
+        .map_err(errors::phone_login_error)?;
+    Ok(HttpResponse::Ok().json(auth::token_pair(&state, signed_in)?))
 }
 
 /// `POST /v1/auth/wechat-phone`: bind the phone WeChat verified (`getPhoneNumber`).
@@ -300,15 +194,12 @@ pub async fn bind_wechat_phone(
     worker: WorkerIdentity,
     body: web::Json<WeChatCodeRequest>,
 ) -> Answer {
-    let code = wechat_code(&body.code)?;
-    let number = state
-        .wechat
-        .phone_number(code)
+    let code = WeChatCode::parse(&body.code).map_err(errors::invalid_wechat_code)?;
+    let wechat = state.wechat.as_ref();
+    let account = sign_in::bind_wechat_phone(&context(&state), wechat, worker.account_id, &code)
         .await
-        .map_err(wechat_error)?;
-    let phone = PhoneNumber::parse(&number).map_err(|_| not_mainland())?;
-    let account = bind_phone(&state, worker.account_id, phone).await?;
-    Ok(HttpResponse::Ok().json(me_view(&state, &account)?))
+        .map_err(errors::bind_phone_error)?;
+    Ok(HttpResponse::Ok().json(MeView::from(account)))
 }
 
 /// `POST /v1/me/phone`: bind a phone verified by a `bind_phone` SMS code.
@@ -317,183 +208,77 @@ pub async fn bind_sms_phone(
     worker: WorkerIdentity,
     body: web::Json<PhoneCodeRequest>,
 ) -> Answer {
-    let phone = parse_phone(&body.phone)?;
-    codes(&state)
-        .verify(&phone, SmsPurpose::BindPhone, &body.code)
+    let phone = PhoneNumber::parse(&body.phone).map_err(errors::invalid_phone)?;
+    let account = sign_in::bind_sms_phone(&context(&state), worker.account_id, phone, &body.code)
         .await
-        .map_err(verify_error)?;
-    let account = bind_phone(&state, worker.account_id, phone).await?;
-    Ok(HttpResponse::Ok().json(me_view(&state, &account)?))
+        .map_err(errors::bind_phone_error)?;
+    Ok(HttpResponse::Ok().json(MeView::from(account)))
 }
 
 /// `POST /v1/auth/refresh`: spend a refresh token for a new pair (worker or admin).
 pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Answer {
-    let rotated = auth::sessions(&state)
-        .rotate(body.refresh_token.trim())
+    let signed_in = sign_in::refresh(&context(&state), &body.refresh_token)
         .await
-        .map_err(|e| match e {
-            RefreshError::Invalid => {
-                ApiError::new(ErrorCode::InvalidRefreshToken, "登录已失效，请重新登录")
-            }
-            RefreshError::Reused { .. } => ApiError::new(
-                ErrorCode::RefreshTokenReused,
-                "登录凭证已被使用过，为保护账号安全已退出登录，请重新登录",
-            ),
-            RefreshError::Redis(e) => e.into(),
-        })?;
-    Ok(HttpResponse::Ok().json(auth::token_pair(
-        &state,
-        &rotated.session,
-        rotated.refresh_token,
-    )?))
+        .map_err(errors::refresh_error)?;
+    Ok(HttpResponse::Ok().json(auth::token_pair(&state, signed_in)?))
 }
 
 /// `POST /v1/auth/logout`: end the worker's session; its tokens stop working at once.
 pub async fn logout(state: web::Data<AppState>, worker: WorkerIdentity) -> Answer {
-    auth::sessions(&state).end(&worker.session_id).await?;
+    sign_in::logout(&context(&state), &worker.session_id)
+        .await
+        .map_err(errors::logout_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /v1/me`: the signed-in worker's account.
 pub async fn me(state: web::Data<AppState>, worker: WorkerIdentity) -> Answer {
-    let id = worker.account_id;
-    let account = db::run(&state.pool, move |conn| accounts::find(conn, id))
-        .await?
-        .ok_or_else(unauthorized)?;
-    Ok(HttpResponse::Ok().json(me_view(&state, &account)?))
+    let account = sign_in::me(&state.services, worker.account_id)
+        .await
+        .map_err(errors::me_error)?;
+    Ok(HttpResponse::Ok().json(MeView::from(account)))
 }
 
 /// `POST /v1/admin/auth/login`: password sign-in of a union admin.
 pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginRequest>) -> Answer {
-    let admin = authenticate_admin(&state, body.into_inner()).await?;
-    log::info!(
-        "admin signed in (admin_id: {}, union_id: {})",
-        admin.id,
-        admin.union_id
-    );
-    let scope = AdminScope {
-        role: admin.role,
-        union_id: admin.union_id,
-        union_path: admin.union_path.clone(),
-    };
-    let tokens = auth::sign_in(
-        &state,
-        SessionKind::Admin,
-        &admin.id.to_string(),
-        Some(scope),
-    )
-    .await?;
-    let union = AdminUnionView {
-        id: admin.union_id,
-        name: admin.union_name,
-    };
+    let AdminLoginRequest { username, password } = body.into_inner();
+    let AdminSignedIn { admin, signed_in } =
+        sign_in::admin_login(&context(&state), username, password)
+            .await
+            .map_err(errors::admin_login_error)?;
     let profile = AdminProfileView {
         id: admin.id,
         username: admin.username,
         display_name: admin.display_name,
         role: admin.role,
-        union,
+        union: AdminUnionView {
+            id: admin.union_id,
+            name: admin.union_name,
+        },
     };
+    let tokens = auth::token_pair(&state, signed_in)?;
     Ok(HttpResponse::Ok().json(AdminLoginView {
         tokens,
         admin: profile,
     }))
 }
 
-/// `POST /v1/admin/auth/logout`: end the admin's session.
+/// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail).
 pub async fn admin_logout(state: web::Data<AppState>, admin: AdminIdentity) -> Answer {
-    auth::sessions(&state).end(&admin.session_id).await?;
-    let (id, now) = (admin.admin_id, state.clock.now());
-    // The session is already over; a missing audit row must not make the logout fail.
-    if let Err(e) = db::run(&state.pool, move |conn| {
-        admins::record_logout(conn, id, now)
-    })
-    .await
-    {
-        log::warn!("admin {id} signed out, but the audit row was not written: {e}");
-    }
+    sign_in::admin_logout(&context(&state), admin.admin_id, &admin.session_id)
+        .await
+        .map_err(errors::logout_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Checks the password (with the lockout) and answers unknown usernames exactly like wrong
-/// passwords, lockout included.
-async fn authenticate_admin(
-    state: &AppState,
-    body: AdminLoginRequest,
-) -> Result<AdminRecord, AuthRouteError> {
-    let username = admins::normalise_username(&body.username);
-    let now = state.clock.now();
-    let typed = body.username;
-    let outcome = db::run(&state.pool, move |conn| {
-        admins::attempt_login(conn, &typed, &body.password, now)
-    })
-    .await?;
-    let lock = admins::LOCKOUT.to_std().unwrap_or_default();
-    let unknown =
-        UnknownAdminLogins::new(&state.redis, admins::MAX_FAILED_LOGINS.unsigned_abs(), lock);
-    match outcome {
-        LoginOutcome::Success(admin) => Ok(admin),
-        LoginOutcome::WrongPassword { locked_until: None } => Err(invalid_credentials().into()),
-        LoginOutcome::WrongPassword {
-            locked_until: Some(until),
-        }
-        | LoginOutcome::Locked { until } => Err(account_locked(seconds_until(until, now)).into()),
-        LoginOutcome::UnknownUser => {
-            if let Some(seconds) = unknown.locked_for(&username).await? {
-                return Err(account_locked(seconds).into());
-            }
-            match unknown.record_failure(&username).await? {
-                Some(seconds) => Err(account_locked(seconds).into()),
-                None => Err(invalid_credentials().into()),
-            }
+impl From<AccountProfile> for MeView {
+    fn from(account: AccountProfile) -> Self {
+        Self {
+            account_id: account.account_id,
+            phone: account.phone.map(|phone| phone.masked()),
+            wechat_linked: account.wechat_linked,
         }
     }
-}
-
-async fn bind_phone(
-    state: &AppState,
-    account: AccountId,
-    phone: PhoneNumber,
-) -> Result<AccountRow, AuthRouteError> {
-    let (pii, now) = (state.pii.clone(), state.clock.now());
-    let row = db::run(&state.pool, move |conn| {
-        accounts::bind_phone(conn, &pii, account, &phone, now)
-    })
-    .await?;
-    log::info!("phone bound (account_id: {account})");
-    Ok(row)
-}
-
-fn me_view(state: &AppState, account: &AccountRow) -> Result<MeView, ApiError> {
-    Ok(MeView {
-        account_id: account.account_id(),
-        phone: account.phone(&state.pii)?.map(|phone| phone.masked()),
-        wechat_linked: account.wechat_linked(),
-    })
-}
-
-fn codes(state: &AppState) -> VerificationCodes<'_> {
-    VerificationCodes::new(&state.redis, &state.pii, &state.settings.sms_policy)
-}
-
-fn parse_phone(raw: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse(raw)
-        .map_err(|e| ApiError::invalid(ErrorCode::InvalidPhone, e.to_string(), "phone"))
-}
-
-fn wechat_code(raw: &str) -> Result<&str, ApiError> {
-    let code = raw.trim();
-    // Real codes are short printable ASCII; anything else (control characters, NUL) is refused
-    // before it reaches the provider or the database.
-    let printable = code.bytes().all(|b| b.is_ascii_graphic());
-    if code.is_empty() || code.len() > MAX_WECHAT_CODE_LEN || !printable {
-        return Err(ApiError::invalid(
-            ErrorCode::InvalidWechatCode,
-            "微信授权凭证无效，请重试",
-            "code",
-        ));
-    }
-    Ok(code)
 }
 
 /// The client's address for the per-IP caps: the TCP peer, or the address a trusted proxy
@@ -512,98 +297,4 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
                 .or_else(|| addr.parse::<SocketAddr>().ok().map(|s| s.ip()))
         });
     forwarded.or_else(|| req.peer_addr().map(|addr| addr.ip()))
-}
-
-fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    u64::try_from((until - now).num_seconds())
-        .unwrap_or(0)
-        .max(1)
-}
-
-fn unauthorized() -> ApiError {
-    ApiError::new(ErrorCode::Unauthorized, "请先登录")
-}
-
-fn invalid_credentials() -> ApiError {
-    ApiError::new(ErrorCode::InvalidCredentials, "用户名或密码不正确")
-}
-
-fn account_locked(seconds: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::AccountLocked,
-        "登录失败次数过多，账号已暂时锁定，请稍后再试",
-    )
-    .with_retry_after(seconds)
-}
-
-fn too_many_requests(seconds: u64, message: &'static str) -> ApiError {
-    ApiError::new(ErrorCode::TooManyRequests, message).with_retry_after(seconds)
-}
-
-fn not_mainland() -> ApiError {
-    ApiError::invalid(ErrorCode::InvalidPhone, "仅支持中国大陆手机号", "code")
-}
-
-fn wechat_error(error: WeChatError) -> ApiError {
-    match error {
-        WeChatError::InvalidCode => ApiError::invalid(
-            ErrorCode::InvalidWechatCode,
-            "微信授权凭证无效或已使用，请重试",
-            "code",
-        ),
-        WeChatError::UserBlocked => ApiError::new(
-            ErrorCode::WechatUserBlocked,
-            "微信账号存在风险，暂时无法登录",
-        ),
-        WeChatError::RateLimited => too_many_requests(60, "微信服务繁忙，请稍后再试"),
-        // The adapter's answer for a verified phone outside the mainland.
-        WeChatError::Other { code: 0, .. } => not_mainland(),
-        other => {
-            log::warn!("wechat: {other}");
-            ApiError::unavailable()
-        }
-    }
-}
-
-fn issue_error(error: IssueError) -> ApiError {
-    match error {
-        IssueError::Limited { retry_after_secs } => {
-            too_many_requests(retry_after_secs, "验证码发送过于频繁，请稍后再试")
-        }
-        IssueError::Sms(SmsError::RateLimited) => {
-            too_many_requests(60, "验证码发送过于频繁，请稍后再试")
-        }
-        IssueError::Sms(SmsError::InvalidNumber) => {
-            ApiError::invalid(ErrorCode::InvalidPhone, "手机号码无效", "phone")
-        }
-        IssueError::Sms(SmsError::Blacklisted) => ApiError::invalid(
-            ErrorCode::PhoneUnreachable,
-            "该号码无法接收短信，请使用其他号码",
-            "phone",
-        ),
-        IssueError::Sms(SmsError::Unavailable(cause)) => {
-            log::warn!("sms: verification code not sent: {cause}");
-            ApiError::unavailable()
-        }
-        IssueError::Redis(e) => e.into(),
-    }
-}
-
-fn verify_error(error: VerifyError) -> ApiError {
-    match error {
-        VerifyError::Wrong { .. } => {
-            ApiError::invalid(ErrorCode::InvalidSmsCode, "验证码不正确", "code")
-        }
-        VerifyError::Expired { voided: true } => ApiError::invalid(
-            ErrorCode::SmsCodeExpired,
-            "验证码错误次数过多，已失效，请重新获取",
-            "code",
-        ),
-        VerifyError::Expired { voided: false } => ApiError::invalid(
-            ErrorCode::SmsCodeExpired,
-            "验证码已失效，请重新获取",
-            "code",
-        ),
-        VerifyError::Redis(e) => e.into(),
-    }
 }

@@ -6,10 +6,7 @@ use serde::Serialize;
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::occupation::OccupationGroup;
-use zhijian_domain::routing::UnionKind;
-use zhijian_infra::db::StoreError;
-use zhijian_infra::store::unions::UnionRow;
-use zhijian_infra::{store::regions, store::unions};
+use zhijian_infra::usecases::reference::{self, UnionCard};
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -95,46 +92,36 @@ fn parse_union_id(id: &str) -> Result<UnionId, ApiError> {
     }
 }
 
+impl From<UnionCard> for UnionCardView {
+    fn from(card: UnionCard) -> Self {
+        Self {
+            id: card.union.id,
+            name: card.union.name,
+            kind: card.kind.as_str(),
+            kind_label: card.kind.label_zh(),
+            region: UnionRegionView {
+                code: card.region.code,
+                name: card.region.name,
+            },
+            parent: card.parent.map(|p| UnionParentView {
+                id: p.id,
+                name: p.name,
+            }),
+            accepting: card.union.accepting,
+        }
+    }
+}
+
 /// `GET /v1/unions/{id}`
 pub async fn get_union(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_union_id(&path)?;
-    let card = zhijian_infra::db::run(&state.pool, move |conn| {
-        let Some(union) = unions::find(conn, id)? else {
-            return Ok(None);
-        };
-        let region = regions::find(conn, &union.region_code)?;
-        let parent = match union.parent_id {
-            Some(parent) => unions::find(conn, UnionId::new(parent))?,
-            None => None,
-        };
-        Ok::<_, StoreError>(Some((union, region, parent)))
-    })
-    .await?;
-    let (union, region, parent) = card.ok_or_else(ApiError::not_found)?;
-    let kind = UnionKind::parse(&union.kind)
-        .map_err(|_| ApiError::internal(format!("union {} has an unknown kind", union.id)))?;
-    // The foreign key keeps the region; its absence is a broken invariant, not a 404.
-    let region = region
-        .ok_or_else(|| ApiError::internal(format!("union {} has no region row", union.id)))?;
-    let region = UnionRegionView {
-        code: region.code,
-        name: region.name,
-    };
-    Ok(HttpResponse::Ok().json(UnionCardView {
-        id: union.id,
-        name: union.name,
-        kind: kind.as_str(),
-        kind_label: kind.label_zh(),
-        region,
-        parent: parent.map(|p: UnionRow| UnionParentView {
-            id: p.id,
-            name: p.name,
-        }),
-        accepting: union.accepting,
-    }))
+    let card = reference::union_card(&state.services, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(UnionCardView::from(card)))
 }
 
 #[cfg(test)]

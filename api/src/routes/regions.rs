@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use zhijian_domain::error_code::ErrorCode;
-use zhijian_infra::store::regions::{self, RegionRow};
+use zhijian_infra::store::regions::RegionRow;
+use zhijian_infra::usecases::reference;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -69,8 +70,9 @@ pub async fn get_region(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&path)?;
-    let row = zhijian_infra::db::run(&state.pool, move |conn| regions::find(conn, &code)).await?;
-    let row = row.ok_or_else(ApiError::not_found)?;
+    let row = reference::find_region(&state.services, code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(RegionView::from(row)))
 }
 
@@ -80,16 +82,9 @@ pub async fn list_children(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&path)?;
-    let (region, children) = zhijian_infra::db::run(&state.pool, move |conn| {
-        let region = regions::find(conn, &code)?;
-        let children = match region {
-            Some(_) => regions::children(conn, &code)?,
-            None => Vec::new(),
-        };
-        Ok::<_, zhijian_infra::db::StoreError>((region, children))
-    })
-    .await?;
-    let region = region.ok_or_else(ApiError::not_found)?;
+    let (region, children) = reference::region_children(&state.services, code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(RegionChildrenView {
         region: region.into(),
         items: children.into_iter().map(RegionView::from).collect(),

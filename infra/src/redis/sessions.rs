@@ -10,7 +10,10 @@
 //! life of the family, so presenting a spent token is recognised as reuse (a stolen token, or
 //! a client that lost the newest one) and revokes the whole session — the newest refresh token
 //! and its access tokens with it. Rotation and reuse detection run as one Lua script, so two
-//! concurrent refreshes with one token cannot both succeed. The `{<id>}` hash tag keeps both
+//! concurrent refreshes with one token cannot both rotate. A grace (`with_reuse_grace`, a few
+//! seconds) forgives a retry or a race: the same token presented again within it, while its
+//! successor is still current, answers the first rotation's pair again, kept sealed with a
+//! pad only the presented token derives. The `{<id>}` hash tag keeps both
 //! keys of a session in one Redis Cluster slot.
 //!
 //! Also here: the login-failure counter for admin usernames that do not exist, so they lock
@@ -23,6 +26,7 @@ use std::time::Duration;
 use ::redis::Script;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zhijian_domain::admin::AdminRole;
@@ -106,6 +110,9 @@ pub struct Rotated {
     pub session: Session,
     /// The new refresh token; the presented one is now spent.
     pub refresh_token: String,
+    /// When the pair was first issued: now, or the first rotation's instant when the token
+    /// came back within the grace (so the access token signed for it is the same too).
+    pub issued_at: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for Rotated {
@@ -113,6 +120,7 @@ impl std::fmt::Debug for Rotated {
         f.debug_struct("Rotated")
             .field("session", &self.session)
             .field("refresh_token", &"<redacted>")
+            .field("issued_at", &self.issued_at)
             .finish()
     }
 }
@@ -134,24 +142,36 @@ pub enum RefreshError {
     Redis(#[from] RedisUnavailable),
 }
 
-/// Rotate the family's current token, or revoke the session when a spent one comes back.
+/// Rotate the family's current token; answer the first rotation again when its token comes
+/// back within the grace while the successor is still current; otherwise revoke the session
+/// when a spent token comes back.
 static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
--- KEYS: 1 session hash, 2 spent-digest set; ARGV: 1 presented digest, 2 new digest
+-- KEYS: 1 session hash, 2 spent-digest set, 3 grace record of the presented digest
+-- ARGV: 1 presented digest, 2 new digest, 3 sealed successor, 4 now (ms), 5 grace (ms)
 local current = redis.call('HGET', KEYS[1], 'current')
 if current and current == ARGV[1] then
   redis.call('HSET', KEYS[1], 'current', ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[1])
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-  return 'rotated'
+  if tonumber(ARGV[5]) > 0 then
+    redis.call('HSET', KEYS[3], 'successor', ARGV[2], 'sealed', ARGV[3], 'issued_ms', ARGV[4])
+    redis.call('PEXPIRE', KEYS[3], ARGV[5])
+  end
+  return {'rotated'}
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
-  redis.call('DEL', KEYS[1])
-  return 'reused'
+  local grace = redis.call('HMGET', KEYS[3], 'successor', 'sealed', 'issued_ms')
+  if current and grace[1] and grace[1] == current
+     and tonumber(ARGV[4]) - tonumber(grace[3]) <= tonumber(ARGV[5]) then
+    return {'replayed', grace[2], grace[3]}
+  end
+  redis.call('DEL', KEYS[1], KEYS[3])
+  return {'reused'}
 end
-return 'invalid'
+return {'invalid'}
 ",
     )
 });
@@ -162,12 +182,24 @@ return 'invalid'
 pub struct Sessions<'a> {
     store: &'a RedisStore,
     ttl: Duration,
+    grace: Duration,
 }
 
 impl<'a> Sessions<'a> {
-    /// Sessions in `store` lasting `ttl`.
+    /// Sessions in `store` lasting `ttl`, without a reuse grace.
     pub fn new(store: &'a RedisStore, ttl: Duration) -> Self {
-        Self { store, ttl }
+        Self {
+            store,
+            ttl,
+            grace: Duration::ZERO,
+        }
+    }
+
+    /// The same sessions, where a spent refresh token presented again within `grace` of its
+    /// first use (a retry, a race) answers that first use's pair again instead of revoking the
+    /// session, as long as the pair's refresh token is still the current one.
+    pub fn with_reuse_grace(self, grace: Duration) -> Self {
+        Self { grace, ..self }
     }
 
     /// Starts a session for `subject` and returns its id and first refresh token.
@@ -219,8 +251,14 @@ impl<'a> Sessions<'a> {
         Ok(session_from_fields(id, &fields))
     }
 
-    /// Spends `refresh_token` and returns its successor; a spent token revokes the session.
-    pub async fn rotate(&self, refresh_token: &str) -> Result<Rotated, RefreshError> {
+    /// Spends `refresh_token` at `now` and returns its successor; a spent token revokes the
+    /// session, unless it comes back within the grace (see [`Sessions::with_reuse_grace`]):
+    /// then the answer is the first rotation's again (same successor, same `issued_at`).
+    pub async fn rotate(
+        &self,
+        refresh_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Rotated, RefreshError> {
         let id = refresh_token
             .split_once('.')
             .map(|(id, _)| id)
@@ -228,33 +266,43 @@ impl<'a> Sessions<'a> {
         let Some(id) = id else {
             return Err(RefreshError::Invalid);
         };
-        let successor = new_refresh_token(id);
+        let (successor, secret) = new_refresh_token_with_secret(id);
+        let presented = digest(refresh_token);
+        let now_ms = now.timestamp_millis();
         let mut conn = self.store.connection();
-        let outcome: String = ROTATE
+        let outcome: Vec<String> = ROTATE
             .key(self.session_key(id))
             .key(self.spent_key(id))
-            .arg(digest(refresh_token))
+            .key(self.grace_key(id, &presented))
+            .arg(&presented)
             .arg(digest(&successor))
+            .arg(hex::encode(seal(&secret, refresh_token)))
+            .arg(now_ms)
+            .arg(u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX))
             .invoke_async(&mut conn)
             .await
             .map_err(RedisUnavailable::from)?;
-        match outcome.as_str() {
-            "rotated" => {
-                // Ended between the two calls (logout): the successor is useless anyway.
-                let session = self.get(id).await?.ok_or(RefreshError::Invalid)?;
-                Ok(Rotated {
-                    session,
-                    refresh_token: successor,
-                })
+        let (refresh_token, issued_at) = match outcome.as_slice() {
+            [verdict] if verdict == "rotated" => (successor, now),
+            [verdict, sealed, issued_ms] if verdict == "replayed" => {
+                log::info!("refresh token presented again within the grace (session {id})");
+                unseal_replay(id, refresh_token, sealed, issued_ms).ok_or(RefreshError::Invalid)?
             }
-            "reused" => {
+            [verdict] if verdict == "reused" => {
                 log::warn!("refresh token reused: session {id} revoked");
-                Err(RefreshError::Reused {
+                return Err(RefreshError::Reused {
                     session_id: id.to_owned(),
-                })
+                });
             }
-            _ => Err(RefreshError::Invalid),
-        }
+            _ => return Err(RefreshError::Invalid),
+        };
+        // Ended between the two calls (logout): the successor is useless anyway.
+        let session = self.get(id).await?.ok_or(RefreshError::Invalid)?;
+        Ok(Rotated {
+            session,
+            refresh_token,
+            issued_at,
+        })
     }
 
     /// Ends session `id` (logout): its access and refresh tokens stop working at once. The
@@ -277,6 +325,11 @@ impl<'a> Sessions<'a> {
 
     fn spent_key(&self, id: &str) -> String {
         self.store.key(&format!("sess:{{{id}}}:spent"))
+    }
+
+    fn grace_key(&self, id: &str, presented_digest: &str) -> String {
+        self.store
+            .key(&format!("sess:{{{id}}}:grace:{presented_digest}"))
     }
 }
 
@@ -308,9 +361,46 @@ fn valid_session_id(id: &str) -> bool {
 }
 
 fn new_refresh_token(session_id: &str) -> String {
+    new_refresh_token_with_secret(session_id).0
+}
+
+fn new_refresh_token_with_secret(session_id: &str) -> (String, [u8; 32]) {
     let mut secret = [0_u8; 32];
     rand::rng().fill_bytes(&mut secret);
+    (refresh_token_of(session_id, &secret), secret)
+}
+
+fn refresh_token_of(session_id: &str, secret: &[u8; 32]) -> String {
     format!("{session_id}.{}", URL_SAFE_NO_PAD.encode(secret))
+}
+
+/// The successor's secret as kept for the grace: XOR-ed with a pad derived from the presented
+/// token, which Redis never holds (it keeps the token's plain SHA-256 only), so what Redis
+/// keeps opens for the holder of the presented token and nobody else. Each presented token
+/// rotates once, so each pad seals one secret.
+fn seal(secret: &[u8; 32], presented_token: &str) -> [u8; 32] {
+    let pad = Sha256::new()
+        .chain_update(b"zhijian refresh grace\0")
+        .chain_update(presented_token.as_bytes())
+        .finalize();
+    let mut sealed = *secret;
+    for (byte, p) in sealed.iter_mut().zip(pad.iter()) {
+        *byte ^= p;
+    }
+    sealed
+}
+
+/// The first rotation's answer, from its grace record.
+fn unseal_replay(
+    session_id: &str,
+    presented_token: &str,
+    sealed_hex: &str,
+    issued_ms: &str,
+) -> Option<(String, DateTime<Utc>)> {
+    let sealed: [u8; 32] = hex::decode(sealed_hex).ok()?.try_into().ok()?;
+    let secret = seal(&sealed, presented_token);
+    let issued_at = DateTime::from_timestamp_millis(issued_ms.parse().ok()?)?;
+    Some((refresh_token_of(session_id, &secret), issued_at))
 }
 
 /// SHA-256 (hex) of a token: what Redis holds instead of the token.
@@ -447,6 +537,22 @@ mod tests {
         assert_eq!(session_from_fields("s", &fields).unwrap().admin, None);
         fields.insert("kind".into(), "partner".into());
         assert_eq!(session_from_fields("s", &fields), None);
+    }
+
+    #[test]
+    fn a_sealed_successor_opens_only_with_the_presented_token() {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let presented = new_refresh_token(&id);
+        let (successor, secret) = new_refresh_token_with_secret(&id);
+        let sealed = hex::encode(seal(&secret, &presented));
+        assert!(!sealed.contains(&hex::encode(secret)));
+        let (opened, issued_at) = unseal_replay(&id, &presented, &sealed, "1764842400123").unwrap();
+        assert_eq!(opened, successor);
+        assert_eq!(issued_at.timestamp_millis(), 1_764_842_400_123);
+        let other = new_refresh_token(&id);
+        let (wrong, _) = unseal_replay(&id, &other, &sealed, "1").unwrap();
+        assert_ne!(wrong, successor);
+        assert!(unseal_replay(&id, &presented, "zz", "1").is_none());
     }
 
     #[test]

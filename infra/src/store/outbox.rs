@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde_json::Value;
+use zhijian_domain::outbox_event::OutboxEvent;
 
 use crate::db::StoreError;
 use crate::db::schema::outbox;
@@ -28,6 +29,17 @@ pub fn enqueue(
         .get_result(conn)?;
     diesel::sql_query("NOTIFY outbox").execute(conn)?;
     Ok(id)
+}
+
+/// [`enqueue`] with a typed event name: appends `event` about `aggregate_id` to the outbox.
+pub fn enqueue_event(
+    conn: &mut PgConnection,
+    event: OutboxEvent,
+    aggregate_id: &str,
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    enqueue(conn, event.as_str(), aggregate_id, payload, now)
 }
 
 /// A connection of its own that `LISTEN`s for `NOTIFY outbox` (sent at the commit of every

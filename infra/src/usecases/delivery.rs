@@ -21,9 +21,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Integer, Jsonb, Nullable, Text, Timestamptz};
 use serde::Deserialize;
 use serde_json::Value;
+use zhijian_domain::outbox_event::OutboxEvent;
 
-use crate::db::StoreError;
 use crate::db::schema::deliveries;
+use crate::db::{self, StoreError};
+use crate::usecases::Services;
 
 /// `[outbox]` settings: the dispatcher and the deadline scan running inside the server.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +132,37 @@ pub struct ClaimedEvent {
     /// This attempt's number, from 1.
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+}
+
+impl ClaimedEvent {
+    /// The stored name as an [`OutboxEvent`]; `None` for a name this version does not know
+    /// (written by a newer server, or by hand), which nothing here acts on.
+    pub fn event(&self) -> Option<OutboxEvent> {
+        OutboxEvent::parse(&self.event_type)
+    }
+}
+
+/// Claims up to `limit` due events for `lease` ([`claim`], in its own transaction).
+pub async fn claim_due(
+    ctx: &Services,
+    limit: u32,
+    lease: Duration,
+) -> Result<Vec<ClaimedEvent>, StoreError> {
+    db::run(&ctx.pool, move |conn| claim(conn, limit, lease)).await
+}
+
+/// Records how attempt `attempt` at event `id` ended ([`settle`]); `false` when the row moved
+/// on meanwhile (another dispatcher took it over after the lease).
+pub async fn settle_attempt(
+    ctx: &Services,
+    id: i64,
+    attempt: i32,
+    settlement: Settlement,
+) -> Result<bool, StoreError> {
+    db::run(&ctx.pool, move |conn| {
+        settle(conn, id, attempt, &settlement)
+    })
+    .await
 }
 
 /// Claims up to `limit` due rows for `lease`, oldest first: one short transaction, rows locked

@@ -15,9 +15,10 @@ use serde_json::json;
 use uuid::Uuid;
 use zhijian_domain::notification::DeadlineAlert;
 
-use crate::db::StoreError;
 use crate::db::schema::deadline_alerts;
+use crate::db::{self, StoreError};
 use crate::store::outbox;
+use crate::usecases::Services;
 
 /// What one scan wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +43,16 @@ struct Candidate {
     status: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     due_at: Option<DateTime<Utc>>,
+}
+
+/// One batch of the scan at the clock's `now` ([`scan`], in its own transaction).
+pub async fn scan_deadlines(
+    ctx: &Services,
+    lead: TimeDelta,
+    limit: i64,
+) -> Result<ScanReport, StoreError> {
+    let now = ctx.now();
+    db::run(&ctx.pool, move |conn| scan(conn, now, lead, limit)).await
 }
 
 /// Writes the alerts due at `now` (business time) for up to `limit` applications, warning
@@ -91,9 +102,9 @@ pub fn scan(
             if inserted == 0 {
                 continue;
             }
-            outbox::enqueue(
+            outbox::enqueue_event(
                 conn,
-                &format!("application.{}", alert.as_str()),
+                alert.into(),
                 &candidate.id.to_string(),
                 &json!({
                     "application_id": candidate.id,

@@ -23,10 +23,13 @@ use crate::db::PgPool;
 use crate::store::reference_cache::ReferenceCache;
 
 pub mod applications;
+pub mod audit;
+pub mod auth;
 pub mod delivery;
 pub mod escalation;
 pub mod membership;
 pub mod notifications;
+pub mod reference;
 
 /// What every use case may reach: the database pool, the cipher for personal data, the
 /// in-memory reference data and the clock.

@@ -24,7 +24,9 @@ use zhijian_domain::ids::UnionId;
 use zhijian_infra::redis::sessions::SessionKind;
 use zhijian_infra::store::admins::{NewAdmin, create_admin};
 use zhijian_integration_tests::stub::{Fault, FaultTarget};
-use zhijian_integration_tests::{TestApp, TestResponse, logcapture, spawn_app, spawn_app_with};
+use zhijian_integration_tests::{
+    MockClock, TestApp, TestResponse, logcapture, spawn_app, spawn_app_with, spawn_app_with_clock,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -710,6 +712,91 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_sign_in() {
     // Another sign-in of the same person is not affected.
     let other = worker(&app, "heidi.2").await;
     assert_eq!(get_with(&app, "/v1/me", access(&other)).await.status, 200);
+}
+
+/// A flaky phone retries a refresh, or two requests race: the same refresh token presented
+/// again within `auth.refresh_reuse_grace_secs` answers the same pair, and the sign-in lives on.
+#[tokio::test]
+async fn parallel_refreshes_within_the_grace_answer_the_same_pair() {
+    let app = spawn_app().await;
+    let first = worker(&app, "ivan").await;
+    let body = json!({ "refresh_token": refresh_token(&first) });
+    let (a, b) = tokio::join!(
+        app.post_json("/v1/auth/refresh", &body),
+        app.post_json("/v1/auth/refresh", &body)
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(b.status, 200, "{}", b.text);
+    assert_eq!(access(&a.body), access(&b.body));
+    assert_eq!(refresh_token(&a.body), refresh_token(&b.body));
+    assert_ne!(refresh_token(&a.body), refresh_token(&first));
+    assert_eq!(get_with(&app, "/v1/me", access(&a.body)).await.status, 200);
+
+    // A third retry, still within the grace, gets the same answer again.
+    let again = app.post_json("/v1/auth/refresh", &body).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(refresh_token(&again.body), refresh_token(&a.body));
+
+    // The new token goes on rotating as usual.
+    let next = app
+        .post_json(
+            "/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token(&a.body) }),
+        )
+        .await;
+    assert_eq!(next.status, 200, "{}", next.text);
+    assert_eq!(
+        get_with(&app, "/v1/me", access(&next.body)).await.status,
+        200
+    );
+}
+
+/// After the grace, a spent token is reuse as before: the whole sign-in is revoked.
+#[tokio::test]
+async fn a_spent_refresh_token_after_the_grace_revokes_the_sign_in() {
+    let clock = MockClock::at(Utc::now());
+    let app = spawn_app_with_clock(clock.port(), |_| {}).await;
+    let first = worker(&app, "judy").await;
+    let body = json!({ "refresh_token": refresh_token(&first) });
+    let second = app.post_json("/v1/auth/refresh", &body).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+
+    clock.advance(chrono::TimeDelta::seconds(
+        i64::try_from(app.settings.auth.refresh_reuse_grace_secs).expect("small") + 1,
+    ));
+    let reused = app.post_json("/v1/auth/refresh", &body).await;
+    assert_eq!(
+        (reused.status, &reused.body["code"]),
+        (401, &json!("refresh_token_reused"))
+    );
+    assert!(reused.header("www-authenticate").is_some());
+    assert_unauthorized(&get_with(&app, "/v1/me", access(&second.body)).await);
+    let newest = app
+        .post_json(
+            "/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token(&second.body) }),
+        )
+        .await;
+    assert_eq!(
+        (newest.status, &newest.body["code"]),
+        (401, &json!("invalid_refresh_token"))
+    );
+}
+
+/// With no grace configured, the second of two sequential refreshes is reuse at once.
+#[tokio::test]
+async fn without_a_grace_the_same_token_twice_is_reuse() {
+    let app = spawn_app_with(|s| s.auth.refresh_reuse_grace_secs = 0).await;
+    let first = worker(&app, "kate").await;
+    let body = json!({ "refresh_token": refresh_token(&first) });
+    let second = app.post_json("/v1/auth/refresh", &body).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    let reused = app.post_json("/v1/auth/refresh", &body).await;
+    assert_eq!(
+        (reused.status, &reused.body["code"]),
+        (401, &json!("refresh_token_reused"))
+    );
+    assert_unauthorized(&get_with(&app, "/v1/me", access(&second.body)).await);
 }
 
 #[tokio::test]

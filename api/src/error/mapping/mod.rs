@@ -2,6 +2,8 @@
 //! a code from the catalogue and a field. One module per area of use cases.
 
 mod applications;
+pub mod audit;
+pub mod auth;
 mod membership;
 
 pub use applications::{
