@@ -50,7 +50,9 @@ mod tests {
     #[test]
     fn personal_answers_are_private_reference_data_is_not() {
         assert!(is_private("/v1/applications/mine"));
-        assert!(is_private("/v1/admin/applications/0190a000-0000-7000-8000-000000000000"));
+        assert!(is_private(
+            "/v1/admin/applications/0190a000-0000-7000-8000-000000000000"
+        ));
         assert!(is_private("/v1/auth/wechat"));
         assert!(!is_private("/v1/regions/500237"));
         assert!(!is_private("/v1/occupations"));

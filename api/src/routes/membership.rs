@@ -88,7 +88,7 @@ pub async fn get(
         member_id: member.id,
         membership_number: member.membership_number,
         name: member.name,
-        status: member.status,
+        status: member.status.as_str().to_owned(),
         status_label: status.label_zh(),
         union: UnionRef::from(&union),
         joined_on: member.joined_on,
@@ -156,6 +156,6 @@ fn verification(holder: Membership) -> CardVerification {
         reason: (!current).then_some("not_a_member"),
         name: Some(card::mask_name(&holder.member.name)),
         union: Some(UnionRef::from(&holder.union)),
-        status: Some(holder.member.status),
+        status: Some(holder.member.status.as_str().to_owned()),
     }
 }

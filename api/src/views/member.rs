@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use zhijian_domain::member::{MemberEvent, MemberStatus};
 use zhijian_infra::store::member_lifecycle::{MemberEventRow, MemberRecord};
 use zhijian_infra::store::members::{AffiliationRow, MemberRow};
 use zhijian_infra::store::unions::UnionRow;
@@ -95,12 +94,12 @@ pub struct MemberDetailView {
 
 /// Builds the member view.
 pub fn member_view(member: &MemberRow, union: &UnionRow) -> Result<MemberView, ApiError> {
-    let status = MemberStatus::parse(&member.status).map_err(ApiError::internal)?;
+    let status = member.status;
     Ok(MemberView {
         id: member.id,
         membership_number: member.membership_number.clone(),
         name: member.name.clone(),
-        status: member.status.clone(),
+        status: status.as_str().to_owned(),
         status_label: status.label_zh(),
         version: member.version,
         union: UnionRef::from(union),
@@ -126,13 +125,13 @@ pub fn affiliation_views(rows: &[(AffiliationRow, String)]) -> Vec<AffiliationVi
 }
 
 fn event_view((row, union_name): &(MemberEventRow, String)) -> Result<MemberEventView, ApiError> {
-    let event = MemberEvent::parse(&row.event).map_err(ApiError::internal)?;
+    let event = row.event;
     Ok(MemberEventView {
         at: row.at,
-        event: row.event.clone(),
+        event: event.as_str().to_owned(),
         event_label: event.label_zh(),
-        from_status: row.from_status.clone(),
-        to_status: row.to_status.clone(),
+        from_status: row.from_status.as_str().to_owned(),
+        to_status: row.to_status.as_str().to_owned(),
         union: UnionRef {
             id: row.union_id,
             name: union_name.clone(),

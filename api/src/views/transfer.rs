@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use zhijian_domain::routing::{RoutingRule, UnionKind};
-use zhijian_domain::transfer::TransferStatus;
 use zhijian_infra::store::transfers::TransferDetail;
 
 use crate::error::ApiError;
@@ -78,7 +77,7 @@ pub struct TransferView {
 /// Builds the view.
 pub fn transfer_view(detail: &TransferDetail) -> Result<TransferView, ApiError> {
     let row = &detail.transfer;
-    let status = TransferStatus::parse(&row.status).map_err(ApiError::internal)?;
+    let status = row.status;
     let routing = match (&row.routing_rule, &row.routing_explanation) {
         (Some(rule), Some(explanation)) => {
             let rule = RoutingRule::parse(rule).map_err(ApiError::internal)?;
@@ -99,7 +98,7 @@ pub fn transfer_view(detail: &TransferDetail) -> Result<TransferView, ApiError> 
     };
     Ok(TransferView {
         id: row.id,
-        status: row.status.clone(),
+        status: status.as_str().to_owned(),
         status_label: status.label_zh(),
         version: row.version,
         member: TransferMember {
@@ -109,7 +108,7 @@ pub fn transfer_view(detail: &TransferDetail) -> Result<TransferView, ApiError> 
         },
         from_union: UnionRef::from(&detail.from),
         to_union: UnionRef::from(&detail.to),
-        into_pool: detail.to.kind == UnionKind::Pool.as_str(),
+        into_pool: detail.to.kind == UnionKind::Pool,
         routing,
         reason: row.reason.clone(),
         requested_at: row.requested_at,

@@ -99,6 +99,8 @@ stored_text!(
     zhijian_domain::application::ApplicationEvent,
     zhijian_domain::application::ApplicationStatus,
     zhijian_domain::application::RejectCode,
+    zhijian_domain::member::MemberEvent,
+    zhijian_domain::member::MemberStatus,
     zhijian_domain::occupation::OccupationGroup,
     zhijian_domain::registry::Education,
     zhijian_domain::registry::EmploymentStatus,
@@ -107,6 +109,8 @@ stored_text!(
     zhijian_domain::registry::HouseholdType,
     zhijian_domain::registry::PoliticalStatus,
     zhijian_domain::routing::RoutingRule,
+    zhijian_domain::routing::UnionKind,
+    zhijian_domain::transfer::TransferStatus,
 );
 
 #[cfg(test)]

@@ -71,9 +71,12 @@ impl MemberActor {
 pub struct MemberEventRow {
     pub id: i64,
     pub member_id: uuid::Uuid,
-    pub event: String,
-    pub from_status: String,
-    pub to_status: String,
+    #[diesel(deserialize_as = crate::db::types::Stored<zhijian_domain::member::MemberEvent>)]
+    pub event: zhijian_domain::member::MemberEvent,
+    #[diesel(deserialize_as = crate::db::types::Stored<zhijian_domain::member::MemberStatus>)]
+    pub from_status: zhijian_domain::member::MemberStatus,
+    #[diesel(deserialize_as = crate::db::types::Stored<zhijian_domain::member::MemberStatus>)]
+    pub to_status: zhijian_domain::member::MemberStatus,
     pub union_id: i64,
     pub membership_number: String,
     pub transfer_id: Option<uuid::Uuid>,

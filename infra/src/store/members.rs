@@ -24,7 +24,8 @@ pub struct MemberRow {
     pub union_id: i64,
     pub name: String,
     pub joined_on: chrono::NaiveDate,
-    pub status: String,
+    #[diesel(deserialize_as = crate::db::types::Stored<zhijian_domain::member::MemberStatus>)]
+    pub status: zhijian_domain::member::MemberStatus,
     pub version: i32,
     pub application_id: uuid::Uuid,
     pub created_at: DateTime<Utc>,

@@ -25,8 +25,9 @@ pub struct UnionRow {
     pub id: i64,
     /// Official name.
     pub name: String,
-    /// `federation`, `enterprise`, `industry_federation`, `joint` or `pool`.
-    pub kind: String,
+    /// Federation, enterprise union, industry federation, joint union or pool.
+    #[diesel(deserialize_as = crate::db::types::Stored<zhijian_domain::routing::UnionKind>)]
+    pub kind: zhijian_domain::routing::UnionKind,
     /// The union above.
     pub parent_id: Option<i64>,
     /// The region it serves.
@@ -74,7 +75,7 @@ impl UnionRow {
         Ok(UnionCandidate {
             id: self.union_id(),
             name: self.name.clone(),
-            kind: UnionKind::parse(&self.kind).map_err(|_| bad("kind"))?,
+            kind: self.kind,
             region: RegionCode::parse(&self.region_code).map_err(|_| bad("region"))?,
             credit_code: self
                 .credit_code

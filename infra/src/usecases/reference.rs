@@ -54,8 +54,7 @@ pub async fn union_card(ctx: &Services, id: UnionId) -> Result<Option<UnionCard>
             Some(parent) => unions::find(conn, UnionId::new(parent))?,
             None => None,
         };
-        let kind = UnionKind::parse(&union.kind)
-            .map_err(|_| StoreError::Internal(format!("union {} has an unknown kind", union.id)))?;
+        let kind = union.kind;
         // The foreign key keeps the region; its absence is a broken invariant, not a 404.
         let region = region
             .ok_or_else(|| StoreError::Internal(format!("union {} has no region row", union.id)))?;

@@ -38,7 +38,11 @@ pub struct TransferRow {
     pub member_id: uuid::Uuid,
     pub from_union_id: i64,
     pub to_union_id: i64,
-    pub status: String,
+    #[diesel(
+        deserialize_as = crate::db::types::Stored<zhijian_domain::transfer::TransferStatus>,
+        serialize_as = crate::db::types::Stored<zhijian_domain::transfer::TransferStatus>
+    )]
+    pub status: zhijian_domain::transfer::TransferStatus,
     pub version: i32,
     pub routing_rule: Option<String>,
     pub routing_explanation: Option<String>,
@@ -67,16 +71,14 @@ impl TransferRow {
             member: MemberId::from_uuid(self.member_id),
             from_union: UnionId::new(self.from_union_id),
             to_union: UnionId::new(self.to_union_id),
-            status: self.status()?,
+            status: self.status,
             requested_at: self.requested_at,
         })
     }
 
-    /// The parsed status.
-    pub fn status(&self) -> Result<TransferStatus, StoreError> {
-        TransferStatus::parse(&self.status).map_err(|_| {
-            StoreError::Internal(format!("transfer {} has status {:?}", self.id, self.status))
-        })
+    /// The status.
+    pub fn status(&self) -> TransferStatus {
+        self.status
     }
 }
 
@@ -125,7 +127,7 @@ pub enum Inserted {
 /// Inside an open transaction: writes a new transfer.
 pub fn insert(conn: &mut PgConnection, row: &TransferRow) -> Result<Inserted, StoreError> {
     match diesel::insert_into(transfers::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
     {
         Ok(_) => Ok(Inserted::Yes),

@@ -59,7 +59,7 @@ pub fn details(
                 .get(&transfer.member_id)
                 .cloned()
                 .ok_or_else(missing)?;
-            let release_due_at = (transfer.status()? == TransferStatus::Requested)
+            let release_due_at = (transfer.status() == TransferStatus::Requested)
                 .then(|| auto_release_at(transfer.requested_at, calendar));
             Ok(TransferDetail {
                 transfer,

@@ -4,7 +4,7 @@
 use zhijian_domain::ids::{AccountId, MemberId};
 use zhijian_domain::member::{MemberStatus, ShowCardError};
 
-use super::{member_status, store_errors};
+use super::store_errors;
 use crate::db::{self, StoreError};
 use crate::store::members::{self, MemberRow};
 use crate::store::unions::UnionRow;
@@ -23,7 +23,7 @@ pub struct Membership {
 
 impl Membership {
     fn of((member, union): (MemberRow, UnionRow)) -> Result<Self, StoreError> {
-        let status = member_status(&member)?;
+        let status = member.status;
         Ok(Self {
             member,
             union,

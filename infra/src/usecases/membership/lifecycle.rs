@@ -14,7 +14,7 @@ use zhijian_domain::member::{
 };
 use zhijian_domain::reason::Reason;
 
-use super::{member_status, store_errors};
+use super::store_errors;
 use crate::db::{self, StoreError};
 use crate::store::applications::AdminActor;
 use crate::store::member_lifecycle::{
@@ -190,7 +190,7 @@ async fn decide(
             if member.version != version {
                 return Err(LifecycleError::Stale);
             }
-            let transition = decision.transition(member_status(&member)?)?;
+            let transition = decision.transition(member.status)?;
             let why = decision.why();
             let actor = MemberActor::Admin(admin.clone());
             let updated =
@@ -272,9 +272,7 @@ pub async fn withdraw(
         conn.transaction(|conn| {
             let (member, _) =
                 members::find_for_account(conn, account)?.ok_or(WithdrawError::NotAMember)?;
-            let transition = member_status(&member)?
-                .withdraw()
-                .map_err(WithdrawError::Rejected)?;
+            let transition = member.status.withdraw().map_err(WithdrawError::Rejected)?;
             let why = Why {
                 code: None,
                 text: reason.as_ref().map(|r| r.as_str().to_owned()),

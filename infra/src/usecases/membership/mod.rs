@@ -12,11 +12,6 @@ pub mod lifecycle;
 pub mod members;
 pub mod transfers;
 
-use zhijian_domain::member::MemberStatus;
-
-use crate::db::StoreError;
-use crate::store::members::MemberRow;
-
 /// One page of a keyset-paginated list.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -34,16 +29,6 @@ impl<T> Page<T> {
         items.truncate(limit);
         Self { items, more }
     }
-}
-
-/// The parsed status of a stored member.
-fn member_status(member: &MemberRow) -> Result<MemberStatus, StoreError> {
-    MemberStatus::parse(&member.status).map_err(|_| {
-        StoreError::Internal(format!(
-            "member {} has status {:?}",
-            member.id, member.status
-        ))
-    })
 }
 
 /// `From<diesel::result::Error>` for error enums with a `Store(StoreError)` variant, so a

@@ -30,7 +30,7 @@ use zhijian_domain::admin::UnionPath;
 use zhijian_domain::ids::{AccountId, TransferId};
 use zhijian_domain::member::{AbortTransferError, FinishTransferError};
 
-use super::{Page, member_status, store_errors};
+use super::{Page, store_errors};
 use crate::db::{self, StoreError};
 use crate::store::member_lifecycle::{
     MemberActor, Why, apply_status, move_affiliation, record_event,
@@ -125,7 +125,8 @@ fn finish_on_member(
     actor: &MemberActor,
     now: DateTime<Utc>,
 ) -> Result<MemberRow, MemberSide> {
-    let transition = member_status(member)?
+    let transition = member
+        .status
         .finish_transfer()
         .map_err(MemberSide::Finish)?;
     let moved = apply_status(conn, member, transition, Some(transfer.to_union_id), now)?
@@ -158,9 +159,7 @@ fn abort_on_member(
     why: &Why,
     now: DateTime<Utc>,
 ) -> Result<MemberRow, MemberSide> {
-    let transition = member_status(member)?
-        .abort_transfer()
-        .map_err(MemberSide::Abort)?;
+    let transition = member.status.abort_transfer().map_err(MemberSide::Abort)?;
     let back = apply_status(conn, member, transition, None, now)?.ok_or(MemberSide::Stale)?;
     record_event(conn, &back, transition, Some(transfer.id), actor, why, now)?;
     Ok(back)

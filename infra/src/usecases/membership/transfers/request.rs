@@ -13,7 +13,7 @@ use zhijian_domain::routing::{RoutingDecision, RoutingError, RoutingFacts};
 use zhijian_domain::target::{Receiving, TargetError, check_target};
 use zhijian_domain::transfer::{CompleteIntoPoolError, RequestTransferError, Transfer};
 
-use super::{MemberSide, detail, finish_on_member, member_status, store_errors};
+use super::{MemberSide, detail, finish_on_member, store_errors};
 use crate::db::{self, StoreError};
 use crate::store::applications::{RegionProblem, SubmitFacts};
 use crate::store::idempotency::{self, Answer, IdempotencyKey};
@@ -167,7 +167,8 @@ fn open(
         error,
         via: target.via(),
     })?;
-    let started = member_status(&member)?
+    let started = member
+        .status
         .start_transfer()
         .map_err(RequestError::Start)?;
     let member = apply_status(conn, &member, started, None, now)?.ok_or(RequestError::Stale)?;
@@ -180,7 +181,7 @@ fn open(
         member_id: member.id,
         from_union_id: member.union_id,
         to_union_id: to.id,
-        status: transfer.status.as_str().to_owned(),
+        status: transfer.status,
         version: 1,
         routing_rule: decision.as_ref().map(|d| d.rule.as_str().to_owned()),
         routing_explanation: decision.as_ref().map(|d| d.explanation.clone()),
