@@ -398,7 +398,7 @@ pub fn write_audit_and_outbox(
     )?;
     outbox::enqueue(
         conn,
-        &format!("member.{}", transition.event.as_str()),
+        transition.event.into(),
         &member.id.to_string(),
         &json!({
             "member_id": member.id,
@@ -463,7 +463,7 @@ pub fn close_transfer_for_ended_membership(
     )?;
     outbox::enqueue(
         conn,
-        "transfer.cancelled",
+        zhijian_domain::outbox_event::OutboxEvent::TransferCancelled,
         &transfer.to_string(),
         &json!({"transfer_id": transfer, "status": "cancelled", "reason": reason}),
         now,

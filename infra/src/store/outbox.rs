@@ -12,14 +12,14 @@ use crate::db::schema::outbox;
 /// Appends an event to the outbox and wakes the dispatcher (`NOTIFY outbox` fires at commit).
 pub fn enqueue(
     conn: &mut PgConnection,
-    event_type: &str,
+    event: OutboxEvent,
     aggregate_id: &str,
     payload: &Value,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let id = diesel::insert_into(outbox::table)
         .values((
-            outbox::event_type.eq(event_type),
+            outbox::event_type.eq(event.as_str()),
             outbox::aggregate_id.eq(aggregate_id),
             outbox::payload.eq(payload),
             outbox::created_at.eq(now),
@@ -29,17 +29,6 @@ pub fn enqueue(
         .get_result(conn)?;
     diesel::sql_query("NOTIFY outbox").execute(conn)?;
     Ok(id)
-}
-
-/// [`enqueue`] with a typed event name: appends `event` about `aggregate_id` to the outbox.
-pub fn enqueue_event(
-    conn: &mut PgConnection,
-    event: OutboxEvent,
-    aggregate_id: &str,
-    payload: &Value,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    enqueue(conn, event.as_str(), aggregate_id, payload, now)
 }
 
 /// A connection of its own that `LISTEN`s for `NOTIFY outbox` (sent at the commit of every

@@ -102,7 +102,7 @@ pub fn scan(
             if inserted == 0 {
                 continue;
             }
-            outbox::enqueue_event(
+            outbox::enqueue(
                 conn,
                 alert.into(),
                 &candidate.id.to_string(),

@@ -4,8 +4,7 @@ use zhijian_domain::application::{AssignError, ForwardError, ReturnError};
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_infra::store::applications::RegionProblem;
 use zhijian_infra::usecases::applications::{
-    CorrectError, DecideError, FormRefusal, ReadError, StatsError, SubmitError, TargetProblem,
-    WithdrawalError,
+    CorrectError, DecideError, FormRefusal, ReadError, StatsError, SubmitError, WithdrawalError,
 };
 
 use crate::error::ApiError;
@@ -101,14 +100,7 @@ pub fn decide_error(error: DecideError) -> ApiError {
             ApiError::invalid(e.code(), e.to_string(), "union_id")
         }
         DecideError::Assign(e) => ApiError::new(e.code(), e.to_string()),
-        DecideError::Target(problem) => {
-            let message = match problem {
-                TargetProblem::Missing => "目标工会不存在",
-                TargetProblem::NotAccepting => "目标工会暂不受理入会申请",
-                TargetProblem::OutsideScope => "只能分派给本级及下级工会",
-            };
-            ApiError::invalid(ErrorCode::InvalidTargetUnion, message, "union_id")
-        }
+        DecideError::Target(e) => ApiError::invalid(e.code(), e.to_string(), "union_id"),
         DecideError::AlreadyMember => ApiError::new(ErrorCode::AlreadyMember, ALREADY_MEMBER),
         DecideError::Stale => stale(),
         DecideError::Store(e) => e.into(),

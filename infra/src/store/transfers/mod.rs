@@ -271,7 +271,7 @@ pub fn write_audit_and_outbox(
     )?;
     outbox::enqueue(
         conn,
-        &format!("transfer.{}", event.as_str()),
+        event.into(),
         &row.id.to_string(),
         &json!({
             "transfer_id": row.id,

@@ -104,7 +104,7 @@ pub(super) fn record_applicant_step(
     )?;
     outbox::enqueue(
         conn,
-        &format!("application.{}", event.as_str()),
+        event.into(),
         &updated.id.to_string(),
         &serde_json::json!({
             "application_id": updated.id,

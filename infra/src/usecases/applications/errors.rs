@@ -6,6 +6,7 @@ use zhijian_domain::application::{
     ApproveError, AssignError, ForwardError, RejectError, ResubmitError, ReturnError, WithdrawError,
 };
 use zhijian_domain::routing::RoutingError;
+use zhijian_domain::target::TargetError;
 
 use crate::db::StoreError;
 use crate::store::applications::RegionProblem;
@@ -93,17 +94,6 @@ pub enum ReadError {
     Store(#[from] StoreError),
 }
 
-/// Why a forward or assignment target was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetProblem {
-    /// No such union.
-    Missing,
-    /// It does not take applications (a pool, or closed).
-    NotAccepting,
-    /// An assignment must stay inside the admin's subtree.
-    OutsideScope,
-}
-
 /// Why an admin's decision was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -125,9 +115,9 @@ pub enum DecideError {
     /// The assignment is not allowed now, or goes to the pool itself.
     #[error(transparent)]
     Assign(AssignError),
-    /// The target union of a forward or assignment.
-    #[error("target union: {0:?}")]
-    Target(TargetProblem),
+    /// The target union of a forward or assignment (the domain's rule for receiving by hand).
+    #[error(transparent)]
+    Target(TargetError),
     /// The approved person already holds a current membership.
     #[error("already a member")]
     AlreadyMember,

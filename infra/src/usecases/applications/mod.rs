@@ -25,8 +25,7 @@ mod withdraw;
 pub use correct::correct_application;
 pub use detail::{ApplicationDetail, PiiShown};
 pub use errors::{
-    CorrectError, DecideError, FormRefusal, ReadError, StatsError, SubmitError, TargetProblem,
-    WithdrawalError,
+    CorrectError, DecideError, FormRefusal, ReadError, StatsError, SubmitError, WithdrawalError,
 };
 pub use form::Submission;
 pub use queue::{QueuePage, review_queue};

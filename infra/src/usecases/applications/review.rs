@@ -9,9 +9,10 @@ use zhijian_domain::application::{Application, RejectReason, Transition};
 use zhijian_domain::form::FormField;
 use zhijian_domain::ids::{ApplicationId, UnionId};
 use zhijian_domain::reason::Reason;
+use zhijian_domain::target::{Receiving, TargetError, check_target, check_within};
 
 use super::detail::{ApplicationDetail, PiiShown};
-use super::errors::{DecideError, TargetProblem};
+use super::errors::DecideError;
 use crate::store::applications::{self, AdminActor, ApplicationError, Decision};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::outbox;
@@ -98,7 +99,7 @@ pub async fn assign_application(
     let ctx = ctx.clone();
     crate::db::run(&ctx.pool.clone(), move |conn| {
         let target = crate::store::unions::find(conn, to)?
-            .ok_or(DecideError::Target(TargetProblem::Missing))?;
+            .ok_or(DecideError::Target(TargetError::Unknown))?;
         let calendar = ctx.reference.calendar(conn)?;
         let due_at = zhijian_domain::deadline::due_at(now, &calendar, &target.review_hours()?);
         let decision = Decision::Assign { to, due_at };
@@ -204,7 +205,7 @@ fn decide_in(
         let number = member.map(|m| m.membership_number);
         outbox::enqueue(
             conn,
-            &format!("application.{}", transition.event.as_str()),
+            transition.event.into(),
             &row.id.to_string(),
             &serde_json::json!({
                 "application_id": row.id,
@@ -253,13 +254,13 @@ fn transition_for(
         }
         Decision::Forward { to, reason } => {
             let target = crate::store::unions::find(conn, *to)?;
-            check_target(target.as_ref(), None)?;
+            check_union(target.as_ref(), None)?;
             state
                 .forward(expected, *to, reason)
                 .map_err(DecideError::Forward)
         }
         Decision::Assign { to, .. } => {
-            check_target(target.as_ref(), Some(&admin.union_path))?;
+            check_union(target.as_ref(), Some(&admin.union_path))?;
             state.assign(expected, *to).map_err(DecideError::Assign)
         }
     }
@@ -267,18 +268,14 @@ fn transition_for(
 
 /// A forward or assignment target must exist, accept applications and not be a pool.
 /// Forwarding may leave the admin's subtree (to the right union elsewhere); assignment may not.
-fn check_target(
+fn check_union(
     target: Option<&UnionRow>,
     within: Option<&zhijian_domain::admin::UnionPath>,
 ) -> Result<(), DecideError> {
-    let target = target.ok_or(DecideError::Target(TargetProblem::Missing))?;
-    if !target.candidate()?.takes_applications() {
-        return Err(DecideError::Target(TargetProblem::NotAccepting));
-    }
-    if let Some(scope) = within
-        && !scope.contains(&target.union_path()?)
-    {
-        return Err(DecideError::Target(TargetProblem::OutsideScope));
+    let candidate = target.map(UnionRow::candidate).transpose()?;
+    check_target(candidate.as_ref(), Receiving::Application).map_err(DecideError::Target)?;
+    if let (Some(scope), Some(target)) = (within, target) {
+        check_within(scope, &target.union_path()?).map_err(DecideError::Target)?;
     }
     Ok(())
 }
