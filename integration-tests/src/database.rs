@@ -115,7 +115,10 @@ fn fingerprint() -> String {
     collect_files(&repo_root().join("migrations"), &mut files);
     files.sort();
     for file in files {
-        hasher.update(file.to_string_lossy().as_bytes());
+        // Relative to the checkout: two checkouts of the same schema share one template (with
+        // absolute paths, each dropped the other's as stale and rebuilt its own, again and again).
+        let name = file.strip_prefix(repo_root()).unwrap_or(&file);
+        hasher.update(name.to_string_lossy().as_bytes());
         hasher.update(std::fs::read(&file).unwrap_or_default());
     }
     for extra in [
