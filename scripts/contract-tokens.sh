@@ -126,86 +126,102 @@ new_member() { # a new worker who is a member: prints the worker's token
     echo "$token"
 }
 
-password="$(demo_password)"
-admin="$(admin_login wushan-manager)"
-echo "ZJ_CONTRACT_ADMIN_TOKEN=$admin"
-echo "ZJ_CONTRACT_ADMIN_PASSWORD=$password"
-# a second admin session, for POST /v1/admin/auth/logout to end
-emit ZJ_ADMIN_LOGOUT_TOKEN admin_login wushan-viewer
+fixtures() {
+    password="$(demo_password)"
+    admin="$(admin_login wushan-manager)"
+    echo "ZJ_CONTRACT_ADMIN_TOKEN=$admin"
+    echo "ZJ_CONTRACT_ADMIN_PASSWORD=$password"
+    # a second admin session, for POST /v1/admin/auth/logout to end
+    emit ZJ_ADMIN_LOGOUT_TOKEN admin_login wushan-viewer
 
-# The worker of every read: a member, with an approved application
-main="$(worker)"
-echo "ZJ_CONTRACT_WORKER_TOKEN=$main"
-main_app="$(submit "$main")"
-echo "ZJ_APP_MINE=$main_app"
-main_number="$(call POST "/v1/admin/applications/$main_app/approve" "$admin" '{"version":1}' | json membership_number)"
-emit ZJ_MEMBER_MINE member_id "$main_number"
+    # The worker of every read: a member, with an approved application
+    main="$(worker)"
+    echo "ZJ_CONTRACT_WORKER_TOKEN=$main"
+    main_app="$(submit "$main")"
+    echo "ZJ_APP_MINE=$main_app"
+    main_number="$(call POST "/v1/admin/applications/$main_app/approve" "$admin" '{"version":1}' | json membership_number)"
+    emit ZJ_MEMBER_MINE member_id "$main_number"
 
-# Workers whose session one operation ends or whose single-use token it spends
-emit ZJ_LOGOUT_TOKEN worker
-emit ZJ_REFRESH_TOKEN worker_refresh
-emit ZJ_SUBMIT_TOKEN worker
+    # Workers whose session one operation ends or whose single-use token it spends
+    emit ZJ_LOGOUT_TOKEN worker
+    emit ZJ_REFRESH_TOKEN worker_refresh
 
-# Applications waiting for an admin decision, one per action
-applicant="$(worker)"
-for action in APPROVE REJECT RETURN FORWARD; do
-    emit "ZJ_APP_$action" submit "$applicant"
-done
-# No fixture for POST /v1/admin/applications/{id}/assign: in the demo county a joint union covers
-# every township, so routing never pools an application, and forwarding to the pool is refused.
+    # Applications waiting for an admin decision, one per action
+    applicant="$(worker)"
+    for action in APPROVE REJECT RETURN FORWARD; do
+        emit "ZJ_APP_$action" submit "$applicant"
+    done
+    # No fixture for POST /v1/admin/applications/{id}/assign: in the demo county a joint union covers
+    # every township, so routing never pools an application, and forwarding to the pool is refused.
 
-# The worker's own open application, to withdraw
-withdrawer="$(worker)"
-echo "ZJ_WITHDRAW_TOKEN=$withdrawer"
-emit ZJ_APP_WITHDRAW submit "$withdrawer"
+    # The worker's own open application (another person's: one open application per person), to withdraw
+    emit ZJ_APP_WITHDRAW submit "$main"
 
-# A returned application of its worker, to correct (PUT) with the same person's form
-corrector="$(worker)"
-echo "ZJ_CORRECT_TOKEN=$corrector"
-correct_app="$(submit "$corrector")"
-echo "ZJ_APP_CORRECT=$correct_app"
-echo "ZJ_CORRECT_RESIDENT_ID=$(resident_id 0101 "$(cat "$counter")")"
-call POST "/v1/admin/applications/$correct_app/return" "$admin" \
-    '{"version":1,"fields":["work_address"],"note":"合同测试：请补全门牌号"}' >/dev/null
+    # A returned application of its worker, to correct (PUT) with the same person's form
+    corrector="$(worker)"
+    echo "ZJ_CORRECT_TOKEN=$corrector"
+    correct_app="$(submit "$corrector")"
+    echo "ZJ_APP_CORRECT=$correct_app"
+    echo "ZJ_CORRECT_RESIDENT_ID=$(resident_id 0101 "$(cat "$counter")")"
+    call POST "/v1/admin/applications/$correct_app/return" "$admin" \
+        '{"version":1,"fields":["work_address"],"note":"合同测试：请补全门牌号"}' >/dev/null
 
-# Members for the member actions
-for action in RETAIN EXPEL DECEASED; do
+    # Members for the member actions
+    for action in RETAIN EXPEL DECEASED; do
+        token="$(worker)"
+        emit "ZJ_MEMBER_$action" member "$token"
+    done
     token="$(worker)"
-    emit "ZJ_MEMBER_$action" member "$token"
-done
-token="$(worker)"
-reactivate="$(member "$token")"
-echo "ZJ_MEMBER_REACTIVATE=$reactivate"
-call POST "/v1/admin/members/$reactivate/retain" "$admin" '{"version":1,"reason":"unemployed"}' >/dev/null
+    reactivate="$(member "$token")"
+    echo "ZJ_MEMBER_REACTIVATE=$reactivate"
+    call POST "/v1/admin/members/$reactivate/retain" "$admin" '{"version":1,"reason":"unemployed"}' >/dev/null
 
-# Members who move or leave: each asks for one transfer (one open transfer per member)
-transfer_body='{"work_region":"500237001009","occupation":"cleaner","reason":"改做保洁"}'
-for action in RELEASE ACCEPT REJECT CANCEL; do
-    token="$(new_member)"
-    t="$(call POST /v1/transfers "$token" "$transfer_body" | json id)"
-    echo "ZJ_TRANSFER_$action=$t"
-    case "$action" in
-        ACCEPT) call POST "/v1/admin/transfers/$t/release" "$admin" '{"version":1}' >/dev/null ;;
-        CANCEL) echo "ZJ_CANCEL_TOKEN=$token" ;;
+    # Members who move or leave: each asks for one transfer (one open transfer per member)
+    transfer_body='{"work_region":"500237001009","occupation":"cleaner","reason":"改做保洁"}'
+    for action in RELEASE ACCEPT REJECT CANCEL; do
+        token="$(new_member)"
+        t="$(call POST /v1/transfers "$token" "$transfer_body" | json id)"
+        echo "ZJ_TRANSFER_$action=$t"
+        case "$action" in
+            ACCEPT) call POST "/v1/admin/transfers/$t/release" "$admin" '{"version":1}' >/dev/null ;;
+            CANCEL) echo "ZJ_CANCEL_TOKEN=$token" ;;
+        esac
+    done
+    mover="$(new_member)"
+    echo "ZJ_TRANSFER_TOKEN=$mover"
+    leaver="$(new_member)"
+    echo "ZJ_LEAVE_TOKEN=$leaver"
+
+    # SMS codes, read from the stub: one to sign in with, one to bind a phone with
+    if [ -n "$stub" ]; then
+        login_phone=13700001234
+        call POST /v1/auth/sms-codes "" "{\"phone\":\"$login_phone\",\"purpose\":\"login\"}" >/dev/null
+        echo "ZJ_LOGIN_PHONE=$login_phone"
+        emit ZJ_LOGIN_CODE sms_code "$login_phone"
+        binder="$(worker)"
+        bind_phone=13700005678
+        call POST /v1/auth/sms-codes "$binder" "{\"phone\":\"$bind_phone\",\"purpose\":\"bind_phone\"}" >/dev/null
+        echo "ZJ_BIND_TOKEN=$binder"
+        echo "ZJ_BIND_PHONE=$bind_phone"
+        emit ZJ_BIND_CODE sms_code "$bind_phone"
+    else
+        log "contract-tokens: no stub URL: no SMS code fixtures"
+    fi
+}
+
+# Every id also goes to .zhijian/contract/fixtures/<name>.dict (ZJ_APP_APPROVE -> app_approve.dict),
+# the dictionaries schemathesis.toml binds path parameters to.
+dir="$ZJ_STATE/contract/fixtures"
+mkdir -p "$dir"
+rm -f "$dir"/*.dict
+fixtures >"$dir/fixtures.env"
+while IFS='=' read -r name value; do
+    case "$name" in
+        *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION) ;;
+        ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_*)
+            lower="${name#ZJ_}"
+            printf '"%s"\n' "$value" >"$dir/${lower,,}.dict"
+            ;;
     esac
-done
-mover="$(new_member)"
-echo "ZJ_TRANSFER_TOKEN=$mover"
-leaver="$(new_member)"
-echo "ZJ_LEAVE_TOKEN=$leaver"
-
-# SMS codes, read from the stub: one to sign in with, one to bind a phone with
-if [ -n "$stub" ]; then
-    login_phone=13700001234
-    call POST /v1/auth/sms-codes "" "{\"phone\":\"$login_phone\",\"purpose\":\"login\"}" >/dev/null
-    echo "ZJ_LOGIN_PHONE=$login_phone"
-    emit ZJ_LOGIN_CODE sms_code "$login_phone"
-    binder="$(worker)"
-    bind_phone=13700005678
-    call POST /v1/auth/sms-codes "$binder" "{\"phone\":\"$bind_phone\",\"purpose\":\"bind_phone\"}" >/dev/null
-    echo "ZJ_BIND_TOKEN=$binder"
-    echo "ZJ_BIND_PHONE=$bind_phone"
-    emit ZJ_BIND_CODE sms_code "$bind_phone"
-else
-    log "contract-tokens: no stub URL: no SMS code fixtures"
-fi
+done <"$dir/fixtures.env"
+cat "$dir/fixtures.env"
