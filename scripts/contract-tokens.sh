@@ -3,15 +3,18 @@
 # the provider stub, the demo admins, applications in every state an admin action needs, members
 # for the member actions, transfers for the transfer actions, SMS codes read from the stub. Prints
 # `NAME=value` lines that scripts/contract.sh exports for the ${NAME} placeholders of
-# schemathesis.toml, so that path parameters, tokens and single-use codes reach real objects.
+# schemathesis.toml (tokens, single-use codes), and writes every object id, plus fresh resident
+# IDs, as a schemathesis dictionary to .zhijian/contract/fixtures/<name>.dict, which
+# schemathesis.toml binds the path parameters to: generated requests reach real objects, and the
+# stateful phase's links still choose their own ids. Run it before `st` reads schemathesis.toml.
 #   ZHIJIAN_BASE_URL=http://127.0.0.1:PORT [ZHIJIAN_STUB_URL=http://127.0.0.1:STUB] scripts/contract-tokens.sh
 # Without ZHIJIAN_STUB_URL (or APP__WECHAT__BASE_URL, which is the stub in scripts/contract.sh),
 # no SMS code is read: the phone sign-in and the SMS phone binding then get no fixture.
 #
 # Every fixture is a different person (one open application per person; one open transfer per
 # member), so an action of the run never consumes the object another one needs. The resident IDs
-# are 500237 1988 MMDD NNN C: schemathesis.toml's `fresh_resident_ids` (1992) and the example of
-# openapi.yaml (1995) never collide with them.
+# are 500237 1988 MMDD NNN C: the `fresh_resident_ids` written here for schemathesis.toml (1992)
+# and the example of openapi.yaml (1995) never collide with them.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -151,6 +154,10 @@ fixtures() {
     for action in APPROVE REJECT RETURN FORWARD; do
         emit "ZJ_APP_$action" submit "$applicant"
     done
+    # Pending applications a reviewer opens in the stateful phase, whose links decide them
+    for i in 1 2 3 4 5 6; do
+        emit "ZJ_APP_REVIEW_$i" submit "$applicant"
+    done
     # No fixture for POST /v1/admin/applications/{id}/assign: in the demo county a joint union covers
     # every township, so routing never pools an application, and forwarding to the pool is refused.
 
@@ -187,6 +194,15 @@ fixtures() {
             CANCEL) echo "ZJ_CANCEL_TOKEN=$token" ;;
         esac
     done
+    # Active members and requested transfers an admin opens in the stateful phase, whose links
+    # act on them (retain → reactivate, expel, deceased; release → accept, reject)
+    for i in 1 2 3; do
+        token="$(worker)"
+        emit "ZJ_MEMBER_VIEW_$i" member "$token"
+        token="$(new_member)"
+        t="$(call POST /v1/transfers "$token" "$transfer_body" | json id)"
+        echo "ZJ_TRANSFER_VIEW_$i=$t"
+    done
     mover="$(new_member)"
     echo "ZJ_TRANSFER_TOKEN=$mover"
     leaver="$(new_member)"
@@ -219,9 +235,17 @@ while IFS='=' read -r name value; do
     case "$name" in
         *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION) ;;
         ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_*)
+            # ZJ_APP_REVIEW_1, ZJ_APP_REVIEW_2 … -> app_review.dict, one entry each
             lower="${name#ZJ_}"
-            printf '"%s"\n' "$value" >"$dir/${lower,,}.dict"
+            lower="${lower%_[0-9]*}"
+            printf '"%s"\n' "$value" >>"$dir/${lower,,}.dict"
             ;;
     esac
 done <"$dir/fixtures.env"
+# Fresh people for the generated submissions (born 1992-03-15; the fixtures are born in 1988)
+python3 -c 'w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+for n in range(1, 1000):
+    body = "50023719920315%03d" % n
+    print("\"%s%s\"" % (body, "10X98765432"[sum(int(c) * x for c, x in zip(body, w)) % 11]))' \
+    >"$dir/fresh_resident_ids.dict"
 cat "$dir/fixtures.env"
