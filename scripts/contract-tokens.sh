@@ -248,4 +248,7 @@ for n in range(1, 1000):
     body = "50023719920315%03d" % n
     print("\"%s%s\"" % (body, "10X98765432"[sum(int(c) * x for c, x in zip(body, w)) % 11]))' \
     >"$dir/fresh_resident_ids.dict"
+# Fresh wx.login codes (single use; the stub signs in a new WeChat user for each), so that
+# generated sign-ins succeed and the stateful phase goes on from them (submit the form …)
+for i in $(seq 1 500); do printf '"%sst%d.1"\n' "$run" "$i"; done >"$dir/wechat_codes.dict"
 cat "$dir/fixtures.env"
