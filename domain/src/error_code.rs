@@ -72,7 +72,6 @@ catalogue! {
     InvalidApplicationId => "invalid_application_id",
     InvalidApplicationStatus => "invalid_application_status",
     InvalidCardPayload => "invalid_card_payload",
-    InvalidColour => "invalid_colour",
     InvalidCredentials => "invalid_credentials",
     InvalidCursor => "invalid_cursor",
     InvalidDate => "invalid_date",

@@ -123,7 +123,7 @@ mod tests {
         /// A test vocabulary.
         enum Colour {
             what = "颜色",
-            code = InvalidColour,
+            code = InvalidField,
             Red = "red" => "红",
             DarkBlue = "dark_blue" => "深蓝",
         }
@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn an_unknown_value_names_the_field_in_chinese_and_has_a_code() {
         let error = Colour::parse("Red").unwrap_err();
-        assert_eq!(error.code(), "invalid_colour");
+        assert_eq!(error.code(), "invalid_field");
         assert_eq!(error.to_string(), "颜色不在可选范围内");
         assert_eq!(error.value(), "Red");
     }

@@ -91,6 +91,9 @@ impl Spec {
                 panic!("openapi.yaml does not list status {status} for {method} {template}")
             });
         let response = self.resolve(response);
+        if status >= 400 {
+            self.assert_error_code_listed(method, &template, status, body);
+        }
         let Some(schema) = response["content"]["application/json"]["schema"].as_object() else {
             panic!("openapi.yaml gives no JSON schema for {status} of {method} {template}");
         };
@@ -117,6 +120,54 @@ impl Spec {
             errors.is_empty(),
             "response of {key} does not match openapi.yaml:\n  {}\nbody: {body:#}",
             errors.join("\n  ")
+        );
+    }
+
+    /// The codes an operation declares (`x-error-codes`), and those every operation may answer
+    /// (`x-common-error-codes` at the top of the document).
+    pub fn error_codes(&self, method: &str, template: &str) -> Vec<String> {
+        let listed = |value: &Value| -> Vec<String> {
+            value
+                .as_array()
+                .map(|codes| {
+                    codes
+                        .iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut codes = listed(&self.doc["x-common-error-codes"]);
+        codes.extend(listed(
+            &self.doc["paths"][template][method.to_lowercase()]["x-error-codes"],
+        ));
+        codes
+    }
+
+    /// An error's `code` must be one the operation declares. With `ZHIJIAN_RECORD_ERROR_CODES`
+    /// set to a file, every answered code is appended to it instead (`METHOD template status
+    /// code` per line) — `scripts/error-codes.py` writes them into `openapi.yaml`.
+    fn assert_error_code_listed(&self, method: &str, template: &str, status: u16, body: &Value) {
+        let Some(code) = body["code"].as_str() else {
+            return; // the schema check reports the missing code
+        };
+        if let Some(file) = std::env::var_os("ZHIJIAN_RECORD_ERROR_CODES") {
+            use std::io::Write as _;
+            let line = format!("{} {template} {status} {code}\n", method.to_uppercase());
+            if let Ok(mut out) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+            {
+                let _ = out.write_all(line.as_bytes());
+            }
+            return;
+        }
+        let codes = self.error_codes(method, template);
+        assert!(
+            codes.iter().any(|c| c == code),
+            "{method} {template} answered {status} {code}, which openapi.yaml does not list in its \
+             x-error-codes (nor x-common-error-codes): {codes:?}"
         );
     }
 

@@ -10,6 +10,9 @@
 pub mod mapping;
 pub mod status;
 
+#[cfg(test)]
+mod contract;
+
 use std::borrow::Cow;
 
 use actix_web::http::StatusCode;

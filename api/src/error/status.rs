@@ -66,7 +66,6 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidApplicationId
         | ErrorCode::InvalidApplicationStatus
         | ErrorCode::InvalidCardPayload
-        | ErrorCode::InvalidColour
         | ErrorCode::InvalidCursor
         | ErrorCode::InvalidDate
         | ErrorCode::InvalidDateRange

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use zhijian_domain::calendar::local_date;
 use zhijian_domain::credit_code::CreditCode;
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::ApplicationId;
@@ -94,6 +95,7 @@ error_with_code!(
 );
 
 impl SubmitApplicationRequest {
+    /// Parses the form; `today` is the Beijing date (an applicant turns 16 on a Beijing day).
     fn parse(&self, today: chrono::NaiveDate) -> Result<Submission, ApiError> {
         let name = PersonName::parse(&self.name).map_err(|e| invalid("name")(&e))?;
         let resident_id = ResidentId::parse_for_applicant(&self.resident_id, today)
@@ -176,7 +178,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let request: SubmitApplicationRequest = json::parse_body(&req, &body)?;
     let key = json::idempotency_key(&req, format!("account:{}", worker.account_id), &body)?;
-    let submission = request.parse(state.services.now().date_naive())?;
+    let submission = request.parse(local_date(state.services.now()))?;
     // The answer is rendered from what is about to be written, and stored with it.
     let render =
         |detail: &usecase::ApplicationDetail| submitted_body(detail, detail.row.submitted_at);
@@ -237,7 +239,7 @@ pub async fn correct(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let request: SubmitApplicationRequest = json::parse_body(&req, &body)?;
-    let submission = request.parse(state.services.now().date_naive())?;
+    let submission = request.parse(local_date(state.services.now()))?;
     let detail = usecase::correct_application(&state.services, worker.account_id, id, submission)
         .await
         .map_err(correct_error)?;

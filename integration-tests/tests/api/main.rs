@@ -7,6 +7,7 @@
 mod applications;
 mod audit;
 mod auth;
+mod beijing;
 mod contract;
 mod demo;
 mod errors;
