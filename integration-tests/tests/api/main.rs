@@ -19,6 +19,7 @@ mod migrations;
 mod notifications;
 mod reference;
 mod regions;
+mod sql;
 mod stats;
 mod stub;
 mod transfers;
