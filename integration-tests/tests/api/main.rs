@@ -5,6 +5,7 @@
 )]
 
 mod applications;
+mod architecture;
 mod audit;
 mod auth;
 mod contract;
