@@ -15,6 +15,7 @@ mod escalation;
 mod generator;
 mod health;
 mod lifecycle;
+mod logging;
 mod membership;
 mod migrations;
 mod notifications;
