@@ -11,7 +11,8 @@
 //!    statement ([`SUBMIT`]);
 //! 2. **the subtree page**: the keyset page over the parts of a subtree ([`subtree`]);
 //! 3. **the outbox claims**: `FOR UPDATE SKIP LOCKED` inside an `UPDATE … FROM` CTE, and the
-//!    settlement that goes with them ([`DELIVERY_CLAIM`]);
+//!    settlement that goes with them ([`crate::usecases::delivery::claim`],
+//!    [`crate::usecases::delivery::settle`]);
 //! 4. **`LISTEN` / `NOTIFY`** on the outbox channel ([`LISTEN_OUTBOX`], [`NOTIFY_OUTBOX`]).
 //!
 //! Each is a named constant or builder here (or named by one of the constants below while it
@@ -64,9 +65,6 @@ pub const SUBMIT: &str = crate::store::applications::SUBMIT_SQL;
 pub const SUBMIT_PARAMETERS: [&str; 11] = [
     "jsonb", "jsonb", "text", "text[]", "text", "text", "text", "int2", "jsonb", "text", "jsonb",
 ];
-
-/// Where the outbox claim (policy item 3) lives: `claim` and `settle` write it inline.
-pub const DELIVERY_CLAIM: &str = "crate::usecases::delivery::{claim, settle}";
 
 /// Wakes the outbox dispatchers at commit (policy item 4).
 pub const NOTIFY_OUTBOX: &str = "NOTIFY outbox";
