@@ -338,8 +338,9 @@ pub(crate) const AUDIT_REACH: Listing = Listing {
 };
 
 impl Listing {
-    /// A page of this listing (without values for its parameters: for its text).
-    fn page<'a>(&self, scope: &'a UnionPath, conditions: String) -> SubtreePage<'a> {
+    /// A page of this listing without values (no part values, limit 0, no parameters): the
+    /// store can fill them in with `SubtreePage { part_values, limit, extra, ..QUEUE.page(…) }`.
+    pub(crate) fn page<'a>(&self, scope: &'a UnionPath, conditions: String) -> SubtreePage<'a> {
         SubtreePage {
             table: self.table,
             part_column: self.part_column,
