@@ -17,6 +17,12 @@ run_tests() {
     export ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL
     log "ZHIJIAN_TEST_DATABASE_URL=$ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL=$ZHIJIAN_TEST_REDIS_URL"
     if cargo nextest --version >/dev/null 2>&1; then
+        # First, alone, so that their message is the first failure: schema.rs against the
+        # migrated database (schema drift), api without diesel/r2d2, the hand-written SQL
+        # prepared against the schema. The full run below repeats them.
+        step "architecture checks (schema drift, api layering, hand-written SQL)"
+        cargo nextest run -p zhijian-integration-tests --no-tests=fail \
+            -E 'test(/^migrations::schema_rs_/) | test(/^architecture::/) | test(/^sql::/)'
         step "cargo nextest run --workspace"
         cargo nextest run --workspace --no-tests=warn
         step "cargo test --doc --workspace"

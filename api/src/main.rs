@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    zhijian_api::logging::set_format(settings.log.format);
     let outcome = match command {
         "serve" => serve(settings),
         "migrate" => migrate(&settings),

@@ -52,6 +52,9 @@ pub struct Settings {
     /// `[notifications]`: the words of every notification.
     #[serde(default)]
     pub notifications: zhijian_infra::usecases::notifications::NotificationsConfig,
+    /// `[log]`: the format of the log lines.
+    #[serde(default)]
+    pub log: crate::logging::LogConfig,
 }
 
 /// `[jobs]` settings.

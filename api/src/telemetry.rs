@@ -70,10 +70,15 @@ where
                 .metrics
                 .observe(&method, &route, status, elapsed.as_secs_f64());
         }
-        log_context::sync_scope(request_id, || {
+        let latency_ms = (elapsed.as_secs_f64() * 10_000.0).round() / 10.0;
+        log_context::sync_scope(request_id.clone(), || {
             log::info!(
-                "{method} {route} status={status} duration_ms={:.1}",
-                elapsed.as_secs_f64() * 1000.0
+                request_id = &*request_id,
+                method = method.as_str(),
+                route = route.as_str(),
+                status = status,
+                latency_ms = latency_ms;
+                "request"
             );
         });
         Ok(response)

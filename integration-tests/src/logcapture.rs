@@ -24,8 +24,11 @@ pub struct CapturedLine {
     pub level: Level,
     /// Target (normally the module path, e.g. `zhijian_api::routes::auth`).
     pub target: String,
-    /// The formatted message.
+    /// The formatted message, followed by the key-values as ` key=value` (the server's text
+    /// format without its prefix).
     pub message: String,
+    /// The whole line as the server writes it with `[log] format = "json"`.
+    pub json: String,
 }
 
 impl CapturedLine {
@@ -58,10 +61,20 @@ impl Log for TeeLogger {
 
     fn log(&self, record: &Record<'_>) {
         if captured(record.metadata()) {
+            let request_id = zhijian_infra::log_context::current();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
             let line = CapturedLine {
                 level: record.level(),
                 target: record.target().to_owned(),
-                message: record.args().to_string(),
+                message: zhijian_api::logging::message_with_key_values(record),
+                json: zhijian_api::logging::render(
+                    zhijian_api::logging::LogFormat::Json,
+                    &now.to_string(),
+                    record,
+                    request_id.as_deref(),
+                ),
             };
             if let Ok(mut lines) = LINES.lock() {
                 if lines.len() >= CAPACITY {

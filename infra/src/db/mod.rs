@@ -7,7 +7,7 @@
 
 pub mod migrations;
 pub mod schema;
-pub(crate) mod subtree;
+pub mod sql;
 pub mod types;
 
 use std::time::Duration;
@@ -90,7 +90,7 @@ pub fn connect(config: &DatabaseConfig) -> Result<Connection, diesel::Connection
 /// Settings of every connection, made once when it is opened.
 ///
 /// `jit = off`: the statements here are short index reads, but a prepared statement's generic
-/// plan can be estimated far above `jit_above_cost` — the subtree page's (`subtree.rs`) at a
+/// plan can be estimated far above `jit_above_cost` — the subtree page's (`sql/subtree.rs`) at a
 /// province spent 276 ms compiling for 1.5 ms of execution at 500 k audit rows.
 #[derive(Debug)]
 struct SessionSettings;

@@ -76,7 +76,7 @@ pub const OBJECT_KINDS: [&str; 4] = ["application", "member", "admin", "transfer
 
 /// Rows within the reach of the admin of `scope`, newest first.
 ///
-/// Without an object, the ids come from [`crate::db::subtree::SubtreePage`] over `audit_reach` (per
+/// Without an object, the ids come from [`crate::db::sql::subtree::SubtreePage`] over `audit_reach` (per
 /// anchor of the subtree on `audit_reach_anchor_idx (anchor_id, object_kind, audit_id)`, or per
 /// union below a county on `audit_reach_union_idx`), one range per kind: the cost follows the
 /// subtree's anchors or unions, not the length of the trail. (It was a walk of `audit_log`
@@ -122,8 +122,8 @@ fn reach_page<'a>(
     scope: &'a UnionPath,
     kinds: Vec<&'static str>,
     filter: &AuditFilter,
-) -> crate::db::subtree::SubtreePage<'a> {
-    crate::db::subtree::SubtreePage {
+) -> crate::db::sql::subtree::SubtreePage<'a> {
+    crate::db::sql::subtree::SubtreePage {
         table: "audit_reach",
         part_column: "object_kind",
         keys: &["audit_id"],
@@ -140,7 +140,7 @@ fn reach_page<'a>(
             ""
         }
         .to_owned(),
-        extra: vec![filter.before.map(crate::db::subtree::Param::BigInt)],
+        extra: vec![filter.before.map(crate::db::sql::subtree::Param::BigInt)],
     }
 }
 

@@ -311,7 +311,7 @@ pub fn record_for_account(
 /// Members whose current union lies in the subtree under `scope`, by id (keyset: after
 /// `after`), with their unions.
 ///
-/// The ids come from [`crate::db::subtree::SubtreePage`] — for each status listed, one range of
+/// The ids come from [`crate::db::sql::subtree::SubtreePage`] — for each status listed, one range of
 /// `members_anchor_idx (anchor_id, status, id)` per anchor of the subtree (a county admin's list
 /// is six ranges, whatever the size of the table), or of `members_union_idx (union_id, status,
 /// id)` per union below a county — then the rows are loaded with their unions. (It was a join
@@ -324,7 +324,7 @@ pub fn list(
     after: Option<uuid::Uuid>,
     limit: i64,
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
-    let ids: Vec<uuid::Uuid> = crate::db::subtree::SubtreePage {
+    let ids: Vec<uuid::Uuid> = crate::db::sql::subtree::SubtreePage {
         table: "members",
         part_column: "status",
         keys: &["id"],
@@ -343,7 +343,7 @@ pub fn list(
             ""
         }
         .to_owned(),
-        extra: vec![after.map(crate::db::subtree::Param::Uuid)],
+        extra: vec![after.map(crate::db::sql::subtree::Param::Uuid)],
     }
     .load_ids(conn)?;
     if ids.is_empty() {

@@ -27,7 +27,7 @@ pub fn enqueue(
         ))
         .returning(outbox::id)
         .get_result(conn)?;
-    diesel::sql_query("NOTIFY outbox").execute(conn)?;
+    diesel::sql_query(crate::db::sql::NOTIFY_OUTBOX).execute(conn)?;
     Ok(id)
 }
 
@@ -41,7 +41,7 @@ impl Listener {
     /// Connects to `url` and starts listening.
     pub fn connect(url: &str) -> Result<Self, String> {
         let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
-        diesel::sql_query("LISTEN outbox")
+        diesel::sql_query(crate::db::sql::LISTEN_OUTBOX)
             .execute(&mut conn)
             .map_err(|e| e.to_string())?;
         Ok(Self { conn })

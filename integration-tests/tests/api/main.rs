@@ -5,6 +5,7 @@
 )]
 
 mod applications;
+mod architecture;
 mod audit;
 mod auth;
 mod beijing;
@@ -15,11 +16,13 @@ mod escalation;
 mod generator;
 mod health;
 mod lifecycle;
+mod logging;
 mod membership;
 mod migrations;
 mod notifications;
 mod reference;
 mod regions;
+mod sql;
 mod stats;
 mod stub;
 mod transfers;

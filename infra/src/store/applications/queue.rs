@@ -29,7 +29,7 @@ pub struct QueueFilter {
 
 /// Applications in the subtree under `scope`, earliest deadline first, keyset-paginated.
 ///
-/// The ids come from [`crate::db::subtree::SubtreePage`] on
+/// The ids come from [`crate::db::sql::subtree::SubtreePage`] on
 /// `applications_anchor_queue_idx (anchor_id, status, due_at, id)` for an anchor's subtree
 /// (a county admin's page is one index range) and `applications_queue_idx (union_id, status,
 /// due_at, id)` for deeper ones, index-only; those rows are then loaded with their unions.
@@ -76,8 +76,8 @@ fn queue_page<'a>(
     scope: &'a UnionPath,
     filter: &QueueFilter,
     now: DateTime<Utc>,
-) -> crate::db::subtree::SubtreePage<'a> {
-    use crate::db::subtree::Param;
+) -> crate::db::sql::subtree::SubtreePage<'a> {
+    use crate::db::sql::subtree::Param;
     // $5 occupation, $6 now, $7 and $8 the cursor.
     let mut conditions = " AND a.due_at IS NOT NULL".to_owned();
     if filter.occupation.is_some() {
@@ -91,7 +91,7 @@ fn queue_page<'a>(
     if filter.after.is_some() {
         conditions.push_str(" AND (a.due_at, a.id) > ($7, $8)");
     }
-    crate::db::subtree::SubtreePage {
+    crate::db::sql::subtree::SubtreePage {
         table: "applications",
         part_column: "status",
         keys: &["due_at", "id"],
