@@ -225,8 +225,12 @@ async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::U
 async fn migrate_when_ready(pool: &PgPool, wait: Duration) -> Result<(), StartupError> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let outcome = db::run(pool, |conn| {
-            Ok::<_, db::StoreError>(zhijian_infra::db::migrations::run_pending(conn))
+        // Unbounded, and without the pool's statement_timeout: a migration may rightly take
+        // long, and must not be abandoned half-way and started again by the next attempt.
+        let outcome = db::run_unbounded(pool, |conn| {
+            db::without_statement_timeout(conn, |conn| {
+                Ok::<_, db::StoreError>(zhijian_infra::db::migrations::run_pending(conn))
+            })
         })
         .await;
         match outcome {
