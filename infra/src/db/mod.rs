@@ -48,7 +48,7 @@ impl std::fmt::Debug for PgPool {
 }
 
 impl PgPool {
-    /// The longest a [`run`] waits for its work (checkout, then the statements) before it
+    /// The longest a [`run`] waits for its work (checkout, statements, network) before it
     /// answers [`StoreError::Unavailable`].
     pub fn work_budget(&self) -> Duration {
         self.work_budget
@@ -71,15 +71,17 @@ pub struct DatabaseConfig {
     /// timeout; also libpq's `connect_timeout`, rounded up to whole seconds, at least 2).
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
-    /// PostgreSQL's `statement_timeout` on every pooled connection; a request's work (its
-    /// statements, after the checkout) is also abandoned by the caller after this long, with
-    /// 503 — whatever hangs (a stalled host, a lock), the request does not.
+    /// PostgreSQL's `statement_timeout` on every pooled connection.
     #[serde(default = "default_statement_timeout_ms")]
     pub statement_timeout_ms: u64,
     /// How long the network may swallow what we send, or stay silent, before the connection is
     /// declared dead: libpq's `tcp_user_timeout`, TCP keepalives that give up after about this
     /// long, and `idle_in_transaction_session_timeout` on the server (so a client that vanished
     /// mid-transaction never holds its locks longer).
+    ///
+    /// Whatever else hangs, the caller of [`run`] stops waiting after `connect_timeout_ms` +
+    /// `statement_timeout_ms` + `network_timeout_ms` and answers 503: the longest the checkout,
+    /// the server's and the kernel's own timeouts could take together.
     #[serde(default = "default_network_timeout_ms")]
     pub network_timeout_ms: u64,
     /// How long `/readyz` waits for PostgreSQL before answering 503.
@@ -139,7 +141,8 @@ impl DatabaseConfig {
 /// Every wait is bounded: the checkout by `connect_timeout_ms`, opening a connection by libpq's
 /// `connect_timeout`, a statement by the server's `statement_timeout`, a silent or partitioned
 /// network by TCP keepalives and `tcp_user_timeout` (see [`pool_url`]), and the caller of
-/// [`run`] stops waiting after the checkout plus the statement budget whatever happens.
+/// [`run`] stops waiting after the sum of the three whatever happens (a host that stalls yet
+/// acknowledges every packet, CPU-bound work inside a use case).
 pub fn build_pool(config: &DatabaseConfig) -> PgPool {
     let manager = ConnectionManager::<PgConnection>::new(pool_url(config));
     let checkout = Duration::from_millis(config.connect_timeout_ms);
@@ -153,7 +156,9 @@ pub fn build_pool(config: &DatabaseConfig) -> PgPool {
         .build_unchecked(manager);
     PgPool {
         pool,
-        work_budget: checkout + Duration::from_millis(config.statement_timeout_ms),
+        work_budget: checkout
+            + Duration::from_millis(config.statement_timeout_ms)
+            + Duration::from_millis(config.network_timeout_ms),
         ping_budget: Duration::from_millis(config.ping_timeout_ms),
     }
 }
@@ -314,8 +319,8 @@ impl From<r2d2::Error> for StoreError {
 /// The connection is taken inside the blocking task, so waiting for one never blocks an async
 /// worker. `work` is one use case; it opens its own transaction when it writes.
 ///
-/// The caller waits at most the pool's [`PgPool::work_budget`] (checkout plus statement
-/// budget), then gets [`StoreError::Unavailable`] (503). Work that has not started by then
+/// The caller waits at most the pool's [`PgPool::work_budget`] (checkout, statement and
+/// network timeouts together), then gets [`StoreError::Unavailable`] (503). Work that has not started by then
 /// never starts; work that has started is left to finish or fail on its own — it is one
 /// transaction, so it commits whole or not at all, and `statement_timeout`, the TCP timeouts
 /// and `idle_in_transaction_session_timeout` end it if the database hangs.

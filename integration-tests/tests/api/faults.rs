@@ -3,7 +3,7 @@
 //! half-written, and service comes back by itself when the line does.
 //!
 //! The bounds asserted here are not performance figures: they are far above the configured
-//! timeouts (about 1–1.5 s) and only say that a request does not hang for as long as the stall.
+//! timeouts (1 s for /readyz, 2.5 s for a request) and only say that a request does not hang for as long as the stall.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -92,6 +92,7 @@ async fn a_stalled_postgres_answers_503_in_bounded_time_writes_nothing_half_and_
         s.database.url = Secret::new(url);
         s.database.connect_timeout_ms = 500;
         s.database.statement_timeout_ms = 1_000;
+        s.database.network_timeout_ms = 1_000;
     })
     .await;
     app.seed_demo().await;
@@ -108,7 +109,7 @@ async fn a_stalled_postgres_answers_503_in_bounded_time_writes_nothing_half_and_
     assert_eq!(ready.body["code"], "not_ready");
     assert!(ready.body["message"].as_str().unwrap().contains("数据库"));
     // More requests than the pool has connections, at once: the ones holding a connection give
-    // up at the statement budget, the others at the checkout timeout.
+    // up at the work budget, the others at the checkout timeout.
     let reads = (0..8).map(|_| unavailable_in_time("a read", app.get("/v1/regions/500237")));
     futures_util::future::join_all(reads).await;
     unavailable_in_time("a submission", submit(&app, &other, 42, "stall-2")).await;
