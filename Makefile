@@ -1,12 +1,13 @@
 # zhijian — the front door. The logic lives in scripts/*.sh; these targets only call them.
 # Settings (environment or `make VAR=value`): PORT (8080), PROFILE (release for run, debug for
-# contract), PG_PORT (54329), REDIS_PORT (63799), STUB_PORT (18089), RUST_LOG (info).
+# contract), PG_PORT (54329), REDIS_PORT (63799), STUB_PORT (18089), RUST_LOG (info),
+# SOAK_MINUTES (10), SOAK_CONCURRENCY (32), SOAK_FEATURES (default; none = system allocator).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-export PORT PROFILE PG_PORT REDIS_PORT STUB_PORT RUST_LOG
+export PORT PROFILE PG_PORT REDIS_PORT STUB_PORT RUST_LOG SOAK_MINUTES SOAK_CONCURRENCY SOAK_FEATURES
 
-.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint bench crash
+.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint bench crash soak
 
 help: ## list the targets
 	@echo "zhijian — make targets (fresh machine: 'make run' or 'make test')"
@@ -18,13 +19,13 @@ deps: ## install missing system packages (postgresql-15, redis-server, python3-v
 db-up: deps ## provision and start private PostgreSQL (127.0.0.1:54329) and Redis (127.0.0.1:63799)
 	@scripts/db.sh up
 
-stop: ## stop PostgreSQL, Redis and the provider stub (no error if not running)
+stop: ## stop the server of make run, the provider stub, PostgreSQL and Redis (no error if not running)
 	@scripts/db.sh stop
 
 clean: ## stop, then delete .zhijian/ (databases, logs, venv); keeps target/ and config/local.toml
 	@scripts/db.sh clean
 
-status: ## show whether PostgreSQL and Redis are running
+status: ## show whether PostgreSQL, Redis, the server of make run and the provider stub are running
 	@scripts/db.sh status
 
 psql: db-up ## psql to the zhijian database
@@ -50,6 +51,9 @@ bench: ## B1–B4 on generated data (BENCH_SIZES=10000,1000000 skips 10 M); figu
 
 crash: ## crash under load: SIGKILL to PostgreSQL, then to the server, mid-submission (CRASH_SIZE=10000); result in .zhijian/crash/result.json
 	@PROFILE=$${PROFILE:-release} scripts/crash.sh
+
+soak: ## every flow in a loop at concurrency SOAK_CONCURRENCY (32) for SOAK_MINUTES (10); RSS over time in .zhijian/soak/, fails if it grows
+	@scripts/soak.sh
 
 fmt: ## format the Rust code
 	cargo fmt --all

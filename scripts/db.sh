@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Private PostgreSQL and Redis for development and tests, under .zhijian/ (git-ignored).
 #   scripts/db.sh up         provision (first time) and start both; idempotent; waits until they answer
-#   scripts/db.sh stop       stop both (and the provider stub); no error when not running
+#   scripts/db.sh stop       stop the server of make run, the provider stub, and both; no error when not running
 #   scripts/db.sh clean      stop, then delete .zhijian/ (databases, logs, venv); keeps target/ and config/local.toml
-#   scripts/db.sh status     say what runs
+#   scripts/db.sh status     say what runs: PostgreSQL, Redis, the server of make run, the provider stub
 #   scripts/db.sh psql [..]  psql to database zhijian
 #   scripts/db.sh redis-cli [..]
 #
@@ -229,7 +229,21 @@ cmd_up() {
     redis_up
 }
 
+# The server `make run` started (its pid in .zhijian/server.pid), before what it uses.
+server_stop() {
+    local pid
+    pid="$(server_pid)"
+    if [ -n "$pid" ]; then
+        log "stopping the zhijian server (pid $pid)"
+        stop_pid "$pid" 15 || warn "the zhijian server did not stop in 15 s; killed it"
+    else
+        log "zhijian server not running"
+    fi
+    rm -f "$(server_pidfile)"
+}
+
 cmd_stop() {
+    server_stop
     "$ZJ_ROOT/scripts/stub.sh" stop-all
     pg_stop
     redis_stop
@@ -263,6 +277,35 @@ cmd_status() {
     else
         log "Redis: not running on 127.0.0.1:$REDIS_PORT"
     fi
+    local pid port ready f
+    pid="$(server_pid)"
+    if [ -n "$pid" ]; then
+        port="$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^APP__SERVER__PORT=//p')"
+        port="${port:-8080}"
+        ready="$(curl -s --max-time 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" 2>/dev/null || true)"
+        case "$ready" in
+            200) log "zhijian: running (pid $pid), ready on http://127.0.0.1:$port" ;;
+            *) log "zhijian: running (pid $pid) on port $port, /readyz answers ${ready:-nothing}" ;;
+        esac
+    else
+        log "zhijian: not running (no server started by make run)"
+    fi
+    local stubs=0
+    for f in "$ZJ_STATE"/stub-*.pid; do
+        [ -e "$f" ] || continue
+        port="${f##*/stub-}"
+        port="${port%.pid}"
+        pid="$(cat "$f" 2>/dev/null || true)"
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            stubs=$((stubs + 1))
+            if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/__stub/health" 2>/dev/null; then
+                log "provider stub: running (pid $pid), answering on http://127.0.0.1:$port"
+            else
+                log "provider stub: running (pid $pid) on port $port, not answering /__stub/health"
+            fi
+        fi
+    done
+    [ "$stubs" -gt 0 ] || log "provider stub: not running"
 }
 
 main() {

@@ -192,3 +192,37 @@ demo_password() {
     python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["demo"]["admin_password"])' \
         "$ZJ_ROOT/config/local.toml"
 }
+
+# Environment for `make run`: SMS and worker notices go to the provider stub on port $1 as a
+# real deployment's would go to Tencent Cloud and WeChat — Tencent SMS signed with the stub's
+# credentials (TC3-HMAC-SHA256; the secret key is in config/local.toml) and demo template ids —
+# so SMS sign-in and notifications work locally. Read what was "sent" at the stub:
+# GET /__stub/sms (verification codes, SMS notices) and GET /__stub/wechat/messages.
+export_stub_providers() {
+    local stub="$1"
+    export APP__SMS__PROVIDER="${APP__SMS__PROVIDER:-tencent}"
+    export APP__SMS__TENCENT_BASE_URL="http://127.0.0.1:$stub/tencent"
+    export APP__SMS__TENCENT_SECRET_ID="${APP__SMS__TENCENT_SECRET_ID:-AKIDstub}"
+    export APP__SMS__TENCENT_SDK_APP_ID="${APP__SMS__TENCENT_SDK_APP_ID:-1400000000}"
+    export APP__SMS__TENCENT_TEMPLATE_VERIFICATION="${APP__SMS__TENCENT_TEMPLATE_VERIFICATION:-1000001}"
+    export APP__SMS__TENCENT_TEMPLATE_NOTIFICATION="${APP__SMS__TENCENT_TEMPLATE_NOTIFICATION:-1000002}"
+    # WeChat subscribe-message templates of the worker notices: demo ids `tpl-<notice>`.
+    local notice var
+    for notice in application_received application_approved application_rejected application_returned transfer_step; do
+        var="APP__NOTIFICATIONS__TEMPLATES__${notice^^}__TEMPLATE_ID"
+        export "$var=${!var:-tpl-$notice}"
+    done
+}
+
+# The pid file of the server `make run` started (written by scripts/run.sh, read by make stop
+# and make status).
+server_pidfile() { echo "$ZJ_STATE/server.pid"; }
+
+# The pid of the server `make run` started, if it still runs.
+server_pid() {
+    local pid
+    pid="$(cat "$(server_pidfile)" 2>/dev/null || true)"
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "zhijian" ]; then
+        echo "$pid"
+    fi
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run zhijian locally: system packages, private PostgreSQL + Redis, secrets, release build,
-# provider stub, migrations, regions, demo data, then the server in the foreground.
+# provider stub, migrations, regions, demo data, then the server in the foreground (its pid in
+# .zhijian/server.pid, for make stop and make status). SMS and WeChat messages go to the stub.
 #   scripts/run.sh            (make run)
 # Env: PORT (8080), PROFILE (release; debug for a faster build), PG_PORT, REDIS_PORT, STUB_PORT, RUST_LOG.
 set -euo pipefail
@@ -29,10 +30,17 @@ main() {
     local zj
     zj="$(bin_path "$PROFILE" zhijian)"
     export_server_env "$PORT" "$STUB_PORT" zhijian
+    export_stub_providers "$STUB_PORT"
     prepare_db "$zj" zhijian
 
     check_port_free
     echo "zhijian is serving on http://127.0.0.1:$PORT"
+    echo "SMS (verification codes, notices) and WeChat messages go to the provider stub: read them at"
+    echo "  http://127.0.0.1:$STUB_PORT/__stub/sms and http://127.0.0.1:$STUB_PORT/__stub/wechat/messages"
+    echo "stop it with Ctrl-C, or 'make stop' from another terminal (also stops the databases and the stub)"
+    # exec: this process becomes the server, so its pid is the one `make stop` and `make status` read
+    ensure_state_dir
+    echo "$$" >"$(server_pidfile)"
     exec "$zj" serve
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's walkthrough, exactly as written, against a running server, and fails if any
 # step fails or the card does not verify. Called by scripts/contract.sh (make test) against its
-# fresh server with the demo data.
+# fresh server with the demo data. Each run makes a new worker, so it can run again and again
+# against the same database (e.g. the one of make run).
 #   scripts/walkthrough.sh http://127.0.0.1:PORT
 set -euo pipefail
 # shellcheck source=scripts/lib.sh

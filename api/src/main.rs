@@ -9,6 +9,14 @@ use zhijian_api::settings::Settings;
 use zhijian_api::startup::Application;
 use zhijian_infra::{db::migrations, store::regions};
 
+/// A general-purpose allocator made for long-running multi-threaded servers: glibc's per-thread
+/// arenas, fragmented by short-lived blocking threads, let RSS grow with every burst of
+/// concurrency (issue 12). `cargo build --no-default-features` keeps the system allocator
+/// (for comparison: `scripts/soak.sh`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
@@ -61,7 +69,14 @@ fn main() -> ExitCode {
 }
 
 fn serve(settings: Settings) -> Result<(), String> {
-    actix_web::rt::System::new().block_on(async move {
+    // The system runtime runs start-up and the background jobs; its blocking pool gets the
+    // same bound as the workers' (see `Settings::blocking_threads`) instead of tokio's 512.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(settings.blocking_threads())
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    actix_web::rt::System::with_tokio_rt(move || runtime).block_on(async move {
         let host = settings.server.host.clone();
         let app = Application::build(settings, Duration::from_secs(30))
             .await

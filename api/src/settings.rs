@@ -180,6 +180,11 @@ pub struct ServerConfig {
     /// Worker threads; 0 means one per core.
     #[serde(default)]
     pub workers: usize,
+    /// Threads of the blocking pool, where every database call runs (shared among the
+    /// workers); 0 means `database.pool_size` + 4. More threads than connections only wait for
+    /// one, and short-lived surplus threads fragment the heap.
+    #[serde(default)]
+    pub max_blocking_threads: usize,
     /// Largest accepted JSON body in bytes.
     #[serde(default = "default_json_limit")]
     pub json_limit_bytes: usize,
@@ -213,7 +218,28 @@ impl Default for RegionsConfig {
 #[error("configuration error: {0}")]
 pub struct SettingsError(pub String);
 
+impl ServerConfig {
+    /// The number of HTTP workers: `workers`, or one per core.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        }
+    }
+}
+
 impl Settings {
+    /// The blocking threads the whole process may use: `server.max_blocking_threads`, or the
+    /// database pool plus a small margin (every blocking task takes a connection).
+    pub fn blocking_threads(&self) -> usize {
+        if self.server.max_blocking_threads > 0 {
+            self.server.max_blocking_threads
+        } else {
+            self.database.pool_size as usize + 4
+        }
+    }
+
     /// Loads the layers from `dir` (normally `config/`) and the process environment, and
     /// checks every value.
     pub fn load(dir: &Path) -> Result<Self, SettingsError> {

@@ -123,7 +123,9 @@ impl Application {
             .map_err(|e| StartupError(e.to_string()))?
             .port();
         let json_limit = settings.server.json_limit_bytes;
-        let workers = settings.server.workers;
+        let workers = settings.server.worker_count();
+        // Each worker has its own runtime and blocking pool: share the budget among them.
+        let blocking_per_worker = settings.blocking_threads().div_ceil(workers).max(1);
         let pii = Arc::new(pii);
         let reference = Arc::new(zhijian_infra::store::reference_cache::ReferenceCache::new(
             CALENDAR_TTL,
@@ -149,7 +151,7 @@ impl Application {
         crate::jobs::transfers::spawn_transfer_auto_release(state.clone());
         let notification_jobs = crate::jobs::outbox::start(state.clone());
 
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(
@@ -169,10 +171,9 @@ impl Application {
                     Err::<actix_web::HttpResponse, _>(ApiError::not_found())
                 }))
         })
-        .shutdown_timeout(10);
-        if workers > 0 {
-            server = server.workers(workers);
-        }
+        .shutdown_timeout(10)
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_per_worker);
         let server = server
             .listen(listener)
             .map_err(|e| StartupError(e.to_string()))?
@@ -226,8 +227,12 @@ async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::U
 async fn migrate_when_ready(pool: &PgPool, wait: Duration) -> Result<(), StartupError> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let outcome = db::run(pool, |conn| {
-            Ok::<_, db::StoreError>(zhijian_infra::db::migrations::run_pending(conn))
+        // Unbounded, and without the pool's statement_timeout: a migration may rightly take
+        // long, and must not be abandoned half-way and started again by the next attempt.
+        let outcome = db::run_unbounded(pool, |conn| {
+            db::without_statement_timeout(conn, |conn| {
+                Ok::<_, db::StoreError>(zhijian_infra::db::migrations::run_pending(conn))
+            })
         })
         .await;
         match outcome {

@@ -13,6 +13,7 @@ mod contract;
 mod demo;
 mod errors;
 mod escalation;
+mod faults;
 mod generator;
 mod health;
 mod lifecycle;
