@@ -25,25 +25,17 @@ use crate::telemetry;
 
 /// What every handler can reach.
 pub struct AppState {
-    /// What the use cases reach (pool, cipher, reference data, clock). The fields below that
-    /// repeat its parts are being retired as handlers move onto use cases.
+    /// What the use cases reach: the pool, the cipher for personal data, the reference data
+    /// and the clock.
     pub services: zhijian_infra::usecases::Services,
-    /// The clock every rule reads `now` from (a fixed or moved one in tests).
-    pub clock: Arc<dyn Clock>,
-    /// Encryption and blind indexes of personal data.
-    pub pii: Arc<PiiCipher>,
     /// The WeChat mini-program server API.
     pub wechat: Arc<dyn WeChat>,
     /// The SMS provider.
     pub sms: Arc<dyn SmsSender>,
-    /// PostgreSQL.
-    pub pool: PgPool,
     /// Redis.
     pub redis: RedisStore,
     /// Request and pool metrics.
     pub metrics: Metrics,
-    /// The calendar and the known regions, kept in memory for the hot paths.
-    pub reference: Arc<zhijian_infra::store::reference_cache::ReferenceCache>,
     /// The loaded configuration.
     pub settings: Arc<Settings>,
     /// `/docs`, rendered once at start-up.
@@ -126,25 +118,19 @@ impl Application {
         let workers = settings.server.worker_count();
         // Each worker has its own runtime and blocking pool: share the budget among them.
         let blocking_per_worker = settings.blocking_threads().div_ceil(workers).max(1);
-        let pii = Arc::new(pii);
-        let reference = Arc::new(zhijian_infra::store::reference_cache::ReferenceCache::new(
-            CALENDAR_TTL,
-        ));
         let state = web::Data::new(AppState {
             services: zhijian_infra::usecases::Services {
-                pool: pool.clone(),
-                pii: pii.clone(),
-                reference: reference.clone(),
-                clock: clock.clone(),
+                pool,
+                pii: Arc::new(pii),
+                reference: Arc::new(zhijian_infra::store::reference_cache::ReferenceCache::new(
+                    CALENDAR_TTL,
+                )),
+                clock,
             },
-            clock,
-            pii,
             wechat: Arc::new(wechat),
             sms,
-            pool,
             redis,
             metrics,
-            reference,
             settings: Arc::new(settings),
             docs_html,
         });
@@ -225,31 +211,13 @@ async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::U
 
 /// Applies migrations, retrying while PostgreSQL is not reachable yet.
 async fn migrate_when_ready(pool: &PgPool, wait: Duration) -> Result<(), StartupError> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        // Unbounded, and without the pool's statement_timeout: a migration may rightly take
-        // long, and must not be abandoned half-way and started again by the next attempt.
-        let outcome = db::run_unbounded(pool, |conn| {
-            db::without_statement_timeout(conn, |conn| {
-                Ok::<_, db::StoreError>(zhijian_infra::db::migrations::run_pending(conn))
-            })
-        })
-        .await;
-        match outcome {
-            Ok(Ok(applied)) => {
-                if !applied.is_empty() {
-                    log::info!("applied migrations: {}", applied.join(", "));
-                }
-                return Ok(());
-            }
-            Ok(Err(e)) => return Err(StartupError(e.to_string())),
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                log::warn!("waiting for postgres: {e}");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(StartupError(format!("postgres is unreachable: {e}"))),
-        }
+    let applied = zhijian_infra::db::migrations::migrate_when_ready(pool, wait)
+        .await
+        .map_err(|e| StartupError(e.to_string()))?;
+    if !applied.is_empty() {
+        log::info!(migrations:% = applied.join(", "); "applied migrations");
     }
+    Ok(())
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {

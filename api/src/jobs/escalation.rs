@@ -57,9 +57,9 @@ pub async fn run_once(state: &AppState) -> ScanReport {
     }
     if total.due_soon + total.overdue > 0 {
         log::info!(
-            "deadline scan: due_soon={} overdue={}",
-            total.due_soon,
-            total.overdue
+            due_soon = total.due_soon,
+            overdue = total.overdue;
+            "deadline scan"
         );
     }
     total

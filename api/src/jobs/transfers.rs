@@ -35,7 +35,7 @@ pub fn spawn_transfer_auto_release(state: web::Data<AppState>) -> JoinHandle<()>
 pub async fn run_once(state: &AppState) {
     match transfers::auto_release_due(&state.services, BATCH).await {
         Ok(0) => {}
-        Ok(released) => log::info!("transfer auto-release: released={released}"),
+        Ok(released) => log::info!(released = released; "transfer auto-release"),
         Err(StoreError::Unavailable(cause)) => {
             log::warn!("transfer auto-release skipped, postgres unavailable: {cause}");
         }

@@ -21,8 +21,11 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: PostgreSQL and Redis both answer; 503 with the envelope otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (postgres, redis) =
-        futures_util::future::join(zhijian_infra::db::ping(&state.pool), state.redis.ping()).await;
+    let (postgres, redis) = futures_util::future::join(
+        zhijian_infra::db::ping(&state.services.pool),
+        state.redis.ping(),
+    )
+    .await;
     let message = match (&postgres, &redis) {
         (Ok(()), Ok(())) => return Ok(HttpResponse::Ok().json(StatusView { status: "ready" })),
         (Err(e), Ok(())) => {
@@ -46,7 +49,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let text = state
         .metrics
-        .render(state.pool.state(), state.pool.max_size())
+        .render(state.services.pool.state(), state.services.pool.max_size())
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

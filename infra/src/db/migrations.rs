@@ -13,6 +13,43 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 /// Advisory-lock key that serialises migration runs ("zhijian" in ASCII, as a number).
 const MIGRATION_LOCK_KEY: i64 = 0x7a_68_69_6a_69_61_6e;
 
+/// Why the server could not bring the schema up to date at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupMigrationError {
+    /// PostgreSQL did not answer within the wait.
+    #[error("postgres is unreachable: {0}")]
+    Unreachable(crate::db::StoreError),
+    /// A migration failed.
+    #[error(transparent)]
+    Failed(MigrationError),
+}
+
+/// Applies the pending migrations through the pool, retrying while PostgreSQL is not reachable
+/// yet, for at most `wait`; returns the versions applied. Unbounded by the pool's deadline and
+/// without its `statement_timeout`: a migration may rightly take long, and must not be
+/// abandoned half-way and started again by the next attempt.
+pub async fn migrate_when_ready(
+    pool: &crate::db::PgPool,
+    wait: std::time::Duration,
+) -> Result<Vec<String>, StartupMigrationError> {
+    use crate::db::{self, StoreError};
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let outcome = db::run_unbounded(pool, |conn| {
+            db::without_statement_timeout(conn, |conn| Ok::<_, StoreError>(run_pending(conn)))
+        })
+        .await;
+        match outcome {
+            Ok(applied) => return applied.map_err(StartupMigrationError::Failed),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                log::warn!(error:% = e; "waiting for postgres");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(StartupMigrationError::Unreachable(e)),
+        }
+    }
+}
+
 /// A migration could not be applied or reverted.
 #[derive(Debug, thiserror::Error)]
 #[error("migration failed: {0}")]

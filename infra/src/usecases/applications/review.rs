@@ -218,11 +218,11 @@ fn decide_in(
             now,
         )?;
         log::info!(
-            "application decided: application_id={} status={} union_id={} version={}",
-            updated.id,
-            updated.status,
-            updated.union_id,
-            updated.version
+            application_id:% = updated.id,
+            status = updated.status.as_str(),
+            union_id = updated.union_id,
+            version = updated.version;
+            "application decided"
         );
         let union = if updated.union_id == union.id {
             Some(union)

@@ -86,11 +86,11 @@ where
         match applications::submit(conn, &row, &events, key.as_ref(), &answer)? {
             SubmitWrite::Fresh => {
                 log::info!(
-                    "application submitted: application_id={} status={} union_id={} rule={}",
-                    row.id,
-                    row.status,
-                    row.union_id,
-                    row.routing_rule
+                    application_id:% = row.id,
+                    status = row.status.as_str(),
+                    union_id = row.union_id,
+                    rule = row.routing_rule.as_str();
+                    "application submitted"
                 );
                 Ok(Submitted::Fresh(answer))
             }

@@ -230,10 +230,13 @@ impl Notifier {
                 return Reach::Retry(e);
             }
             log::info!(
-                "notification outbox_id={} event={} channel=wechat recipient=worker out_id={} status={status}",
-                event.id,
-                event.event_type,
-                recipient.out_id
+                outbox_id = event.id,
+                event = event.event_type.as_str(),
+                channel = "wechat",
+                recipient = "worker",
+                out_id = recipient.out_id.as_str(),
+                status:% = status;
+                "notification"
             );
             match verdict {
                 Verdict::Delivered => return Reach::Delivered,
@@ -278,11 +281,11 @@ impl Notifier {
                 return Reach::Retry(e);
             }
             log::info!(
-                "notification outbox_id={} event={} recipient={} out_id={}: no phone number, nothing sent",
-                event.id,
-                event.event_type,
-                recipient.kind,
-                recipient.out_id
+                outbox_id = event.id,
+                event = event.event_type.as_str(),
+                recipient:% = recipient.kind,
+                out_id = recipient.out_id.as_str();
+                "notification: no phone number, nothing sent"
             );
             return Reach::Permanent("no phone number".into());
         };
@@ -312,11 +315,13 @@ impl Notifier {
             return Reach::Retry(e);
         }
         log::info!(
-            "notification outbox_id={} event={} channel=sms recipient={} out_id={} verdict={verdict:?}",
-            event.id,
-            event.event_type,
-            recipient.kind,
-            recipient.out_id
+            outbox_id = event.id,
+            event = event.event_type.as_str(),
+            channel = "sms",
+            recipient:% = recipient.kind,
+            out_id = recipient.out_id.as_str(),
+            verdict:? = verdict;
+            "notification"
         );
         match verdict {
             Verdict::Delivered => Reach::Delivered,

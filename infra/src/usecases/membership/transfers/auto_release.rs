@@ -35,9 +35,9 @@ fn release_due(
         for id in &due {
             if let Some(row) = release_one(conn, *id, &calendar, now)? {
                 log::info!(
-                    "transfer auto-released: transfer_id={} from_union_id={}",
-                    row.id,
-                    row.from_union_id
+                    transfer_id:% = row.id,
+                    from_union_id = row.from_union_id;
+                    "transfer auto-released"
                 );
                 this_round += 1;
             }
