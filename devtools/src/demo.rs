@@ -369,7 +369,7 @@ impl Seeder {
             .find(|u| u.region_code == ENTERPRISE_TOWNSHIP)
             .ok_or_else(|| DemoError::RegionsMissing(ENTERPRISE_TOWNSHIP.to_owned()))?;
         let code = CreditCode::parse(ENTERPRISE_CREDIT_CODE)
-            .map_err(|e| StoreError::Internal(format!("demo credit code: {e}")))?;
+            .map_err(|e| StoreError::broken(format!("demo credit code: {e}")))?;
         let township = region(conn, ENTERPRISE_TOWNSHIP)?;
         self.ensure(
             conn,
@@ -419,7 +419,7 @@ impl Seeder {
             Some(row) => (row, false),
             None => {
                 let region = RegionCode::parse(&region.code)
-                    .map_err(|e| StoreError::Internal(format!("region {}: {e}", region.code)))?;
+                    .map_err(|e| StoreError::broken(format!("region {}: {e}", region.code)))?;
                 let new = NewUnion {
                     name,
                     kind,
@@ -466,7 +466,7 @@ fn seed_admins(
     let mut report = Vec::new();
     for (username, role, seat, display_name) in ADMINS {
         let union = tree.seat(seat).ok_or_else(|| {
-            StoreError::Internal(format!("demo seat of {username} is not in the tree"))
+            StoreError::broken(format!("demo seat of {username} is not in the tree"))
         })?;
         let existing = admins::table
             .inner_join(unions::table)
@@ -482,9 +482,8 @@ fn seed_admins(
         let admin = match existing {
             Some((stored_role, union_id, union_name, hash)) => DemoAdmin {
                 username: username.to_owned(),
-                role: AdminRole::parse(&stored_role).map_err(|_| {
-                    StoreError::Internal(format!("admin {username} has a bad role"))
-                })?,
+                role: AdminRole::parse(&stored_role)
+                    .map_err(|_| StoreError::broken(format!("admin {username} has a bad role")))?,
                 union_id: UnionId::new(union_id),
                 union_name,
                 created: false,
@@ -551,7 +550,7 @@ pub fn seed_demo_phones(
             continue;
         };
         let phone = zhijian_domain::phone::PhoneNumber::parse(&phone)
-            .map_err(|e| StoreError::Internal(format!("demo phone of {username}: {e}")))?;
+            .map_err(|e| StoreError::broken(format!("demo phone of {username}: {e}")))?;
         zhijian_infra::usecases::notifications::set_admin_phone(conn, pii, id, Some(&phone))?;
         set += 1;
     }

@@ -234,7 +234,7 @@ mod tests {
     async fn every_error_is_the_json_envelope_with_its_status() {
         let cases = [
             (
-                ApiError::from(StoreError::Unavailable("down".into())),
+                ApiError::from(StoreError::unavailable("down")),
                 503,
                 "service_unavailable",
             ),
@@ -245,7 +245,7 @@ mod tests {
                 "conflict",
             ),
             (
-                ApiError::from(StoreError::Internal("boom".into())),
+                ApiError::from(StoreError::broken("boom")),
                 500,
                 "internal_error",
             ),

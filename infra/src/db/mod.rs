@@ -244,53 +244,99 @@ impl r2d2::HandleError<diesel::r2d2::Error> for LogErrorHandler {
     }
 }
 
-/// What went wrong talking to the store, in terms the caller can act on.
+/// What went wrong talking to the store, in terms the caller can act on. The cause is kept with
+/// its source (the Diesel or pool error) for the log; nothing here is matched by message text
+/// except where [`lost_connection`] says why it must be.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database is unreachable or overloaded: retry later (HTTP 503).
+    /// The database is unreachable, overloaded or too slow: retry later (HTTP 503).
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// No row matched.
     #[error("not found")]
     NotFound,
-    /// A uniqueness or exclusion constraint refused the write; names the constraint.
+    /// A uniqueness or exclusion constraint refused the write; names the constraint (matched by
+    /// its name by the callers that expect it).
     #[error("conflict on {0}")]
     Conflict(String),
     /// Anything else: a bug or a broken invariant. Logged with its cause, answered as 500.
     #[error("database error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
+}
+
+/// The cause of an [`StoreError::Unavailable`] or [`StoreError::Internal`], with its source.
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    /// What Diesel (libpq) reported.
+    #[error(transparent)]
+    Database(#[from] DieselError),
+    /// No connection could be checked out or opened.
+    #[error(transparent)]
+    Pool(#[from] r2d2::Error),
+    /// The blocking task running the work failed.
+    #[error("blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// A condition this crate detected itself (a broken invariant, a deadline passed).
+    #[error("{0}")]
+    Detected(String),
+}
+
+impl From<String> for Cause {
+    fn from(what: String) -> Self {
+        Cause::Detected(what)
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(what: &str) -> Self {
+        Cause::Detected(what.to_owned())
+    }
+}
+
+impl StoreError {
+    /// A broken invariant this crate detected (a row that cannot be, a value that does not
+    /// decrypt): answered as 500, `what` goes to the log.
+    pub fn broken(what: impl Into<String>) -> Self {
+        StoreError::Internal(Cause::Detected(what.into()))
+    }
+
+    /// The database did not answer in time or at all, as this crate measured it.
+    pub fn unavailable(what: impl Into<String>) -> Self {
+        StoreError::Unavailable(Cause::Detected(what.into()))
+    }
 }
 
 impl From<DieselError> for StoreError {
     fn from(error: DieselError) -> Self {
-        match error {
+        match &error {
             DieselError::NotFound => StoreError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(info.constraint_name().unwrap_or("unique").to_owned())
             }
             DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                info,
-            ) => StoreError::Unavailable(info.message().to_owned()),
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                StoreError::Unavailable(format!("serialization failure: {}", info.message()))
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::SerializationFailure,
+                _,
+            ) => StoreError::Unavailable(error.into()),
+            DieselError::DatabaseError(_, info) if lost_connection(info.message()) => {
+                StoreError::Unavailable(error.into())
             }
-            DieselError::DatabaseError(_, ref info)
-                if info.message().contains("terminating connection")
-                    || info.message().contains("server closed the connection")
-                    || is_timeout_or_network_loss(info.message()) =>
-            {
-                StoreError::Unavailable(info.message().to_owned())
-            }
-            other => StoreError::Internal(other.to_string()),
+            _ => StoreError::Internal(error.into()),
         }
     }
 }
 
-/// PostgreSQL cancelled a statement at `statement_timeout`, or the network lost the server
-/// (`tcp_user_timeout`, keepalives): the database is not answering in time, so 503.
-fn is_timeout_or_network_loss(message: &str) -> bool {
+/// Whether a database error means the server is gone or too slow rather than a bug: the server
+/// shut down (SQLSTATE 57P01–57P03), the statement hit `statement_timeout` (57014) or the
+/// session `idle_in_transaction_session_timeout` (25P03), or libpq lost the network
+/// (`tcp_user_timeout`, keepalives). Diesel reports these as `DatabaseErrorKind::Unknown` and
+/// does not expose the SQLSTATE, so they are recognised by PostgreSQL's and libpq's messages —
+/// the one place where a message is matched.
+fn lost_connection(message: &str) -> bool {
     [
+        "terminating connection",
+        "server closed the connection",
         "canceling statement due to statement timeout",
         "idle-in-transaction timeout",
         "could not receive data from server",
@@ -303,15 +349,9 @@ fn is_timeout_or_network_loss(message: &str) -> bool {
     .any(|known| message.contains(known))
 }
 
-impl From<diesel::r2d2::Error> for StoreError {
-    fn from(error: diesel::r2d2::Error) -> Self {
-        StoreError::Unavailable(error.to_string())
-    }
-}
-
 impl From<r2d2::Error> for StoreError {
     fn from(error: r2d2::Error) -> Self {
-        StoreError::Unavailable(error.to_string())
+        StoreError::Unavailable(error.into())
     }
 }
 
@@ -363,8 +403,8 @@ where
                 // Queued behind busy blocking threads until the caller gave up: do nothing.
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 if left.is_zero() {
-                    return Err(StoreError::Unavailable(
-                        "the caller stopped waiting before the work started".into(),
+                    return Err(StoreError::unavailable(
+                        "the caller stopped waiting before the work started",
                     )
                     .into());
                 }
@@ -379,7 +419,7 @@ where
         Some(budget) => match tokio::time::timeout(budget, task).await {
             Ok(joined) => joined,
             Err(_) => {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "no answer from the database within {} ms",
                     budget.as_millis()
                 ))
@@ -389,9 +429,7 @@ where
     };
     match joined {
         Ok(result) => result,
-        Err(join_error) => {
-            Err(StoreError::Internal(format!("blocking task failed: {join_error}")).into())
-        }
+        Err(join_error) => Err(StoreError::Internal(join_error.into()).into()),
     }
 }
 

@@ -57,10 +57,10 @@ impl AccountRow {
             return Ok(None);
         };
         let clear = pii.decrypt(sealed, PHONE).map_err(|e| {
-            StoreError::Internal(format!("account {}: phone does not decrypt: {e}", self.id))
+            StoreError::broken(format!("account {}: phone does not decrypt: {e}", self.id))
         })?;
         PhoneNumber::parse(&clear).map(Some).map_err(|_| {
-            StoreError::Internal(format!(
+            StoreError::broken(format!(
                 "account {}: stored phone is not a mobile number",
                 self.id
             ))
@@ -234,5 +234,5 @@ pub fn bind_phone(
 fn seal(pii: &PiiCipher, phone: &PhoneNumber) -> Result<String, StoreError> {
     pii.encrypt(phone.expose(), PHONE)
         .map(|sealed| sealed.to_string())
-        .map_err(|e| StoreError::Internal(format!("cannot encrypt a phone: {e}")))
+        .map_err(|e| StoreError::broken(format!("cannot encrypt a phone: {e}")))
 }

@@ -363,7 +363,7 @@ fn with_union(conn: &mut PgConnection, row: AdminRow) -> Result<AdminRecord, Sto
         .select((unions::name, unions::path))
         .first(conn)?;
     let role = AdminRole::parse(&row.role)
-        .map_err(|_| StoreError::Internal(format!("admin {} has an unknown role", row.id)))?;
+        .map_err(|_| StoreError::broken(format!("admin {} has an unknown role", row.id)))?;
     Ok(AdminRecord {
         id: AdminId::from_uuid(row.id),
         username: row.username,

@@ -17,7 +17,7 @@ pub fn load(conn: &mut PgConnection) -> Result<WorkingCalendar, StoreError> {
         .map(|(day, kind)| {
             DayKind::parse(&kind)
                 .map(|kind| (day, kind))
-                .map_err(|_| StoreError::Internal(format!("calendar day {day} has kind {kind:?}")))
+                .map_err(|_| StoreError::broken(format!("calendar day {day} has kind {kind:?}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(WorkingCalendar::new(overrides))

@@ -75,7 +75,7 @@ pub fn claim(
     }
     first_answer(conn, key)?
         .map(|first| first.map(Some))
-        .ok_or_else(|| StoreError::Internal("an idempotency key vanished".into()))
+        .ok_or_else(|| StoreError::broken("an idempotency key vanished"))
 }
 
 /// The answer a write renders — HTTP status and JSON body — stored with its key so a retry

@@ -62,7 +62,7 @@ pub fn create_from_application(
         .ok()
         .and_then(|r| r.county())
         .ok_or_else(|| {
-            StoreError::Internal(format!("application {} has no county", application.id))
+            StoreError::broken(format!("application {} has no county", application.id))
         })?;
     let joined_on = local_date(now);
     let year = joined_on.year();
@@ -78,7 +78,7 @@ pub fn create_from_application(
         .returning(membership_counters::last_value)
         .get_result(conn)?;
     let number = MembershipNumber::issue(&county, year, u32::try_from(sequence).unwrap_or(0))
-        .map_err(|e| StoreError::Internal(format!("membership number for {county}: {e}")))?;
+        .map_err(|e| StoreError::broken(format!("membership number for {county}: {e}")))?;
     // A former member (withdrawn, expelled) keeps the one row per person: the old number's
     // history stays, and the new membership starts today with a new number.
     let existing: Option<uuid::Uuid> = members::table

@@ -59,19 +59,18 @@ impl UnionRow {
     /// The parsed path; a malformed stored path is an internal error.
     pub fn union_path(&self) -> Result<UnionPath, StoreError> {
         UnionPath::parse(&self.path)
-            .map_err(|_| StoreError::Internal(format!("union {} has a bad path", self.id)))
+            .map_err(|_| StoreError::broken(format!("union {} has a bad path", self.id)))
     }
 
     /// The union's review hours (the table's CHECK keeps them valid).
     pub fn review_hours(&self) -> Result<ReviewHours, StoreError> {
-        ReviewHours::new(self.review_opens, self.review_closes, self.review_cutoff).map_err(|e| {
-            StoreError::Internal(format!("union {} has bad review hours: {e}", self.id))
-        })
+        ReviewHours::new(self.review_opens, self.review_closes, self.review_cutoff)
+            .map_err(|e| StoreError::broken(format!("union {} has bad review hours: {e}", self.id)))
     }
 
     /// The routing view of this union.
     pub fn candidate(&self) -> Result<UnionCandidate, StoreError> {
-        let bad = |what: &str| StoreError::Internal(format!("union {} has a bad {what}", self.id));
+        let bad = |what: &str| StoreError::broken(format!("union {} has a bad {what}", self.id));
         Ok(UnionCandidate {
             id: self.union_id(),
             name: self.name.clone(),
@@ -140,7 +139,7 @@ pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow,
             Some(parent) => UnionPath::parse(&parent).and_then(|parent| parent.child(id)),
             None => Ok(UnionPath::root(id)),
         }
-        .map_err(|e| StoreError::Internal(format!("the path of a new union: {}", e.code())))?;
+        .map_err(|e| StoreError::broken(format!("the path of a new union: {}", e.code())))?;
         Ok(diesel::insert_into(unions::table)
             .values((
                 unions::id.eq(id.get()),
@@ -213,9 +212,7 @@ pub fn route(
     let union = rows
         .into_iter()
         .find(|row| row.id == decision.union.get())
-        .ok_or_else(|| {
-            StoreError::Internal(format!("routed to unknown union {}", decision.union))
-        })?;
+        .ok_or_else(|| StoreError::broken(format!("routed to unknown union {}", decision.union)))?;
     Ok(Ok((decision, union)))
 }
 

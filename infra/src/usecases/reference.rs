@@ -57,7 +57,7 @@ pub async fn union_card(ctx: &Services, id: UnionId) -> Result<Option<UnionCard>
         let kind = union.kind;
         // The foreign key keeps the region; its absence is a broken invariant, not a 404.
         let region = region
-            .ok_or_else(|| StoreError::Internal(format!("union {} has no region row", union.id)))?;
+            .ok_or_else(|| StoreError::broken(format!("union {} has no region row", union.id)))?;
         Ok(Some(UnionCard {
             union,
             kind,

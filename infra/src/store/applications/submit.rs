@@ -171,7 +171,7 @@ pub fn submit(
         .map(|s| s.as_str())
         .collect();
     let encode = |value: serde_json::Result<serde_json::Value>| {
-        value.map_err(|e| StoreError::Internal(format!("encoding a submission: {e}")))
+        value.map_err(|e| StoreError::broken(format!("encoding a submission: {e}")))
     };
     let statement = SubmitStatement {
         application: encode(serde_json::to_value(row))?,
@@ -213,7 +213,7 @@ pub fn submit(
     if written.current_member {
         return Ok(SubmitWrite::AlreadyMember);
     }
-    Err(StoreError::Internal(
-        "a submission wrote nothing and has no first answer".into(),
+    Err(StoreError::broken(
+        "a submission wrote nothing and has no first answer",
     ))
 }

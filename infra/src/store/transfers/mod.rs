@@ -325,5 +325,5 @@ pub fn load_member(conn: &mut PgConnection, id: uuid::Uuid) -> Result<MemberRow,
 /// A union a transfer names (it must exist: a foreign key).
 pub fn load_union(conn: &mut PgConnection, id: i64) -> Result<UnionRow, StoreError> {
     crate::store::unions::find(conn, UnionId::new(id))?
-        .ok_or_else(|| StoreError::Internal(format!("transfer names missing union {id}")))
+        .ok_or_else(|| StoreError::broken(format!("transfer names missing union {id}")))
 }

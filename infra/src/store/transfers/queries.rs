@@ -46,7 +46,7 @@ pub fn details(
     rows.into_iter()
         .map(|transfer| {
             let missing =
-                || StoreError::Internal(format!("transfer {} lost a reference", transfer.id));
+                || StoreError::broken(format!("transfer {} lost a reference", transfer.id));
             let from = unions
                 .get(&transfer.from_union_id)
                 .cloned()

@@ -47,9 +47,8 @@ impl ApplicationDetail {
         pii: &PiiCipher,
         show: PiiShown,
     ) -> Result<Self, StoreError> {
-        let internal = |e: &dyn std::fmt::Display| {
-            StoreError::Internal(format!("application {}: {e}", row.id))
-        };
+        let internal =
+            |e: &dyn std::fmt::Display| StoreError::broken(format!("application {}: {e}", row.id));
         let resident_id = pii
             .decrypt(&row.resident_id_cipher, "resident_id")
             .map_err(|e| internal(&e))?;
@@ -89,7 +88,7 @@ impl ApplicationDetail {
             match union {
                 Some(union) => union,
                 None => crate::store::unions::find(conn, UnionId::new(row.union_id))?.ok_or_else(
-                    || StoreError::Internal(format!("application {} has no union", row.id)),
+                    || StoreError::broken(format!("application {} has no union", row.id)),
                 )?,
             };
         let timeline = applications::timeline(conn, ApplicationId::from_uuid(row.id))?;

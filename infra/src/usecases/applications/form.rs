@@ -120,7 +120,7 @@ pub(crate) fn build_row(
     let seal = |value: &str, context: &str| {
         pii.encrypt(value, context)
             .map(|s| s.to_string())
-            .map_err(|e| StoreError::Internal(format!("encrypting {context}: {e}")))
+            .map_err(|e| StoreError::broken(format!("encrypting {context}: {e}")))
     };
     Ok(ApplicationRow {
         id,

@@ -81,7 +81,7 @@ where
             PiiShown::Masked,
         )?;
         let body = render(&detail)
-            .map_err(|e| StoreError::Internal(format!("rendering a submission: {e}")))?;
+            .map_err(|e| StoreError::broken(format!("rendering a submission: {e}")))?;
         let answer = (CREATED, body);
         match applications::submit(conn, &row, &events, key.as_ref(), &answer)? {
             SubmitWrite::Fresh => {

@@ -271,7 +271,7 @@ pub fn set_admin_phone(
         .map(|p| {
             pii.encrypt(p.expose(), "phone")
                 .map(|s| s.to_string())
-                .map_err(|e| StoreError::Internal(format!("cannot encrypt a phone: {e}")))
+                .map_err(|e| StoreError::broken(format!("cannot encrypt a phone: {e}")))
         })
         .transpose()?;
     let updated = diesel::update(admins::table.find(admin_id))

@@ -40,7 +40,7 @@ impl From<MemberSide> for CancelError {
             MemberSide::Abort(e) => Self::Abort(e),
             MemberSide::Stale => Self::Stale,
             MemberSide::Store(e) => Self::Store(e),
-            MemberSide::Finish(e) => Self::Store(StoreError::Internal(e.to_string())),
+            MemberSide::Finish(e) => Self::Store(StoreError::broken(e.to_string())),
         }
     }
 }

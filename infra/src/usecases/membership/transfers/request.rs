@@ -103,7 +103,7 @@ impl From<MemberSide> for RequestError {
             MemberSide::Finish(e) => Self::Finish(e),
             MemberSide::Stale => Self::Stale,
             MemberSide::Store(e) => Self::Store(e),
-            MemberSide::Abort(e) => Self::Store(StoreError::Internal(e.to_string())),
+            MemberSide::Abort(e) => Self::Store(StoreError::broken(e.to_string())),
         }
     }
 }
@@ -132,7 +132,7 @@ pub async fn request(
             }
             let row = open(conn, &reference, account, &target, reason.as_ref(), now)?;
             let detail = detail(conn, &reference, row)?;
-            let answer = render(&detail).map_err(StoreError::Internal)?;
+            let answer = render(&detail).map_err(StoreError::broken)?;
             if let Some(key) = &key {
                 idempotency::store_response(conn, key, answer.0, &answer.1)?;
             }
