@@ -123,24 +123,15 @@ fn reach_page<'a>(
     kinds: Vec<&'static str>,
     filter: &AuditFilter,
 ) -> crate::db::sql::subtree::SubtreePage<'a> {
-    crate::db::sql::subtree::SubtreePage {
-        table: "audit_reach",
-        part_column: "object_kind",
-        keys: &["audit_id"],
-        descending: true,
-        past_all: &["0"],
-        // a row reaches its actor's union and its object's: often both in the subtree
-        distinct: true,
-        scope,
+    use crate::db::sql::subtree::{AUDIT_REACH, Param, SubtreePage};
+    // A row reaches its actor's union and its object's, often both in the subtree: the listing
+    // counts distinct ids.
+    let conditions = AUDIT_REACH.conditions(&[filter.before.map(|_| 0)]);
+    SubtreePage {
         part_values: kinds,
         limit: filter.limit,
-        conditions: if filter.before.is_some() {
-            " AND a.audit_id < $5"
-        } else {
-            ""
-        }
-        .to_owned(),
-        extra: vec![filter.before.map(crate::db::sql::subtree::Param::BigInt)],
+        extra: vec![filter.before.map(Param::BigInt)],
+        ..AUDIT_REACH.page(scope, conditions)
     }
 }
 

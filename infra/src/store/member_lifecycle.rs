@@ -324,26 +324,16 @@ pub fn list(
     after: Option<uuid::Uuid>,
     limit: i64,
 ) -> Result<Vec<(MemberRow, UnionRow)>, StoreError> {
-    let ids: Vec<uuid::Uuid> = crate::db::sql::subtree::SubtreePage {
-        table: "members",
-        part_column: "status",
-        keys: &["id"],
-        descending: false,
-        distinct: false,
-        past_all: &["'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"],
-        scope,
+    use crate::db::sql::subtree::{MEMBERS, Param, SubtreePage};
+    let conditions = MEMBERS.conditions(&[after.map(|_| 0)]);
+    let ids: Vec<uuid::Uuid> = SubtreePage {
         part_values: match status {
             Some(status) => vec![status.as_str()],
             None => MemberStatus::ALL.iter().map(|s| s.as_str()).collect(),
         },
         limit,
-        conditions: if after.is_some() {
-            " AND a.id > $5"
-        } else {
-            ""
-        }
-        .to_owned(),
-        extra: vec![after.map(crate::db::sql::subtree::Param::Uuid)],
+        extra: vec![after.map(Param::Uuid)],
+        ..MEMBERS.page(scope, conditions)
     }
     .load_ids(conn)?;
     if ids.is_empty() {

@@ -356,6 +356,19 @@ impl Listing {
         }
     }
 
+    /// The conditions of one page: [`Listing::always`], then for each option in order the
+    /// alternative `chosen` names (`None` leaves the option out). The store builds its
+    /// conditions only through this, so they are the forms the tests prepare.
+    pub(crate) fn conditions(&self, chosen: &[Option<usize>]) -> String {
+        let mut conditions = self.always.to_owned();
+        for (option, choice) in self.options.iter().zip(chosen) {
+            if let Some(alternative) = choice.and_then(|i| option.alternatives.get(i)) {
+                conditions.push_str(alternative);
+            }
+        }
+        conditions
+    }
+
     /// Every form of this listing's statement: each option left out or in each of its
     /// alternatives — named, with its text and the SQL types of its parameters.
     fn forms(&self) -> Vec<(String, String, Vec<&'static str>)> {

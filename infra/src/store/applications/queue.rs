@@ -77,31 +77,14 @@ fn queue_page<'a>(
     filter: &QueueFilter,
     now: DateTime<Utc>,
 ) -> crate::db::sql::subtree::SubtreePage<'a> {
-    use crate::db::sql::subtree::Param;
-    // $5 occupation, $6 now, $7 and $8 the cursor.
-    let mut conditions = " AND a.due_at IS NOT NULL".to_owned();
-    if filter.occupation.is_some() {
-        conditions.push_str(" AND a.occupation = $5");
-    }
-    match filter.overdue {
-        Some(true) => conditions.push_str(" AND a.due_at < $6"),
-        Some(false) => conditions.push_str(" AND a.due_at >= $6"),
-        None => {}
-    }
-    if filter.after.is_some() {
-        conditions.push_str(" AND (a.due_at, a.id) > ($7, $8)");
-    }
-    crate::db::sql::subtree::SubtreePage {
-        table: "applications",
-        part_column: "status",
-        keys: &["due_at", "id"],
-        descending: false,
-        distinct: false,
-        past_all: &[
-            "'infinity'::timestamptz",
-            "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid",
-        ],
-        scope,
+    use crate::db::sql::subtree::{Param, QUEUE, SubtreePage};
+    // $5 occupation, $6 now (overdue: before it, or not), $7 and $8 the cursor.
+    let conditions = QUEUE.conditions(&[
+        filter.occupation.map(|_| 0),
+        filter.overdue.map(|overdue| if overdue { 0 } else { 1 }),
+        filter.after.map(|_| 0),
+    ]);
+    SubtreePage {
         part_values: vec![
             filter
                 .status
@@ -109,7 +92,6 @@ fn queue_page<'a>(
                 .as_str(),
         ],
         limit: filter.limit,
-        conditions,
         extra: vec![
             filter
                 .occupation
@@ -118,5 +100,6 @@ fn queue_page<'a>(
             filter.after.map(|(due, _)| Param::Time(due)),
             filter.after.map(|(_, id)| Param::Uuid(id)),
         ],
+        ..QUEUE.page(scope, conditions)
     }
 }

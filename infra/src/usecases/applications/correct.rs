@@ -56,21 +56,7 @@ pub async fn correct_application(
                         return Err(CorrectError::Refused(FormRefusal::OpenApplicationExists));
                     }
                 };
-            applications::insert_event(
-                conn,
-                &applications::NewEvent {
-                    application: row.id,
-                    event: transition.event,
-                    from: Some(transition.from),
-                    to: transition.to,
-                    union: updated.union_id,
-                    actor_kind: "applicant",
-                    actor_id: Some(row.account_id),
-                    reason: None,
-                    at: now,
-                },
-            )?;
-            record_applicant_step(conn, &updated, transition.event, now)?;
+            record_applicant_step(conn, &updated, &transition, now)?;
             ApplicationDetail::load(conn, &ctx.pii, updated, None, PiiShown::Masked)
                 .map_err(CorrectError::from)
         })
@@ -78,13 +64,29 @@ pub async fn correct_application(
     .await
 }
 
-/// The audit row and the outbox event of an applicant's step (a correction, a withdrawal).
+/// The timeline event, the audit row and the outbox event of an applicant's step (a correction,
+/// a withdrawal).
 pub(super) fn record_applicant_step(
     conn: &mut diesel::pg::PgConnection,
     updated: &applications::ApplicationRow,
-    event: zhijian_domain::application::ApplicationEvent,
+    transition: &zhijian_domain::application::Transition,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
+    let event = transition.event;
+    applications::insert_event(
+        conn,
+        &applications::NewEvent {
+            application: updated.id,
+            event,
+            from: Some(transition.from),
+            to: transition.to,
+            union: updated.union_id,
+            actor_kind: "applicant",
+            actor_id: Some(updated.account_id),
+            reason: None,
+            at: now,
+        },
+    )?;
     let actor = Actor {
         kind: "applicant",
         id: Some(updated.account_id.to_string()),

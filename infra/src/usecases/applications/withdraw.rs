@@ -24,21 +24,7 @@ pub async fn withdraw_application(
             let transition = row.domain().withdraw().map_err(WithdrawalError::Withdraw)?;
             let updated = applications::update_status(conn, &row, &transition, now)?
                 .ok_or(WithdrawalError::Stale)?;
-            applications::insert_event(
-                conn,
-                &applications::NewEvent {
-                    application: row.id,
-                    event: transition.event,
-                    from: Some(transition.from),
-                    to: transition.to,
-                    union: updated.union_id,
-                    actor_kind: "applicant",
-                    actor_id: Some(row.account_id),
-                    reason: None,
-                    at: now,
-                },
-            )?;
-            record_applicant_step(conn, &updated, transition.event, now)?;
+            record_applicant_step(conn, &updated, &transition, now)?;
             ApplicationDetail::load(conn, &ctx.pii, updated, None, PiiShown::Masked)
                 .map_err(WithdrawalError::from)
         })
