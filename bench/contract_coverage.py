@@ -27,7 +27,16 @@ try:
 except ImportError:  # pragma: no cover - PyYAML is everywhere schemathesis is
     yaml = None
 
-LINE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\S+) status=(\d{3})\b")
+# The request line as key-values (`method=POST route=/v1/applications/{id} status=201`, the
+# text form of the structured log; in JSON logs the same keys), or the older
+# `POST /v1/applications/{id} status=201`.
+LINE = re.compile(
+    r"\bmethod=(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) route=(\S+) status=(\d{3})\b"
+    r"|\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\S+) status=(\d{3})\b"
+)
+JSON_LINE = re.compile(
+    r'"method":"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)".*?"route":"([^"]+)".*?"status":(\d{3})\b'
+)
 LINKS = re.compile(r"API Links:\s+(\d+) covered / (\d+) selected / (\d+) total")
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
@@ -80,10 +89,12 @@ def main() -> int:
     with open(args.log, "rb") as fd:
         fd.seek(args.offset)
         for raw in fd:
-            m = LINE.search(raw.decode("utf-8", "replace"))
+            text = raw.decode("utf-8", "replace")
+            m = LINE.search(text) or JSON_LINE.search(text)
             if not m:
                 continue
-            method, route, status = m.group(1), m.group(2), int(m.group(3))
+            groups = [g for g in m.groups() if g is not None]
+            method, route, status = groups[0], groups[1], int(groups[2])
             op = ops.get((method, route))
             if op is None:
                 unknown[f"{method} {route}"] += 1

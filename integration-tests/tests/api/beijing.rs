@@ -59,3 +59,42 @@ async fn an_approval_on_new_years_morning_in_beijing_numbers_the_member_in_the_n
     let joined = member["joined_on"].as_str().unwrap_or_default();
     assert_eq!(joined, "2027-01-01", "{member}");
 }
+
+#[tokio::test]
+async fn a_decision_at_7_30_in_beijing_counts_on_that_beijing_day_and_today_is_beijings() {
+    // 2026-11-24 07:30 in Beijing is still 2026-11-23 by the UTC date.
+    let clock = MockClock::at_beijing(2026, 11, 24, 7, 30);
+    let app = spawn_app_with_clock(clock.port(), |_| {}).await;
+    app.seed_demo().await;
+    let id =
+        crate::notifications::submit(&app, &app.worker_token("dawn").await, 121, "13812340121")
+            .await;
+    let courier = app.admin_token("courier-reviewer").await;
+    crate::notifications::decide(&app, &courier, &id, "approve", serde_json::json!({})).await;
+    let manager = app.admin_token("wushan-manager").await;
+    let stats = |query: &'static str| {
+        let (app, manager) = (&app, &manager);
+        async move {
+            let response = app
+                .call(
+                    Method::GET,
+                    &format!("/v1/admin/stats/review{query}"),
+                    manager,
+                    None,
+                )
+                .await;
+            assert_eq!(response.status, 200, "{}", response.text);
+            response.body
+        }
+    };
+    let today = stats("").await;
+    assert_eq!(
+        today["to"], "2026-11-24",
+        "today is the Beijing date: {today}"
+    );
+    assert_eq!(today["union"]["decided"], 1, "{today}");
+    let beijing_day = stats("?from=2026-11-24&to=2026-11-24").await;
+    assert_eq!(beijing_day["union"]["decided"], 1, "{beijing_day}");
+    let utc_day = stats("?from=2026-11-23&to=2026-11-23").await;
+    assert_eq!(utc_day["union"]["decided"], 0, "{utc_day}");
+}
