@@ -196,9 +196,9 @@ impl Application {
 /// the Spring Festival: say so while there is time to load the State Council's notice.
 async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) {
     let today = zhijian_domain::calendar::local_date(now);
-    match db::run(pool, zhijian_infra::store::calendar::load).await {
-        Ok(calendar) => {
-            for year in calendar.years_missing_holidays(today) {
+    match zhijian_infra::usecases::reference::years_missing_holidays(pool, today).await {
+        Ok(years) => {
+            for year in years {
                 log::warn!(
                     "the working-day calendar has no holidays for {year}: deadlines that year follow the \
                      ordinary week until the State Council's arrangements are loaded into calendar_days"
