@@ -38,10 +38,7 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let config_dir = std::env::var_os("ZHIJIAN_CONFIG_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "config".into());
-    let settings = match Settings::load(&config_dir) {
+    let settings = match Settings::load_for_command() {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("{e}");

@@ -240,6 +240,15 @@ impl Settings {
         }
     }
 
+    /// [`Settings::load`] from the folder the command line uses: `$ZHIJIAN_CONFIG_DIR`, else
+    /// `config` (the `zhijian` and `zhijian-dev` commands).
+    pub fn load_for_command() -> Result<Self, SettingsError> {
+        let dir = std::env::var_os("ZHIJIAN_CONFIG_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "config".into());
+        Self::load(&dir)
+    }
+
     /// Loads the layers from `dir` (normally `config/`) and the process environment, and
     /// checks every value.
     pub fn load(dir: &Path) -> Result<Self, SettingsError> {

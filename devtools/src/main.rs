@@ -2,7 +2,6 @@
 //! `seed-demo` (the demo county, for `make run`), `generate` (benchmark data, for
 //! `make bench`), `explain-queue` (the plan of the queue's statement, kept with the bench logs).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use zhijian_api::settings::Settings;
@@ -33,10 +32,7 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let config_dir = std::env::var_os("ZHIJIAN_CONFIG_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "config".into());
-    let settings = match Settings::load(&config_dir) {
+    let settings = match Settings::load_for_command() {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("{e}");
