@@ -86,9 +86,14 @@ fn view(figures: ReviewFigures) -> ReviewFiguresView {
 fn day(value: Option<&str>, field: &'static str) -> Result<Option<NaiveDate>, ApiError> {
     value
         .map(|text| {
-            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-                ApiError::invalid(ErrorCode::InvalidDate, "日期格式应为 YYYY-MM-DD", field)
-            })
+            // Years PostgreSQL's `date` and the statistics can hold; outside them chrono still
+            // parses (`-5000-01-01`) and the database would refuse the value: a 500.
+            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|date| (2000..=2999).contains(&date.year()))
+                .ok_or_else(|| {
+                    ApiError::invalid(ErrorCode::InvalidDate, "日期格式应为 YYYY-MM-DD", field)
+                })
         })
         .transpose()
 }

@@ -184,3 +184,20 @@ async fn the_same_day_rate_counts_decisions_before_the_deadline_over_the_subtree
         assert_eq!(response.body["field"], field, "{query}");
     }
 }
+
+#[tokio::test]
+async fn a_day_outside_the_years_the_figures_hold_is_a_400_not_a_database_error() {
+    let clock = MockClock::at_beijing(2026, 11, 23, 10, 0);
+    let app = spawn_app_with_clock(clock.port(), |_| {}).await;
+    app.seed_demo().await;
+    let manager = app.admin_token("wushan-manager").await;
+    for (query, field) in [
+        ("?from=-5000-01-01&to=2026-11-02", "from"),
+        ("?from=2026-11-01&to=99999-01-01", "to"),
+    ] {
+        let answer = stats(&app, &manager, query).await;
+        assert_eq!(answer.status, 400, "{query}: {}", answer.text);
+        assert_eq!(answer.body["code"], "invalid_date", "{query}");
+        assert_eq!(answer.body["field"], field, "{query}");
+    }
+}
