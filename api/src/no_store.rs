@@ -12,7 +12,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 
 /// Paths whose answers are public reference data, never personal.
-const PUBLIC_PREFIXES: &[&str] = &["/v1/regions", "/v1/occupations", "/v1/unions/"];
+const PUBLIC_PREFIXES: &[&str] = &["/v1/regions/", "/v1/occupations", "/v1/unions/"];
 
 /// Whether an answer to `path` must not be stored by any cache.
 pub fn is_private(path: &str) -> bool {
@@ -57,6 +57,7 @@ mod tests {
         assert!(!is_private("/v1/regions/500237"));
         assert!(!is_private("/v1/occupations"));
         assert!(!is_private("/v1/unions/12"));
+        assert!(is_private("/v1/regionsx"));
         assert!(!is_private("/healthz"));
     }
 }

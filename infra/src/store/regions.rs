@@ -224,22 +224,6 @@ pub fn children(conn: &mut PgConnection, code: &str) -> Result<Vec<RegionRow>, S
         .load(conn)?)
 }
 
-/// The region and its ancestors, the region itself first.
-pub fn with_ancestors(conn: &mut PgConnection, code: &str) -> Result<Vec<RegionRow>, StoreError> {
-    let mut chain = Vec::new();
-    let mut next = Some(code.to_owned());
-    while let Some(code) = next {
-        match find(conn, &code)? {
-            Some(row) => {
-                next = row.parent_code.clone();
-                chain.push(row);
-            }
-            None => break,
-        }
-    }
-    Ok(chain)
-}
-
 #[cfg(test)]
 mod tests {
     use super::parse_csv_line;

@@ -215,11 +215,3 @@ pub fn route(
         .ok_or_else(|| StoreError::broken(format!("routed to unknown union {}", decision.union)))?;
     Ok(Ok((decision, union)))
 }
-
-/// The ids of every union in the subtree under `path` (inclusive).
-pub fn subtree_ids(conn: &mut PgConnection, path: &UnionPath) -> Result<Vec<i64>, StoreError> {
-    Ok(unions::table
-        .filter(unions::path.like(format!("{path}%")))
-        .select(unions::id)
-        .load(conn)?)
-}
