@@ -960,6 +960,32 @@ async fn returned_application(app: &TestApp, user: &str, n: u16) -> (String, Str
     (worker, id, form)
 }
 
+/// Sends `form` corrected to `resident_id` as the worker's correction of application `id`.
+async fn correct_to(
+    app: &TestApp,
+    worker: &str,
+    id: &str,
+    form: &Value,
+    resident_id: &str,
+) -> zhijian_integration_tests::TestResponse {
+    let mut corrected = form.clone();
+    corrected["resident_id"] = json!(resident_id);
+    app.call(
+        Method::PUT,
+        &format!("/v1/applications/{id}"),
+        worker,
+        Some(&corrected),
+    )
+    .await
+}
+
+/// The worker's view of application `id`.
+async fn seen_by(app: &TestApp, worker: &str, id: &str) -> Value {
+    app.call(Method::GET, &format!("/v1/applications/{id}"), worker, None)
+        .await
+        .body
+}
+
 #[tokio::test]
 async fn a_correction_to_the_id_of_a_current_member_is_refused_like_a_submission() {
     let app = spawn_app().await;
@@ -967,32 +993,16 @@ async fn a_correction_to_the_id_of_a_current_member_is_refused_like_a_submission
     zhijian_integration_tests::fixtures::approved_member(&app, "corr-member", 30).await;
     let (worker, id, form) = returned_application(&app, "corr-member-b", 31).await;
 
-    let mut corrected = form.clone();
-    corrected["resident_id"] = json!(person(30));
-    let answer = app
-        .call(
-            Method::PUT,
-            &format!("/v1/applications/{id}"),
-            &worker,
-            Some(&corrected),
-        )
-        .await;
+    let answer = correct_to(&app, &worker, &id, &form, &person(30)).await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.body["code"], "already_member");
     assert_eq!(
         answer.body["message"],
         "您已是工会会员，无需重复入会；工作地变动请申请会籍转接"
     );
-    let seen = app
-        .call(
-            Method::GET,
-            &format!("/v1/applications/{id}"),
-            &worker,
-            None,
-        )
-        .await;
-    assert_eq!(seen.body["status"], "returned", "nothing reached the queue");
-    assert_eq!(seen.body["version"], 2);
+    let seen = seen_by(&app, &worker, &id).await;
+    assert_eq!(seen["status"], "returned", "nothing reached the queue");
+    assert_eq!(seen["version"], 2);
 }
 
 #[tokio::test]
@@ -1004,31 +1014,15 @@ async fn a_correction_to_the_id_of_another_open_application_is_refused_like_a_su
     assert_eq!(pending.status, 201, "{}", pending.text);
     let (worker, id, form) = returned_application(&app, "corr-open-b", 33).await;
 
-    let mut corrected = form.clone();
-    corrected["resident_id"] = json!(person(32));
-    let answer = app
-        .call(
-            Method::PUT,
-            &format!("/v1/applications/{id}"),
-            &worker,
-            Some(&corrected),
-        )
-        .await;
+    let answer = correct_to(&app, &worker, &id, &form, &person(32)).await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.body["code"], "application_exists");
     assert_eq!(
         answer.body["message"],
         "您已有一份正在办理的入会申请，请勿重复提交"
     );
-    let seen = app
-        .call(
-            Method::GET,
-            &format!("/v1/applications/{id}"),
-            &worker,
-            None,
-        )
-        .await;
-    assert_eq!(seen.body["status"], "returned", "nothing reached the queue");
+    let seen = seen_by(&app, &worker, &id).await;
+    assert_eq!(seen["status"], "returned", "nothing reached the queue");
     assert_eq!(
         count(
             &app,
