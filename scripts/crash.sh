@@ -111,6 +111,7 @@ main() {
     trap cleanup EXIT
     trap 'exit 130' INT TERM
 
+    [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 not found in $PG_BIN: run 'make deps'"
     rm -rf "$BASE_DIR"
     install -d -m 0755 "$BASE_DIR"
     if is_root; then
@@ -123,7 +124,6 @@ main() {
     CPORT="$(free_port)"
     export CPORT
     start_pg
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
 
     STUB_PORT="$(free_port)"
     "$ZJ_ROOT/scripts/stub.sh" start "$STUB_PORT"
@@ -132,6 +132,8 @@ main() {
     export PORT ZJ
     export_server_env "$PORT" "$STUB_PORT" zhijian
     export APP__REDIS__URL="$(redis_url "$REDIS_DB")"
+    # A namespace of its own: nothing of another run's sessions or caps is touched or flushed.
+    export APP__REDIS__NAMESPACE="crash$$"
     export RUST_LOG=warn
 
     local rc=0
