@@ -240,7 +240,8 @@ pub fn reach(
     })
 }
 
-/// The statuses of an open transfer.
+/// The statuses of an open transfer, as text for the filters: the domain's
+/// `TransferStatus::is_open` decides (a test keeps the two equal).
 pub const OPEN_TRANSFER: [&str; 2] = [
     TransferStatus::Requested.as_str(),
     TransferStatus::Released.as_str(),
@@ -459,4 +460,19 @@ pub fn close_transfer_for_ended_membership(
         now,
     )?;
     Ok(Closed::Yes)
+}
+
+#[cfg(test)]
+mod open_transfer_tests {
+    use zhijian_domain::transfer::TransferStatus;
+
+    #[test]
+    fn the_filter_lists_exactly_the_statuses_the_domain_calls_open() {
+        let open: Vec<&str> = TransferStatus::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(open, super::OPEN_TRANSFER.to_vec());
+    }
 }
