@@ -97,3 +97,32 @@ pub fn optional_choice<T>(
         .transpose()
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
 }
+
+/// A free-text reason (`Reason`) from the request field `field`.
+pub fn reason(
+    value: &str,
+    field: &'static str,
+) -> Result<zhijian_domain::reason::Reason, ApiError> {
+    zhijian_domain::reason::Reason::parse(value)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
+}
+
+/// An optional free-text reason: blank or absent is `None`.
+pub fn optional_reason(
+    value: Option<&str>,
+    field: &'static str,
+) -> Result<Option<zhijian_domain::reason::Reason>, ApiError> {
+    zhijian_domain::reason::Reason::parse_optional(value)
+        .map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
+}
+
+/// The `{id}` of an application path.
+pub fn application_id(path: &str) -> Result<zhijian_domain::ids::ApplicationId, ApiError> {
+    zhijian_domain::ids::ApplicationId::parse(path).map_err(|_| {
+        ApiError::invalid(
+            zhijian_domain::error_code::ErrorCode::InvalidApplicationId,
+            "申请编号格式不正确",
+            "id",
+        )
+    })
+}

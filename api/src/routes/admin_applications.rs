@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use zhijian_domain::application::{ApplicationStatus, RejectCode, RejectReason};
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::form::FormField;
-use zhijian_domain::ids::{ApplicationId, UnionId};
+use zhijian_domain::ids::UnionId;
 use zhijian_domain::occupation::OccupationGroup;
-use zhijian_domain::reason::Reason;
 use zhijian_infra::store::applications::{AdminActor, QueueFilter};
 use zhijian_infra::usecases::applications::{
     self as usecase, ApplicationDetail, DecideError, PiiShown,
@@ -124,11 +123,6 @@ pub async fn pool(
     Ok(HttpResponse::Ok().json(page(&state, &admin, filter).await?))
 }
 
-fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
-    ApplicationId::parse(path)
-        .map_err(|_| ApiError::invalid(ErrorCode::InvalidApplicationId, "申请编号格式不正确", "id"))
-}
-
 /// Personal data in clear for roles that review, masked for viewers.
 fn shown(admin: &AdminIdentity) -> PiiShown {
     if admin.role.can_view_personal_data() {
@@ -145,7 +139,7 @@ pub async fn detail(
     admin: AdminIdentity,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let detail = usecase::admin_application(&state.services, admin.actor()?, shown(&admin), id)
         .await
         .map_err(read_error)?;
@@ -208,14 +202,6 @@ pub struct AssignRequest {
     pub union_id: i64,
 }
 
-fn reason(value: &str, field: &'static str) -> Result<Reason, ApiError> {
-    Reason::parse(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
-}
-
-fn optional_reason(value: Option<&str>, field: &'static str) -> Result<Option<Reason>, ApiError> {
-    Reason::parse_optional(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
-}
-
 /// The admin as a reviewer: refused when the role may only look.
 fn reviewer(admin: &AdminIdentity) -> Result<(AdminActor, PiiShown), ApiError> {
     if !admin.role.can_decide() {
@@ -243,7 +229,7 @@ pub async fn approve(
     path: web::Path<String>,
     body: web::Json<ApproveRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let (actor, show) = reviewer(&admin)?;
     let outcome =
         usecase::approve_application(&state.services, actor, show, id, body.version).await;
@@ -257,10 +243,10 @@ pub async fn reject(
     path: web::Path<String>,
     body: web::Json<RejectRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let code = RejectCode::parse(&body.reason_code)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason_code"))?;
-    let note = optional_reason(body.note.as_deref(), "note")?;
+    let note = json::optional_reason(body.note.as_deref(), "note")?;
     let reason = RejectReason::new(code, note)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "note"))?;
     let (actor, show) = reviewer(&admin)?;
@@ -276,10 +262,10 @@ pub async fn return_for_correction(
     path: web::Path<String>,
     body: web::Json<ReturnRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let fields = FormField::parse_all(&body.fields)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "fields"))?;
-    let note = optional_reason(body.note.as_deref(), "note")?;
+    let note = json::optional_reason(body.note.as_deref(), "note")?;
     let (actor, show) = reviewer(&admin)?;
     let version = body.version;
     let outcome =
@@ -294,8 +280,8 @@ pub async fn forward(
     path: web::Path<String>,
     body: web::Json<ForwardRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let reason = reason(&body.reason, "reason")?;
+    let id = json::application_id(&path)?;
+    let reason = json::reason(&body.reason, "reason")?;
     let (actor, show) = reviewer(&admin)?;
     let to = UnionId::new(body.union_id);
     let outcome =
@@ -312,7 +298,7 @@ pub async fn assign(
     path: web::Path<String>,
     body: web::Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let (actor, show) = reviewer(&admin)?;
     let to = UnionId::new(body.union_id);
     let outcome =

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use zhijian_domain::calendar::local_date;
 use zhijian_domain::credit_code::CreditCode;
 use zhijian_domain::error_code::ErrorCode;
-use zhijian_domain::ids::ApplicationId;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::phone::PhoneNumber;
 use zhijian_domain::region::RegionCode;
@@ -210,18 +209,13 @@ pub async fn mine(
     Ok(HttpResponse::Ok().json(MyApplications { items }))
 }
 
-fn parse_id(path: &str) -> Result<ApplicationId, ApiError> {
-    ApplicationId::parse(path)
-        .map_err(|_| ApiError::invalid(ErrorCode::InvalidApplicationId, "申请编号格式不正确", "id"))
-}
-
 /// `GET /v1/applications/{id}`
 pub async fn get(
     state: web::Data<AppState>,
     worker: WorkerIdentity,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let detail = usecase::my_application(&state.services, worker.account_id, id)
         .await
         .map_err(read_error)?;
@@ -237,7 +231,7 @@ pub async fn correct(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let request: SubmitApplicationRequest = json::parse_body(&req, &body)?;
     let submission = request.parse(local_date(state.services.now()))?;
     let detail = usecase::correct_application(&state.services, worker.account_id, id, submission)
@@ -252,7 +246,7 @@ pub async fn withdraw(
     worker: WorkerIdentity,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
+    let id = json::application_id(&path)?;
     let detail = usecase::withdraw_application(&state.services, worker.account_id, id)
         .await
         .map_err(withdrawal_error)?;

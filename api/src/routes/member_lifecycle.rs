@@ -143,14 +143,6 @@ fn decider(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
     admin.actor()
 }
 
-fn reason(value: &str, field: &'static str) -> Result<Reason, ApiError> {
-    Reason::parse(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
-}
-
-fn optional_reason(value: Option<&str>, field: &'static str) -> Result<Option<Reason>, ApiError> {
-    Reason::parse_optional(value).map_err(|e| ApiError::invalid(e.code(), e.to_string(), field))
-}
-
 /// Body of `retain`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,7 +195,7 @@ pub async fn retain(
     let id = parse_id(&path)?;
     let why = RetainReason::parse(&body.reason)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;
-    let note = optional_reason(body.note.as_deref(), "note")?;
+    let note = json::optional_reason(body.note.as_deref(), "note")?;
     let actor = decider(&admin)?;
     let record = lifecycle::retain(&state.services, actor, id, body.version, why, note).await?;
     Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
@@ -230,7 +222,7 @@ pub async fn expel(
     body: web::Json<ExpelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let why = reason(&body.reason, "reason")?;
+    let why = json::reason(&body.reason, "reason")?;
     let actor = decider(&admin)?;
     let record = lifecycle::expel(&state.services, actor, id, body.version, why).await?;
     Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
@@ -244,7 +236,7 @@ pub async fn deceased(
     body: web::Json<DeceasedRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let note = optional_reason(body.note.as_deref(), "note")?;
+    let note = json::optional_reason(body.note.as_deref(), "note")?;
     let actor = decider(&admin)?;
     let record = lifecycle::decease(&state.services, actor, id, body.version, note).await?;
     Ok(HttpResponse::Ok().json(member_detail_view(&record)?))
