@@ -35,6 +35,10 @@ diesel::table! {
         review_cutoff -> Time,
         created_at -> Timestamptz,
         anchor_id -> Int8,
+        version -> Int4,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        successor_id -> Nullable<Int8>,
     }
 }
 
@@ -62,6 +66,11 @@ diesel::table! {
         locked_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         phone_cipher -> Nullable<Text>,
+        version -> Int4,
+        updated_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        must_change_password -> Bool,
+        password_changed_at -> Nullable<Timestamptz>,
     }
 }
 
