@@ -170,7 +170,8 @@ main() {
     export APP__SMS__TENCENT_TEMPLATE_NOTIFICATION="${APP__SMS__TENCENT_TEMPLATE_NOTIFICATION:-1000002}"
     prepare_db "$zj" "$DB"
     start_server "$zj" "$port"
-    "$ZJ_ROOT/scripts/walkthrough.sh" "http://127.0.0.1:$port"
+    # the walkthroughs' command-line steps (scripts/zhijian.sh) use this binary and database
+    ZHIJIAN_BIN="$zj" "$ZJ_ROOT/scripts/walkthrough.sh" "http://127.0.0.1:$port"
     load_headers "http://127.0.0.1:$port"
 
     # only the schemathesis run counts for the coverage, not the walkthrough nor the fixtures

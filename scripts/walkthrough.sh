@@ -12,12 +12,13 @@ base="${1:?usage: scripts/walkthrough.sh BASE_URL}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# Every ```sh block after "## Walkthrough", in order; the BASE line points at this server.
+# Every ```sh block of the sections whose heading starts with "## Walkthrough" (each up to the
+# next "## " heading), in order, in one shell; the BASE line points at this server.
 python3 - "$ZJ_ROOT/README.md" "$base" >"$work/walkthrough.sh" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
-section = text.split("## Walkthrough", 1)[1]
-blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+sections = re.findall(r"^## Walkthrough.*?(?=^## |\Z)", text, flags=re.S | re.M)
+blocks = [b for s in sections for b in re.findall(r"```sh\n(.*?)```", s, flags=re.S)]
 if not blocks:
     sys.exit("README.md has no ```sh blocks under ## Walkthrough")
 script = "\n".join(blocks)
