@@ -29,6 +29,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use crate::admin::AdminRole;
 use crate::calendar::DayKind;
 use crate::error_code::ErrorCode;
 
@@ -51,6 +52,28 @@ pub fn missing_years(today: NaiveDate, is_loaded: impl Fn(i32) -> bool) -> Vec<i
         .into_iter()
         .filter(|year| !is_loaded(*year))
         .collect()
+}
+
+/// Why an admin may not replace a year of the calendar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("工作日历全国统一，只能由顶级工会（没有上级工会）的管理员修改")]
+pub struct MayNotEditCalendar;
+
+impl MayNotEditCalendar {
+    /// Stable machine code.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::Forbidden
+    }
+}
+
+/// The calendar is national: only a manager of a root union (one without a parent) replaces
+/// a year. Every admin may read it.
+pub fn may_edit_calendar(role: AdminRole, union_is_root: bool) -> Result<(), MayNotEditCalendar> {
+    if role.can_manage() && union_is_root {
+        Ok(())
+    } else {
+        Err(MayNotEditCalendar)
+    }
 }
 
 /// A year outside the range the calendar accepts.
@@ -757,6 +780,14 @@ mod tests {
         assert!(CalendarYear::new(i64::MAX).is_err());
         assert_eq!(year(2027).first_day(), date(2027, 1, 1));
         assert_eq!(year(2027).last_day(), date(2027, 12, 31));
+    }
+
+    #[test]
+    fn only_a_manager_of_a_root_union_edits_the_calendar() {
+        assert!(may_edit_calendar(AdminRole::Manager, true).is_ok());
+        assert!(may_edit_calendar(AdminRole::Manager, false).is_err());
+        assert!(may_edit_calendar(AdminRole::Reviewer, true).is_err());
+        assert!(may_edit_calendar(AdminRole::Viewer, true).is_err());
     }
 
     #[test]
