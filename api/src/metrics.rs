@@ -1,7 +1,9 @@
-//! Prometheus metrics: request counts and latency by route and status, and pool usage.
+//! Prometheus metrics: request counts and latency by route and status, pool usage, and the
+//! number of years the working-day calendar misses.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The server's metrics, registered in a registry of its own (no global state).
@@ -11,6 +13,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    calendar_missing_years: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -47,14 +50,22 @@ impl Metrics {
             ),
             &["state"],
         )?;
+        let calendar_missing_years = IntGauge::new(
+            "calendar_missing_years",
+            "Years due (this year; next year from November) whose holidays are not loaded: \
+             their deadlines follow the ordinary week. Set at start-up, after each replacement \
+             of a year on this server, and every jobs.calendar_status_interval_ms.",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(calendar_missing_years.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
+            calendar_missing_years,
         })
     }
 
@@ -65,6 +76,12 @@ impl Metrics {
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// Sets the number of years the working-day calendar misses.
+    pub fn set_calendar_missing_years(&self, years: usize) {
+        self.calendar_missing_years
+            .set(i64::try_from(years).unwrap_or(i64::MAX));
     }
 
     /// Renders the Prometheus text format, with the pool state sampled now.

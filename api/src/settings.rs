@@ -64,18 +64,28 @@ pub struct JobsConfig {
     /// silent for three working days.
     #[serde(default = "default_transfer_auto_release_interval_ms")]
     pub transfer_auto_release_interval_ms: u64,
+    /// How often the server recounts the years the working-day calendar misses (the
+    /// `zhijian_calendar_missing_years` gauge): another server's replacement of a year, or a
+    /// new month making next year due, shows within this time.
+    #[serde(default = "default_calendar_status_interval_ms")]
+    pub calendar_status_interval_ms: u64,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
         Self {
             transfer_auto_release_interval_ms: default_transfer_auto_release_interval_ms(),
+            calendar_status_interval_ms: default_calendar_status_interval_ms(),
         }
     }
 }
 
 fn default_transfer_auto_release_interval_ms() -> u64 {
     60_000
+}
+
+fn default_calendar_status_interval_ms() -> u64 {
+    300_000
 }
 
 impl JobsConfig {
@@ -85,6 +95,9 @@ impl JobsConfig {
             return Err(
                 "jobs.transfer_auto_release_interval_ms must be between 10 and 86400000".into(),
             );
+        }
+        if !(10..=86_400_000).contains(&self.calendar_status_interval_ms) {
+            return Err("jobs.calendar_status_interval_ms must be between 10 and 86400000".into());
         }
         Ok(())
     }

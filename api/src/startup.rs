@@ -42,8 +42,10 @@ pub struct AppState {
     pub docs_html: String,
 }
 
-/// How long the working-day calendar is served from memory before it is read again: a
-/// correction of `calendar_days` takes effect within this time.
+/// How long the working-day calendar is served from memory at most. A year replaced through
+/// the API takes a new revision, which every server checks before each deadline it computes
+/// and reloads on at once (`zhijian_infra::store::reference_cache`); this bound only serves a
+/// correction written into `calendar_days` by hand, which takes effect within this time.
 const CALENDAR_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The server could not start; the message says why.
@@ -135,6 +137,7 @@ impl Application {
             docs_html,
         });
         crate::jobs::transfers::spawn_transfer_auto_release(state.clone());
+        crate::jobs::calendar::spawn_calendar_status(state.clone());
         let notification_jobs = crate::jobs::outbox::start(state.clone());
 
         let server = HttpServer::new(move || {
@@ -193,15 +196,18 @@ impl Application {
 }
 
 /// Deadlines of a year without holiday entries follow the ordinary week, which is wrong around
-/// the Spring Festival: say so while there is time to load the State Council's notice.
+/// the Spring Festival: say so while there is time to load the State Council's notice. (Admins
+/// see the same in `GET /v1/admin/calendar/status`, monitoring in the
+/// `zhijian_calendar_missing_years` gauge.)
 async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) {
     let today = zhijian_domain::calendar::local_date(now);
-    match zhijian_infra::usecases::reference::years_missing_holidays(pool, today).await {
+    match zhijian_infra::usecases::calendar::missing_years(pool, today).await {
         Ok(years) => {
             for year in years {
                 log::warn!(
                     "the working-day calendar has no holidays for {year}: deadlines that year follow the \
-                     ordinary week until the State Council's arrangements are loaded into calendar_days"
+                     ordinary week until the State Council's arrangements are loaded \
+                     (PUT /v1/admin/calendar/{year}, by a manager of a root union)"
                 );
             }
         }

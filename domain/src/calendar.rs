@@ -138,13 +138,9 @@ impl WorkingCalendar {
 
     /// The years whose holidays should be loaded by `today` but are not: this year always, and
     /// next year from November on (the State Council publishes it late in the year).
+    /// ([`crate::calendar_year::years_due`] decides which years are due.)
     pub fn years_missing_holidays(&self, today: NaiveDate) -> Vec<i32> {
-        let mut due = vec![today.year()];
-        if today.month() >= 11 {
-            due.push(today.year() + 1);
-        }
-        due.retain(|year| !self.has_entries_for_year(*year));
-        due
+        crate::calendar_year::missing_years(today, |year| self.has_entries_for_year(year))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod application;
 pub mod audit;
 pub mod calendar;
+pub mod calendar_year;
 pub mod credit_code;
 pub mod deadline;
 pub mod error_code;

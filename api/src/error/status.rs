@@ -55,6 +55,14 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
         | ErrorCode::BlankFieldToFix
+        | ErrorCode::CalendarCsvHeader
+        | ErrorCode::CalendarCsvNotUtf8
+        | ErrorCode::CalendarCsvRow
+        | ErrorCode::CalendarDayDuplicate
+        | ErrorCode::CalendarDayOutsideYear
+        | ErrorCode::CalendarWeekendRestUnnamed
+        | ErrorCode::CalendarWorkOnWeekday
+        | ErrorCode::CalendarYearEmpty
         | ErrorCode::ConfirmationRequired
         | ErrorCode::CreditCodeBadCheckCharacter
         | ErrorCode::CreditCodeInvalidCharacter
@@ -65,6 +73,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidApplicationEvent
         | ErrorCode::InvalidApplicationId
         | ErrorCode::InvalidApplicationStatus
+        | ErrorCode::InvalidCalendarYear
         | ErrorCode::InvalidCardPayload
         | ErrorCode::InvalidCursor
         | ErrorCode::InvalidDate
@@ -77,6 +86,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidField
         | ErrorCode::InvalidFilter
         | ErrorCode::InvalidGender
+        | ErrorCode::InvalidHolidayName
         | ErrorCode::InvalidHouseholdType
         | ErrorCode::InvalidId
         | ErrorCode::InvalidIdempotencyKey

@@ -1,5 +1,6 @@
 //! Background jobs that run inside the server process, next to the HTTP workers.
 
+pub mod calendar;
 pub mod escalation;
 pub mod outbox;
 pub mod transfers;

@@ -8,6 +8,7 @@ use actix_web::{Route, web};
 
 pub mod admin_applications;
 pub mod admin_audit;
+pub mod admin_calendar;
 pub mod admin_stats;
 pub mod admin_transfers;
 pub mod applications;
@@ -169,6 +170,22 @@ pub fn table() -> Vec<RouteDef> {
             Method::GET,
             "/v1/admin/audit",
             web::get().to(admin_audit::list),
+        ),
+        // The calendar: the literal `status` before `{year}`.
+        def(
+            Method::GET,
+            "/v1/admin/calendar/status",
+            web::get().to(admin_calendar::status),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/calendar/{year}",
+            web::get().to(admin_calendar::get_year),
+        ),
+        def(
+            Method::PUT,
+            "/v1/admin/calendar/{year}",
+            web::put().to(admin_calendar::replace_year),
         ),
         def(
             Method::GET,

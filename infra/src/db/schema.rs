@@ -19,6 +19,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_years (year) {
+        year -> Int2,
+        version -> Int4,
+        revision -> Int8,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+        source -> Text,
+    }
+}
+
+diesel::table! {
     unions (id) {
         id -> Int8,
         name -> Text,

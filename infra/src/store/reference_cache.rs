@@ -1,8 +1,12 @@
 //! Reference data that every submission reads and that changes rarely, kept in memory so the
 //! hot path does not ask PostgreSQL for it each time:
 //!
-//! - the working-day calendar, reloaded once it is older than the time to live (an operator's
-//!   correction of `calendar_days` takes effect within that time);
+//! - the working-day calendar, tagged with the calendar's revision (`calendar_years`). Every
+//!   read first asks PostgreSQL for the current revision (`max(revision)`, one index lookup in
+//!   the caller's transaction) and reloads when it differs: a year replaced through the API
+//!   (`usecases::calendar::replace_year`) is used by the next deadline any server computes
+//!   after its commit. A correction written into `calendar_days` by hand, which bumps no
+//!   revision, takes effect once the loaded calendar is older than the time to live;
 //! - the region codes seen to exist. Regions are only ever added or renamed by
 //!   `zhijian import-regions`, never removed, so a code found once stays valid; unknown codes
 //!   are not remembered (they may be imported later) and always asked again.
@@ -23,17 +27,25 @@ use crate::db::StoreError;
 /// few thousand where its workers are). When full, the set starts afresh.
 const MAX_REGIONS: usize = 50_000;
 
+/// The calendar in memory: when it was loaded, at which revision.
+#[derive(Debug)]
+struct CachedCalendar {
+    loaded: Instant,
+    revision: i64,
+    calendar: Arc<WorkingCalendar>,
+}
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct ReferenceCache {
     calendar_ttl: Duration,
-    calendar: RwLock<Option<(Instant, Arc<WorkingCalendar>)>>,
+    calendar: RwLock<Option<CachedCalendar>>,
     regions: RwLock<HashSet<String>>,
 }
 
 impl ReferenceCache {
-    /// A cache that reloads the calendar once it is older than `calendar_ttl` (zero: every
-    /// time).
+    /// A cache that reloads the calendar when its revision changed, or once it is older than
+    /// `calendar_ttl` (zero: every time).
     pub fn new(calendar_ttl: Duration) -> Self {
         Self {
             calendar_ttl,
@@ -42,22 +54,29 @@ impl ReferenceCache {
         }
     }
 
-    /// The working-day calendar, from memory while it is fresh.
+    /// The working-day calendar: from memory while its revision is current and it is younger
+    /// than the time to live, otherwise loaded again. The revision is read before the days, so
+    /// the calendar kept is never older than the revision it is tagged with.
     pub fn calendar(&self, conn: &mut PgConnection) -> Result<Arc<WorkingCalendar>, StoreError> {
+        let revision = crate::store::calendar::revision(conn)?;
         {
             let slot = self.calendar.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some((loaded, calendar)) = slot.as_ref()
-                && loaded.elapsed() < self.calendar_ttl
+            if let Some(cached) = slot.as_ref()
+                && cached.revision == revision
+                && cached.loaded.elapsed() < self.calendar_ttl
             {
-                return Ok(Arc::clone(calendar));
+                return Ok(Arc::clone(&cached.calendar));
             }
         }
         let calendar = Arc::new(crate::store::calendar::load(conn)?);
         *self
             .calendar
             .write()
-            .unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), Arc::clone(&calendar)));
+            .unwrap_or_else(PoisonError::into_inner) = Some(CachedCalendar {
+            loaded: Instant::now(),
+            revision,
+            calendar: Arc::clone(&calendar),
+        });
         Ok(calendar)
     }
 

@@ -25,6 +25,7 @@ use crate::store::reference_cache::ReferenceCache;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod delivery;
 pub mod escalation;
 pub mod membership;

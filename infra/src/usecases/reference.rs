@@ -67,14 +67,3 @@ pub async fn union_card(ctx: &Services, id: UnionId) -> Result<Option<UnionCard>
     })
     .await
 }
-
-/// The years around `today` (a Beijing date) whose holidays the working-day calendar lacks:
-/// deadlines in them follow the ordinary week until the State Council's arrangements are
-/// loaded into `calendar_days`.
-pub async fn years_missing_holidays(
-    pool: &crate::db::PgPool,
-    today: chrono::NaiveDate,
-) -> Result<Vec<i32>, StoreError> {
-    let calendar = db::run(pool, crate::store::calendar::load).await?;
-    Ok(calendar.years_missing_holidays(today))
-}

@@ -9,6 +9,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod beijing;
+mod calendar;
 mod contract;
 mod demo;
 mod errors;

@@ -4,6 +4,7 @@
 mod applications;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 mod membership;
 
 pub use applications::{
