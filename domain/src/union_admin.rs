@@ -110,9 +110,12 @@ pub enum UnionRuleError {
     /// A covered region is not inside the parent's region.
     #[error("覆盖地区必须在上级工会的地区之内")]
     CoverageOutsideParent,
-    /// A joint union's region or a covered region is not a township or a village.
+    /// A covered region is not a township or a village.
     #[error("联合工会只能覆盖乡镇（街道）或村（社区）一级的地区")]
     CoverageLevel,
+    /// A joint union's own region is not a township or a village.
+    #[error("联合工会只能设在乡镇（街道）或村（社区）一级的地区")]
+    JointRegionLevel,
     /// A pool of another region than its county federation's own.
     #[error("临时库只能设在县级总工会之下，且地区与该总工会相同")]
     PoolRegion,
@@ -142,7 +145,7 @@ impl UnionRuleError {
             Self::RegionOutsideParent | Self::CoverageOutsideParent => {
                 ErrorCode::CoverageOutsideParent
             }
-            Self::CoverageLevel => ErrorCode::CoverageRegionLevel,
+            Self::CoverageLevel | Self::JointRegionLevel => ErrorCode::CoverageRegionLevel,
             Self::PoolRegion => ErrorCode::PoolRegion,
             Self::OccupationsRequired => ErrorCode::OccupationsRequired,
             Self::CreditCodeRequired => ErrorCode::CreditCodeRequired,
@@ -215,6 +218,18 @@ impl UnionDraft {
         self
     }
 
+    /// Whether this union may be a root of the tree (a province's federation, set up by the
+    /// command line): a federation of a province or city, with no facts of other kinds.
+    pub fn check_as_root(&self) -> Result<(), UnionRuleError> {
+        if self.kind != UnionKind::Federation {
+            return Err(UnionRuleError::ParentNotFederation);
+        }
+        if !matches!(self.region.level(), RegionLevel::Province | RegionLevel::City) {
+            return Err(UnionRuleError::FederationRegionLevel);
+        }
+        Ok(())
+    }
+
     /// Whether this union may stand under `parent` with these facts (see the module
     /// documentation).
     pub fn check_under(&self, parent: &ParentUnion) -> Result<(), UnionRuleError> {
@@ -257,7 +272,7 @@ impl UnionDraft {
             },
             UnionKind::Joint => {
                 if !is_local(&self.region) {
-                    return Err(UnionRuleError::CoverageLevel);
+                    return Err(UnionRuleError::JointRegionLevel);
                 }
                 check_coverage(&self.coverage, &parent.region)
             }
@@ -547,7 +562,7 @@ mod tests {
         );
         assert_eq!(
             draft(UnionKind::Joint, "500237").check_under(&county),
-            Err(UnionRuleError::CoverageLevel)
+            Err(UnionRuleError::JointRegionLevel)
         );
     }
 
