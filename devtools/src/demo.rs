@@ -37,15 +37,15 @@ use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::UnionKind;
 
+use zhijian_domain::deadline::ReviewHours;
+use zhijian_domain::union_admin::{UnionDraft, UnionName};
 use zhijian_infra::crypto::password;
 use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::StoreError;
 use zhijian_infra::db::schema::{admins, unions};
 use zhijian_infra::store::admins::{CreateAdminError, NewAdmin, create_admin};
-use zhijian_infra::store::regions::{self, RegionRow};
-use zhijian_domain::deadline::ReviewHours;
-use zhijian_domain::union_admin::{UnionDraft, UnionName};
 use zhijian_infra::store::reference_cache::ReferenceCache;
+use zhijian_infra::store::regions::{self, RegionRow};
 use zhijian_infra::store::unions::UnionRow;
 use zhijian_infra::usecases::unions::{By, CreateUnionError, create_union_in};
 

@@ -191,8 +191,8 @@ pub fn route(
         return Ok(decide(RoutingRule::IndustryFederation, union, &skipped));
     }
 
-    let joints = of_kind(UnionKind::Joint)
-        .filter_map(|c| c.covering(&facts.work_region).map(|n| (c, n)));
+    let joints =
+        of_kind(UnionKind::Joint).filter_map(|c| c.covering(&facts.work_region).map(|n| (c, n)));
     if let Some(union) = first_accepting(joints, &mut skipped) {
         return Ok(decide(RoutingRule::JointUnion, union, &skipped));
     }
@@ -551,8 +551,11 @@ mod tests {
             name: "高唐街道联合工会".to_owned(),
             ..union(91, UnionKind::Joint, "500237001")
         };
-        let decision = route(&courier_in("500237001009"), &[paused.clone(), township.clone()])
-            .unwrap();
+        let decision = route(
+            &courier_in("500237001009"),
+            &[paused.clone(), township.clone()],
+        )
+        .unwrap();
         assert_eq!(decision.union.get(), 91);
         assert_eq!(
             decision.explanation,
@@ -560,7 +563,11 @@ mod tests {
         );
         // Not in the way (another village): not mentioned.
         let decision = route(&courier_in("500237001004"), &[paused, township]).unwrap();
-        assert!(!decision.explanation.contains("跳过"), "{}", decision.explanation);
+        assert!(
+            !decision.explanation.contains("跳过"),
+            "{}",
+            decision.explanation
+        );
     }
 
     #[test]

@@ -41,7 +41,8 @@ impl UnionName {
     pub fn parse(value: &str) -> Result<Self, UnionRuleError> {
         let name = value.trim();
         let count = name.chars().count();
-        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&count) || name.chars().any(char::is_control)
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&count)
+            || name.chars().any(char::is_control)
         {
             return Err(UnionRuleError::InvalidName);
         }
@@ -224,7 +225,10 @@ impl UnionDraft {
         if self.kind != UnionKind::Federation {
             return Err(UnionRuleError::ParentNotFederation);
         }
-        if !matches!(self.region.level(), RegionLevel::Province | RegionLevel::City) {
+        if !matches!(
+            self.region.level(),
+            RegionLevel::Province | RegionLevel::City
+        ) {
             return Err(UnionRuleError::FederationRegionLevel);
         }
         Ok(())
@@ -480,7 +484,11 @@ mod tests {
         assert!(UnionName::parse("工会").is_ok());
         assert!(UnionName::parse(&"工".repeat(50)).is_ok());
         for bad in ["", " 工 ", "工会\n总", &"工".repeat(51)] {
-            assert_eq!(UnionName::parse(bad), Err(UnionRuleError::InvalidName), "{bad:?}");
+            assert_eq!(
+                UnionName::parse(bad),
+                Err(UnionRuleError::InvalidName),
+                "{bad:?}"
+            );
         }
         assert_eq!(UnionRuleError::InvalidName.code(), "invalid_union_name");
     }
@@ -499,7 +507,9 @@ mod tests {
         let backwards = parse_review_hours("18:00", "16:00", "09:00").unwrap_err();
         assert_eq!(backwards.code(), "review_hours_end_before_start");
         assert_eq!(
-            parse_review_hours("09:00", "18:30", "18:00").unwrap_err().code(),
+            parse_review_hours("09:00", "18:30", "18:00")
+                .unwrap_err()
+                .code(),
             "review_cutoff_after_closing"
         );
     }
@@ -511,8 +521,16 @@ mod tests {
             kind: UnionKind::Federation,
             region: region("50"),
         };
-        assert!(draft(UnionKind::Federation, "5002").check_under(&root).is_ok());
-        assert!(draft(UnionKind::Federation, "500237").check_under(&root).is_ok());
+        assert!(
+            draft(UnionKind::Federation, "5002")
+                .check_under(&root)
+                .is_ok()
+        );
+        assert!(
+            draft(UnionKind::Federation, "500237")
+                .check_under(&root)
+                .is_ok()
+        );
         assert_eq!(
             draft(UnionKind::Federation, "500237001").check_under(&root),
             Err(UnionRuleError::TownshipFederationParent)
@@ -598,7 +616,11 @@ mod tests {
     #[test]
     fn a_pool_is_its_county_federations_own() {
         let county = county_federation();
-        assert!(draft(UnionKind::Pool, "500237").check_under(&county).is_ok());
+        assert!(
+            draft(UnionKind::Pool, "500237")
+                .check_under(&county)
+                .is_ok()
+        );
         assert_eq!(
             draft(UnionKind::Pool, "500237001").check_under(&county),
             Err(UnionRuleError::PoolRegion)

@@ -124,8 +124,7 @@ impl CreateUnionRequest {
         let draft = UnionDraft {
             name: UnionName::parse(&self.name).map_err(union_rule)?,
             kind: UnionKind::parse(&self.kind).map_err(|e| invalid("kind")(&e))?,
-            region: RegionCode::parse(&self.region_code)
-                .map_err(|e| invalid("region_code")(&e))?,
+            region: RegionCode::parse(&self.region_code).map_err(|e| invalid("region_code")(&e))?,
             coverage: regions(self.coverage.as_deref().unwrap_or_default(), "coverage")?,
             occupations: occupations(self.occupations.as_deref().unwrap_or_default())?,
             credit_code: (self.credit_code.as_deref())
@@ -158,8 +157,7 @@ pub async fn create(
     let actor = admin.actor()?;
     let key = json::idempotency_key(&req, format!("union:{}", actor.admin_id), &body)?;
     let (parent, draft) = request.parse()?;
-    let answer =
-        unions::create_union(&state.services, actor, parent, draft, key, created).await?;
+    let answer = unions::create_union(&state.services, actor, parent, draft, key, created).await?;
     json::idempotent_response(Ok(answer))
 }
 
@@ -261,9 +259,8 @@ pub struct UnionListQuery {
 impl UnionListQuery {
     fn parse(&self) -> Result<UnionFilter, ApiError> {
         let name = self.q.as_deref().map(NameQuery::parse).transpose();
-        let name = name.map_err(|e| {
-            ApiError::invalid(ErrorCode::InvalidQueryParameter, e.to_string(), "q")
-        })?;
+        let name = name
+            .map_err(|e| ApiError::invalid(ErrorCode::InvalidQueryParameter, e.to_string(), "q"))?;
         let parent = self.parent_id.as_deref().map(|p| {
             path_id(p).map_err(|_| {
                 ApiError::invalid(ErrorCode::InvalidUnionId, "工会编号应为正整数", "parent_id")
@@ -275,7 +272,11 @@ impl UnionListQuery {
             region: (self.region.as_deref())
                 .map(|r| RegionCode::parse(r).map_err(|e| invalid("region")(&e)))
                 .transpose()?,
-            after: self.cursor.as_deref().map(decode_number_cursor).transpose()?,
+            after: self
+                .cursor
+                .as_deref()
+                .map(decode_number_cursor)
+                .transpose()?,
             limit: page_size(self.limit)?,
         })
     }
@@ -305,6 +306,10 @@ pub async fn list(
         .then(|| page.items.last())
         .flatten()
         .map(|u| encode_number_cursor(u.union.id));
-    let items = page.items.iter().map(admin_union_view).collect::<Result<_, _>>()?;
+    let items = page
+        .items
+        .iter()
+        .map(admin_union_view)
+        .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(UnionPageView { items, next_cursor }))
 }

@@ -63,16 +63,13 @@ impl From<CreateUnionError> for ApiError {
             }
             CreateUnionError::Rule(e) => union_rule(e),
             CreateUnionError::UnknownRegion(which) => unknown_region(which),
-            CreateUnionError::CreditCodeTaken => ApiError::new(
-                ErrorCode::CreditCodeTaken,
-                "该统一社会信用代码已有企业工会",
-            )
-            .with_field("credit_code"),
-            CreateUnionError::PoolExists => ApiError::new(
-                ErrorCode::PoolExists,
-                "该县（区）已有临时库",
-            )
-            .with_field("kind"),
+            CreateUnionError::CreditCodeTaken => {
+                ApiError::new(ErrorCode::CreditCodeTaken, "该统一社会信用代码已有企业工会")
+                    .with_field("credit_code")
+            }
+            CreateUnionError::PoolExists => {
+                ApiError::new(ErrorCode::PoolExists, "该县（区）已有临时库").with_field("kind")
+            }
             CreateUnionError::KeyReused => crate::json::key_reused(),
             CreateUnionError::Store(e) => e.into(),
         }
@@ -87,10 +84,9 @@ impl From<EditUnionError> for ApiError {
             EditUnionError::Closed => {
                 ApiError::new(ErrorCode::UnionClosed, "该工会已撤销，不能再修改")
             }
-            EditUnionError::Stale => ApiError::new(
-                ErrorCode::StaleVersion,
-                "该工会已被他人修改，请刷新后重试",
-            ),
+            EditUnionError::Stale => {
+                ApiError::new(ErrorCode::StaleVersion, "该工会已被他人修改，请刷新后重试")
+            }
             EditUnionError::Rule(e) => union_rule(e),
             EditUnionError::UnknownRegion(which) => unknown_region(which),
             EditUnionError::Store(e) => e.into(),

@@ -82,7 +82,9 @@ pub async fn edit_union(
                 let regions = coverage.iter().map(|r| (r, UnknownRegion::Coverage));
                 check_regions(conn, &reference, regions)?.map_err(EditUnionError::UnknownRegion)?;
             }
-            let before_coverage = coverage_of(conn, &[row.id])?.remove(&row.id).unwrap_or_default();
+            let before_coverage = coverage_of(conn, &[row.id])?
+                .remove(&row.id)
+                .unwrap_or_default();
             let changes = describe(&row, &before_coverage, &edit)?;
             if changes.is_empty() {
                 return Ok(union_admin::details(conn, vec![row])?);
@@ -101,8 +103,8 @@ pub async fn edit_union(
                 version: version + 1,
                 updated_at: now,
             };
-            let updated = union_admin::update(conn, id, version, &update)?
-                .ok_or(EditUnionError::Stale)?;
+            let updated =
+                union_admin::update(conn, id, version, &update)?.ok_or(EditUnionError::Stale)?;
             if let Some(coverage) = &edit.coverage {
                 replace_coverage(conn, id, coverage)?;
             }
