@@ -69,6 +69,20 @@ pub fn decode_id_cursor(cursor: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::from_slice(&raw).map_err(|_| bad_cursor())
 }
 
+/// The cursor after a row sorted by a positive integer id (unions).
+pub fn encode_number_cursor(id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.to_be_bytes())
+}
+
+/// Reads a cursor made by [`encode_number_cursor`].
+pub fn decode_number_cursor(cursor: &str) -> Result<i64, ApiError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad_cursor())?;
+    let bytes: [u8; 8] = raw.try_into().map_err(|_| bad_cursor())?;
+    Ok(i64::from_be_bytes(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +96,8 @@ mod tests {
             (at, id)
         );
         assert_eq!(decode_id_cursor(&encode_id_cursor(id)).unwrap(), id);
+        assert_eq!(decode_number_cursor(&encode_number_cursor(42)).unwrap(), 42);
+        assert!(decode_number_cursor("bm9waXBl").is_err());
         for garbage in ["", "nonsense", "bm9waXBl"] {
             assert_eq!(
                 decode_time_cursor(garbage)

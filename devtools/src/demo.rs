@@ -37,13 +37,17 @@ use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::UnionKind;
 
+use zhijian_domain::deadline::ReviewHours;
+use zhijian_domain::union_admin::{UnionDraft, UnionName};
 use zhijian_infra::crypto::password;
 use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::StoreError;
 use zhijian_infra::db::schema::{admins, unions};
 use zhijian_infra::store::admins::{CreateAdminError, NewAdmin, create_admin};
+use zhijian_infra::store::reference_cache::ReferenceCache;
 use zhijian_infra::store::regions::{self, RegionRow};
-use zhijian_infra::store::unions::{NewUnion, UnionRow, create_union};
+use zhijian_infra::store::unions::UnionRow;
+use zhijian_infra::usecases::unions::{By, CreateUnionError, create_union_in};
 
 /// The demo county: 巫山县.
 pub const COUNTY: &str = "500237";
@@ -155,6 +159,14 @@ pub enum DemoError {
         /// Why.
         source: CreateAdminError,
     },
+    /// A demo union could not be created (a rule of the union tree refused it).
+    #[error("demo union {name}: {source}")]
+    Union {
+        /// The union.
+        name: String,
+        /// Why.
+        source: CreateUnionError,
+    },
     /// The database refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -239,7 +251,10 @@ pub fn seed_demo(
 ) -> Result<DemoReport, DemoError> {
     conn.transaction(|conn| {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({DEMO_LOCK})")).execute(conn)?;
-        let mut seeder = Seeder { unions: Vec::new() };
+        let mut seeder = Seeder {
+            unions: Vec::new(),
+            reference: ReferenceCache::new(std::time::Duration::from_secs(60)),
+        };
         let tree = seeder.build_tree(conn)?;
         let admins = seed_admins(conn, &tree, password)?;
         Ok(DemoReport {
@@ -279,6 +294,8 @@ impl Tree {
 
 struct Seeder {
     unions: Vec<DemoUnion>,
+    /// Region look-ups of the union use case.
+    reference: ReferenceCache,
 }
 
 impl Seeder {
@@ -418,18 +435,27 @@ impl Seeder {
         let (row, created) = match query.first::<UnionRow>(conn).optional()? {
             Some(row) => (row, false),
             None => {
-                let region = RegionCode::parse(&region.code)
-                    .map_err(|e| StoreError::broken(format!("region {}: {e}", region.code)))?;
-                let new = NewUnion {
-                    name,
-                    kind,
-                    parent: parent.map(UnionRow::union_id),
-                    region,
-                    credit_code,
-                    occupations: occupations.to_vec(),
-                    priority: 0,
+                // Through the use case the API calls: the same rules, the same audit row.
+                let refused = |source: CreateUnionError| DemoError::Union {
+                    name: name.clone(),
+                    source,
                 };
-                (create_union(conn, &new)?, true)
+                let draft = UnionDraft {
+                    name: UnionName::parse(&name).map_err(|e| refused(e.into()))?,
+                    kind,
+                    region: RegionCode::parse(&region.code)
+                        .map_err(|e| StoreError::broken(format!("region {}: {e}", region.code)))?,
+                    coverage: Vec::new(),
+                    occupations: occupations.to_vec(),
+                    credit_code,
+                    review_hours: ReviewHours::DEFAULT,
+                };
+                let parent = parent.map(UnionRow::union_id);
+                let now = chrono::Utc::now();
+                let created =
+                    create_union_in(conn, &self.reference, By::System, parent, draft, now)
+                        .map_err(refused)?;
+                (created.union, true)
             }
         };
         self.unions.push(DemoUnion {

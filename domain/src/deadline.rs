@@ -13,6 +13,9 @@ use crate::calendar::{WorkingCalendar, from_local, to_local};
 /// Why review hours were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReviewHoursError {
+    /// Closing time is not after opening time (the day would end before it starts).
+    #[error("下班时间必须晚于开始办公时间")]
+    ClosesNotAfterOpening,
     /// The cut-off is not after opening time.
     #[error("当日受理截止时间必须晚于开始办公时间")]
     CutoffNotAfterOpening,
@@ -25,6 +28,7 @@ impl ReviewHoursError {
     /// Stable machine code.
     pub fn code(&self) -> ErrorCode {
         match self {
+            Self::ClosesNotAfterOpening => ErrorCode::ReviewHoursEndBeforeStart,
             Self::CutoffNotAfterOpening => ErrorCode::ReviewCutoffNotAfterOpening,
             Self::CutoffAfterClosing => ErrorCode::ReviewCutoffAfterClosing,
         }
@@ -54,12 +58,15 @@ impl ReviewHours {
         cutoff: time(16),
     };
 
-    /// Checks `opens < cutoff <= closes`.
+    /// Checks `opens < closes` first, then `opens < cutoff <= closes`.
     pub fn new(
         opens: NaiveTime,
         closes: NaiveTime,
         cutoff: NaiveTime,
     ) -> Result<Self, ReviewHoursError> {
+        if closes <= opens {
+            return Err(ReviewHoursError::ClosesNotAfterOpening);
+        }
         if cutoff <= opens {
             return Err(ReviewHoursError::CutoffNotAfterOpening);
         }

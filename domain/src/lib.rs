@@ -34,6 +34,7 @@ pub mod sign_in;
 pub mod target;
 pub mod text;
 pub mod transfer;
+pub mod union_admin;
 pub mod vocab;
 
 pub use admin::{AdminRole, UnionPath};

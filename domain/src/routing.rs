@@ -9,6 +9,11 @@
 //! 4. the pool (临时库) of the work region's county, or else of the nearest region above it.
 //!
 //! Ties go to the higher priority, then to the lower (older) union id.
+//!
+//! A union covers its own region, or — a joint union covering a 片区 — the regions listed as
+//! its coverage; "most narrowly" is the longest covering region. A union that is not accepting
+//! is passed by, and when it would otherwise have been chosen the explanation says so
+//! ("…暂停受理，已跳过").
 
 use crate::error_code::ErrorCode;
 use std::cmp::Reverse;
@@ -76,6 +81,8 @@ pub struct UnionCandidate {
     pub kind: UnionKind,
     /// The region it serves.
     pub region: RegionCode,
+    /// The regions it covers instead of `region` (a joint union's 片区); empty: `region`.
+    pub coverage: Vec<RegionCode>,
     /// The employer an enterprise union belongs to.
     pub credit_code: Option<CreditCode>,
     /// The groups an industry federation serves (ignored for other kinds).
@@ -91,6 +98,25 @@ impl UnionCandidate {
     /// applications and is not a pool — a pool only holds what nothing else could take.
     pub fn takes_applications(&self) -> bool {
         self.accepting && self.kind != UnionKind::Pool
+    }
+
+    /// The regions it covers: its coverage, or its own region.
+    pub fn covered(&self) -> &[RegionCode] {
+        if self.coverage.is_empty() {
+            std::slice::from_ref(&self.region)
+        } else {
+            &self.coverage
+        }
+    }
+
+    /// How narrowly it covers `region`: the length of its longest covering region; `None`
+    /// when it does not cover it.
+    pub fn covering(&self, region: &RegionCode) -> Option<usize> {
+        self.covered()
+            .iter()
+            .filter(|c| region.is_within(c))
+            .map(|c| c.as_str().len())
+            .max()
     }
 }
 
@@ -146,31 +172,29 @@ pub fn route(
     facts: &RoutingFacts,
     candidates: &[UnionCandidate],
 ) -> Result<RoutingDecision, RoutingError> {
-    let accepting = |kind: UnionKind| {
-        candidates
-            .iter()
-            .filter(move |c| c.accepting && c.kind == kind)
-    };
-    let covering = |c: &&UnionCandidate| facts.work_region.is_within(&c.region);
+    let of_kind = |kind: UnionKind| candidates.iter().filter(move |c| c.kind == kind);
+    let mut skipped = Vec::new();
 
-    let employer = facts.employer_credit_code.as_ref().and_then(|code| {
-        best(accepting(UnionKind::Enterprise).filter(|c| c.credit_code.as_ref() == Some(code)))
-    });
-    if let Some(union) = employer {
-        return Ok(decide(RoutingRule::EmployerUnion, union));
+    if let Some(code) = facts.employer_credit_code.as_ref() {
+        let employers = of_kind(UnionKind::Enterprise)
+            .filter(|c| c.credit_code.as_ref() == Some(code))
+            .map(|c| (c, 0));
+        if let Some(union) = first_accepting(employers, &mut skipped) {
+            return Ok(decide(RoutingRule::EmployerUnion, union, &skipped));
+        }
     }
 
-    let industry = narrowest(
-        accepting(UnionKind::IndustryFederation)
-            .filter(|c| c.occupations.contains(&facts.occupation))
-            .filter(covering),
-    );
-    if let Some(union) = industry {
-        return Ok(decide(RoutingRule::IndustryFederation, union));
+    let industries = of_kind(UnionKind::IndustryFederation)
+        .filter(|c| c.occupations.contains(&facts.occupation))
+        .filter_map(|c| c.covering(&facts.work_region).map(|n| (c, n)));
+    if let Some(union) = first_accepting(industries, &mut skipped) {
+        return Ok(decide(RoutingRule::IndustryFederation, union, &skipped));
     }
 
-    if let Some(union) = narrowest(accepting(UnionKind::Joint).filter(covering)) {
-        return Ok(decide(RoutingRule::JointUnion, union));
+    let joints =
+        of_kind(UnionKind::Joint).filter_map(|c| c.covering(&facts.work_region).map(|n| (c, n)));
+    if let Some(union) = first_accepting(joints, &mut skipped) {
+        return Ok(decide(RoutingRule::JointUnion, union, &skipped));
     }
 
     // Pools belong to county federations: look from the county up, never below it.
@@ -178,34 +202,51 @@ pub fn route(
         .work_region
         .county()
         .unwrap_or_else(|| facts.work_region.clone());
-    let pool = narrowest(accepting(UnionKind::Pool).filter(|c| anchor.is_within(&c.region)));
-    pool.map(|union| decide(RoutingRule::Pool, union))
+    let pools = of_kind(UnionKind::Pool)
+        .filter(|c| anchor.is_within(&c.region))
+        .map(|c| (c, c.region.as_str().len()));
+    first_accepting(pools, &mut skipped)
+        .map(|union| decide(RoutingRule::Pool, union, &skipped))
         .ok_or(RoutingError::NoUnion)
 }
 
-/// Higher priority, then lower id.
-fn best<'a>(candidates: impl Iterator<Item = &'a UnionCandidate>) -> Option<&'a UnionCandidate> {
-    candidates.max_by_key(|c| (c.priority, Reverse(c.id)))
-}
-
-/// The narrowest region (longest code), then higher priority, then lower id.
-fn narrowest<'a>(
-    candidates: impl Iterator<Item = &'a UnionCandidate>,
+/// The first accepting candidate in preference order — the narrowest covering region, then
+/// higher priority, then lower id; the ones not accepting that come before it go to `skipped`.
+fn first_accepting<'a>(
+    candidates: impl Iterator<Item = (&'a UnionCandidate, usize)>,
+    skipped: &mut Vec<&'a UnionCandidate>,
 ) -> Option<&'a UnionCandidate> {
-    candidates.max_by_key(|c| (c.region.as_str().len(), c.priority, Reverse(c.id)))
+    let mut ranked: Vec<_> = candidates.collect();
+    ranked.sort_by_key(|(c, narrowness)| Reverse((*narrowness, c.priority, Reverse(c.id))));
+    for (candidate, _) in ranked {
+        if candidate.accepting {
+            return Some(candidate);
+        }
+        skipped.push(candidate);
+    }
+    None
 }
 
-fn decide(rule: RoutingRule, union: &UnionCandidate) -> RoutingDecision {
+fn decide(
+    rule: RoutingRule,
+    union: &UnionCandidate,
+    skipped: &[&UnionCandidate],
+) -> RoutingDecision {
+    let mut explanation = format!(
+        "按规则{}（{}）分派至 {}（{}）",
+        rule.number(),
+        rule.label_zh(),
+        union.name,
+        union.region
+    );
+    if !skipped.is_empty() {
+        let names: Vec<&str> = skipped.iter().map(|c| c.name.as_str()).collect();
+        explanation.push_str(&format!("；{}暂停受理，已跳过", names.join("、")));
+    }
     RoutingDecision {
         union: union.id,
         rule,
-        explanation: format!(
-            "按规则{}（{}）分派至 {}（{}）",
-            rule.number(),
-            rule.label_zh(),
-            union.name,
-            union.region
-        ),
+        explanation,
     }
 }
 
@@ -234,6 +275,7 @@ mod tests {
             name: format!("工会{id}"),
             kind,
             region: region(region_code),
+            coverage: Vec::new(),
             credit_code: None,
             occupations: Vec::new(),
             accepting: true,
@@ -472,6 +514,59 @@ mod tests {
         assert_eq!(
             routed(&with_employer(courier_in("500237")), &ranked),
             (9, RoutingRule::EmployerUnion)
+        );
+    }
+
+    #[test]
+    fn a_joint_union_covering_listed_regions_takes_work_in_any_of_them_most_narrowly() {
+        let patch = UnionCandidate {
+            coverage: vec![region("500237001009"), region("500237002")],
+            ..union(80, UnionKind::Joint, "500237001")
+        };
+        let township = union(81, UnionKind::Joint, "500237001");
+        let candidates = [township, patch];
+        assert_eq!(
+            routed(&courier_in("500237001009"), &candidates),
+            (80, RoutingRule::JointUnion)
+        );
+        assert_eq!(
+            routed(&courier_in("500237002005"), &candidates),
+            (80, RoutingRule::JointUnion)
+        );
+        // Its own region is not covered when a list is given: the township union takes it.
+        assert_eq!(
+            routed(&courier_in("500237001004"), &candidates),
+            (81, RoutingRule::JointUnion)
+        );
+    }
+
+    #[test]
+    fn a_union_not_accepting_that_would_have_been_chosen_is_named_as_skipped() {
+        let paused = UnionCandidate {
+            name: "净坛社区联合工会".to_owned(),
+            accepting: false,
+            ..union(90, UnionKind::Joint, "500237001009")
+        };
+        let township = UnionCandidate {
+            name: "高唐街道联合工会".to_owned(),
+            ..union(91, UnionKind::Joint, "500237001")
+        };
+        let decision = route(
+            &courier_in("500237001009"),
+            &[paused.clone(), township.clone()],
+        )
+        .unwrap();
+        assert_eq!(decision.union.get(), 91);
+        assert_eq!(
+            decision.explanation,
+            "按规则3（属地联合工会）分派至 高唐街道联合工会（500237001）；净坛社区联合工会暂停受理，已跳过"
+        );
+        // Not in the way (another village): not mentioned.
+        let decision = route(&courier_in("500237001004"), &[paused, township]).unwrap();
+        assert!(
+            !decision.explanation.contains("跳过"),
+            "{}",
+            decision.explanation
         );
     }
 

@@ -79,6 +79,7 @@ mod tests {
             name: "净坛社区联合工会".to_owned(),
             kind,
             region: RegionCode::parse("500237001").unwrap(),
+            coverage: Vec::new(),
             credit_code: None,
             occupations: Vec::new(),
             accepting,

@@ -50,7 +50,10 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::TransferNotReleased
         | ErrorCode::TransferNotRequested
         | ErrorCode::TransferAutoReleaseTooEarly
-        | ErrorCode::NoUnion => StatusCode::CONFLICT,
+        | ErrorCode::NoUnion
+        | ErrorCode::CreditCodeTaken
+        | ErrorCode::PoolExists
+        | ErrorCode::UnionClosed => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
@@ -154,7 +157,18 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownField
         | ErrorCode::UnknownFormField
         | ErrorCode::UnknownRegion
-        | ErrorCode::WorkRegionTooCoarse => StatusCode::BAD_REQUEST,
+        | ErrorCode::WorkRegionTooCoarse
+        | ErrorCode::CoverageOutsideParent
+        | ErrorCode::CoverageRegionLevel
+        | ErrorCode::CreditCodeRequired
+        | ErrorCode::FederationRegionLevel
+        | ErrorCode::FieldNotApplicable
+        | ErrorCode::InvalidReviewTime
+        | ErrorCode::InvalidUnionName
+        | ErrorCode::OccupationsRequired
+        | ErrorCode::ParentNotFederation
+        | ErrorCode::PoolRegion
+        | ErrorCode::ReviewHoursEndBeforeStart => StatusCode::BAD_REQUEST,
     }
 }
 

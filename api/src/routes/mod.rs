@@ -11,6 +11,7 @@ pub mod admin_audit;
 pub mod admin_calendar;
 pub mod admin_stats;
 pub mod admin_transfers;
+pub mod admin_unions;
 pub mod applications;
 pub mod auth;
 pub mod docs;
@@ -160,6 +161,26 @@ pub fn table() -> Vec<RouteDef> {
             Method::GET,
             "/v1/admin/applications",
             web::get().to(admin_applications::queue),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/unions",
+            web::post().to(admin_unions::create),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/unions",
+            web::get().to(admin_unions::list),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/unions/{id}",
+            web::get().to(admin_unions::detail),
+        ),
+        def(
+            Method::PATCH,
+            "/v1/admin/unions/{id}",
+            web::patch().to(admin_unions::edit),
         ),
         def(
             Method::GET,

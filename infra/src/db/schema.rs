@@ -54,6 +54,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    union_coverage (union_id, region_code) {
+        union_id -> Int8,
+        region_code -> Varchar,
+    }
+}
+
+diesel::table! {
     accounts (id) {
         id -> Uuid,
         wechat_openid -> Nullable<Text>,
@@ -339,6 +346,7 @@ diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> unions (union_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(review_stats_daily -> unions (union_id));
+diesel::joinable!(union_coverage -> unions (union_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -360,4 +368,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     deadline_alerts,
     review_stats_daily,
+    union_coverage,
 );

@@ -15,7 +15,7 @@ use zhijian_domain::routing::{
 };
 
 use crate::db::StoreError;
-use crate::db::schema::unions;
+use crate::db::schema::{union_coverage, unions};
 
 /// A union as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -48,6 +48,16 @@ pub struct UnionRow {
     pub review_closes: NaiveTime,
     /// Review cut-off: later submissions are due the next working day.
     pub review_cutoff: NaiveTime,
+    /// Bumped by every edit; edits are conditional on it.
+    pub version: i32,
+    /// When it was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it last changed.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When it was closed; a closed union never receives applications.
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The union that took over a closed one.
+    pub successor_id: Option<i64>,
 }
 
 impl UnionRow {
@@ -68,7 +78,8 @@ impl UnionRow {
             .map_err(|e| StoreError::broken(format!("union {} has bad review hours: {e}", self.id)))
     }
 
-    /// The routing view of this union.
+    /// The routing view of this union, without its coverage list (see [`route`]). A closed
+    /// union counts as not accepting.
     pub fn candidate(&self) -> Result<UnionCandidate, StoreError> {
         let bad = |what: &str| StoreError::broken(format!("union {} has a bad {what}", self.id));
         Ok(UnionCandidate {
@@ -76,6 +87,7 @@ impl UnionRow {
             name: self.name.clone(),
             kind: self.kind,
             region: RegionCode::parse(&self.region_code).map_err(|_| bad("region"))?,
+            coverage: Vec::new(),
             credit_code: self
                 .credit_code
                 .as_deref()
@@ -88,7 +100,7 @@ impl UnionRow {
                 .map(|o| OccupationGroup::parse(o))
                 .collect::<Result<_, _>>()
                 .map_err(|_| bad("occupation"))?,
-            accepting: self.accepting,
+            accepting: self.accepting && self.closed_at.is_none(),
             priority: self.priority,
         })
     }
@@ -111,9 +123,14 @@ pub struct NewUnion {
     pub occupations: Vec<OccupationGroup>,
     /// Tie-break priority.
     pub priority: i32,
+    /// Review hours.
+    pub review_hours: ReviewHours,
+    /// The regions a joint union covers instead of its own (empty: its own region).
+    pub coverage: Vec<RegionCode>,
 }
 
-/// Creates a union under its parent and sets its path; returns the stored row.
+/// Creates a union under its parent and sets its path, with its coverage; returns the stored
+/// row. Only the use case `usecases::unions::create` calls it (the API and the demo alike).
 pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow, StoreError> {
     conn.transaction(|conn| {
         let parent_path = match new.parent {
@@ -151,10 +168,59 @@ pub fn create_union(conn: &mut PgConnection, new: &NewUnion) -> Result<UnionRow,
                 unions::credit_code.eq(new.credit_code.as_ref().map(CreditCode::as_str)),
                 unions::occupations.eq(occupations),
                 unions::priority.eq(new.priority),
+                unions::review_opens.eq(new.review_hours.opens()),
+                unions::review_closes.eq(new.review_hours.closes()),
+                unions::review_cutoff.eq(new.review_hours.cutoff()),
             ))
             .returning(UnionRow::as_returning())
-            .get_result(conn)?)
+            .get_result(conn)
+            .and_then(|row: UnionRow| {
+                replace_coverage(conn, row.union_id(), &new.coverage)?;
+                Ok(row)
+            })?)
     })
+}
+
+/// Inside an open transaction: the union's coverage becomes `regions` (empty: its own region).
+pub fn replace_coverage(
+    conn: &mut PgConnection,
+    id: UnionId,
+    regions: &[RegionCode],
+) -> Result<(), diesel::result::Error> {
+    diesel::delete(union_coverage::table.filter(union_coverage::union_id.eq(id.get())))
+        .execute(conn)?;
+    let rows: Vec<_> = regions
+        .iter()
+        .map(|r| {
+            (
+                union_coverage::union_id.eq(id.get()),
+                union_coverage::region_code.eq(r.as_str()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(union_coverage::table)
+            .values(rows)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The coverage lists of `ids` (unions without one are absent), codes in order.
+pub fn coverage_of(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<String>>, StoreError> {
+    let rows: Vec<(i64, String)> = union_coverage::table
+        .filter(union_coverage::union_id.eq_any(ids))
+        .order((union_coverage::union_id, union_coverage::region_code))
+        .select((union_coverage::union_id, union_coverage::region_code))
+        .load(conn)?;
+    let mut by_union = std::collections::HashMap::<i64, Vec<String>>::new();
+    for (id, code) in rows {
+        by_union.entry(id).or_default().push(code);
+    }
+    Ok(by_union)
 }
 
 /// The union with this id.
@@ -166,9 +232,12 @@ pub fn find(conn: &mut PgConnection, id: UnionId) -> Result<Option<UnionRow>, St
         .optional()?)
 }
 
-/// The rows of every union routing could choose for work in `region` (unions of the region and
-/// of each region above it), plus the enterprise union of `employer`. One statement, prepared
-/// once per connection.
+/// The rows of every open union routing could choose for work in `region` (unions of the
+/// region and of each region above it, or covering one of them), plus the enterprise union of
+/// `employer`. One statement, prepared once per connection; closed unions are left out.
+///
+/// Read from PostgreSQL on every routing, never cached: a union created, edited, paused or
+/// closed is seen by the next submission on every server instance.
 fn routing_candidate_rows(
     conn: &mut PgConnection,
     region: &RegionCode,
@@ -179,12 +248,17 @@ fn routing_candidate_rows(
         .iter()
         .map(|r| r.as_str().to_owned())
         .collect();
+    let covering = union_coverage::table
+        .filter(union_coverage::region_code.eq_any(regions.clone()))
+        .select(union_coverage::union_id);
     // `credit_code = NULL` matches nothing, so no employer needs no second query shape.
     Ok(unions::table
+        .filter(unions::closed_at.is_null())
         .filter(
             unions::region_code
                 .eq_any(regions)
-                .or(unions::credit_code.eq(employer.map(CreditCode::as_str))),
+                .or(unions::credit_code.eq(employer.map(CreditCode::as_str)))
+                .or(unions::id.eq_any(covering)),
         )
         .select(UnionRow::as_select())
         .load(conn)?)
@@ -201,10 +275,31 @@ pub fn route(
         &facts.work_region,
         facts.employer_credit_code.as_ref(),
     )?;
+    // Only joint unions have coverage lists.
+    let joint: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.kind == UnionKind::Joint)
+        .map(|r| r.id)
+        .collect();
+    let mut coverage = if joint.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        coverage_of(conn, &joint)?
+    };
     let candidates = rows
         .iter()
-        .map(UnionRow::candidate)
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|row| {
+            let mut candidate = row.candidate()?;
+            candidate.coverage = coverage
+                .remove(&row.id)
+                .unwrap_or_default()
+                .iter()
+                .map(|code| RegionCode::parse(code))
+                .collect::<Result<_, _>>()
+                .map_err(|_| StoreError::broken(format!("union {} covers a bad region", row.id)))?;
+            Ok(candidate)
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let decision = match zhijian_domain::routing::route(facts, &candidates) {
         Ok(decision) => decision,
         Err(e) => return Ok(Err(e)),

@@ -28,3 +28,4 @@ mod sql;
 mod stats;
 mod stub;
 mod transfers;
+mod unions;

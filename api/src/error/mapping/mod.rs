@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 mod membership;
+pub mod unions;
 
 pub use applications::{
     correct_error, decide_error, read_error, stats_error, submit_error, withdrawal_error,
