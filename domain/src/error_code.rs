@@ -43,6 +43,8 @@ macro_rules! catalogue {
 
 catalogue! {
     AccountLocked => "account_locked",
+    AdminAlreadyDisabled => "admin_already_disabled",
+    AdminNotDisabled => "admin_not_disabled",
     AlreadyApproved => "already_approved",
     AlreadyMember => "already_member",
     ApplicantTooYoung => "applicant_too_young",
@@ -56,6 +58,7 @@ catalogue! {
     AssignToSameUnion => "assign_to_same_union",
     BadRequest => "bad_request",
     BlankFieldToFix => "blank_field_to_fix",
+    CannotDisableSelf => "cannot_disable_self",
     ConfirmationRequired => "confirmation_required",
     Conflict => "conflict",
     CreditCodeBadCheckCharacter => "credit_code_bad_check_character",
@@ -67,6 +70,7 @@ catalogue! {
     HeadersTooLarge => "headers_too_large",
     IdempotencyKeyReused => "idempotency_key_reused",
     InternalError => "internal_error",
+    InvalidAdminId => "invalid_admin_id",
     InvalidAdminRole => "invalid_admin_role",
     InvalidApplicationEvent => "invalid_application_event",
     InvalidApplicationId => "invalid_application_id",
@@ -78,6 +82,7 @@ catalogue! {
     InvalidDateRange => "invalid_date_range",
     InvalidDayKind => "invalid_day_kind",
     InvalidDirection => "invalid_direction",
+    InvalidDisplayName => "invalid_display_name",
     InvalidEducation => "invalid_education",
     InvalidEmploymentStatus => "invalid_employment_status",
     InvalidEthnicity => "invalid_ethnicity",
@@ -113,7 +118,9 @@ catalogue! {
     InvalidUnionId => "invalid_union_id",
     InvalidUnionKind => "invalid_union_kind",
     InvalidUnionPath => "invalid_union_path",
+    InvalidUsername => "invalid_username",
     InvalidWechatCode => "invalid_wechat_code",
+    LastActiveManager => "last_active_manager",
     MalformedJson => "malformed_json",
     MemberNotActive => "member_not_active",
     MemberNotRetained => "member_not_retained",
@@ -137,6 +144,7 @@ catalogue! {
     NotSourceUnion => "not_source_union",
     NotTargetUnion => "not_target_union",
     PayloadTooLarge => "payload_too_large",
+    PasswordChangeRequired => "password_change_required",
     PhoneInvalidCharacter => "phone_invalid_character",
     PhoneNotMainland => "phone_not_mainland",
     PhoneNotMobile => "phone_not_mobile",
@@ -180,8 +188,11 @@ catalogue! {
     UnknownRegion => "unknown_region",
     UnsupportedMediaType => "unsupported_media_type",
     UriTooLong => "uri_too_long",
+    UsernameTaken => "username_taken",
+    WeakPassword => "weak_password",
     WechatUserBlocked => "wechat_user_blocked",
     WorkRegionTooCoarse => "work_region_too_coarse",
+    WrongCurrentPassword => "wrong_current_password",
 }
 
 impl fmt::Display for ErrorCode {

@@ -17,7 +17,8 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::WechatUserBlocked
         | ErrorCode::NotSourceUnion
         | ErrorCode::NotTargetUnion
-        | ErrorCode::NotCurrentUnion => StatusCode::FORBIDDEN,
+        | ErrorCode::NotCurrentUnion
+        | ErrorCode::PasswordChangeRequired => StatusCode::FORBIDDEN,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -50,7 +51,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::TransferNotReleased
         | ErrorCode::TransferNotRequested
         | ErrorCode::TransferAutoReleaseTooEarly
-        | ErrorCode::NoUnion => StatusCode::CONFLICT,
+        | ErrorCode::NoUnion
+        | ErrorCode::AdminAlreadyDisabled
+        | ErrorCode::AdminNotDisabled
+        | ErrorCode::CannotDisableSelf
+        | ErrorCode::LastActiveManager
+        | ErrorCode::UsernameTaken => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
@@ -144,7 +150,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownField
         | ErrorCode::UnknownFormField
         | ErrorCode::UnknownRegion
-        | ErrorCode::WorkRegionTooCoarse => StatusCode::BAD_REQUEST,
+        | ErrorCode::WorkRegionTooCoarse
+        | ErrorCode::InvalidAdminId
+        | ErrorCode::InvalidDisplayName
+        | ErrorCode::InvalidUsername
+        | ErrorCode::WeakPassword
+        | ErrorCode::WrongCurrentPassword => StatusCode::BAD_REQUEST,
     }
 }
 
