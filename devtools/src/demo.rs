@@ -42,11 +42,11 @@ use zhijian_infra::crypto::password;
 use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::StoreError;
 use zhijian_infra::db::schema::{admins, unions};
+use zhijian_infra::store::regions::{self, RegionRow};
+use zhijian_infra::store::unions::{NewUnion, UnionRow, create_union};
 use zhijian_infra::usecases::admins::{
     CreateAdminError, Creator, InitialPassword, NewAdmin, create_admin_in,
 };
-use zhijian_infra::store::regions::{self, RegionRow};
-use zhijian_infra::store::unions::{NewUnion, UnionRow, create_union};
 
 /// The demo county: 巫山县.
 pub const COUNTY: &str = "500237";

@@ -42,7 +42,9 @@ pub enum WeakPassword {
     #[error("密码不能超过 {MAX_PASSWORD_CHARS} 个字符")]
     TooLong,
     /// Easy to guess: a common password, a keyboard pattern, a date, the username …
-    #[error("密码太容易被猜到（如常见密码、键盘顺序、日期或包含用户名），请换一个更长、更随机的密码")]
+    #[error(
+        "密码太容易被猜到（如常见密码、键盘顺序、日期或包含用户名），请换一个更长、更随机的密码"
+    )]
     Guessable,
     /// The same as the current password (a one-time password kept).
     #[error("新密码不能与当前密码相同")]
@@ -500,15 +502,33 @@ mod tests {
             union: Some((UnionId::new(u), path(p))),
         };
         assert_eq!(
-            decide(&township, &reviewer, &path("/1/5/12/"), &into(40, "/1/5/12/40/"), 0),
+            decide(
+                &township,
+                &reviewer,
+                &path("/1/5/12/"),
+                &into(40, "/1/5/12/40/"),
+                0
+            ),
             Ok(())
         );
         assert_eq!(
-            decide(&township, &reviewer, &path("/1/5/12/"), &into(5, "/1/5/"), 0),
+            decide(
+                &township,
+                &reviewer,
+                &path("/1/5/12/"),
+                &into(5, "/1/5/"),
+                0
+            ),
             Err(ManageRefusal::OutsideSubtree)
         );
         assert_eq!(
-            decide(&township, &admin(3, AdminRole::Viewer, 5), &path("/1/5/"), &Change::Enable, 0),
+            decide(
+                &township,
+                &admin(3, AdminRole::Viewer, 5),
+                &path("/1/5/"),
+                &Change::Enable,
+                0
+            ),
             Err(ManageRefusal::OutsideSubtree)
         );
     }
@@ -549,7 +569,10 @@ mod tests {
             assert_eq!(decide(&county, &last, &at, change, 1), Ok(()), "{change:?}");
         }
         assert_eq!(decide(&county, &last, &at, &same, 0), Ok(()));
-        assert_eq!(decide(&county, &last, &at, &Change::ResetPassword, 0), Ok(()));
+        assert_eq!(
+            decide(&county, &last, &at, &Change::ResetPassword, 0),
+            Ok(())
+        );
         // A disabled manager is not an active one: nothing to protect.
         let disabled = ManagedAdmin {
             active: false,

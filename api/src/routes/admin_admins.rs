@@ -86,9 +86,8 @@ fn granter(admin: &AdminIdentity) -> Result<Granter, ApiError> {
 }
 
 fn admin_id(path: &str) -> Result<AdminId, ApiError> {
-    AdminId::parse(path).map_err(|_| {
-        ApiError::invalid(ErrorCode::InvalidAdminId, "管理员编号格式不正确", "id")
-    })
+    AdminId::parse(path)
+        .map_err(|_| ApiError::invalid(ErrorCode::InvalidAdminId, "管理员编号格式不正确", "id"))
 }
 
 fn role(value: &str) -> Result<AdminRole, ApiError> {
@@ -118,7 +117,10 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
         .map_err(|_| bad_cursor())?;
     let text = String::from_utf8(raw).map_err(|_| bad_cursor())?;
     let (union, username) = text.split_once('|').ok_or_else(bad_cursor)?;
-    Ok((union.parse().map_err(|_| bad_cursor())?, username.to_owned()))
+    Ok((
+        union.parse().map_err(|_| bad_cursor())?,
+        username.to_owned(),
+    ))
 }
 
 fn created(admin: serde_json::Value, otp: Option<&str>) -> Result<HttpResponse, ApiError> {
@@ -151,7 +153,10 @@ pub async fn create(
     let now = state.services.now();
     let render = move |account: &_| Ok(serde_json::to_value(admin_view(account, now))?);
     let done = admins::create_admin(&state.services, creator, key, new, render).await?;
-    created(done.admin, done.one_time_password.as_ref().map(|p| p.expose()))
+    created(
+        done.admin,
+        done.one_time_password.as_ref().map(|p| p.expose()),
+    )
 }
 
 /// `GET /v1/admin/admins`: the admins of the subtree, by union then username.

@@ -108,8 +108,9 @@ type AccountTuple = (
 );
 
 fn account(row: AccountTuple) -> Result<AdminAccount, StoreError> {
-    let (id, username, display_name, role, union_id, union_name, path, disabled_at, must, locked) =
-        (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9);
+    let (id, username, display_name, role, union_id, union_name, path, disabled_at, must, locked) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
+    );
     Ok(AdminAccount {
         id: AdminId::from_uuid(id),
         username,
@@ -128,7 +129,8 @@ fn account(row: AccountTuple) -> Result<AdminAccount, StoreError> {
 }
 
 fn parse_role(id: Uuid, role: &str) -> Result<AdminRole, StoreError> {
-    AdminRole::parse(role).map_err(|_| StoreError::broken(format!("admin {id} has an unknown role")))
+    AdminRole::parse(role)
+        .map_err(|_| StoreError::broken(format!("admin {id} has an unknown role")))
 }
 
 fn parse_path(union_id: i64, path: &str) -> Result<UnionPath, StoreError> {

@@ -36,10 +36,7 @@ pub fn refusal(refusal: ManageRefusal) -> ApiError {
 }
 
 fn stale() -> ApiError {
-    ApiError::new(
-        ErrorCode::StaleVersion,
-        "该账号已被他人修改，请刷新后重试",
-    )
+    ApiError::new(ErrorCode::StaleVersion, "该账号已被他人修改，请刷新后重试")
 }
 
 impl From<CreateAdminError> for ApiError {
@@ -47,11 +44,10 @@ impl From<CreateAdminError> for ApiError {
         match error {
             CreateAdminError::Refused(r) => refusal(r),
             CreateAdminError::UnionNotFound => ApiError::not_found(),
-            CreateAdminError::UsernameTaken => ApiError::new(
-                ErrorCode::UsernameTaken,
-                "该用户名已被使用，请换一个",
-            )
-            .with_field("username"),
+            CreateAdminError::UsernameTaken => {
+                ApiError::new(ErrorCode::UsernameTaken, "该用户名已被使用，请换一个")
+                    .with_field("username")
+            }
             CreateAdminError::WeakPassword(e) => {
                 ApiError::invalid(e.code(), e.to_string(), "password")
             }

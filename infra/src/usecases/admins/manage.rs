@@ -91,7 +91,9 @@ pub async fn update_admin(
             union_id: update.union_id.map(UnionId::get),
             ..AccountChanges::default()
         };
-        apply(conn, &granter, id, version, &change, &changes, "update", now)
+        apply(
+            conn, &granter, id, version, &change, &changes, "update", now,
+        )
     })
     .await
 }
@@ -110,7 +112,16 @@ pub async fn disable_admin(
             disabled_at: Some(Some(now)),
             ..AccountChanges::default()
         };
-        apply(conn, &granter, id, version, &Change::Disable, &changes, "disable", now)
+        apply(
+            conn,
+            &granter,
+            id,
+            version,
+            &Change::Disable,
+            &changes,
+            "disable",
+            now,
+        )
     })
     .await?;
     end_sessions(ctx, id).await;
@@ -130,7 +141,16 @@ pub async fn enable_admin(
             disabled_at: Some(None),
             ..AccountChanges::default()
         };
-        apply(conn, &granter, id, version, &Change::Enable, &changes, "enable", now)
+        apply(
+            conn,
+            &granter,
+            id,
+            version,
+            &Change::Enable,
+            &changes,
+            "enable",
+            now,
+        )
     })
     .await
 }
@@ -157,7 +177,16 @@ pub async fn reset_admin_password(
             ..AccountChanges::default()
         };
         let change = Change::ResetPassword;
-        apply(conn, &granter, id, version, &change, &changes, "reset_password", now)
+        apply(
+            conn,
+            &granter,
+            id,
+            version,
+            &change,
+            &changes,
+            "reset_password",
+            now,
+        )
     })
     .await?;
     end_sessions(ctx, id).await;
@@ -170,13 +199,20 @@ pub async fn reset_admin_password(
 /// Ends every session of admin `id`. Best effort: a disabled admin's tokens are refused at
 /// their next request anyway, and a reset admin's are held to the self routes.
 async fn end_sessions(ctx: &AuthContext<'_>, id: AdminId) {
-    if let Err(e) = ctx.sessions().end_admin_sessions(&id.to_string(), None).await {
+    if let Err(e) = ctx
+        .sessions()
+        .end_admin_sessions(&id.to_string(), None)
+        .await
+    {
         log::warn!("admin {id}: sessions not ended in Redis: {e}");
     }
 }
 
 /// One change: the target held, the rules decided, the conditional write, the audit row.
-#[expect(clippy::too_many_arguments, reason = "who, whom, at which version, what, when")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "who, whom, at which version, what, when"
+)]
 fn apply(
     conn: &mut PgConnection,
     granter: &Granter,
@@ -211,8 +247,14 @@ fn apply(
         } else {
             0
         };
-        zhijian_domain::admin_management::decide(granter, &target, &before.union_path, change, others)
-            .map_err(ManageAdminError::Refused)?;
+        zhijian_domain::admin_management::decide(
+            granter,
+            &target,
+            &before.union_path,
+            change,
+            others,
+        )
+        .map_err(ManageAdminError::Refused)?;
         if !admin_accounts::update(conn, id, version, changes, now)? {
             return Err(ManageAdminError::Stale);
         }

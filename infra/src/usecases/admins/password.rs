@@ -65,8 +65,8 @@ pub async fn change_own_password(
             let inputs = [before.username.as_str(), before.display_name.as_str()];
             let new =
                 NewPassword::parse(&new, &inputs, &Zxcvbn).map_err(ChangePasswordError::Weak)?;
-            let (hash, failures, lock) = admin_accounts::password_state(conn, id)?
-                .ok_or(ChangePasswordError::NotFound)?;
+            let (hash, failures, lock) =
+                admin_accounts::password_state(conn, id)?.ok_or(ChangePasswordError::NotFound)?;
             if let Some(until) = locked(lock, now) {
                 password::verify_against_dummy(&current);
                 return Ok(Checked::Locked(until));
