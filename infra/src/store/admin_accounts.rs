@@ -168,7 +168,8 @@ pub fn find(
 /// What admin `id` is now: one primary-key read joined to their union. `None` when the admin
 /// does not exist.
 pub fn standing(conn: &mut PgConnection, id: AdminId) -> Result<Option<AdminStanding>, StoreError> {
-    let row: Option<(String, i64, String, Option<DateTime<Utc>>, bool)> = admins::table
+    type StandingRow = (String, i64, String, Option<DateTime<Utc>>, bool);
+    let row: Option<StandingRow> = admins::table
         .inner_join(unions::table)
         .filter(admins::id.eq(id.as_uuid()))
         .select((
@@ -354,11 +355,14 @@ pub fn update(
     Ok(updated == 1)
 }
 
-/// The stored password hash of admin `id`, with their failure count and lock.
+/// An admin's stored password: its hash, the failed checks counted, the end of a lock.
+pub type PasswordState = (String, i32, Option<DateTime<Utc>>);
+
+/// The stored password hash of admin `id`, with their failure count and lock, the row held.
 pub fn password_state(
     conn: &mut PgConnection,
     id: AdminId,
-) -> Result<Option<(String, i32, Option<DateTime<Utc>>)>, StoreError> {
+) -> Result<Option<PasswordState>, StoreError> {
     Ok(admins::table
         .find(id.as_uuid())
         .select((

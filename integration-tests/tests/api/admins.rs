@@ -288,15 +288,13 @@ async fn only_managers_manage_admins_and_only_inside_their_subtree() {
 
     // Reviewers and viewers manage nobody.
     for (username, token) in ["gaotang-reviewer", "wushan-viewer"].iter().zip(&others) {
-        let refused = create(&app, &token, &new_admin("someone", "viewer", gaotang)).await;
+        let refused = create(&app, token, &new_admin("someone", "viewer", gaotang)).await;
         assert_eq!(refused.status, 403, "{username}");
         assert_eq!(refused.body["code"], "forbidden");
-        let list = app
-            .call(Method::GET, "/v1/admin/admins", &token, None)
-            .await;
+        let list = app.call(Method::GET, "/v1/admin/admins", token, None).await;
         assert_eq!(list.status, 403, "{username}");
         let viewer = admin_id(&app, "wushan-viewer");
-        let disable = act(&app, &token, &viewer, "disable", &json!(1)).await;
+        let disable = act(&app, token, &viewer, "disable", &json!(1)).await;
         assert_eq!(disable.status, 403, "{username}");
     }
     // A union above the manager's own is outside: 404, as is one that does not exist.
