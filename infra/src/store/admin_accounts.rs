@@ -248,24 +248,30 @@ pub fn union_path(conn: &mut PgConnection, id: UnionId) -> Result<Option<UnionPa
         .transpose()
 }
 
-/// Active managers bound to union `union` other than `except`, their rows held until the
-/// transaction ends: two changes that each would leave the other as the last manager run one
-/// after the other, and the second sees the first.
+/// Active managers bound to union `union` other than `except`, counted while the union's row
+/// is held (`FOR NO KEY UPDATE`, which does not block rows referencing the union): two changes
+/// that each would leave the other as the last manager of the union run one after the other,
+/// and the second counts what the first committed. (Holding the managers' rows instead could
+/// deadlock two managers acting on each other.)
 pub fn other_active_managers(
     conn: &mut PgConnection,
     union: UnionId,
     except: AdminId,
 ) -> Result<u64, StoreError> {
-    let ids: Vec<Uuid> = admins::table
+    unions::table
+        .find(union.get())
+        .select(unions::id)
+        .for_no_key_update()
+        .first::<i64>(conn)
+        .optional()?;
+    let others: i64 = admins::table
         .filter(admins::union_id.eq(union.get()))
         .filter(admins::role.eq(AdminRole::Manager.as_str()))
         .filter(admins::disabled_at.is_null())
         .filter(admins::id.ne(except.as_uuid()))
-        .order(admins::id)
-        .select(admins::id)
-        .for_update()
-        .load(conn)?;
-    Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(others).unwrap_or(0))
 }
 
 /// A new account to insert (already checked).

@@ -167,8 +167,12 @@ fn valid_username(username: &str) -> bool {
         })
 }
 
-/// Creates an admin (demo seed, and later admin management) and returns its id. Hashes the
-/// password (argon2id): run it on the blocking pool.
+/// Creates an admin directly with a given password (test fixtures and the benchmark
+/// generator) and returns its id. The server (`POST /v1/admin/admins`), the command line
+/// (`zhijian admin create`) and the demo seed create admins through
+/// `crate::usecases::admins::create_admin`, with the policy of
+/// `zhijian_domain::admin_management`. Hashes the password (argon2id): run it on the
+/// blocking pool.
 pub fn create_admin(
     conn: &mut PgConnection,
     new: NewAdmin<'_>,
