@@ -9,6 +9,13 @@
 //! A valid signature is not enough: the session named by `sid` must still be live in Redis
 //! (`zhijian_infra::redis::sessions`), which is what makes logout and refresh-token reuse revocation
 //! take effect at once. A worker token on an admin route, or the reverse, is refused.
+//!
+//! An admin's role, union and status are not taken from the session: every admin request
+//! reads the admin's standing from PostgreSQL (one primary-key read), so a disabled admin's
+//! token is refused (401, like an ended session) and a new role or union applies at the next
+//! request. [`AdminIdentity`] is gated by [`gate`] (an admin holding a one-time password may
+//! only reach the self routes: 403 `password_change_required`); [`AdminSelf`] is not, and is
+//! what those self routes take (`GET /v1/admin/me`, `POST /v1/admin/me/password`, logout).
 //! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer` (an [`ApiError`] with its
 //! challenge, `crate::error::mapping::auth`); Redis down is 503.
 
@@ -22,11 +29,13 @@ use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
+use zhijian_domain::admin_management::AdminStanding;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_infra::redis::sessions::{Session, SessionKind};
 use zhijian_infra::usecases::auth::{self as sign_in, AuthContext, SessionPolicy, SignedIn};
 
 use crate::error::ApiError;
+use crate::error::mapping::admins::password_change_required;
 use crate::error::mapping::auth::{invalid_token, missing_token};
 use crate::settings::AuthConfig;
 use crate::startup::AppState;
@@ -234,6 +243,20 @@ impl AdminIdentity {
     }
 }
 
+/// A signed-in admin on a self route (`GET /v1/admin/me`, `POST /v1/admin/me/password`,
+/// logout): like [`AdminIdentity`], disabled admins refused, but not held by [`gate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSelf(pub AdminIdentity);
+
+/// What an admin may reach beyond the self routes, decided from their standing — the one
+/// place for it. While a one-time password is in use: nothing (403 `password_change_required`).
+pub fn gate(standing: &AdminStanding) -> Result<(), ApiError> {
+    if standing.must_change_password {
+        return Err(password_change_required());
+    }
+    Ok(())
+}
+
 /// A worker identity when the request carries a token; `None` without an `Authorization`
 /// header. A token that is present but invalid is still refused (401).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,15 +314,40 @@ fn worker_of(session: Session) -> Result<WorkerIdentity, ApiError> {
     })
 }
 
-fn admin_of(session: Session) -> Result<AdminIdentity, ApiError> {
+/// The admin of `session` as they are now (their standing read from PostgreSQL): a disabled
+/// or deleted admin's session is refused like an ended one.
+async fn admin_of(
+    state: &AppState,
+    session: Session,
+) -> Result<(AdminIdentity, AdminStanding), ApiError> {
     let admin_id = AdminId::parse(&session.subject).map_err(|_| invalid_token())?;
-    let scope = session.admin.ok_or_else(invalid_token)?;
-    Ok(AdminIdentity {
+    if session.admin.is_none() {
+        return Err(invalid_token());
+    }
+    let standing = zhijian_infra::usecases::admins::admin_standing(&state.services, admin_id)
+        .await?
+        .filter(|standing| !standing.disabled)
+        .ok_or_else(invalid_token)?;
+    let identity = AdminIdentity {
         admin_id,
-        role: scope.role,
-        union_id: scope.union_id,
-        union_path: scope.union_path,
+        role: standing.role,
+        union_id: standing.union_id,
+        union_path: standing.union_path.to_string(),
         session_id: session.id,
+    };
+    Ok((identity, standing))
+}
+
+/// The signed-in admin of `req` and their standing.
+fn admin_from_request(
+    req: &HttpRequest,
+) -> LocalBoxFuture<'static, Result<(AdminIdentity, AdminStanding), ApiError>> {
+    let prepared =
+        app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
+    Box::pin(async move {
+        let (state, token) = prepared?;
+        let session = authenticate(&state, &token, SessionKind::Admin).await?;
+        admin_of(&state, session).await
     })
 }
 
@@ -339,12 +387,22 @@ impl FromRequest for AdminIdentity {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let prepared =
-            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
+        let admin = admin_from_request(req);
         Box::pin(async move {
-            let (state, token) = prepared?;
-            admin_of(authenticate(&state, &token, SessionKind::Admin).await?)
+            let (identity, standing) = admin.await?;
+            gate(&standing)?;
+            Ok(identity)
         })
+    }
+}
+
+impl FromRequest for AdminSelf {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let admin = admin_from_request(req);
+        Box::pin(async move { Ok(AdminSelf(admin.await?.0)) })
     }
 }
 

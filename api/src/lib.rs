@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod card;
+pub mod cli_admin;
 pub mod error;
 pub mod jobs;
 pub mod json;

@@ -1,4 +1,5 @@
-//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `check-config`.
+//! The `zhijian` command: `serve` (default), `migrate`, `import-regions`, `admin create`,
+//! `check-config`.
 //! Development commands (the demo county, benchmark data) are in `zhijian-dev` (`devtools/`).
 
 use std::path::PathBuf;
@@ -17,11 +18,15 @@ use zhijian_infra::{db::migrations, store::regions};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: zhijian [serve | migrate | import-regions [--dir DIR] | check-config]
+const USAGE: &str =
+    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | admin create … | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
   import-regions   load China's division codes from DIR (default: regions.dir) into PostgreSQL
+  admin create     --union ID --role manager|reviewer|viewer --username U [--display-name NAME]:
+                   create an admin (the first one of a federation) and print its one-time
+                   password, to be changed at first sign-in
   check-config     load and check the configuration, then exit
 
 Development commands (demo data, benchmark data): zhijian-dev --help.
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         "serve" => serve(settings),
         "migrate" => migrate(&settings),
         "import-regions" => import_regions(&settings, &args[1..]),
+        "admin" => zhijian_api::cli_admin::run(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())

@@ -31,6 +31,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use rand::Rng;
 use zhijian_domain::admin::AdminRole;
+use zhijian_domain::admin_management::{DisplayName, Username};
 use zhijian_domain::credit_code::CreditCode;
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::occupation::OccupationGroup;
@@ -43,10 +44,12 @@ use zhijian_infra::crypto::password;
 use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::StoreError;
 use zhijian_infra::db::schema::{admins, unions};
-use zhijian_infra::store::admins::{CreateAdminError, NewAdmin, create_admin};
 use zhijian_infra::store::reference_cache::ReferenceCache;
 use zhijian_infra::store::regions::{self, RegionRow};
 use zhijian_infra::store::unions::UnionRow;
+use zhijian_infra::usecases::admins::{
+    CreateAdminError, Creator, InitialPassword, NewAdmin, create_admin_in,
+};
 use zhijian_infra::usecases::unions::{By, CreateUnionError, create_union_in};
 
 /// The demo county: 巫山县.
@@ -521,14 +524,19 @@ fn seed_admins(
                     Some(password) => password,
                     None => generated.get_or_insert_with(generate_password),
                 };
+                // The same use case as `POST /v1/admin/admins` and `zhijian admin create`; only
+                // the password differs: the demo's shared one, not to be changed at sign-in.
                 let new = NewAdmin {
-                    username,
-                    display_name,
-                    password: password.expose(),
+                    username: Username::parse(username)
+                        .map_err(|e| StoreError::broken(format!("demo admin {username}: {e}")))?,
+                    display_name: DisplayName::parse(display_name)
+                        .map_err(|e| StoreError::broken(format!("demo admin {username}: {e}")))?,
                     role,
                     union_id: union.union_id(),
                 };
-                create_admin(conn, new).map_err(|source| DemoError::Admin { username, source })?;
+                let given = InitialPassword::Given(password.clone());
+                create_admin_in(conn, &Creator::Demo, &new, given, chrono::Utc::now())
+                    .map_err(|source| DemoError::Admin { username, source })?;
                 DemoAdmin {
                     username: username.to_owned(),
                     role,

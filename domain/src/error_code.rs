@@ -43,6 +43,8 @@ macro_rules! catalogue {
 
 catalogue! {
     AccountLocked => "account_locked",
+    AdminAlreadyDisabled => "admin_already_disabled",
+    AdminNotDisabled => "admin_not_disabled",
     AlreadyApproved => "already_approved",
     AlreadyMember => "already_member",
     ApplicantTooYoung => "applicant_too_young",
@@ -64,6 +66,7 @@ catalogue! {
     CalendarWeekendRestUnnamed => "calendar_weekend_rest_unnamed",
     CalendarWorkOnWeekday => "calendar_work_on_weekday",
     CalendarYearEmpty => "calendar_year_empty",
+    CannotDisableSelf => "cannot_disable_self",
     ConfirmationRequired => "confirmation_required",
     Conflict => "conflict",
     CoverageOutsideParent => "coverage_outside_parent",
@@ -81,6 +84,7 @@ catalogue! {
     HeadersTooLarge => "headers_too_large",
     IdempotencyKeyReused => "idempotency_key_reused",
     InternalError => "internal_error",
+    InvalidAdminId => "invalid_admin_id",
     InvalidAdminRole => "invalid_admin_role",
     InvalidApplicationEvent => "invalid_application_event",
     InvalidApplicationId => "invalid_application_id",
@@ -93,6 +97,7 @@ catalogue! {
     InvalidDateRange => "invalid_date_range",
     InvalidDayKind => "invalid_day_kind",
     InvalidDirection => "invalid_direction",
+    InvalidDisplayName => "invalid_display_name",
     InvalidEducation => "invalid_education",
     InvalidEmploymentStatus => "invalid_employment_status",
     InvalidEthnicity => "invalid_ethnicity",
@@ -131,7 +136,9 @@ catalogue! {
     InvalidUnionKind => "invalid_union_kind",
     InvalidUnionName => "invalid_union_name",
     InvalidUnionPath => "invalid_union_path",
+    InvalidUsername => "invalid_username",
     InvalidWechatCode => "invalid_wechat_code",
+    LastActiveManager => "last_active_manager",
     MalformedJson => "malformed_json",
     MemberNotActive => "member_not_active",
     MemberNotRetained => "member_not_retained",
@@ -157,6 +164,7 @@ catalogue! {
     OccupationsRequired => "occupations_required",
     ParentNotFederation => "parent_not_federation",
     PayloadTooLarge => "payload_too_large",
+    PasswordChangeRequired => "password_change_required",
     PhoneInvalidCharacter => "phone_invalid_character",
     PhoneNotMainland => "phone_not_mainland",
     PhoneNotMobile => "phone_not_mobile",
@@ -204,8 +212,11 @@ catalogue! {
     UnknownRegion => "unknown_region",
     UnsupportedMediaType => "unsupported_media_type",
     UriTooLong => "uri_too_long",
+    UsernameTaken => "username_taken",
+    WeakPassword => "weak_password",
     WechatUserBlocked => "wechat_user_blocked",
     WorkRegionTooCoarse => "work_region_too_coarse",
+    WrongCurrentPassword => "wrong_current_password",
 }
 
 impl fmt::Display for ErrorCode {

@@ -8,6 +8,7 @@
 mod checksum;
 
 pub mod admin;
+pub mod admin_management;
 pub mod application;
 pub mod audit;
 pub mod calendar;

@@ -17,7 +17,8 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::WechatUserBlocked
         | ErrorCode::NotSourceUnion
         | ErrorCode::NotTargetUnion
-        | ErrorCode::NotCurrentUnion => StatusCode::FORBIDDEN,
+        | ErrorCode::NotCurrentUnion
+        | ErrorCode::PasswordChangeRequired => StatusCode::FORBIDDEN,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -53,7 +54,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::NoUnion
         | ErrorCode::CreditCodeTaken
         | ErrorCode::PoolExists
-        | ErrorCode::UnionClosed => StatusCode::CONFLICT,
+        | ErrorCode::UnionClosed
+        | ErrorCode::AdminAlreadyDisabled
+        | ErrorCode::AdminNotDisabled
+        | ErrorCode::CannotDisableSelf
+        | ErrorCode::LastActiveManager
+        | ErrorCode::UsernameTaken => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
@@ -168,7 +174,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OccupationsRequired
         | ErrorCode::ParentNotFederation
         | ErrorCode::PoolRegion
-        | ErrorCode::ReviewHoursEndBeforeStart => StatusCode::BAD_REQUEST,
+        | ErrorCode::ReviewHoursEndBeforeStart
+        | ErrorCode::InvalidAdminId
+        | ErrorCode::InvalidDisplayName
+        | ErrorCode::InvalidUsername
+        | ErrorCode::WeakPassword
+        | ErrorCode::WrongCurrentPassword => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -30,7 +30,7 @@ use zhijian_domain::sign_in::WeChatCode;
 use zhijian_infra::redis::sms_codes::{Requester, SmsPurpose};
 use zhijian_infra::usecases::auth::{self as sign_in, AccountProfile, AdminSignedIn};
 
-use crate::auth::{self, AdminIdentity, MaybeWorker, TokenPair, WorkerIdentity, context};
+use crate::auth::{self, AdminSelf, MaybeWorker, TokenPair, WorkerIdentity, context};
 use crate::error::ApiError;
 use crate::error::mapping::auth as errors;
 use crate::startup::AppState;
@@ -130,6 +130,9 @@ pub struct AdminProfileView {
     pub role: AdminRole,
     /// The union the role is bound to (the admin acts in its subtree).
     pub union: AdminUnionView,
+    /// Signed in with a one-time password: only the self routes answer until it is changed
+    /// (`POST /v1/admin/me/password`).
+    pub must_change_password: bool,
 }
 
 /// Answer of `POST /v1/admin/auth/login`: the token pair and the admin's profile.
@@ -255,6 +258,7 @@ pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginR
             id: admin.union_id,
             name: admin.union_name,
         },
+        must_change_password: admin.must_change_password,
     };
     let tokens = auth::token_pair(&state, signed_in)?;
     Ok(HttpResponse::Ok().json(AdminLoginView {
@@ -264,7 +268,7 @@ pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginR
 }
 
 /// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail).
-pub async fn admin_logout(state: web::Data<AppState>, admin: AdminIdentity) -> Answer {
+pub async fn admin_logout(state: web::Data<AppState>, AdminSelf(admin): AdminSelf) -> Answer {
     sign_in::admin_logout(&context(&state), admin.admin_id, &admin.session_id)
         .await
         .map_err(errors::logout_error)?;

@@ -6,9 +6,11 @@
 use actix_web::http::Method;
 use actix_web::{Route, web};
 
+pub mod admin_admins;
 pub mod admin_applications;
 pub mod admin_audit;
 pub mod admin_calendar;
+pub mod admin_me;
 pub mod admin_stats;
 pub mod admin_transfers;
 pub mod admin_unions;
@@ -116,6 +118,48 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/admin/auth/logout",
             web::post().to(auth::admin_logout),
+        ),
+        // The signed-in admin's own account, and a manager's admins (issue 13).
+        def(Method::GET, "/v1/admin/me", web::get().to(admin_me::me)),
+        def(
+            Method::POST,
+            "/v1/admin/me/password",
+            web::post().to(admin_me::change_password),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/admins",
+            web::post().to(admin_admins::create),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/admins",
+            web::get().to(admin_admins::list),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/admins/{id}",
+            web::get().to(admin_admins::show),
+        ),
+        def(
+            Method::PATCH,
+            "/v1/admin/admins/{id}",
+            web::patch().to(admin_admins::update),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/admins/{id}/disable",
+            web::post().to(admin_admins::disable),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/admins/{id}/enable",
+            web::post().to(admin_admins::enable),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/admins/{id}/reset-password",
+            web::post().to(admin_admins::reset_password),
         ),
         def(
             Method::POST,

@@ -1,5 +1,6 @@
 //! Response types shared by several routes.
 
+pub mod admin;
 pub mod application;
 pub mod member;
 pub mod transfer;

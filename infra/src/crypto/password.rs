@@ -115,6 +115,41 @@ pub fn validate_new_password(password: &str) -> Result<(), PasswordPolicyError> 
     Ok(())
 }
 
+/// The guessability estimate of the admin password policy
+/// (`zhijian_domain::admin_management::NewPassword`): zxcvbn, which knows common passwords,
+/// names, keyboard patterns, dates and the account's own words.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Zxcvbn;
+
+impl zhijian_domain::admin_management::Guessability for Zxcvbn {
+    fn score(&self, password: &str, user_inputs: &[&str]) -> u8 {
+        u8::from(zxcvbn::zxcvbn(password, user_inputs).score())
+    }
+}
+
+/// A fresh one-time password: four groups of five characters (`k7qmz-3xdpa-…`) of letters
+/// without look-alikes and digits, about 98 bits; drawn again in the (theoretical) case the
+/// policy would refuse it.
+pub fn generate_one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    loop {
+        let mut bytes = [0_u8; 20];
+        rand::rng().fill_bytes(&mut bytes);
+        let chars: Vec<char> = bytes
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+            .collect();
+        let candidate = chars
+            .chunks(5)
+            .map(|group| group.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("-");
+        if zhijian_domain::admin_management::NewPassword::parse(&candidate, &[], &Zxcvbn).is_ok() {
+            return candidate;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +221,17 @@ mod tests {
             PasswordPolicyError::TooShort.to_string(),
             "密码至少需要 10 个字符"
         );
+    }
+
+    #[test]
+    fn zxcvbn_scores_common_passwords_low_and_random_ones_high() {
+        use zhijian_domain::admin_management::Guessability as _;
+        assert!(Zxcvbn.score("password12345", &[]) < 3);
+        assert!(Zxcvbn.score("wushan-manager1", &["wushan-manager"]) < 3);
+        assert!(Zxcvbn.score("Test-demo-password-2026", &[]) >= 3);
+        let otp = generate_one_time_password();
+        assert_eq!(otp.len(), 23, "{otp}");
+        assert!(Zxcvbn.score(&otp, &[]) >= 3);
+        assert_ne!(otp, generate_one_time_password());
     }
 }

@@ -222,19 +222,35 @@ impl<'a> Sessions<'a> {
             fields.push(("union_path", scope.union_path.clone()));
         }
         let key = self.session_key(&id);
+        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let mut conn = self.store.connection();
-        ::redis::pipe()
-            .atomic()
+        let mut pipe = ::redis::pipe();
+        pipe.atomic()
             .cmd("HSET")
             .arg(&key)
             .arg(&fields)
             .ignore()
             .cmd("PEXPIRE")
             .arg(&key)
-            .arg(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX))
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
+            .arg(ttl_ms)
+            .ignore();
+        pipe.query_async::<()>(&mut conn).await?;
+        if kind == SessionKind::Admin {
+            // The admin's sessions, so that a password change, a reset or a disable can end
+            // them all (another slot than the session's: not in its transaction).
+            let index = self.admin_index_key(subject);
+            ::redis::pipe()
+                .cmd("SADD")
+                .arg(&index)
+                .arg(&id)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&index)
+                .arg(ttl_ms)
+                .ignore()
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
         Ok(StartedSession { id, refresh_token })
     }
 
@@ -317,6 +333,40 @@ impl<'a> Sessions<'a> {
             .query_async(&mut conn)
             .await?;
         Ok(())
+    }
+
+    /// Ends every session of admin `subject` (their id) except `keep`: a password change ends
+    /// the other sign-ins, a reset or a disable all of them. One read of the admin's session
+    /// index and one delete; ids of sessions that already ended are dropped with it.
+    pub async fn end_admin_sessions(
+        &self,
+        subject: &str,
+        keep: Option<&str>,
+    ) -> Result<usize, RedisUnavailable> {
+        let index = self.admin_index_key(subject);
+        let mut conn = self.store.connection();
+        let ids: Vec<String> = ::redis::cmd("SMEMBERS")
+            .arg(&index)
+            .query_async(&mut conn)
+            .await?;
+        let ending: Vec<&String> = ids
+            .iter()
+            .filter(|id| Some(id.as_str()) != keep && valid_session_id(id))
+            .collect();
+        if ending.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = ::redis::pipe();
+        for id in &ending {
+            pipe.cmd("DEL").arg(self.session_key(id)).ignore();
+            pipe.cmd("SREM").arg(&index).arg(id.as_str()).ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(ending.len())
+    }
+
+    fn admin_index_key(&self, subject: &str) -> String {
+        self.store.key(&format!("admin_sessions:{subject}"))
     }
 
     fn session_key(&self, id: &str) -> String {

@@ -121,6 +121,8 @@ pub struct AdminRecord {
     pub union_name: String,
     /// That union's materialised path (`/1/5/12/`).
     pub union_path: String,
+    /// Signed in with a one-time password that must be changed before anything else.
+    pub must_change_password: bool,
 }
 
 impl std::fmt::Debug for AdminRecord {
@@ -165,8 +167,12 @@ fn valid_username(username: &str) -> bool {
         })
 }
 
-/// Creates an admin (demo seed, and later admin management) and returns its id. Hashes the
-/// password (argon2id): run it on the blocking pool.
+/// Creates an admin directly with a given password (test fixtures and the benchmark
+/// generator) and returns its id. The server (`POST /v1/admin/admins`), the command line
+/// (`zhijian admin create`) and the demo seed create admins through
+/// `crate::usecases::admins::create_admin`, with the policy of
+/// `zhijian_domain::admin_management`. Hashes the password (argon2id): run it on the
+/// blocking pool.
 pub fn create_admin(
     conn: &mut PgConnection,
     new: NewAdmin<'_>,
@@ -263,6 +269,11 @@ pub fn attempt_login(
             )?;
             return Ok(LoginOutcome::Locked { until });
         }
+        // A disabled admin is answered exactly like a wrong password, and counted like one.
+        if row.disabled_at.is_some() {
+            password::verify_against_dummy(password);
+            return record_failure(conn, &row, now);
+        }
         if !password::verify_password(password, &row.password_hash) {
             return record_failure(conn, &row, now);
         }
@@ -306,7 +317,34 @@ fn record_failure(
     row: &AdminRow,
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, StoreError> {
-    let failures = row.failed_logins.saturating_add(1);
+    let action = if row.disabled_at.is_some() {
+        "login_refused_disabled"
+    } else {
+        "login_failed"
+    };
+    let locked_until = count_failure(
+        conn,
+        AdminId::from_uuid(row.id),
+        UnionId::new(row.union_id),
+        row.failed_logins,
+        now,
+        action,
+    )?;
+    Ok(LoginOutcome::WrongPassword { locked_until })
+}
+
+/// Counts one failed password check of admin `id` (who had `failed_logins` before), locking
+/// them after [`MAX_FAILED_LOGINS`], with an audit row (`action`, or `login_failed_locked`
+/// when this failure locks). Returns the end of the lock it started, if it did.
+pub fn count_failure(
+    conn: &mut PgConnection,
+    id: AdminId,
+    union_id: UnionId,
+    failed_logins: i32,
+    now: DateTime<Utc>,
+    action: &'static str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let failures = failed_logins.saturating_add(1);
     let locks = failures >= MAX_FAILED_LOGINS;
     // A lock starts a new count: after it ends, five more failures lock again.
     let (count, locked_until) = if locks {
@@ -314,33 +352,26 @@ fn record_failure(
     } else {
         (failures, None)
     };
-    diesel::update(admins::table.find(row.id))
+    diesel::update(admins::table.find(id.as_uuid()))
         .set((
             admins::failed_logins.eq(count),
             admins::locked_until.eq(locked_until),
         ))
         .execute(conn)?;
-    let action = if locks {
-        "login_failed_locked"
-    } else {
-        "login_failed"
-    };
+    let action = if locks { "login_failed_locked" } else { action };
     audit(
         conn,
         now,
         "admin",
-        row.id,
+        id.as_uuid(),
         None,
-        Some(UnionId::new(row.union_id)),
+        Some(union_id),
         action,
     )?;
     if locks {
-        log::warn!(
-            "admin {} locked after {MAX_FAILED_LOGINS} failed sign-ins",
-            row.id
-        );
+        log::warn!("admin {id} locked after {MAX_FAILED_LOGINS} failed password checks");
     }
-    Ok(LoginOutcome::WrongPassword { locked_until })
+    Ok(locked_until)
 }
 
 #[derive(Queryable, Selectable)]
@@ -355,6 +386,8 @@ struct AdminRow {
     union_id: i64,
     failed_logins: i32,
     locked_until: Option<DateTime<Utc>>,
+    disabled_at: Option<DateTime<Utc>>,
+    must_change_password: bool,
 }
 
 fn with_union(conn: &mut PgConnection, row: AdminRow) -> Result<AdminRecord, StoreError> {
@@ -372,6 +405,7 @@ fn with_union(conn: &mut PgConnection, row: AdminRow) -> Result<AdminRecord, Sto
         union_id: UnionId::new(row.union_id),
         union_name,
         union_path,
+        must_change_password: row.must_change_password,
     })
 }
 

@@ -3,6 +3,7 @@
 //! [`crate::usecases`] compose these inside theirs.
 
 pub mod accounts;
+pub mod admin_accounts;
 pub mod admins;
 pub mod applications;
 pub mod audit;

@@ -22,6 +22,7 @@ use crate::crypto::pii::PiiCipher;
 use crate::db::PgPool;
 use crate::store::reference_cache::ReferenceCache;
 
+pub mod admins;
 pub mod applications;
 pub mod audit;
 pub mod auth;

@@ -4,6 +4,7 @@
     reason = "the whole crate is tests: shared test helpers unwrap like the tests they serve"
 )]
 
+mod admins;
 mod applications;
 mod architecture;
 mod audit;

@@ -1,6 +1,7 @@
 //! Use-case errors to HTTP: the one place where an outcome of `zhijian-infra` becomes a status,
 //! a code from the catalogue and a field. One module per area of use cases.
 
+pub mod admins;
 mod applications;
 pub mod audit;
 pub mod auth;
