@@ -23,11 +23,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
+use zhijian_domain::second_factor;
 use zhijian_infra::redis::sessions::{Session, SessionKind};
 use zhijian_infra::usecases::auth::{self as sign_in, AuthContext, SessionPolicy, SignedIn};
 
 use crate::error::ApiError;
 use crate::error::mapping::auth::{invalid_token, missing_token};
+use crate::error::mapping::second_factor::second_factor_required;
 use crate::settings::AuthConfig;
 use crate::startup::AppState;
 
@@ -334,6 +336,20 @@ impl FromRequest for MaybeWorker {
     }
 }
 
+/// A signed-in admin on the routes every admin may use whatever their standing: their own
+/// second factor (enrolment) and signing out. [`AdminIdentity`] is the same admin, gated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSelf(pub AdminIdentity);
+
+/// The gate of every admin route but the self routes ([`AdminSelf`]): a manager without a
+/// confirmed second factor may do nothing but enrol (403 `second_factor_required`).
+pub fn gate(role: AdminRole, second_factor_enrolled: bool) -> Result<(), ApiError> {
+    if second_factor::mandatory_for(role) && !second_factor_enrolled {
+        return Err(second_factor_required());
+    }
+    Ok(())
+}
+
 impl FromRequest for AdminIdentity {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -343,7 +359,28 @@ impl FromRequest for AdminIdentity {
             app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
-            admin_of(authenticate(&state, &token, SessionKind::Admin).await?)
+            let admin = admin_of(authenticate(&state, &token, SessionKind::Admin).await?)?;
+            // Only a role the factor is mandatory for costs the look-up.
+            let enrolled = !second_factor::mandatory_for(admin.role)
+                || sign_in::second_factor_enrolled(&state.services, admin.admin_id).await?;
+            gate(admin.role, enrolled)?;
+            Ok(admin)
+        })
+    }
+}
+
+impl FromRequest for AdminSelf {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let prepared =
+            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
+        Box::pin(async move {
+            let (state, token) = prepared?;
+            Ok(AdminSelf(admin_of(
+                authenticate(&state, &token, SessionKind::Admin).await?,
+            )?))
         })
     }
 }
@@ -507,6 +544,15 @@ mod tests {
             admin.ensure_can_see("/1/6/").unwrap_err().status(),
             StatusCode::NOT_FOUND
         );
+    }
+
+    #[test]
+    fn a_manager_without_a_second_factor_is_gated_and_nobody_else() {
+        let refused = gate(AdminRole::Manager, false).unwrap_err();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(gate(AdminRole::Manager, true).is_ok());
+        assert!(gate(AdminRole::Reviewer, false).is_ok());
+        assert!(gate(AdminRole::Viewer, false).is_ok());
     }
 
     #[actix_web::test]

@@ -28,9 +28,11 @@ use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_domain::phone::PhoneNumber;
 use zhijian_domain::sign_in::WeChatCode;
 use zhijian_infra::redis::sms_codes::{Requester, SmsPurpose};
-use zhijian_infra::usecases::auth::{self as sign_in, AccountProfile, AdminSignedIn};
+use zhijian_infra::usecases::auth::{
+    self as sign_in, AccountProfile, AdminLogin, AdminSignedIn, LoginChallenge,
+};
 
-use crate::auth::{self, AdminIdentity, MaybeWorker, TokenPair, WorkerIdentity, context};
+use crate::auth::{self, AdminSelf, MaybeWorker, TokenPair, WorkerIdentity, context};
 use crate::error::ApiError;
 use crate::error::mapping::auth as errors;
 use crate::startup::AppState;
@@ -239,13 +241,45 @@ pub async fn me(state: web::Data<AppState>, worker: WorkerIdentity) -> Answer {
     Ok(HttpResponse::Ok().json(MeView::from(account)))
 }
 
-/// `POST /v1/admin/auth/login`: password sign-in of a union admin.
+/// Answer of `POST /v1/admin/auth/login` for an admin with a second factor: the challenge
+/// `POST /v1/admin/auth/second-factor` completes with a code.
+#[derive(Serialize)]
+pub struct AdminLoginChallengeView {
+    /// Always `true`.
+    pub second_factor_required: bool,
+    /// Single-use, bound to the admin.
+    pub challenge: String,
+    /// Seconds it stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /v1/admin/auth/login`: password sign-in of a union admin; with a second factor, the
+/// first of two steps.
 pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginRequest>) -> Answer {
     let AdminLoginRequest { username, password } = body.into_inner();
-    let AdminSignedIn { admin, signed_in } =
-        sign_in::admin_login(&context(&state), username, password)
-            .await
-            .map_err(errors::admin_login_error)?;
+    let login = sign_in::admin_login(&context(&state), username, password)
+        .await
+        .map_err(errors::admin_login_error)?;
+    match login {
+        AdminLogin::SignedIn(signed_in) => {
+            Ok(HttpResponse::Ok().json(admin_login_view(&state, signed_in)?))
+        }
+        AdminLogin::SecondFactorRequired(LoginChallenge {
+            challenge,
+            expires_in,
+        }) => Ok(HttpResponse::Ok().json(AdminLoginChallengeView {
+            second_factor_required: true,
+            challenge,
+            expires_in,
+        })),
+    }
+}
+
+/// The body of a complete admin sign-in: the tokens and who signed in.
+pub fn admin_login_view(
+    state: &AppState,
+    AdminSignedIn { admin, signed_in }: AdminSignedIn,
+) -> Result<AdminLoginView, ApiError> {
     let profile = AdminProfileView {
         id: admin.id,
         username: admin.username,
@@ -256,15 +290,16 @@ pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginR
             name: admin.union_name,
         },
     };
-    let tokens = auth::token_pair(&state, signed_in)?;
-    Ok(HttpResponse::Ok().json(AdminLoginView {
+    let tokens = auth::token_pair(state, signed_in)?;
+    Ok(AdminLoginView {
         tokens,
         admin: profile,
-    }))
+    })
 }
 
-/// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail).
-pub async fn admin_logout(state: web::Data<AppState>, admin: AdminIdentity) -> Answer {
+/// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail). Not
+/// gated: a manager without a second factor may sign out.
+pub async fn admin_logout(state: web::Data<AppState>, AdminSelf(admin): AdminSelf) -> Answer {
     sign_in::admin_logout(&context(&state), admin.admin_id, &admin.session_id)
         .await
         .map_err(errors::logout_error)?;

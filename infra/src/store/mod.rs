@@ -15,5 +15,6 @@ pub mod outbox;
 pub mod reference_cache;
 pub mod regions;
 pub mod review_stats;
+pub mod second_factors;
 pub mod transfers;
 pub mod unions;
