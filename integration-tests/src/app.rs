@@ -40,6 +40,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The WeChat and SMS providers of this app.
     pub stub: ProviderStub,
+    /// The server's clock (TOTP codes are computed at its time).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Settings for a test server: the checked-in defaults with test-specific connections, fresh
@@ -111,7 +113,7 @@ pub async fn spawn_app_with_clock(
     let mut settings = test_settings(&db, &redis_namespace, &stub);
     customise(&mut settings);
     settings.validate().expect("test settings are valid");
-    let app = Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock)
+    let app = Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock.clone())
         .await
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -129,6 +131,7 @@ pub async fn spawn_app_with_clock(
         redis_namespace,
         settings,
         stub,
+        clock,
     }
 }
 

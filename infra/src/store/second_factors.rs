@@ -130,9 +130,11 @@ pub fn confirm(
             )
         })
         .collect();
-    diesel::insert_into(admin_recovery_codes::table)
-        .values(&rows)
-        .execute(conn)?;
+    if !rows.is_empty() {
+        diesel::insert_into(admin_recovery_codes::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -270,6 +270,29 @@ pub async fn remove_second_factor(
     Ok(())
 }
 
+/// Enrols `admin` with a known `secret`, confirmed at once and without recovery codes, unless
+/// the admin already has a confirmed factor (then nothing is written: `false`). For the demo
+/// seed only (`zhijian-dev seed-demo`), whose managers must sign in with a code the tests and
+/// the walkthroughs can compute; runs inside the caller's transaction.
+pub fn enrol_known_secret(
+    conn: &mut PgConnection,
+    pii: &PiiCipher,
+    admin: AdminId,
+    secret: &TotpSecret,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if factors::is_enrolled(conn, admin)? {
+        return Ok(false);
+    }
+    let sealed = seal(pii, secret)?;
+    if !factors::put_pending(conn, admin, &sealed, now)? {
+        return Ok(false);
+    }
+    // Step 0 (1970): every real code is fresh after it.
+    factors::confirm(conn, admin, 0, &[], now)?;
+    Ok(true)
+}
+
 /// The second step of a sign-in: `challenge` (from the password step) and a code or recovery
 /// code; starts the session. Failures count toward the lock; the challenge stays valid for
 /// another try until it expires, and is spent by the sign-in it completes.
