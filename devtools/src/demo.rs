@@ -39,14 +39,14 @@ use zhijian_domain::routing::UnionKind;
 
 use zhijian_domain::second_factor;
 use zhijian_infra::crypto::password;
-use zhijian_infra::crypto::totp::{SECRET_BYTES, TotpSecret};
-use zhijian_infra::usecases::auth::second_factor::enrol_known_secret;
 use zhijian_infra::crypto::secret::Secret;
+use zhijian_infra::crypto::totp::{SECRET_BYTES, TotpSecret};
 use zhijian_infra::db::StoreError;
 use zhijian_infra::db::schema::{admins, unions};
 use zhijian_infra::store::admins::{CreateAdminError, NewAdmin, create_admin};
 use zhijian_infra::store::regions::{self, RegionRow};
 use zhijian_infra::store::unions::{NewUnion, UnionRow, create_union};
+use zhijian_infra::usecases::auth::second_factor::enrol_known_secret;
 
 /// The demo county: 巫山县.
 pub const COUNTY: &str = "500237";

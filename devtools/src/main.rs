@@ -119,7 +119,11 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
             pad(&admin.union_name, 34)
         );
     }
-    for admin in report.admins.iter().filter(|a| a.role.as_str() == "manager") {
+    for admin in report
+        .admins
+        .iter()
+        .filter(|a| a.role.as_str() == "manager")
+    {
         println!(
             "\n  {} signs in with a second factor: TOTP secret {} (add it to an authenticator app)",
             admin.username,

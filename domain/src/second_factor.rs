@@ -190,8 +190,18 @@ mod tests {
         assert_eq!(code.normalised(), "k7qm3xdp9a");
         assert_eq!(code.display(), "k7qm3-xdp9a");
         assert_eq!(RecoveryCode::parse(" k7qm3xdp9a ").unwrap(), code);
-        for bad in ["", "k7qm3-xdp9", "k7qm3-xdp9aa", "k7qm3-xdp1a", "k7qm3-xdp9!"] {
-            assert_eq!(RecoveryCode::parse(bad), Err(InvalidRecoveryCode), "{bad:?}");
+        for bad in [
+            "",
+            "k7qm3-xdp9",
+            "k7qm3-xdp9aa",
+            "k7qm3-xdp1a",
+            "k7qm3-xdp9!",
+        ] {
+            assert_eq!(
+                RecoveryCode::parse(bad),
+                Err(InvalidRecoveryCode),
+                "{bad:?}"
+            );
         }
         assert!(!format!("{code:?}").contains("k7qm3"));
     }

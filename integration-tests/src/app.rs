@@ -113,9 +113,10 @@ pub async fn spawn_app_with_clock(
     let mut settings = test_settings(&db, &redis_namespace, &stub);
     customise(&mut settings);
     settings.validate().expect("test settings are valid");
-    let app = Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock.clone())
-        .await
-        .expect("server builds");
+    let app =
+        Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock.clone())
+            .await
+            .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     zhijian_infra::providers::http_client::install_crypto_provider();

@@ -8,7 +8,9 @@ use chrono::TimeDelta;
 use serde_json::{Value, json};
 use zhijian_integration_tests::clock::beijing;
 use zhijian_integration_tests::fixtures::{DEMO_PASSWORD, count};
-use zhijian_integration_tests::{MockClock, TestApp, TestResponse, logcapture, spawn_app_with_clock};
+use zhijian_integration_tests::{
+    MockClock, TestApp, TestResponse, logcapture, spawn_app_with_clock,
+};
 
 const QUEUE: &str = "/v1/admin/applications";
 const ENROL: &str = "/v1/admin/me/second-factor";
@@ -35,7 +37,11 @@ async fn password_step(app: &TestApp, username: &str) -> TestResponse {
 async fn challenge(app: &TestApp, username: &str) -> String {
     let response = password_step(app, username).await;
     assert_eq!(response.status, 200, "{}", response.text);
-    assert_eq!(response.body["second_factor_required"], true, "{}", response.text);
+    assert_eq!(
+        response.body["second_factor_required"], true,
+        "{}",
+        response.text
+    );
     assert_eq!(response.body["expires_in"], 300);
     assert!(response.body.get("access_token").is_none());
     response.body["challenge"].as_str().unwrap().to_owned()
@@ -123,12 +129,7 @@ async fn an_enrolled_reviewer_signs_in_in_two_steps_and_each_code_works_once() {
         format!("otpauth://totp/zhijian:gaotang-reviewer?secret={first_secret}")
     );
     assert!(uri.contains("&issuer=zhijian"));
-    assert!(
-        response.body["qr_svg"]
-            .as_str()
-            .unwrap()
-            .contains("<svg")
-    );
+    assert!(response.body["qr_svg"].as_str().unwrap().contains("<svg"));
     // Before confirmation, starting again replaces the pending secret: the first one's code
     // is now a code from another secret.
     let secret = start(&app, &reviewer).await;
@@ -146,7 +147,11 @@ async fn an_enrolled_reviewer_signs_in_in_two_steps_and_each_code_works_once() {
     let confirmed_sql = format!(
         "SELECT count(*) FROM admin_second_factors WHERE admin_id = '{id}' AND confirmed_at IS NOT NULL"
     );
-    assert_eq!(count(&app, &confirmed_sql), 0, "nothing confirmed on refusal");
+    assert_eq!(
+        count(&app, &confirmed_sql),
+        0,
+        "nothing confirmed on refusal"
+    );
 
     let code = app.totp_code(&secret);
     let confirmed = post(&app, CONFIRM, &reviewer, Some(json!({ "code": code }))).await;
@@ -179,7 +184,12 @@ async fn an_enrolled_reviewer_signs_in_in_two_steps_and_each_code_works_once() {
     let reused = second_step(&app, &first, json!({ "code": code })).await;
     assert_error(&reused, 400, "totp_code_reused");
     // A code of another secret: refused.
-    let foreign = second_step(&app, &first, json!({ "code": app.totp_code(&first_secret) })).await;
+    let foreign = second_step(
+        &app,
+        &first,
+        json!({ "code": app.totp_code(&first_secret) }),
+    )
+    .await;
     assert_error(&foreign, 400, "invalid_totp_code");
     // The next window's code signs in.
     clock.advance(TimeDelta::seconds(30));
@@ -243,7 +253,11 @@ async fn wrong_codes_count_toward_the_lockout_of_wrong_passwords() {
     let id = admin_id(&app, "wushan-manager");
     let secret = zhijian_devtools::demo::demo_totp_secret("wushan-manager");
     let right = app.totp_code(secret.expose_base32());
-    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let failures = format!("SELECT failed_logins::bigint FROM admins WHERE id = '{id}'");
 
     let first = challenge(&app, "wushan-manager").await;
@@ -269,10 +283,13 @@ async fn wrong_codes_count_toward_the_lockout_of_wrong_passwords() {
     // Locked: even the right code, and the right password, are refused.
     let refused = second_step(&app, &second, json!({ "code": right })).await;
     assert_error(&refused, 429, "account_locked");
-    assert_error(&password_step(&app, "wushan-manager").await, 429, "account_locked");
-    let sessions = format!(
-        "SELECT count(*) FROM audit_log WHERE object_id = '{id}' AND action = 'login'"
+    assert_error(
+        &password_step(&app, "wushan-manager").await,
+        429,
+        "account_locked",
     );
+    let sessions =
+        format!("SELECT count(*) FROM audit_log WHERE object_id = '{id}' AND action = 'login'");
     assert_eq!(count(&app, &sessions), 0, "no sign-in completed");
 }
 
@@ -295,7 +312,11 @@ async fn an_expired_spent_or_unknown_challenge_is_refused() {
     assert_error(&spent, 401, "invalid_login_challenge");
     assert!(spent.header("www-authenticate").is_some());
 
-    for unknown in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not a challenge", ""] {
+    for unknown in [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "not a challenge",
+        "",
+    ] {
         let refused = second_step(&app, unknown, json!({ "code": "123456" })).await;
         assert_error(&refused, 401, "invalid_login_challenge");
     }
@@ -324,7 +345,11 @@ async fn an_expired_spent_or_unknown_challenge_is_refused() {
     );
     let id = admin_id(&app, "wushan-manager");
     let failures = format!("SELECT failed_logins::bigint FROM admins WHERE id = '{id}'");
-    assert_eq!(count(&app, &failures), 0, "malformed proofs are not counted");
+    assert_eq!(
+        count(&app, &failures),
+        0,
+        "malformed proofs are not counted"
+    );
     clock.advance(TimeDelta::seconds(30));
     let signed_in = second_step(&app, &fresh, json!({ "code": app.totp_code(&secret) })).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
@@ -482,16 +507,49 @@ async fn no_secret_or_code_reaches_the_logs_or_the_audit_trail() {
             "SELECT count(*) FROM audit_log WHERE concat_ws(' ', actor_id, role, object_kind, \
              object_id, action, reason, request_id) LIKE '%{value}%'"
         );
-        assert_eq!(count(&app, &in_audit), 0, "a secret reached the audit trail");
+        assert_eq!(
+            count(&app, &in_audit),
+            0,
+            "a secret reached the audit trail"
+        );
     }
     // At rest: the secret is sealed, the recovery codes hashed.
-    let clear = format!(
-        "SELECT count(*) FROM admin_second_factors WHERE secret_cipher LIKE '%{secret}%'"
-    );
+    let clear =
+        format!("SELECT count(*) FROM admin_second_factors WHERE secret_cipher LIKE '%{secret}%'");
     assert_eq!(count(&app, &clear), 0);
     let clear_codes = format!(
         "SELECT count(*) FROM admin_recovery_codes WHERE code_hash LIKE '%{}%'",
         recovery[1].replace('-', "")
     );
     assert_eq!(count(&app, &clear_codes), 0);
+}
+
+/// `scripts/totp.py` (what contract-tokens.sh, bench.sh and the walkthroughs compute codes with)
+/// at the server's time.
+fn python_totp(args: &[&str], at: chrono::DateTime<chrono::Utc>) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/totp.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .arg(at.timestamp().to_string())
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn the_python_snippet_computes_the_codes_the_server_accepts() {
+    let (app, clock) = app().await;
+    // A demo manager, by its derived secret.
+    let first = challenge(&app, "wushan-manager").await;
+    let code = python_totp(&["--demo", "wushan-manager"], clock_now(&clock));
+    let signed_in = second_step(&app, &first, json!({ "code": code })).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    // A secret the server just made.
+    let reviewer = token(&app, "pool-reviewer").await;
+    let secret = start(&app, &reviewer).await;
+    let code = python_totp(&[&secret], clock_now(&clock));
+    let confirmed = post(&app, CONFIRM, &reviewer, Some(json!({ "code": code }))).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
 }

@@ -106,10 +106,9 @@ pub fn remove_error(error: RemoveSecondFactorError) -> ApiError {
         RemoveSecondFactorError::NotEnrolled => {
             ApiError::new(ErrorCode::SecondFactorNotEnrolled, "尚未绑定双重验证")
         }
-        RemoveSecondFactorError::Mandatory => ApiError::new(
-            ErrorCode::Forbidden,
-            "管理员必须使用双重验证，不能解除绑定",
-        ),
+        RemoveSecondFactorError::Mandatory => {
+            ApiError::new(ErrorCode::Forbidden, "管理员必须使用双重验证，不能解除绑定")
+        }
         RemoveSecondFactorError::WrongCode => wrong_code(),
         RemoveSecondFactorError::CodeReused => code_reused(),
         RemoveSecondFactorError::AdminGone => unauthorized(),

@@ -28,8 +28,8 @@ use crate::redis::login_challenges::LoginChallenges;
 use crate::store::admins::{self, AdminRecord};
 use crate::store::second_factors::{self as factors, LoginStanding, SECRET_CONTEXT};
 use crate::usecases::Services;
-use crate::usecases::auth::admin_login::{AdminSignedIn, seconds_until, signed_in};
 use crate::usecases::auth::AuthContext;
+use crate::usecases::auth::admin_login::{AdminSignedIn, seconds_until, signed_in};
 
 /// A started enrolment: what the admin's authenticator app needs (secret: shown once).
 pub struct Enrolment {
@@ -164,7 +164,10 @@ pub async fn second_factor_enrolled(
     services: &Services,
     admin: AdminId,
 ) -> Result<bool, StoreError> {
-    db::run(&services.pool, move |conn| factors::is_enrolled(conn, admin)).await
+    db::run(&services.pool, move |conn| {
+        factors::is_enrolled(conn, admin)
+    })
+    .await
 }
 
 /// Starts (or restarts, before confirmation) the enrolment of `admin`: a new secret, sealed
@@ -218,13 +221,14 @@ pub async fn confirm_enrolment(
     db::run(&services.pool, move |conn| {
         conn.transaction(|conn| {
             let record = admins::find(conn, admin)?.ok_or(ConfirmEnrolmentError::AdminGone)?;
-            let factor =
-                factors::factor_for_update(conn, admin)?.ok_or(ConfirmEnrolmentError::NotStarted)?;
+            let factor = factors::factor_for_update(conn, admin)?
+                .ok_or(ConfirmEnrolmentError::NotStarted)?;
             if factor.confirmed_at.is_some() {
                 return Err(ConfirmEnrolmentError::AlreadyEnrolled);
             }
             let secret = open(&pii, &factor.secret_cipher)?;
-            let step = matching_step(&secret, &code, now)?.ok_or(ConfirmEnrolmentError::WrongCode)?;
+            let step =
+                matching_step(&secret, &code, now)?.ok_or(ConfirmEnrolmentError::WrongCode)?;
             factors::confirm(conn, admin, step_i64(step)?, &hashes, now)?;
             let action = "second_factor_confirmed";
             factors::audit(conn, now, admin, record.role, record.union_id, action)?;
@@ -348,7 +352,8 @@ fn second_step(
             retry_after_secs: seconds_until(until, now),
         }));
     }
-    let Some(factor) = factors::factor_for_update(conn, admin)?.filter(|f| f.confirmed_at.is_some())
+    let Some(factor) =
+        factors::factor_for_update(conn, admin)?.filter(|f| f.confirmed_at.is_some())
     else {
         return Ok(Step::Failed(SecondStepError::InvalidChallenge));
     };
