@@ -262,7 +262,7 @@ pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginR
         .map_err(errors::admin_login_error)?;
     match login {
         AdminLogin::SignedIn(signed_in) => {
-            Ok(HttpResponse::Ok().json(admin_login_view(&state, signed_in)?))
+            Ok(HttpResponse::Ok().json(admin_login_view(&state, *signed_in)?))
         }
         AdminLogin::SecondFactorRequired(LoginChallenge {
             challenge,

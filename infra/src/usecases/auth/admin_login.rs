@@ -46,7 +46,7 @@ pub enum AdminLoginError {
 #[derive(Debug)]
 pub enum AdminLogin {
     /// Signed in (the admin has no second factor).
-    SignedIn(AdminSignedIn),
+    SignedIn(Box<AdminSignedIn>),
     /// The admin has a confirmed second factor: complete the sign-in with a code and this
     /// challenge (`crate::usecases::auth::second_factor::complete_admin_login`).
     SecondFactorRequired(LoginChallenge),
@@ -77,7 +77,9 @@ pub async fn admin_login(
     password: String,
 ) -> Result<AdminLogin, AdminLoginError> {
     match authenticate(ctx, username, password).await? {
-        Password::Complete(admin) => Ok(AdminLogin::SignedIn(signed_in(ctx, admin).await?)),
+        Password::Complete(admin) => {
+            Ok(AdminLogin::SignedIn(Box::new(signed_in(ctx, admin).await?)))
+        }
         Password::SecondFactor(admin) => {
             let ttl = Duration::from_secs(CHALLENGE_TTL_SECS);
             let challenge = LoginChallenges::new(ctx.redis, ttl)
