@@ -11,6 +11,10 @@
 //! take effect at once. A worker token on an admin route, or the reverse, is refused.
 //! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer` (an [`ApiError`] with its
 //! challenge, `crate::error::mapping::auth`); Redis down is 503.
+//!
+//! Admin routes take [`AdminIdentity`], which is gated ([`gate`]): a manager without a confirmed
+//! second factor (TOTP) gets 403 `second_factor_required` everywhere but on the self routes
+//! that take [`AdminSelf`] (enrolling the factor, signing out).
 
 use std::time::Duration;
 

@@ -18,6 +18,9 @@
 //! - 429 `too_many_requests` (an SMS cap or WeChat's rate limit), `account_locked` (admin:
 //!   five failed sign-ins lock for fifteen minutes; `Retry-After` says until when);
 //! - 503 `service_unavailable`: PostgreSQL, Redis, WeChat or the SMS provider is down.
+//!
+//! An admin with a second factor gets a challenge from the password step instead of tokens;
+//! `crate::routes::second_factor` completes the sign-in.
 
 use std::net::{IpAddr, SocketAddr};
 
