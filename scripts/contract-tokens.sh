@@ -75,8 +75,53 @@ d = json.load(sys.stdin); print(d["access_token"], d["refresh_token"])'
 }
 worker() { worker_pair | cut -d' ' -f1; }
 
+# challenge_of: the sign-in challenge of a password-step answer on stdin, or nothing (no factor)
+challenge_of() {
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("challenge", ""))'
+}
+
+# admin_login USERNAME: an access token; a demo manager (second factor) completes the second step
+# with the code of its derived demo secret (scripts/totp.py --demo)
 admin_login() {
-    call POST /v1/admin/auth/login "" "{\"username\":\"$1\",\"password\":\"$password\"}" | json access_token
+    local answer challenge
+    answer="$(call POST /v1/admin/auth/login "" "{\"username\":\"$1\",\"password\":\"$password\"}")" || return 1
+    challenge="$(challenge_of <<<"$answer")"
+    if [ -n "$challenge" ]; then
+        answer="$(call POST /v1/admin/auth/second-factor "" \
+            "{\"challenge\":\"$challenge\",\"code\":\"$("$ZJ_ROOT/scripts/totp.py" --demo "$1")\"}")" || return 1
+    fi
+    json access_token <<<"$answer"
+}
+
+# Second-factor fixtures, each on a demo reviewer of its own (reviewers have no factor in the
+# demo). Codes are pinned for the next 30-second window, which the server accepts (one step of
+# skew) for 60 to 90 seconds after this script: confirm and remove reach their 2xx when schemathesis
+# gets to them within that time, and answer a documented 400 otherwise.
+second_factor_fixtures() {
+    local token secret answer next now
+    next=$(($(date +%s) + 30))
+    # POST /v1/admin/me/second-factor: a reviewer without a factor (each start replaces the pending one)
+    emit ZJ_ENROL_TOKEN admin_login jingtan-reviewer
+    # POST /v1/admin/me/second-factor/confirm: a pending enrolment and its code
+    token="$(admin_login delivery-reviewer)"
+    secret="$(call POST /v1/admin/me/second-factor "$token" | json secret)"
+    echo "ZJ_CONFIRM_TOKEN=$token"
+    echo "ZJ_CONFIRM_CODE=$("$ZJ_ROOT/scripts/totp.py" "$secret" "$next")"
+    # DELETE /v1/admin/me/second-factor: a confirmed factor and a code of a later window
+    # (the window after the confirming code's: a code works once per window)
+    token="$(admin_login courier-reviewer)"
+    secret="$(call POST /v1/admin/me/second-factor "$token" | json secret)"
+    now="$(date +%s)"
+    call POST /v1/admin/me/second-factor/confirm "$token" "{\"code\":\"$("$ZJ_ROOT/scripts/totp.py" "$secret" "$now")\"}" >/dev/null
+    echo "ZJ_REMOVE_TOKEN=$token"
+    echo "ZJ_REMOVE_CODE=$("$ZJ_ROOT/scripts/totp.py" "$secret" "$((now + 30))")"
+    # POST /v1/admin/auth/second-factor: a sign-in challenge and a recovery code of its admin
+    token="$(admin_login ridehailing-reviewer)"
+    secret="$(call POST /v1/admin/me/second-factor "$token" | json secret)"
+    answer="$(call POST /v1/admin/me/second-factor/confirm "$token" "{\"code\":\"$("$ZJ_ROOT/scripts/totp.py" "$secret")\"}")"
+    echo "ZJ_SECOND_FACTOR_RECOVERY_CODE=$(json recovery_codes 0 <<<"$answer")"
+    answer="$(call POST /v1/admin/auth/login "" "{\"username\":\"ridehailing-reviewer\",\"password\":\"$password\"}")"
+    emit ZJ_SECOND_FACTOR_CHALLENGE challenge_of <<<"$answer"
 }
 
 submit() { # submit TOKEN: a new person's application id (the person's number is in $counter)
@@ -142,6 +187,7 @@ fixtures() {
     echo "ZJ_CONTRACT_ADMIN_PASSWORD=$password"
     # a second admin session, for POST /v1/admin/auth/logout to end
     emit ZJ_ADMIN_LOGOUT_TOKEN admin_login wushan-viewer
+    second_factor_fixtures
 
     # The worker of every read: a member, with an approved application
     main="$(worker)"
@@ -253,7 +299,7 @@ rm -f "$dir"/*.dict
 fixtures >"$dir/fixtures.env"
 while IFS='=' read -r name value; do
     case "$name" in
-        *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION) ;;
+        *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION | *_CHALLENGE) ;;
         ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_*)
             # ZJ_APP_REVIEW_1, ZJ_APP_REVIEW_2 … -> app_review.dict, one entry each
             lower="${name#ZJ_}"

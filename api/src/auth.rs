@@ -18,6 +18,10 @@
 //! what those self routes take (`GET /v1/admin/me`, `POST /v1/admin/me/password`, logout).
 //! Refusals are 401 `unauthorized` with `WWW-Authenticate: Bearer` (an [`ApiError`] with its
 //! challenge, `crate::error::mapping::auth`); Redis down is 503.
+//!
+//! Admin routes take [`AdminIdentity`], which is gated ([`gate`]): a manager without a confirmed
+//! second factor (TOTP) gets 403 `second_factor_required` everywhere but on the self routes
+//! that take [`AdminSelf`] (enrolling the factor, signing out).
 
 use std::time::Duration;
 
@@ -31,12 +35,14 @@ use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
 use zhijian_domain::admin_management::AdminStanding;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
+use zhijian_domain::second_factor;
 use zhijian_infra::redis::sessions::{Session, SessionKind};
 use zhijian_infra::usecases::auth::{self as sign_in, AuthContext, SessionPolicy, SignedIn};
 
 use crate::error::ApiError;
 use crate::error::mapping::admins::password_change_required;
 use crate::error::mapping::auth::{invalid_token, missing_token};
+use crate::error::mapping::second_factor::second_factor_required;
 use crate::settings::AuthConfig;
 use crate::startup::AppState;
 
@@ -249,10 +255,15 @@ impl AdminIdentity {
 pub struct AdminSelf(pub AdminIdentity);
 
 /// What an admin may reach beyond the self routes, decided from their standing — the one
-/// place for it. While a one-time password is in use: nothing (403 `password_change_required`).
+/// place for it. While a one-time password is in use: nothing (403 `password_change_required`);
+/// a manager without a confirmed second factor: nothing but enrolling it (403
+/// `second_factor_required`).
 pub fn gate(standing: &AdminStanding) -> Result<(), ApiError> {
     if standing.must_change_password {
         return Err(password_change_required());
+    }
+    if second_factor::mandatory_for(standing.role) && !standing.second_factor_enrolled {
+        return Err(second_factor_required());
     }
     Ok(())
 }
@@ -564,6 +575,39 @@ mod tests {
         assert_eq!(
             admin.ensure_can_see("/1/6/").unwrap_err().status(),
             StatusCode::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn a_manager_without_a_second_factor_is_gated_and_nobody_else() {
+        let standing = |role, second_factor_enrolled, must_change_password| AdminStanding {
+            admin_id: AdminId::from_uuid(uuid::Uuid::nil()),
+            role,
+            union_id: UnionId::new(5),
+            union_path: UnionPath::parse("/1/5/").unwrap(),
+            disabled: false,
+            must_change_password,
+            second_factor_enrolled,
+        };
+        let code = |role, enrolled, must| {
+            gate(&standing(role, enrolled, must))
+                .err()
+                .map(|e| (e.status(), e.code().as_str()))
+        };
+        assert_eq!(
+            code(AdminRole::Manager, false, false),
+            Some((StatusCode::FORBIDDEN, "second_factor_required"))
+        );
+        assert_eq!(code(AdminRole::Manager, true, false), None);
+        assert_eq!(code(AdminRole::Reviewer, false, false), None);
+        assert_eq!(code(AdminRole::Viewer, false, false), None);
+        assert_eq!(
+            code(AdminRole::Manager, false, true),
+            Some((StatusCode::FORBIDDEN, "password_change_required"))
+        );
+        assert_eq!(
+            code(AdminRole::Reviewer, false, true),
+            Some((StatusCode::FORBIDDEN, "password_change_required"))
         );
     }
 

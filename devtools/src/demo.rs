@@ -33,15 +33,17 @@ use rand::Rng;
 use zhijian_domain::admin::AdminRole;
 use zhijian_domain::admin_management::{DisplayName, Username};
 use zhijian_domain::credit_code::CreditCode;
-use zhijian_domain::ids::UnionId;
+use zhijian_domain::ids::{AdminId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::UnionKind;
 
 use zhijian_domain::deadline::ReviewHours;
+use zhijian_domain::second_factor;
 use zhijian_domain::union_admin::{UnionDraft, UnionName};
 use zhijian_infra::crypto::password;
 use zhijian_infra::crypto::secret::Secret;
+use zhijian_infra::crypto::totp::{SECRET_BYTES, TotpSecret};
 use zhijian_infra::db::StoreError;
 use zhijian_infra::db::schema::{admins, unions};
 use zhijian_infra::store::reference_cache::ReferenceCache;
@@ -50,6 +52,7 @@ use zhijian_infra::store::unions::UnionRow;
 use zhijian_infra::usecases::admins::{
     CreateAdminError, Creator, InitialPassword, NewAdmin, create_admin_in,
 };
+use zhijian_infra::usecases::auth::second_factor::enrol_known_secret;
 use zhijian_infra::usecases::unions::{By, CreateUnionError, create_union_in};
 
 /// The demo county: 巫山县.
@@ -591,6 +594,45 @@ pub fn seed_demo_phones(
     Ok(set)
 }
 
+/// The TOTP secret of the demo admin `username`: the first 20 bytes of
+/// SHA-256(`zhijian demo totp secret:<username>`), base32. Derived, not random, so the tests,
+/// `make run`, the contract run and the README walkthrough compute the same codes; the same for
+/// every installation, so a demo account is never a real one. In Python:
+/// `base64.b32encode(hashlib.sha256(b"zhijian demo totp secret:" + username.encode()).digest()[:20])`.
+pub fn demo_totp_secret(username: &str) -> TotpSecret {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("zhijian demo totp secret:{username}").as_bytes());
+    TotpSecret::from_bytes(&digest[..SECRET_BYTES])
+}
+
+/// Enrols every demo manager (the second factor is mandatory for managers) with its
+/// [`demo_totp_secret`], confirmed, without recovery codes; returns how many were enrolled.
+/// Reviewers and viewers stay without a factor. Separate from [`seed_demo`] because it needs the
+/// PII key (the secret is stored sealed).
+pub fn seed_demo_second_factors(
+    conn: &mut PgConnection,
+    pii: &zhijian_infra::crypto::pii::PiiCipher,
+) -> Result<usize, StoreError> {
+    let mut enrolled = 0;
+    for (username, role, ..) in ADMINS {
+        if !second_factor::mandatory_for(role) {
+            continue;
+        }
+        let admin: Option<uuid::Uuid> = admins::table
+            .filter(admins::username.eq(username))
+            .select(admins::id)
+            .first(conn)
+            .optional()?;
+        let Some(admin) = admin else { continue };
+        let secret = demo_totp_secret(username);
+        let now = chrono::Utc::now();
+        if enrol_known_secret(conn, pii, AdminId::from_uuid(admin), &secret, now)? {
+            enrolled += 1;
+        }
+    }
+    Ok(enrolled)
+}
+
 /// A random password of four groups of four characters (`k7qm-3xdp-…`): letters without
 /// look-alikes and digits, joined by dashes, so it always has two character classes.
 pub fn generate_password() -> Secret {
@@ -622,6 +664,20 @@ mod tests {
         assert_eq!(a.expose().len(), 19);
         assert_eq!(password::validate_new_password(a.expose()), Ok(()));
         assert_ne!(a, generate_password());
+    }
+
+    #[test]
+    fn the_demo_totp_secret_is_derived_from_the_username() {
+        // The value the README's and contract-tokens.sh's Python computes.
+        assert_eq!(
+            demo_totp_secret("wushan-manager").expose_base32(),
+            "FZL5JBUBB3TXN5VX2PMLPHSWXC6XZKC7"
+        );
+        assert_ne!(
+            demo_totp_secret("wushan-manager"),
+            demo_totp_secret("wushan-viewer")
+        );
+        assert_eq!(demo_totp_secret("wushan-manager").expose_base32().len(), 32);
     }
 
     #[test]

@@ -72,6 +72,8 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     demo::seed_demo_phones(&mut conn, &pii).map_err(|e| e.to_string())?;
+    // Managers must have a second factor: the demo ones get a known TOTP secret.
+    demo::seed_demo_second_factors(&mut conn, &pii).map_err(|e| e.to_string())?;
     println!(
         "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
         report.unions.len(),
@@ -115,6 +117,17 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
             admin.username,
             admin.role.as_str(),
             pad(&admin.union_name, 34)
+        );
+    }
+    for admin in report
+        .admins
+        .iter()
+        .filter(|a| a.role.as_str() == "manager")
+    {
+        println!(
+            "\n  {} signs in with a second factor: TOTP secret {} (add it to an authenticator app)",
+            admin.username,
+            demo::demo_totp_secret(&admin.username).expose_base32()
         );
     }
     if report.admins.iter().any(|a| !a.password_works) {

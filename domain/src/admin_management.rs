@@ -364,6 +364,9 @@ pub struct AdminStanding {
     pub disabled: bool,
     /// A one-time password is still in use: only the self routes answer until it is changed.
     pub must_change_password: bool,
+    /// A second factor (TOTP) is enrolled and confirmed; mandatory for managers
+    /// ([`crate::second_factor::mandatory_for`]).
+    pub second_factor_enrolled: bool,
 }
 
 #[cfg(test)]

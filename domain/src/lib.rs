@@ -31,6 +31,7 @@ pub mod region;
 pub mod registry;
 pub mod resident_id;
 pub mod routing;
+pub mod second_factor;
 pub mod sign_in;
 pub mod target;
 pub mod text;

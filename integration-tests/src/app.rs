@@ -40,6 +40,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The WeChat and SMS providers of this app.
     pub stub: ProviderStub,
+    /// The server's clock (TOTP codes are computed at its time).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Settings for a test server: the checked-in defaults with test-specific connections, fresh
@@ -111,9 +113,10 @@ pub async fn spawn_app_with_clock(
     let mut settings = test_settings(&db, &redis_namespace, &stub);
     customise(&mut settings);
     settings.validate().expect("test settings are valid");
-    let app = Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock)
-        .await
-        .expect("server builds");
+    let app =
+        Application::build_with_clock(settings.clone(), Duration::from_secs(10), clock.clone())
+            .await
+            .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     zhijian_infra::providers::http_client::install_crypto_provider();
@@ -129,6 +132,7 @@ pub async fn spawn_app_with_clock(
         redis_namespace,
         settings,
         stub,
+        clock,
     }
 }
 

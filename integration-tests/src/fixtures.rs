@@ -51,15 +51,43 @@ pub fn application_form(resident_id: &str, phone: &str) -> Value {
 }
 
 impl TestApp {
-    /// Builds the demo county in this app's database (admins' password: [`DEMO_PASSWORD`]).
+    /// Builds the demo county in this app's database (admins' password: [`DEMO_PASSWORD`];
+    /// managers enrolled with their `demo_totp_secret`, as `zhijian-dev seed-demo` does).
     pub async fn seed_demo(&self) -> DemoReport {
         let mut conn = self.db.connect();
+        let pii = self.pii();
         tokio::task::spawn_blocking(move || {
-            zhijian_devtools::demo::seed_demo(&mut conn, Some(&Secret::new(DEMO_PASSWORD)))
-                .expect("demo seeds")
+            let report =
+                zhijian_devtools::demo::seed_demo(&mut conn, Some(&Secret::new(DEMO_PASSWORD)))
+                    .expect("demo seeds");
+            zhijian_devtools::demo::seed_demo_second_factors(&mut conn, &pii)
+                .expect("demo second factors");
+            report
         })
         .await
         .expect("seed task")
+    }
+
+    /// The app's PII cipher (same keys as the server).
+    pub fn pii(&self) -> zhijian_infra::crypto::pii::PiiCipher {
+        zhijian_infra::crypto::pii::PiiCipher::from_config(
+            &self.settings.pii.encryption_keys,
+            &self.settings.pii.blind_index_key,
+        )
+        .expect("pii keys")
+    }
+
+    /// The TOTP code of base32 `secret` at the server's clock.
+    pub fn totp_code(&self, secret: &str) -> String {
+        self.totp_code_at(secret, self.clock.now())
+    }
+
+    /// The TOTP code of base32 `secret` at `at`.
+    pub fn totp_code_at(&self, secret: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+        zhijian_infra::crypto::totp::TotpSecret::from_base32(secret)
+            .expect("base32 secret")
+            .code_at(u64::try_from(at.timestamp()).expect("after 1970"))
+            .expect("code")
     }
 
     /// Logs in a worker through the WeChat stub; returns the access token.
@@ -75,9 +103,13 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Logs in a demo admin; returns the access token.
+    /// Logs in a demo admin; returns the access token. A demo manager (second factor
+    /// enrolled) completes the second step with the code of its `demo_totp_secret` at the
+    /// server's clock. A code works once per 30-second window, and tests sign managers in many
+    /// times within one (or at a frozen clock): the fixture forgets the last used window first
+    /// (the refusal of a reused code has its own tests, in `second_factor.rs`).
     pub async fn admin_token(&self, username: &str) -> String {
-        let response = self
+        let mut response = self
             .post_json(
                 "/v1/admin/auth/login",
                 &json!({ "username": username, "password": DEMO_PASSWORD }),
@@ -88,10 +120,40 @@ impl TestApp {
             "admin login {username}: {}",
             response.text
         );
+        if response.body["second_factor_required"] == true {
+            self.forget_last_totp_step(username);
+            let secret = zhijian_devtools::demo::demo_totp_secret(username);
+            let code = self.totp_code(secret.expose_base32());
+            let challenge = response.body["challenge"].clone();
+            response = self
+                .post_json(
+                    "/v1/admin/auth/second-factor",
+                    &json!({ "challenge": challenge, "code": code }),
+                )
+                .await;
+            assert_eq!(
+                response.status, 200,
+                "admin second factor {username}: {}",
+                response.text
+            );
+        }
         response.body["access_token"]
             .as_str()
             .expect("access token")
             .to_owned()
+    }
+
+    /// Clears the last used TOTP window of admin `username` (see [`TestApp::admin_token`]).
+    pub fn forget_last_totp_step(&self, username: &str) {
+        use diesel::RunQueryDsl;
+        let mut conn = self.db.connect();
+        diesel::sql_query(
+            "UPDATE admin_second_factors SET last_used_step = NULL \
+             WHERE admin_id = (SELECT id FROM admins WHERE username = $1)",
+        )
+        .bind::<diesel::sql_types::Text, _>(username)
+        .execute(&mut conn)
+        .expect("forget the last TOTP step");
     }
 
     /// `method path` with a bearer token and an optional JSON body.

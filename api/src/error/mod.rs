@@ -106,6 +106,11 @@ impl ApiError {
         Self::new(ErrorCode::InternalError, "服务器内部错误，请稍后重试")
     }
 
+    /// The code of the error (what the body says).
+    pub fn code(&self) -> ErrorCode {
+        self.body.code
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -12,13 +12,15 @@ pub fn of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized
         | ErrorCode::InvalidCredentials
         | ErrorCode::InvalidRefreshToken
+        | ErrorCode::InvalidLoginChallenge
         | ErrorCode::RefreshTokenReused => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden
         | ErrorCode::WechatUserBlocked
         | ErrorCode::NotSourceUnion
         | ErrorCode::NotTargetUnion
         | ErrorCode::NotCurrentUnion
-        | ErrorCode::PasswordChangeRequired => StatusCode::FORBIDDEN,
+        | ErrorCode::PasswordChangeRequired
+        | ErrorCode::SecondFactorRequired => StatusCode::FORBIDDEN,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -46,6 +48,8 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::MemberNotTransferring
         | ErrorCode::MembershipEnded
         | ErrorCode::PhoneTaken
+        | ErrorCode::SecondFactorAlreadyEnrolled
+        | ErrorCode::SecondFactorNotEnrolled
         | ErrorCode::TransferInProgress
         | ErrorCode::TransferNotOpen
         | ErrorCode::TransferNotReleased
@@ -109,6 +113,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidPhone
         | ErrorCode::InvalidPoliticalStatus
         | ErrorCode::InvalidQueryParameter
+        | ErrorCode::InvalidRecoveryCode
         | ErrorCode::InvalidRegionCode
         | ErrorCode::InvalidRegionLevel
         | ErrorCode::InvalidRejectCode
@@ -118,6 +123,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidSmsPurpose
         | ErrorCode::InvalidTargetUnion
         | ErrorCode::InvalidText
+        | ErrorCode::InvalidTotpCode
         | ErrorCode::InvalidTransferEvent
         | ErrorCode::InvalidTransferId
         | ErrorCode::InvalidTransferStatus
@@ -157,6 +163,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::ReviewCutoffNotAfterOpening
         | ErrorCode::SensitiveDataConsentRequired
         | ErrorCode::SmsCodeExpired
+        | ErrorCode::TotpCodeReused
         | ErrorCode::TransferSameUnion
         | ErrorCode::TransferTargetAmbiguous
         | ErrorCode::TransferTargetRequired

@@ -18,6 +18,9 @@
 //! - 429 `too_many_requests` (an SMS cap or WeChat's rate limit), `account_locked` (admin:
 //!   five failed sign-ins lock for fifteen minutes; `Retry-After` says until when);
 //! - 503 `service_unavailable`: PostgreSQL, Redis, WeChat or the SMS provider is down.
+//!
+//! An admin with a second factor gets a challenge from the password step instead of tokens;
+//! `crate::routes::second_factor` completes the sign-in.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -28,7 +31,9 @@ use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_domain::phone::PhoneNumber;
 use zhijian_domain::sign_in::WeChatCode;
 use zhijian_infra::redis::sms_codes::{Requester, SmsPurpose};
-use zhijian_infra::usecases::auth::{self as sign_in, AccountProfile, AdminSignedIn};
+use zhijian_infra::usecases::auth::{
+    self as sign_in, AccountProfile, AdminLogin, AdminSignedIn, LoginChallenge,
+};
 
 use crate::auth::{self, AdminSelf, MaybeWorker, TokenPair, WorkerIdentity, context};
 use crate::error::ApiError;
@@ -242,13 +247,45 @@ pub async fn me(state: web::Data<AppState>, worker: WorkerIdentity) -> Answer {
     Ok(HttpResponse::Ok().json(MeView::from(account)))
 }
 
-/// `POST /v1/admin/auth/login`: password sign-in of a union admin.
+/// Answer of `POST /v1/admin/auth/login` for an admin with a second factor: the challenge
+/// `POST /v1/admin/auth/second-factor` completes with a code.
+#[derive(Serialize)]
+pub struct AdminLoginChallengeView {
+    /// Always `true`.
+    pub second_factor_required: bool,
+    /// Single-use, bound to the admin.
+    pub challenge: String,
+    /// Seconds it stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /v1/admin/auth/login`: password sign-in of a union admin; with a second factor, the
+/// first of two steps.
 pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginRequest>) -> Answer {
     let AdminLoginRequest { username, password } = body.into_inner();
-    let AdminSignedIn { admin, signed_in } =
-        sign_in::admin_login(&context(&state), username, password)
-            .await
-            .map_err(errors::admin_login_error)?;
+    let login = sign_in::admin_login(&context(&state), username, password)
+        .await
+        .map_err(errors::admin_login_error)?;
+    match login {
+        AdminLogin::SignedIn(signed_in) => {
+            Ok(HttpResponse::Ok().json(admin_login_view(&state, *signed_in)?))
+        }
+        AdminLogin::SecondFactorRequired(LoginChallenge {
+            challenge,
+            expires_in,
+        }) => Ok(HttpResponse::Ok().json(AdminLoginChallengeView {
+            second_factor_required: true,
+            challenge,
+            expires_in,
+        })),
+    }
+}
+
+/// The body of a complete admin sign-in: the tokens and who signed in.
+pub fn admin_login_view(
+    state: &AppState,
+    AdminSignedIn { admin, signed_in }: AdminSignedIn,
+) -> Result<AdminLoginView, ApiError> {
     let profile = AdminProfileView {
         id: admin.id,
         username: admin.username,
@@ -260,14 +297,15 @@ pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginR
         },
         must_change_password: admin.must_change_password,
     };
-    let tokens = auth::token_pair(&state, signed_in)?;
-    Ok(HttpResponse::Ok().json(AdminLoginView {
+    let tokens = auth::token_pair(state, signed_in)?;
+    Ok(AdminLoginView {
         tokens,
         admin: profile,
-    }))
+    })
 }
 
-/// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail).
+/// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail). Not
+/// gated: a manager without a second factor may sign out.
 pub async fn admin_logout(state: web::Data<AppState>, AdminSelf(admin): AdminSelf) -> Answer {
     sign_in::admin_logout(&context(&state), admin.admin_id, &admin.session_id)
         .await

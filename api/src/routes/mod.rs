@@ -22,6 +22,7 @@ pub mod member_lifecycle;
 pub mod membership;
 pub mod reference;
 pub mod regions;
+pub mod second_factor;
 pub mod transfers;
 
 /// One row of the route table.
@@ -160,6 +161,26 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/admin/admins/{id}/reset-password",
             web::post().to(admin_admins::reset_password),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/auth/second-factor",
+            web::post().to(second_factor::complete_login),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/me/second-factor",
+            web::post().to(second_factor::start),
+        ),
+        def(
+            Method::DELETE,
+            "/v1/admin/me/second-factor",
+            web::delete().to(second_factor::remove),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/me/second-factor/confirm",
+            web::post().to(second_factor::confirm),
         ),
         def(
             Method::POST,

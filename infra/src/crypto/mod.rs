@@ -4,3 +4,4 @@
 pub mod password;
 pub mod pii;
 pub mod secret;
+pub mod totp;

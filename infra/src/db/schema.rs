@@ -333,6 +333,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_second_factors (admin_id) {
+        admin_id -> Uuid,
+        secret_cipher -> Text,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_used_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    admin_recovery_codes (id) {
+        id -> Int8,
+        admin_id -> Uuid,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -347,6 +368,8 @@ diesel::joinable!(member_events -> unions (union_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(review_stats_daily -> unions (union_id));
 diesel::joinable!(union_coverage -> unions (union_id));
+diesel::joinable!(admin_second_factors -> admins (admin_id));
+diesel::joinable!(admin_recovery_codes -> admins (admin_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -369,4 +392,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     deadline_alerts,
     review_stats_daily,
     union_coverage,
+    admin_second_factors,
+    admin_recovery_codes,
 );

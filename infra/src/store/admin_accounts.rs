@@ -12,7 +12,7 @@ use zhijian_domain::admin_management::AdminStanding;
 use zhijian_domain::ids::{AdminId, UnionId};
 
 use crate::db::StoreError;
-use crate::db::schema::{admins, unions};
+use crate::db::schema::{admin_second_factors, admins, unions};
 
 /// The unique constraint on `admins.username`.
 pub const USERNAME_CONSTRAINT: &str = "admins_username_key";
@@ -168,7 +168,13 @@ pub fn find(
 /// What admin `id` is now: one primary-key read joined to their union. `None` when the admin
 /// does not exist.
 pub fn standing(conn: &mut PgConnection, id: AdminId) -> Result<Option<AdminStanding>, StoreError> {
-    type StandingRow = (String, i64, String, Option<DateTime<Utc>>, bool);
+    type StandingRow = (String, i64, String, Option<DateTime<Utc>>, bool, bool);
+    // one primary-key read: the second factor counts once it is confirmed
+    let enrolled = diesel::dsl::exists(
+        admin_second_factors::table
+            .filter(admin_second_factors::admin_id.eq(admins::id))
+            .filter(admin_second_factors::confirmed_at.is_not_null()),
+    );
     let row: Option<StandingRow> = admins::table
         .inner_join(unions::table)
         .filter(admins::id.eq(id.as_uuid()))
@@ -178,10 +184,11 @@ pub fn standing(conn: &mut PgConnection, id: AdminId) -> Result<Option<AdminStan
             unions::path,
             admins::disabled_at,
             admins::must_change_password,
+            enrolled,
         ))
         .first(conn)
         .optional()?;
-    row.map(|(role, union_id, path, disabled_at, must)| {
+    row.map(|(role, union_id, path, disabled_at, must, enrolled)| {
         Ok(AdminStanding {
             admin_id: id,
             role: parse_role(id.as_uuid(), &role)?,
@@ -189,6 +196,7 @@ pub fn standing(conn: &mut PgConnection, id: AdminId) -> Result<Option<AdminStan
             union_path: parse_path(union_id, &path)?,
             disabled: disabled_at.is_some(),
             must_change_password: must,
+            second_factor_enrolled: enrolled,
         })
     })
     .transpose()

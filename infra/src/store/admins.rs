@@ -141,6 +141,10 @@ impl std::fmt::Debug for AdminRecord {
 pub enum LoginOutcome {
     /// Signed in; failures reset.
     Success(AdminRecord),
+    /// The password is right but the admin has a confirmed second factor: the sign-in is
+    /// complete only with a code (`crate::usecases::auth::second_factor`). Failures are not
+    /// reset (a wrong code counts toward the same lock as a wrong password).
+    SecondFactorRequired(AdminRecord),
     /// Wrong password, counted. `locked_until` is set when this failure locked the admin.
     WrongPassword {
         /// End of the lock this failure started, if it did.
@@ -277,6 +281,8 @@ pub fn attempt_login(
         if !password::verify_password(password, &row.password_hash) {
             return record_failure(conn, &row, now);
         }
+        let second_factor =
+            crate::store::second_factors::is_enrolled(conn, AdminId::from_uuid(row.id))?;
         let rehashed = if password::needs_rehash(&row.password_hash) {
             password::hash_password(password).ok()
         } else {
@@ -284,7 +290,8 @@ pub fn attempt_login(
         };
         diesel::update(admins::table.find(row.id))
             .set((
-                admins::failed_logins.eq(0),
+                // With a second factor the sign-in is not over: the count goes on at the code.
+                admins::failed_logins.eq(if second_factor { row.failed_logins } else { 0 }),
                 admins::locked_until.eq(None::<DateTime<Utc>>),
                 admins::password_hash.eq(rehashed.as_deref().unwrap_or(&row.password_hash)),
             ))
@@ -297,8 +304,15 @@ pub fn attempt_login(
             record.id.as_uuid(),
             Some(record.role),
             Some(record.union_id),
-            "login",
+            if second_factor {
+                "login_password_accepted"
+            } else {
+                "login"
+            },
         )?;
+        if second_factor {
+            return Ok(LoginOutcome::SecondFactorRequired(record));
+        }
         Ok(LoginOutcome::Success(record))
     })
 }

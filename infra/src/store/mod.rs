@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod reference_cache;
 pub mod regions;
 pub mod review_stats;
+pub mod second_factors;
 pub mod transfers;
 pub mod union_admin;
 pub mod unions;

@@ -25,6 +25,7 @@ mod migrations;
 mod notifications;
 mod reference;
 mod regions;
+mod second_factor;
 mod sql;
 mod stats;
 mod stub;

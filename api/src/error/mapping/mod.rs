@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 mod membership;
+pub mod second_factor;
 pub mod unions;
 
 pub use applications::{

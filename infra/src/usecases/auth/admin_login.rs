@@ -1,9 +1,13 @@
 //! Password sign-in of a union admin, with the lockout.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use zhijian_domain::second_factor::CHALLENGE_TTL_SECS;
 
 use crate::db::{self, StoreError};
 use crate::redis::RedisUnavailable;
+use crate::redis::login_challenges::LoginChallenges;
 use crate::redis::sessions::{AdminScope, SessionKind, UnknownAdminLogins};
 use crate::store::admins::{self, AdminRecord, LoginOutcome};
 use crate::usecases::auth::{AuthContext, SignedIn, start_session};
@@ -38,14 +42,66 @@ pub enum AdminLoginError {
     Redis(#[from] RedisUnavailable),
 }
 
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum AdminLogin {
+    /// Signed in (the admin has no second factor).
+    SignedIn(Box<AdminSignedIn>),
+    /// The admin has a confirmed second factor: complete the sign-in with a code and this
+    /// challenge (`crate::usecases::auth::second_factor::complete_admin_login`).
+    SecondFactorRequired(LoginChallenge),
+}
+
+/// A sign-in waiting for its second factor.
+pub struct LoginChallenge {
+    /// The challenge (secret: give it to the client once).
+    pub challenge: String,
+    /// Seconds it stays valid.
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for LoginChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginChallenge")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Checks `password` for `username` (as typed) and starts an admin session scoped to the
-/// admin's union.
+/// admin's union — or, for an admin with a second factor, issues the challenge the code
+/// completes.
 pub async fn admin_login(
     ctx: &AuthContext<'_>,
     username: String,
     password: String,
-) -> Result<AdminSignedIn, AdminLoginError> {
-    let admin = authenticate(ctx, username, password).await?;
+) -> Result<AdminLogin, AdminLoginError> {
+    match authenticate(ctx, username, password).await? {
+        Password::Complete(admin) => {
+            Ok(AdminLogin::SignedIn(Box::new(signed_in(ctx, admin).await?)))
+        }
+        Password::SecondFactor(admin) => {
+            let ttl = Duration::from_secs(CHALLENGE_TTL_SECS);
+            let challenge = LoginChallenges::new(ctx.redis, ttl)
+                .issue(admin.id, ctx.services.now())
+                .await?;
+            log::info!(
+                "admin password accepted, second factor awaited (admin_id: {})",
+                admin.id
+            );
+            Ok(AdminLogin::SecondFactorRequired(LoginChallenge {
+                challenge,
+                expires_in: CHALLENGE_TTL_SECS,
+            }))
+        }
+    }
+}
+
+/// Starts the session of `admin`, whose sign-in is complete.
+pub(crate) async fn signed_in(
+    ctx: &AuthContext<'_>,
+    admin: AdminRecord,
+) -> Result<AdminSignedIn, RedisUnavailable> {
     log::info!(
         "admin signed in (admin_id: {}, union_id: {})",
         admin.id,
@@ -61,11 +117,16 @@ pub async fn admin_login(
     Ok(AdminSignedIn { admin, signed_in })
 }
 
+enum Password {
+    Complete(AdminRecord),
+    SecondFactor(AdminRecord),
+}
+
 async fn authenticate(
     ctx: &AuthContext<'_>,
     typed: String,
     password: String,
-) -> Result<AdminRecord, AdminLoginError> {
+) -> Result<Password, AdminLoginError> {
     let username = admins::normalise_username(&typed);
     let now = ctx.services.now();
     let outcome = db::run(&ctx.services.pool, move |conn| {
@@ -77,7 +138,8 @@ async fn authenticate(
         UnknownAdminLogins::new(ctx.redis, admins::MAX_FAILED_LOGINS.unsigned_abs(), lock);
     let locked = |retry_after_secs| AdminLoginError::Locked { retry_after_secs };
     match outcome {
-        LoginOutcome::Success(admin) => Ok(admin),
+        LoginOutcome::Success(admin) => Ok(Password::Complete(admin)),
+        LoginOutcome::SecondFactorRequired(admin) => Ok(Password::SecondFactor(admin)),
         LoginOutcome::WrongPassword { locked_until: None } => {
             Err(AdminLoginError::InvalidCredentials)
         }
@@ -97,7 +159,7 @@ async fn authenticate(
     }
 }
 
-fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+pub(crate) fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     u64::try_from((until - now).num_seconds())
         .unwrap_or(0)
         .max(1)

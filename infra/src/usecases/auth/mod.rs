@@ -9,6 +9,7 @@ pub mod admin_login;
 pub mod bind_phone;
 pub mod logout;
 pub mod refresh;
+pub mod second_factor;
 pub mod sms;
 pub mod wechat_login;
 
@@ -21,12 +22,17 @@ use crate::redis::sms_codes::{SmsPolicyConfig, VerificationCodes};
 use crate::redis::{RedisStore, RedisUnavailable};
 use crate::usecases::Services;
 
-pub use admin_login::{AdminLoginError, AdminSignedIn, admin_login};
+pub use admin_login::{AdminLogin, AdminLoginError, AdminSignedIn, LoginChallenge, admin_login};
 pub use bind_phone::{
     AccountProfile, BindPhoneError, MeError, bind_sms_phone, bind_wechat_phone, me,
 };
 pub use logout::{admin_logout, live_session, logout};
 pub use refresh::refresh;
+pub use second_factor::{
+    ConfirmEnrolmentError, Enrolment, RemoveSecondFactorError, SecondStepError, SecondStepProof,
+    StartEnrolmentError, complete_admin_login, confirm_enrolment, remove_second_factor,
+    second_factor_enrolled, start_enrolment,
+};
 pub use sms::{PhoneLoginError, SendCodeError, phone_login, send_sms_code};
 pub use wechat_login::{WeChatLoginError, wechat_login};
 
