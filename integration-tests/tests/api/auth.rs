@@ -1084,6 +1084,7 @@ async fn an_admin_signs_in_with_a_password_and_out() {
             "display_name": "巫山县审核员",
             "role": "reviewer",
             "union": { "id": union_id.get(), "name": "巫山县总工会" },
+            "must_change_password": false,
         })
     );
     let claims = claims_of(access(body));
