@@ -57,8 +57,8 @@ EXTRA = {
 
 # The admin extractor's gate (`api/src/auth.rs` `gate`) answers these on every admin route but
 # the self routes below (sign-in, sign-out, the admin's own profile and password).
-GATED_CODES = ["password_change_required"]
-SELF_OPERATIONS = ["adminSignIn", "adminSignOut", "getAdminMe", "changeAdminPassword"]
+GATED_CODES = ["password_change_required", "second_factor_required"]
+SELF_OPERATIONS = ["adminSignIn", "adminSignInSecondFactor", "adminSignOut", "getAdminMe", "changeAdminPassword", "startSecondFactorEnrolment", "confirmSecondFactor", "removeSecondFactor"]
 
 # Codes of the catalogue no operation answers today: domain errors raised only by background
 # jobs or when reading stored values, and rules of features not exposed yet. Kept in

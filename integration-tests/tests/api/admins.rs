@@ -124,6 +124,25 @@ async fn ready_admin(
     let token = token(&signed_in);
     let changed = change_password(app, &token, &otp, password).await;
     assert_eq!(changed.status, 204, "{}", changed.text);
+    if role == "manager" {
+        // the second factor is mandatory for managers: enrol it before anything else
+        let started = app
+            .send(
+                app.request(Method::POST, "/v1/admin/me/second-factor")
+                    .bearer_auth(&token),
+            )
+            .await;
+        assert_eq!(started.status, 201, "{}", started.text);
+        let code = app.totp_code(started.body["secret"].as_str().unwrap());
+        let confirmed = app
+            .send(
+                app.request(Method::POST, "/v1/admin/me/second-factor/confirm")
+                    .bearer_auth(&token)
+                    .json(&json!({ "code": code })),
+            )
+            .await;
+        assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    }
     (
         created.body["admin"]["id"].as_str().unwrap().to_owned(),
         token,
