@@ -763,3 +763,59 @@ async fn admins_list_children_and_search_their_subtree_by_name_and_region() {
     let theirs = get(&app, &reviewer, "/v1/admin/unions?q=联合工会&limit=100").await;
     assert_eq!(names(&theirs).len(), 3, "{}", theirs.text);
 }
+
+/// The plan of a name search (the statement `store::union_admin::list` sends) over a few
+/// thousand unions.
+fn search_plan(app: &TestApp, pattern: &str) -> String {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let root = union_id(app, "重庆市总工会");
+    let mut conn = app.db.connect();
+    diesel::sql_query(format!(
+        "EXPLAIN SELECT id, name FROM unions WHERE path >= '/{root}/' AND path < '/{root}0' \
+         AND name LIKE '{pattern}' ORDER BY id LIMIT 21"
+    ))
+    .load::<Line>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|l| l.line)
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+#[tokio::test]
+async fn a_name_search_over_thousands_of_unions_is_an_index_lookup() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.db.connect();
+        diesel::sql_query(
+            "WITH root AS (SELECT id, path FROM unions WHERE parent_id IS NULL), \
+                  picked AS (SELECT nextval('unions_id_seq') AS id, r.code, r.name \
+                             FROM (SELECT code, name FROM regions WHERE level = 4 \
+                                   AND code NOT LIKE '500237%' ORDER BY code LIMIT 3000) r) \
+             INSERT INTO unions (id, name, kind, parent_id, region_code, path) \
+             SELECT p.id, p.name || '联合工会', 'joint', root.id, p.code, root.path || p.id || '/' \
+             FROM picked p, root",
+        )
+        .execute(&mut conn)
+        .unwrap();
+        diesel::sql_query("ANALYZE unions")
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert!(unions(&app) > 3000);
+    for pattern in ["%快递行业%", "巫山%"] {
+        let plan = search_plan(&app, pattern);
+        assert!(plan.contains("unions_name_trgm_idx"), "{pattern}: {plan}");
+    }
+    let manager = app.admin_token("wushan-manager").await;
+    let found = get(&app, &manager, "/v1/admin/unions?q=快递行业").await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert_eq!(found.body["items"][0]["name"], "巫山县快递行业工会联合会");
+}
