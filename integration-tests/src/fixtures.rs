@@ -103,11 +103,12 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Logs in a demo admin; returns the access token. A demo manager (second factor
-    /// enrolled) completes the second step with the code of its `demo_totp_secret` at the
+    /// Logs in a demo admin; returns the access token. An admin with a second factor (the
+    /// demo managers) completes the second step with the code of its stored secret at the
     /// server's clock. A code works once per 30-second window, and tests sign managers in many
     /// times within one (or at a frozen clock): the fixture forgets the last used window first
-    /// (the refusal of a reused code has its own tests, in `second_factor.rs`).
+    /// (the refusal of a reused code has its own tests, in `second_factor.rs`). A manager
+    /// without a factor (created by a test) is enrolled over HTTP first, as the gate requires.
     pub async fn admin_token(&self, username: &str) -> String {
         let mut response = self
             .post_json(
@@ -120,10 +121,10 @@ impl TestApp {
             "admin login {username}: {}",
             response.text
         );
-        if response.body["second_factor_required"] == true {
+        let two_steps = response.body["second_factor_required"] == true;
+        if two_steps {
             self.forget_last_totp_step(username);
-            let secret = zhijian_devtools::demo::demo_totp_secret(username);
-            let code = self.totp_code(secret.expose_base32());
+            let code = self.totp_code(&self.stored_totp_secret(username));
             let challenge = response.body["challenge"].clone();
             response = self
                 .post_json(
@@ -137,10 +138,61 @@ impl TestApp {
                 response.text
             );
         }
-        response.body["access_token"]
+        let token = response.body["access_token"]
             .as_str()
             .expect("access token")
-            .to_owned()
+            .to_owned();
+        if !two_steps && response.body["admin"]["role"] == "manager" {
+            self.enrol_if_needed(username, &token).await;
+        }
+        token
+    }
+
+    /// Enrols the manager of `token` (signed in with the password alone: no factor yet) over
+    /// HTTP, so the gate lets the session through.
+    async fn enrol_if_needed(&self, username: &str, token: &str) {
+        let started = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/admin/me/second-factor",
+                token,
+                None,
+            )
+            .await;
+        if started.status == 409 {
+            return;
+        }
+        assert_eq!(started.status, 201, "enrol {username}: {}", started.text);
+        let secret = started.body["secret"].as_str().expect("secret");
+        let code = json!({ "code": self.totp_code(secret) });
+        let path = "/v1/admin/me/second-factor/confirm";
+        let confirmed = self
+            .call(reqwest::Method::POST, path, token, Some(&code))
+            .await;
+        assert_eq!(
+            confirmed.status, 200,
+            "confirm {username}: {}",
+            confirmed.text
+        );
+    }
+
+    /// The TOTP secret of admin `username`, opened from the database with the app's key.
+    pub fn stored_totp_secret(&self, username: &str) -> String {
+        use diesel::prelude::*;
+        use zhijian_infra::db::schema::{admin_second_factors, admins};
+        let mut conn = self.db.connect();
+        let sealed: String = admin_second_factors::table
+            .inner_join(admins::table)
+            .filter(admins::username.eq(username))
+            .select(admin_second_factors::secret_cipher)
+            .first(&mut conn)
+            .expect("a second factor");
+        self.pii()
+            .decrypt(
+                &sealed,
+                zhijian_infra::store::second_factors::SECRET_CONTEXT,
+            )
+            .expect("the secret opens")
     }
 
     /// Clears the last used TOTP window of admin `username` (see [`TestApp::admin_token`]).
