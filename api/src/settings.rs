@@ -64,12 +64,22 @@ pub struct JobsConfig {
     /// silent for three working days.
     #[serde(default = "default_transfer_auto_release_interval_ms")]
     pub transfer_auto_release_interval_ms: u64,
+    /// Rows re-anchored per transaction when a union moves to another anchor (county): each
+    /// batch is its own transaction, so no lock is held for long.
+    #[serde(default = "default_union_move_batch_size")]
+    pub union_move_batch_size: i32,
+    /// How often the server looks for a union move an interrupted server left unfinished (it
+    /// also looks at start-up).
+    #[serde(default = "default_union_move_resume_interval_ms")]
+    pub union_move_resume_interval_ms: u64,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
         Self {
             transfer_auto_release_interval_ms: default_transfer_auto_release_interval_ms(),
+            union_move_batch_size: default_union_move_batch_size(),
+            union_move_resume_interval_ms: default_union_move_resume_interval_ms(),
         }
     }
 }
@@ -78,12 +88,28 @@ fn default_transfer_auto_release_interval_ms() -> u64 {
     60_000
 }
 
+fn default_union_move_batch_size() -> i32 {
+    5_000
+}
+
+fn default_union_move_resume_interval_ms() -> u64 {
+    30_000
+}
+
 impl JobsConfig {
     /// Checks the values and says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         if !(10..=86_400_000).contains(&self.transfer_auto_release_interval_ms) {
             return Err(
                 "jobs.transfer_auto_release_interval_ms must be between 10 and 86400000".into(),
+            );
+        }
+        if !(1..=100_000).contains(&self.union_move_batch_size) {
+            return Err("jobs.union_move_batch_size must be between 1 and 100000".into());
+        }
+        if !(10..=86_400_000).contains(&self.union_move_resume_interval_ms) {
+            return Err(
+                "jobs.union_move_resume_interval_ms must be between 10 and 86400000".into(),
             );
         }
         Ok(())

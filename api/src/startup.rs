@@ -135,6 +135,7 @@ impl Application {
             docs_html,
         });
         crate::jobs::transfers::spawn_transfer_auto_release(state.clone());
+        crate::jobs::union_moves::spawn_union_move_resume(state.clone());
         let notification_jobs = crate::jobs::outbox::start(state.clone());
 
         let server = HttpServer::new(move || {

@@ -33,6 +33,7 @@ pub mod sign_in;
 pub mod target;
 pub mod text;
 pub mod transfer;
+pub mod union_change;
 pub mod vocab;
 
 pub use admin::{AdminRole, UnionPath};

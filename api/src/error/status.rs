@@ -50,7 +50,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::TransferNotReleased
         | ErrorCode::TransferNotRequested
         | ErrorCode::TransferAutoReleaseTooEarly
-        | ErrorCode::NoUnion => StatusCode::CONFLICT,
+        | ErrorCode::NoUnion
+        | ErrorCode::SuccessorRequired
+        | ErrorCode::UnionClosed
+        | ErrorCode::UnionHasAdmins
+        | ErrorCode::UnionHasChildren
+        | ErrorCode::UnionMoveInProgress => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
@@ -144,7 +149,10 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownField
         | ErrorCode::UnknownFormField
         | ErrorCode::UnknownRegion
-        | ErrorCode::WorkRegionTooCoarse => StatusCode::BAD_REQUEST,
+        | ErrorCode::WorkRegionTooCoarse
+        | ErrorCode::SuccessorInsideClosedUnion
+        | ErrorCode::UnionIsRoot
+        | ErrorCode::UnionMoveCycle => StatusCode::BAD_REQUEST,
     }
 }
 

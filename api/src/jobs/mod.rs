@@ -3,3 +3,4 @@
 pub mod escalation;
 pub mod outbox;
 pub mod transfers;
+pub mod union_moves;

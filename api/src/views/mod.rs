@@ -3,3 +3,4 @@
 pub mod application;
 pub mod member;
 pub mod transfer;
+pub mod union_change;

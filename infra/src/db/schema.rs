@@ -315,6 +315,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    union_moves (id) {
+        id -> Int8,
+        union_id -> Int8,
+        from_parent_id -> Int8,
+        to_parent_id -> Int8,
+        from_anchor_id -> Int8,
+        to_anchor_id -> Int8,
+        reanchored -> Array<Int8>,
+        status -> Text,
+        batch_size -> Int4,
+        batches -> Int4,
+        rows_moved -> Int8,
+        longest_batch_ms -> Int4,
+        actor_id -> Nullable<Uuid>,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -349,4 +369,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     deadline_alerts,
     review_stats_daily,
+    union_moves,
 );

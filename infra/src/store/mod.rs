@@ -16,4 +16,5 @@ pub mod reference_cache;
 pub mod regions;
 pub mod review_stats;
 pub mod transfers;
+pub mod union_changes;
 pub mod unions;
