@@ -27,3 +27,4 @@ mod sql;
 mod stats;
 mod stub;
 mod transfers;
+mod union_changes;
