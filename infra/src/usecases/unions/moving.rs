@@ -190,17 +190,25 @@ async fn finish(ctx: &Services, mut record: MoveRow) -> Result<MoveRow, StoreErr
     while record.status == "running" {
         let current = record.clone();
         let now = ctx.now();
-        record = db::run(&ctx.pool, move |conn| {
-            conn.transaction(|conn| {
-                let started = Instant::now();
-                let rows = store::reanchor_batch(conn, &current)?;
-                let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-                store::record_batch(conn, current.id, rows, ms, rows == 0, now)
-            })
-        })
-        .await?;
+        record = db::run(&ctx.pool, move |conn| run_batch(conn, &current, now)).await?;
     }
     Ok(record)
+}
+
+/// One batch of a running move in its own transaction on `conn`: re-anchors at most
+/// `batch_size` rows and counts them (and the transaction's duration) in the move's row; the
+/// batch that finds nothing left marks the move `done`.
+pub fn run_batch(
+    conn: &mut diesel::pg::PgConnection,
+    record: &MoveRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<MoveRow, StoreError> {
+    conn.transaction(|conn| {
+        let started = Instant::now();
+        let rows = store::reanchor_batch(conn, record)?;
+        let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        store::record_batch(conn, record.id, rows, ms, rows == 0, now)
+    })
 }
 
 /// Finishes the move left `running` by an interrupted server, if any; returns it once done.
