@@ -102,12 +102,18 @@ pub fn bench_move(
         "SELECT id FROM unions WHERE kind = 'federation' AND region_code = '500237' ORDER BY id LIMIT 1",
     )?
     .ok_or("no 巫山县 federation: run `zhijian-dev seed-demo` first")?;
-    let root = one_id(conn, "SELECT id FROM unions WHERE parent_id IS NULL ORDER BY id LIMIT 1")?
-        .ok_or("no root union")?;
+    let root = one_id(
+        conn,
+        &format!("SELECT split_part(path, '/', 2)::bigint AS id FROM unions WHERE id = {county}"),
+    )?
+    .ok_or("no root union")?;
     let target = match one_id(
         conn,
-        "SELECT id FROM unions WHERE kind = 'federation' AND length(region_code) = 6 \
-         AND region_code <> '500237' AND closed_at IS NULL ORDER BY id LIMIT 1",
+        &format!(
+            "SELECT id FROM unions WHERE kind = 'federation' AND length(region_code) = 6 \
+             AND region_code <> '500237' AND closed_at IS NULL AND path LIKE '/{root}/%' \
+             ORDER BY id LIMIT 1"
+        ),
     )? {
         Some(id) => id,
         None => {
@@ -158,7 +164,10 @@ pub fn bench_move(
     // not a routing candidate for anything else the bench does
     execute(
         conn,
-        &format!("UPDATE unions SET accepting = false WHERE id = {}", union.id),
+        &format!(
+            "UPDATE unions SET accepting = false WHERE id = {}",
+            union.id
+        ),
     )?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let columns = APPLICATION_COLUMNS.join(", ");
@@ -205,7 +214,9 @@ pub fn bench_move(
             union.id
         ),
     )?;
-    execute(conn, "ANALYZE applications; ANALYZE members; ANALYZE audit_reach")?;
+    for table in ["applications", "members", "audit_reach"] {
+        execute(conn, &format!("ANALYZE {table}"))?;
+    }
     let load_ms = loading.elapsed().as_millis();
 
     let root_path = UnionPath::parse(&format!("/{root}/")).map_err(|e| e.to_string())?;
@@ -216,7 +227,10 @@ pub fn bench_move(
     };
     let version: i64 = one_id(
         conn,
-        &format!("SELECT version::bigint AS id FROM unions WHERE id = {}", union.id),
+        &format!(
+            "SELECT version::bigint AS id FROM unions WHERE id = {}",
+            union.id
+        ),
     )?
     .ok_or("the new union vanished")?;
     let input = MoveUnion {

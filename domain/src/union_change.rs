@@ -177,7 +177,11 @@ pub fn check_close(
 
 /// The path of a union of the moved subtree after the move: `old_root` (the moved union's
 /// path) replaced by `new_root` (the new parent's path and the moved union) at its start.
-pub fn moved_path(path: &UnionPath, old_root: &UnionPath, new_root: &UnionPath) -> Option<UnionPath> {
+pub fn moved_path(
+    path: &UnionPath,
+    old_root: &UnionPath,
+    new_root: &UnionPath,
+) -> Option<UnionPath> {
     if !old_root.contains(path) {
         return None;
     }
@@ -260,7 +264,10 @@ mod tests {
 
     #[test]
     fn an_empty_union_closes_without_successor() {
-        assert_eq!(check_close(&place("/1/2/"), Holdings::default(), None), Ok(()));
+        assert_eq!(
+            check_close(&place("/1/2/"), Holdings::default(), None),
+            Ok(())
+        );
     }
 
     #[test]
@@ -302,7 +309,10 @@ mod tests {
             Err(CloseUnionError::SuccessorClosed)
         );
         // the parent is a fine successor
-        assert_eq!(check_close(&place("/1/2/"), holdings, Some(&place("/1/"))), Ok(()));
+        assert_eq!(
+            check_close(&place("/1/2/"), holdings, Some(&place("/1/"))),
+            Ok(())
+        );
     }
 
     #[test]

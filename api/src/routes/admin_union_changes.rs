@@ -69,7 +69,11 @@ pub async fn close(
         reason,
     };
     let closed = close::close_union(&state.services, admin.actor()?, input).await?;
-    Ok(HttpResponse::Ok().json(UnionChangeView::new(&closed.union, Some(&closed.moved), None)))
+    Ok(HttpResponse::Ok().json(UnionChangeView::new(
+        &closed.union,
+        Some(&closed.moved),
+        None,
+    )))
 }
 
 /// `POST /v1/admin/unions/{id}/move`: 调整隶属关系, the subtree and its rows following.
@@ -89,5 +93,9 @@ pub async fn move_union(
         batch_size,
     };
     let moved = moving::move_union(&state.services, admin.actor()?, input).await?;
-    Ok(HttpResponse::Ok().json(UnionChangeView::new(&moved.union, None, moved.record.as_ref())))
+    Ok(HttpResponse::Ok().json(UnionChangeView::new(
+        &moved.union,
+        None,
+        moved.record.as_ref(),
+    )))
 }

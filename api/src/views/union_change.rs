@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use zhijian_infra::store::union_changes::{Moved, MoveRow, UnionState};
+use zhijian_infra::store::union_changes::{MoveRow, Moved, UnionState};
 
 /// A union after a close or a move.
 #[derive(Debug, Serialize)]

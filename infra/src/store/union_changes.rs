@@ -71,7 +71,11 @@ impl UnionState {
 }
 
 /// The union `id`, locked for the rest of the transaction when `lock`.
-pub fn load(conn: &mut PgConnection, id: i64, lock: bool) -> Result<Option<UnionState>, StoreError> {
+pub fn load(
+    conn: &mut PgConnection,
+    id: i64,
+    lock: bool,
+) -> Result<Option<UnionState>, StoreError> {
     let query = unions::table.find(id).select(UnionState::as_select());
     Ok(if lock {
         query.for_update().first(conn).optional()?
@@ -392,7 +396,11 @@ pub fn switch_place(
     // its own and its subtree's).
     let from_anchor = union.anchor_id;
     let reanchored: Vec<i64> = changed.iter().map(|c| c.id).collect();
-    let status = if reanchored.is_empty() { "done" } else { "running" };
+    let status = if reanchored.is_empty() {
+        "done"
+    } else {
+        "running"
+    };
     let row = diesel::insert_into(union_moves::table)
         .values((
             union_moves::union_id.eq(union.id),

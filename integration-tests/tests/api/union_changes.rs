@@ -83,7 +83,10 @@ async fn federation(app: &TestApp) -> Federation {
         root,
         county,
         other_county: other.id,
-        courier: id_of(app, "SELECT id FROM unions WHERE name = '巫山县快递行业工会联合会'"),
+        courier: id_of(
+            app,
+            "SELECT id FROM unions WHERE name = '巫山县快递行业工会联合会'",
+        ),
         gaotang: id_of(app, "SELECT id FROM unions WHERE name = '高唐街道总工会'"),
         jingtan: id_of(app, "SELECT id FROM unions WHERE name = '净坛社区联合工会'"),
         root_manager_id: root_manager.as_uuid(),
@@ -96,7 +99,10 @@ fn exec(app: &TestApp, sql: &str) {
 }
 
 fn version(app: &TestApp, union: i64) -> i64 {
-    count(app, &format!("SELECT version::bigint FROM unions WHERE id = {union}"))
+    count(
+        app,
+        &format!("SELECT version::bigint FROM unions WHERE id = {union}"),
+    )
 }
 
 async fn close(app: &TestApp, token: &str, union: i64, body: Value) -> TestResponse {
@@ -126,8 +132,14 @@ fn snapshot(app: &TestApp) -> [i64; 6] {
     [
         count(app, "SELECT count(*) FROM audit_log"),
         count(app, "SELECT coalesce(sum(version), 0)::bigint FROM unions"),
-        count(app, "SELECT count(*) FROM unions WHERE closed_at IS NOT NULL"),
-        count(app, "SELECT coalesce(sum(version), 0)::bigint FROM applications"),
+        count(
+            app,
+            "SELECT count(*) FROM unions WHERE closed_at IS NOT NULL",
+        ),
+        count(
+            app,
+            "SELECT coalesce(sum(version), 0)::bigint FROM applications",
+        ),
         count(app, "SELECT coalesce(sum(version), 0)::bigint FROM members"),
         count(app, "SELECT count(*) FROM affiliations"),
     ]
@@ -166,7 +178,10 @@ async fn ids(app: &TestApp, token: &str, path: &str, key: &str) -> Vec<String> {
 async fn listed(app: &TestApp, token: &str, objects: &[String]) -> Vec<String> {
     let mut seen = Vec::new();
     for (path, key) in [
-        ("/v1/admin/applications?status=pending_review&limit=100", "id"),
+        (
+            "/v1/admin/applications?status=pending_review&limit=100",
+            "id",
+        ),
         ("/v1/admin/members?limit=100", "id"),
         ("/v1/admin/audit?limit=100", "object_id"),
     ] {
@@ -198,7 +213,11 @@ async fn a_close_moves_open_applications_pooled_ones_and_members_to_the_successo
     // the courier reviewer is still bound to it
     let before = snapshot(&app);
     let body = json!({ "version": version(&app, f.courier), "successor_id": f.gaotang });
-    assert_refused(&close(&app, &manager, f.courier, body.clone()).await, 409, "union_has_admins");
+    assert_refused(
+        &close(&app, &manager, f.courier, body.clone()).await,
+        409,
+        "union_has_admins",
+    );
     assert_eq!(snapshot(&app), before);
     exec(
         &app,
@@ -214,9 +233,16 @@ async fn a_close_moves_open_applications_pooled_ones_and_members_to_the_successo
         closed.body["moved"],
         json!({ "applications": 2, "members": 1, "transfers": 0 })
     );
-    for (table, id) in [("applications", &pending), ("applications", &pooled), ("members", &member)] {
+    for (table, id) in [
+        ("applications", &pending),
+        ("applications", &pooled),
+        ("members", &member),
+    ] {
         assert_eq!(
-            count(&app, &format!("SELECT union_id FROM {table} WHERE id = '{id}'")),
+            count(
+                &app,
+                &format!("SELECT union_id FROM {table} WHERE id = '{id}'")
+            ),
             f.gaotang
         );
     }
@@ -236,13 +262,21 @@ async fn a_close_moves_open_applications_pooled_ones_and_members_to_the_successo
     assert_eq!(
         count(
             &app,
-            &format!("SELECT count(*) FROM audit_log WHERE object_kind = 'union' AND object_id = '{}' AND action = 'close'", f.courier)
+            &format!(
+                "SELECT count(*) FROM audit_log WHERE object_kind = 'union' AND object_id = '{}' AND action = 'close'",
+                f.courier
+            )
         ),
         1
     );
     // the affiliation history shows the reorganisation
     let detail = app
-        .call(Method::GET, &format!("/v1/admin/members/{member}"), &manager, None)
+        .call(
+            Method::GET,
+            &format!("/v1/admin/members/{member}"),
+            &manager,
+            None,
+        )
         .await;
     assert_eq!(detail.status, 200, "{}", detail.text);
     let periods = detail.body["affiliations"].as_array().unwrap();
@@ -254,18 +288,32 @@ async fn a_close_moves_open_applications_pooled_ones_and_members_to_the_successo
     assert!(periods[1].get("to").is_none());
     // the successor's admins decide now
     let gaotang = app.admin_token("gaotang-reviewer").await;
-    assert!(ids(&app, &gaotang, "/v1/admin/applications?status=pending_review&limit=100", "id")
+    assert!(
+        ids(
+            &app,
+            &gaotang,
+            "/v1/admin/applications?status=pending_review&limit=100",
+            "id"
+        )
         .await
-        .contains(&pending));
+        .contains(&pending)
+    );
     // routing never sends it anything again
     let next = pending_application(&app, "close-after", 4).await;
     assert_ne!(
-        count(&app, &format!("SELECT union_id FROM applications WHERE id = '{next}'")),
+        count(
+            &app,
+            &format!("SELECT union_id FROM applications WHERE id = '{next}'")
+        ),
         f.courier
     );
     // closed once
     let again = json!({ "version": version(&app, f.courier), "successor_id": f.gaotang });
-    assert_refused(&close(&app, &manager, f.courier, again).await, 409, "union_closed");
+    assert_refused(
+        &close(&app, &manager, f.courier, again).await,
+        409,
+        "union_closed",
+    );
 }
 
 #[tokio::test]
@@ -279,7 +327,13 @@ async fn a_close_without_successor_while_members_remain_is_refused_and_writes_no
     );
     let manager = app.admin_token("wushan-manager").await;
     let before = snapshot(&app);
-    let refused = close(&app, &manager, f.courier, json!({ "version": version(&app, f.courier) })).await;
+    let refused = close(
+        &app,
+        &manager,
+        f.courier,
+        json!({ "version": version(&app, f.courier) }),
+    )
+    .await;
     assert_refused(&refused, 409, "successor_required");
     assert_eq!(refused.body["field"], "successor_id");
     assert_eq!(snapshot(&app), before);
@@ -293,16 +347,28 @@ async fn a_successor_outside_the_subtree_or_inside_the_closed_union_is_refused()
     let before = snapshot(&app);
     // another county: not in the manager's subtree
     let outside = json!({ "version": version(&app, f.jingtan), "successor_id": f.other_county });
-    assert_refused(&close(&app, &manager, f.jingtan, outside).await, 404, "not_found");
+    assert_refused(
+        &close(&app, &manager, f.jingtan, outside).await,
+        404,
+        "not_found",
+    );
     // the closed union's own child
     let inside = json!({ "version": version(&app, f.gaotang), "successor_id": f.jingtan });
     let refused = close(&app, &manager, f.gaotang, inside).await;
     assert_refused(&refused, 400, "successor_inside_closed_union");
     let itself = json!({ "version": version(&app, f.gaotang), "successor_id": f.gaotang });
-    assert_refused(&close(&app, &manager, f.gaotang, itself).await, 400, "successor_inside_closed_union");
+    assert_refused(
+        &close(&app, &manager, f.gaotang, itself).await,
+        400,
+        "successor_inside_closed_union",
+    );
     // children still open
     let children = json!({ "version": version(&app, f.gaotang), "successor_id": f.courier });
-    assert_refused(&close(&app, &manager, f.gaotang, children).await, 409, "union_has_children");
+    assert_refused(
+        &close(&app, &manager, f.gaotang, children).await,
+        409,
+        "union_has_children",
+    );
     assert_eq!(snapshot(&app), before);
 }
 
@@ -314,16 +380,44 @@ async fn a_root_union_is_neither_closed_nor_moved_and_a_cycle_is_refused() {
     let manager = app.admin_token("wushan-manager").await;
     let before = snapshot(&app);
     let root = json!({ "version": version(&app, f.root) });
-    assert_refused(&close(&app, &root_manager, f.root, root).await, 400, "union_is_root");
-    assert_refused(&move_to(&app, &root_manager, f.root, f.county).await, 400, "union_is_root");
+    assert_refused(
+        &close(&app, &root_manager, f.root, root).await,
+        400,
+        "union_is_root",
+    );
+    assert_refused(
+        &move_to(&app, &root_manager, f.root, f.county).await,
+        400,
+        "union_is_root",
+    );
     // the county manager does not even see the root
-    assert_refused(&move_to(&app, &manager, f.root, f.county).await, 404, "not_found");
+    assert_refused(
+        &move_to(&app, &manager, f.root, f.county).await,
+        404,
+        "not_found",
+    );
     // under its own descendant, or itself
-    assert_refused(&move_to(&app, &manager, f.gaotang, f.jingtan).await, 400, "union_move_cycle");
-    assert_refused(&move_to(&app, &manager, f.gaotang, f.gaotang).await, 400, "union_move_cycle");
-    assert_refused(&move_to(&app, &root_manager, f.county, f.jingtan).await, 400, "union_move_cycle");
+    assert_refused(
+        &move_to(&app, &manager, f.gaotang, f.jingtan).await,
+        400,
+        "union_move_cycle",
+    );
+    assert_refused(
+        &move_to(&app, &manager, f.gaotang, f.gaotang).await,
+        400,
+        "union_move_cycle",
+    );
+    assert_refused(
+        &move_to(&app, &root_manager, f.county, f.jingtan).await,
+        400,
+        "union_move_cycle",
+    );
     // a new parent outside the subtree
-    assert_refused(&move_to(&app, &manager, f.jingtan, f.other_county).await, 404, "not_found");
+    assert_refused(
+        &move_to(&app, &manager, f.jingtan, f.other_county).await,
+        404,
+        "not_found",
+    );
     assert_eq!(snapshot(&app), before);
 }
 
@@ -337,13 +431,29 @@ async fn stale_versions_and_roles_that_may_not_manage_are_refused() {
     let before = snapshot(&app);
     let stale = json!({ "version": version(&app, f.jingtan) + 1, "parent_id": f.county });
     let path = format!("/v1/admin/unions/{}/move", f.jingtan);
-    assert_refused(&app.call(Method::POST, &path, &manager, Some(&stale)).await, 409, "stale_version");
+    assert_refused(
+        &app.call(Method::POST, &path, &manager, Some(&stale)).await,
+        409,
+        "stale_version",
+    );
     let stale = json!({ "version": version(&app, f.jingtan) + 1 });
-    assert_refused(&close(&app, &manager, f.jingtan, stale).await, 409, "stale_version");
+    assert_refused(
+        &close(&app, &manager, f.jingtan, stale).await,
+        409,
+        "stale_version",
+    );
     for token in [viewer, reviewer] {
-        assert_refused(&move_to(&app, &token, f.jingtan, f.county).await, 403, "forbidden");
+        assert_refused(
+            &move_to(&app, &token, f.jingtan, f.county).await,
+            403,
+            "forbidden",
+        );
         let body = json!({ "version": version(&app, f.jingtan) });
-        assert_refused(&close(&app, &token, f.jingtan, body).await, 403, "forbidden");
+        assert_refused(
+            &close(&app, &token, f.jingtan, body).await,
+            403,
+            "forbidden",
+        );
     }
     assert_eq!(snapshot(&app), before);
 }
@@ -394,9 +504,21 @@ async fn move_courier_and_check(app: &TestApp, f: &Federation, objects: &[String
     assert!(listed(app, &county, objects).await.is_empty());
     assert_eq!(listed(app, &other, objects).await, before_county);
     assert_eq!(listed(app, &root, objects).await, before_county);
-    let audit = ids(app, &other, "/v1/admin/audit?object_kind=union&limit=100", "object_id").await;
+    let audit = ids(
+        app,
+        &other,
+        "/v1/admin/audit?object_kind=union&limit=100",
+        "object_id",
+    )
+    .await;
     assert!(audit.contains(&f.courier.to_string()));
-    let audit = ids(app, &county, "/v1/admin/audit?object_kind=union&limit=100", "object_id").await;
+    let audit = ids(
+        app,
+        &county,
+        "/v1/admin/audit?object_kind=union&limit=100",
+        "object_id",
+    )
+    .await;
     assert!(!audit.contains(&f.courier.to_string()));
     moved.body
 }
@@ -477,7 +599,11 @@ async fn an_interrupted_move_lists_each_row_once_and_resumes_at_start_up() {
     assert_eq!(split, everything);
     // another move waits for this one
     let root = app.admin_token("root-manager").await;
-    assert_refused(&move_to(&app, &root, f.jingtan, f.county).await, 409, "union_move_in_progress");
+    assert_refused(
+        &move_to(&app, &root, f.jingtan, f.county).await,
+        409,
+        "union_move_in_progress",
+    );
     // a server starting on the database finishes it
     let second = zhijian_api::startup::Application::build_with_clock(
         app.settings.clone(),
@@ -489,7 +615,14 @@ async fn an_interrupted_move_lists_each_row_once_and_resumes_at_start_up() {
     tokio::spawn(second.run_until_stopped());
     let mut done = false;
     for _ in 0..100 {
-        if count(&app, &format!("SELECT count(*) FROM union_moves WHERE id = {} AND status = 'done'", record.id)) == 1 {
+        if count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM union_moves WHERE id = {} AND status = 'done'",
+                record.id
+            ),
+        ) == 1
+        {
             done = true;
             break;
         }

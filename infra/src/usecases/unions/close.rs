@@ -125,16 +125,47 @@ pub async fn close_union(
                     let moved = store::move_holdings(conn, union.id, successor.id, now)?;
                     let actor = admin.audit_actor();
                     let why = format!("union {} → union {}", union.id, successor.id);
-                    let ids = |v: &[uuid::Uuid]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
-                    store::audit_many(conn, &actor, now, "application", &ids(&moved.applications), "reorganise", &why)?;
-                    store::audit_many(conn, &actor, now, "member", &ids(&moved.members), "reorganise", &why)?;
-                    store::audit_many(conn, &actor, now, "transfer", &ids(&moved.transfers), "reorganise", &why)?;
+                    let ids =
+                        |v: &[uuid::Uuid]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+                    store::audit_many(
+                        conn,
+                        &actor,
+                        now,
+                        "application",
+                        &ids(&moved.applications),
+                        "reorganise",
+                        &why,
+                    )?;
+                    store::audit_many(
+                        conn,
+                        &actor,
+                        now,
+                        "member",
+                        &ids(&moved.members),
+                        "reorganise",
+                        &why,
+                    )?;
+                    store::audit_many(
+                        conn,
+                        &actor,
+                        now,
+                        "transfer",
+                        &ids(&moved.transfers),
+                        "reorganise",
+                        &why,
+                    )?;
                     moved
                 }
                 None => Moved::default(),
             };
-            let closed = store::close(conn, union.id, union.version, successor.as_ref().map(|s| s.id), now)?
-                .ok_or(CloseError::Stale)?;
+            let closed = store::close(
+                conn,
+                union.id,
+                union.version,
+                successor.as_ref().map(|s| s.id),
+                now,
+            )?
+            .ok_or(CloseError::Stale)?;
             let reason = match (&successor, &input.reason) {
                 (Some(s), Some(r)) => format!("successor {}: {}", s.id, r.as_str()),
                 (Some(s), None) => format!("successor {}", s.id),
