@@ -35,6 +35,7 @@ BEGIN
 END;
 $$;
 
+DROP TABLE union_move_rows;
 DROP TABLE union_moves;
 
 CREATE OR REPLACE FUNCTION unions_place_is_fixed() RETURNS trigger

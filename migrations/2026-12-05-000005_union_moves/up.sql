@@ -5,8 +5,9 @@
 -- the transaction-local flag `zhijian.moving_union` and keeps paths and anchors exact: one
 -- small transaction rewrites the paths and anchors of the moved subtree's unions and records a
 -- `union_moves` row; the dependent rows (applications, members, audit reach) of the unions whose
--- anchor changed are then re-anchored in batches, each its own transaction, and the row records
--- the progress, so an interrupted move resumes (the server's `union_moves` job).
+-- anchor changed are then listed (`union_move_rows`) and re-anchored in batches, each its own
+-- transaction, and the row records the progress, so an interrupted move resumes (the server's
+-- `union_moves` job).
 --
 -- Invariant while a move runs (status `running`): every union has its final path and anchor,
 -- every dependent row inserted or moved since has its final anchor (the triggers read the
@@ -38,6 +39,8 @@ CREATE TABLE union_moves (
     reanchored       bigint[]    NOT NULL,
     status           text        NOT NULL CHECK (status IN ('running', 'done')),
     batch_size       integer     NOT NULL CHECK (batch_size > 0),
+    -- Whether the rows to re-anchor are listed in `union_move_rows` (step 2 of the move).
+    collected        boolean     NOT NULL DEFAULT false,
     batches          integer     NOT NULL DEFAULT 0,
     rows_moved       bigint      NOT NULL DEFAULT 0,
     longest_batch_ms integer     NOT NULL DEFAULT 0,
@@ -49,6 +52,21 @@ CREATE TABLE union_moves (
 -- One move at a time: a second one waits for the first to finish (409 `union_move_in_progress`).
 CREATE UNIQUE INDEX union_moves_one_running ON union_moves ((true)) WHERE status = 'running';
 CREATE INDEX union_moves_union_idx ON union_moves (union_id, id);
+
+-- The rows a running move still has to re-anchor, listed once (one scan of the unions' rows)
+-- and taken in `seq` order a batch at a time, so each batch costs its own size, not the
+-- subtree's. An application or member by id; an audit reach row by its key.
+CREATE TABLE union_move_rows (
+    move_id   bigint    NOT NULL REFERENCES union_moves (id),
+    seq       bigserial,
+    kind      text      NOT NULL CHECK (kind IN ('application', 'member', 'audit_reach')),
+    row_id    uuid,
+    audit_id  bigint,
+    via       text,
+    union_id  bigint,
+    PRIMARY KEY (move_id, seq),
+    CHECK ((kind = 'audit_reach') = (row_id IS NULL))
+);
 
 -- The trail records changes to unions themselves (a close, a move): object kind `union`, whose
 -- reach is the union. Another change may widen the same constraint; only add what is missing.

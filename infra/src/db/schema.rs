@@ -316,6 +316,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    union_move_rows (move_id, seq) {
+        move_id -> Int8,
+        seq -> Int8,
+        kind -> Text,
+        row_id -> Nullable<Uuid>,
+        audit_id -> Nullable<Int8>,
+        via -> Nullable<Text>,
+        union_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     union_moves (id) {
         id -> Int8,
         union_id -> Int8,
@@ -326,6 +338,7 @@ diesel::table! {
         reanchored -> Array<Int8>,
         status -> Text,
         batch_size -> Int4,
+        collected -> Bool,
         batches -> Int4,
         rows_moved -> Int8,
         longest_batch_ms -> Int4,
@@ -348,6 +361,7 @@ diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> unions (union_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(review_stats_daily -> unions (union_id));
+diesel::joinable!(union_move_rows -> union_moves (move_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -370,4 +384,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deadline_alerts,
     review_stats_daily,
     union_moves,
+    union_move_rows,
 );

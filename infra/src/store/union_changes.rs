@@ -310,6 +310,8 @@ pub struct MoveRow {
     pub status: String,
     /// Rows per batch.
     pub batch_size: i32,
+    /// Whether the rows to re-anchor are listed.
+    pub collected: bool,
     /// Batches run so far.
     pub batches: i32,
     /// Rows re-anchored so far.
@@ -420,37 +422,61 @@ pub fn switch_place(
     Ok((moved, row))
 }
 
-/// One batch of the move: re-anchors at most `batch_size` rows of one table (applications, then
-/// members, then audit reach); `0` when none is left.
-pub fn reanchor_batch(conn: &mut PgConnection, row: &MoveRow) -> Result<usize, StoreError> {
-    for statement in [
-        sql::REANCHOR_APPLICATIONS,
-        sql::REANCHOR_MEMBERS,
-        sql::REANCHOR_AUDIT_REACH,
-    ] {
-        let n = diesel::sql_query(statement)
-            .bind::<Array<BigInt>, _>(&row.reanchored)
-            .bind::<BigInt, _>(row.to_anchor_id)
-            .bind::<BigInt, _>(i64::from(row.batch_size))
-            .execute(conn)?;
-        if n > 0 {
-            return Ok(n);
-        }
-    }
-    Ok(0)
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
-/// Records one batch of `rows` rows that held its transaction `ms` milliseconds; `done` ends
-/// the move.
-pub fn record_batch(
+/// Lists the rows of the move's unions that still carry another anchor (one scan of those
+/// unions' rows); answers how many.
+pub fn collect(conn: &mut PgConnection, row: &MoveRow) -> Result<usize, StoreError> {
+    let mut listed = 0;
+    for statement in [
+        sql::COLLECT_APPLICATIONS,
+        sql::COLLECT_MEMBERS,
+        sql::COLLECT_AUDIT_REACH,
+    ] {
+        listed += diesel::sql_query(statement)
+            .bind::<BigInt, _>(row.id)
+            .bind::<Array<BigInt>, _>(&row.reanchored)
+            .bind::<BigInt, _>(row.to_anchor_id)
+            .execute(conn)?;
+    }
+    Ok(listed)
+}
+
+/// One batch of the move: takes at most `batch_size` listed rows and re-anchors them; `0` when
+/// the list is empty.
+pub fn reanchor_batch(conn: &mut PgConnection, row: &MoveRow) -> Result<usize, StoreError> {
+    let taken = diesel::sql_query(sql::REANCHOR_BATCH)
+        .bind::<BigInt, _>(row.id)
+        .bind::<BigInt, _>(i64::from(row.batch_size))
+        .get_result::<Taken>(conn)?;
+    Ok(usize::try_from(taken.n).unwrap_or(0))
+}
+
+/// How one step of a move went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Rows re-anchored (0 for a collection).
+    pub rows: usize,
+    /// The step's transaction, in milliseconds.
+    pub ms: i32,
+    /// Whether the rows to re-anchor are listed now.
+    pub collected: bool,
+    /// Whether the move is finished.
+    pub done: bool,
+}
+
+/// Records one step of move `id`.
+pub fn record_step(
     conn: &mut PgConnection,
     id: i64,
-    rows: usize,
-    ms: i32,
-    done: bool,
+    step: Step,
     now: DateTime<Utc>,
 ) -> Result<MoveRow, StoreError> {
-    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+    let rows = i64::try_from(step.rows).unwrap_or(i64::MAX);
     let counted = i32::from(rows > 0);
     Ok(diesel::update(union_moves::table.find(id))
         .set((
@@ -459,10 +485,11 @@ pub fn record_batch(
             union_moves::longest_batch_ms.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
                 "greatest(longest_batch_ms, ",
             )
-            .bind::<diesel::sql_types::Integer, _>(ms)
+            .bind::<diesel::sql_types::Integer, _>(step.ms)
             .sql(")")),
-            union_moves::status.eq(if done { "done" } else { "running" }),
-            union_moves::finished_at.eq(done.then_some(now)),
+            union_moves::collected.eq(step.collected),
+            union_moves::status.eq(if step.done { "done" } else { "running" }),
+            union_moves::finished_at.eq(step.done.then_some(now)),
         ))
         .returning(MoveRow::as_returning())
         .get_result(conn)?)

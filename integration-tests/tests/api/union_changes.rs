@@ -575,9 +575,10 @@ async fn an_interrupted_move_lists_each_row_once_and_resumes_at_start_up() {
         batch_size: 1,
     };
     let started = moving::start_move(&mut conn, &actor, input, chrono::Utc::now()).unwrap();
-    let record = started.record.unwrap();
+    let mut record = started.record.unwrap();
     assert_eq!(record.status, "running");
-    // batches of one row: the applications, then the members, then part of the audit reach
+    // the list of rows, then batches of one row: the applications, the members and part of the
+    // audit reach
     let some = count(
         &app,
         &format!(
@@ -586,9 +587,10 @@ async fn an_interrupted_move_lists_each_row_once_and_resumes_at_start_up() {
             f.courier
         ),
     );
-    for _ in 0..some {
-        zhijian_infra::store::union_changes::reanchor_batch(&mut conn, &record).unwrap();
+    for _ in 0..=some {
+        record = moving::run_batch(&mut conn, &record, chrono::Utc::now()).unwrap();
     }
+    assert_eq!(record.status, "running");
     // meanwhile every row is listed by exactly one of the two counties
     let mut split = listed(&app, &county, &objects).await;
     assert!(!split.is_empty());

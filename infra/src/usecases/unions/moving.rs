@@ -9,9 +9,11 @@
 //!    `union_moves` (with the unions whose anchor changed) and the audit row (`move`, object
 //!    `union`, `parent A → parent B`);
 //! 2. when anchors changed, the dependent rows of those unions — applications, members, audit
-//!    reach — are re-anchored in batches of `batch_size` rows, each batch its own transaction,
-//!    the progress (batches, rows, longest batch) counted in the move's row; the last batch
-//!    marks it `done`.
+//!    reach — still carrying the old anchor are listed (`union_move_rows`, one transaction,
+//!    reading them only), then re-anchored in batches of `batch_size` rows taken off the list,
+//!    each batch its own transaction (so each costs its own size, not the subtree's), the
+//!    progress (batches, rows, longest transaction) counted in the move's row; when the list is
+//!    empty it is made once more, and the move is `done` when that finds nothing.
 //!
 //! Transfers and member history refer to unions by id: nothing to rewrite. An interrupted move
 //! (a crash between batches) stays `running`; [`resume_moves`] finishes it (the server runs it
@@ -33,7 +35,7 @@ use zhijian_domain::union_change::{self, MayNotReorganise, MoveUnionError};
 use crate::db::{self, StoreError};
 use crate::store::applications::AdminActor;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::union_changes::{self as store, MoveRow, UnionState};
+use crate::store::union_changes::{self as store, MoveRow, Step, UnionState};
 use crate::usecases::Services;
 
 /// What to move where.
@@ -195,9 +197,11 @@ async fn finish(ctx: &Services, mut record: MoveRow) -> Result<MoveRow, StoreErr
     Ok(record)
 }
 
-/// One batch of a running move in its own transaction on `conn`: re-anchors at most
-/// `batch_size` rows and counts them (and the transaction's duration) in the move's row; the
-/// batch that finds nothing left marks the move `done`.
+/// One step of a running move in its own transaction on `conn`, counted in the move's row
+/// with its duration: first the list of the rows to re-anchor (one scan of the moved unions'
+/// rows), then batches of at most `batch_size` of them; when the list is empty it is made once
+/// more (a row written with the old anchor by a transaction that overlapped the first step is
+/// caught there) and the move is `done` when that finds nothing.
 pub fn run_batch(
     conn: &mut diesel::pg::PgConnection,
     record: &MoveRow,
@@ -205,9 +209,36 @@ pub fn run_batch(
 ) -> Result<MoveRow, StoreError> {
     conn.transaction(|conn| {
         let started = Instant::now();
-        let rows = store::reanchor_batch(conn, record)?;
-        let ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        store::record_batch(conn, record.id, rows, ms, rows == 0, now)
+        let elapsed =
+            |started: Instant| i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        let step = if record.collected {
+            let rows = store::reanchor_batch(conn, record)?;
+            if rows > 0 {
+                Step {
+                    rows,
+                    ms: elapsed(started),
+                    collected: true,
+                    done: false,
+                }
+            } else {
+                let listed = store::collect(conn, record)?;
+                Step {
+                    rows: 0,
+                    ms: elapsed(started),
+                    collected: true,
+                    done: listed == 0,
+                }
+            }
+        } else {
+            store::collect(conn, record)?;
+            Step {
+                rows: 0,
+                ms: elapsed(started),
+                collected: true,
+                done: false,
+            }
+        };
+        store::record_step(conn, record.id, step, now)
     })
 }
 
