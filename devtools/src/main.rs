@@ -242,7 +242,8 @@ fn bench_move(settings: &Settings, args: &[String]) -> Result<(), String> {
     let figures = zhijian_devtools::move_bench::bench_move(&mut conn, applications, batch_size)?;
     println!(
         "moved a union with {} applications and {} members: {} rows re-anchored in {} batches of \
-         {} in {} ms (first transaction {} ms, longest batch {} ms; loading took {} ms)",
+         {} in {} ms (first transaction {} ms, longest batch {} ms, listings {:?} ms; loading \
+         took {} ms)",
         figures.applications,
         figures.members,
         figures.rows_moved,
@@ -251,6 +252,7 @@ fn bench_move(settings: &Settings, args: &[String]) -> Result<(), String> {
         figures.total_ms,
         figures.switch_ms,
         figures.longest_batch_ms,
+        figures.collect_ms,
         figures.load_ms
     );
     println!("BENCH_JSON {}", figures.json());

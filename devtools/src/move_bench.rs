@@ -37,8 +37,13 @@ pub struct MoveFigures {
     pub batches: i32,
     /// The first transaction (union rows: paths, anchors, the move's record), in ms.
     pub switch_ms: u128,
-    /// The longest batch transaction, in ms.
-    pub longest_batch_ms: i32,
+    /// The longest batch transaction (re-anchoring rows), in ms.
+    pub longest_batch_ms: u128,
+    /// The transactions listing the rows to re-anchor (reading them only), in ms: the first
+    /// listing and the final one.
+    pub collect_ms: Vec<u128>,
+    /// The longest transaction of the move, whatever it did, in ms.
+    pub longest_transaction_ms: i32,
     /// The whole move, in ms.
     pub total_ms: u128,
     /// Loading the rows (not part of the move), in ms.
@@ -50,8 +55,8 @@ impl MoveFigures {
     pub fn json(&self) -> String {
         format!(
             "{{\"applications\": {}, \"members\": {}, \"rows_moved\": {}, \"batch_size\": {}, \
-             \"batches\": {}, \"switch_ms\": {}, \"longest_batch_ms\": {}, \"total_ms\": {}, \
-             \"load_ms\": {}}}",
+             \"batches\": {}, \"switch_ms\": {}, \"longest_batch_ms\": {}, \"collect_ms\": {:?}, \
+             \"longest_transaction_ms\": {}, \"total_ms\": {}, \"load_ms\": {}}}",
             self.applications,
             self.members,
             self.rows_moved,
@@ -59,6 +64,8 @@ impl MoveFigures {
             self.batches,
             self.switch_ms,
             self.longest_batch_ms,
+            self.collect_ms,
+            self.longest_transaction_ms,
             self.total_ms,
             self.load_ms
         )
@@ -244,8 +251,18 @@ pub fn bench_move(
         .map_err(|e| format!("the move was refused: {e}"))?;
     let switch_ms = started.elapsed().as_millis();
     let mut record = moved.record.ok_or("the union did not move")?;
+    let (mut longest_batch_ms, mut collect_ms) = (0, Vec::new());
     while record.status == "running" {
-        record = moving::run_batch(conn, &record, chrono::Utc::now()).map_err(|e| e.to_string())?;
+        let step = Instant::now();
+        let next =
+            moving::run_batch(conn, &record, chrono::Utc::now()).map_err(|e| e.to_string())?;
+        let ms = step.elapsed().as_millis();
+        if next.rows_moved > record.rows_moved {
+            longest_batch_ms = longest_batch_ms.max(ms);
+        } else {
+            collect_ms.push(ms);
+        }
+        record = next;
     }
     let total_ms = started.elapsed().as_millis();
     Ok(MoveFigures {
@@ -255,7 +272,9 @@ pub fn bench_move(
         batch_size,
         batches: record.batches,
         switch_ms,
-        longest_batch_ms: record.longest_batch_ms,
+        longest_batch_ms,
+        collect_ms,
+        longest_transaction_ms: record.longest_batch_ms,
         total_ms,
         load_ms,
     })
