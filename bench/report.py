@@ -120,6 +120,7 @@ def assemble(raw, results):
         "b3": {"server": load(raw, "b3_wrk"), "redis_benchmark": load(raw, "b3_redis"),
                "server_cpu_s": load(raw, "b3_wrk_cpu")},
         "b4": {"server": load(raw, "b4_wrk")},
+        "b5": {"move": load(raw, "b5_move")},
         "rss": load(raw, "rss"),
     }
     figures = {}
@@ -155,6 +156,12 @@ def assemble(raw, results):
         figures[f"b2_first_p50_ratio_{s}_{first}"] = round(b["p50_ms"] / a["p50_ms"], 3)
     if doc["b3"]["server"] and doc["b3"]["redis_benchmark"]:
         figures["b3_throughput_ratio"] = round(doc["b3"]["server"]["rps"] / doc["b3"]["redis_benchmark"]["rps"], 4)
+    move = doc["b5"]["move"]
+    if move:
+        figures["b5_move_total_s"] = round(move["total_ms"] / 1000, 2)
+        figures["b5_move_batches"] = move["batches"]
+        figures["b5_move_longest_batch_ms"] = move["longest_batch_ms"]
+        figures["b5_move_longest_transaction_ms"] = max(move["longest_transaction_ms"], move["switch_ms"])
     if doc["rss"]:
         figures["server_peak_rss_mb"] = round(doc["rss"]["server_vmhwm_kb"] / 1024, 1)
     doc["figures"] = figures
@@ -202,6 +209,12 @@ def table(doc):
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    move = (doc.get("b5") or {}).get("move")
+    if move:
+        print(f"\nB5 move of a union with {move['applications']:,} applications and {move['members']:,} members: "
+              f"{move['total_ms'] / 1000:.2f} s, {move['rows_moved']:,} rows in {move['batches']} batches of "
+              f"{move['batch_size']}, longest batch {move['longest_batch_ms']} ms, first transaction "
+              f"{move['switch_ms']} ms, listing the rows {move['collect_ms']} ms")
     print("\nfigures:")
     for key, value in doc["figures"].items():
         print(f"  {key:<42} {value}")

@@ -12,11 +12,15 @@
 #    fixed rate and at half of it (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login)
 #    against redis-benchmark
 # 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
+# 7. B5: a union whose subtree holds $BENCH_MOVE_APPLICATIONS applications (and a tenth as many
+#    members) moved under another county (`zhijian-dev bench-move`): the move's time, its
+#    batches and its longest transaction
 #
 # Knobs: BENCH_SIZES (10000,1000000,10000000), BENCH_DURATION (15 s per measurement),
 #        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (6),
 #        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench, dropped at the end unless
-#        BENCH_KEEP_DB=1), BENCH_REDIS_DB (9).
+#        BENCH_KEEP_DB=1), BENCH_REDIS_DB (9), BENCH_MOVE_APPLICATIONS (100000),
+#        BENCH_MOVE_BATCH (5000).
 # Logs and raw figures: .zhijian/bench/
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -252,6 +256,17 @@ bench_approve() {
         run_wrk b4_wrk approve.lua "$(base)" -t "$THREADS" -c "$CONNECTIONS"
 }
 
+# B5: moving a union with BENCH_MOVE_APPLICATIONS applications under another county.
+bench_move() {
+    local n="${BENCH_MOVE_APPLICATIONS:-100000}" batch="${BENCH_MOVE_BATCH:-5000}"
+    log "B5: zhijian-dev bench-move --applications $n --batch-size $batch"
+    "$(dirname "$ZJ")/zhijian-dev" bench-move --applications "$n" --batch-size "$batch" >"$OUT/b5_move.txt" 2>&1 || {
+        cat "$OUT/b5_move.txt" >&2
+        die "bench-move failed"
+    }
+    save_json b5_move "$OUT/b5_move.txt"
+}
+
 bench_login() {
     run_wrk b3_wrk login.lua "$(base)/v1/auth/wechat" -t "$THREADS" -c "$CONNECTIONS"
     log "B3 baseline: redis-benchmark -t set -c $CONNECTIONS -d 256 -r 100000 --dbnum $REDIS_DB"
@@ -326,6 +341,7 @@ main() {
     bench_submit
     bench_approve
     bench_login
+    bench_move
 
     local hwm
     hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")"

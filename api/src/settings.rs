@@ -69,6 +69,14 @@ pub struct JobsConfig {
     /// new month making next year due, shows within this time.
     #[serde(default = "default_calendar_status_interval_ms")]
     pub calendar_status_interval_ms: u64,
+    /// Rows re-anchored per transaction when a union moves to another anchor (county): each
+    /// batch is its own transaction, so no lock is held for long.
+    #[serde(default = "default_union_move_batch_size")]
+    pub union_move_batch_size: i32,
+    /// How often the server looks for a union move an interrupted server left unfinished (it
+    /// also looks at start-up).
+    #[serde(default = "default_union_move_resume_interval_ms")]
+    pub union_move_resume_interval_ms: u64,
 }
 
 impl Default for JobsConfig {
@@ -76,6 +84,8 @@ impl Default for JobsConfig {
         Self {
             transfer_auto_release_interval_ms: default_transfer_auto_release_interval_ms(),
             calendar_status_interval_ms: default_calendar_status_interval_ms(),
+            union_move_batch_size: default_union_move_batch_size(),
+            union_move_resume_interval_ms: default_union_move_resume_interval_ms(),
         }
     }
 }
@@ -88,6 +98,14 @@ fn default_calendar_status_interval_ms() -> u64 {
     300_000
 }
 
+fn default_union_move_batch_size() -> i32 {
+    5_000
+}
+
+fn default_union_move_resume_interval_ms() -> u64 {
+    30_000
+}
+
 impl JobsConfig {
     /// Checks the values and says what to fix.
     pub fn validate(&self) -> Result<(), String> {
@@ -98,6 +116,14 @@ impl JobsConfig {
         }
         if !(10..=86_400_000).contains(&self.calendar_status_interval_ms) {
             return Err("jobs.calendar_status_interval_ms must be between 10 and 86400000".into());
+        }
+        if !(1..=100_000).contains(&self.union_move_batch_size) {
+            return Err("jobs.union_move_batch_size must be between 1 and 100000".into());
+        }
+        if !(10..=86_400_000).contains(&self.union_move_resume_interval_ms) {
+            return Err(
+                "jobs.union_move_resume_interval_ms must be between 10 and 86400000".into(),
+            );
         }
         Ok(())
     }

@@ -138,6 +138,7 @@ impl Application {
         });
         crate::jobs::transfers::spawn_transfer_auto_release(state.clone());
         crate::jobs::calendar::spawn_calendar_status(state.clone());
+        crate::jobs::union_moves::spawn_union_move_resume(state.clone());
         let notification_jobs = crate::jobs::outbox::start(state.clone());
 
         let server = HttpServer::new(move || {

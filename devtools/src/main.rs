@@ -10,7 +10,8 @@ use zhijian_domain::routing::UnionKind;
 use zhijian_infra::db::migrations;
 
 const USAGE: &str =
-    "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH]
+    "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH |
+                    bench-move --applications N [--batch-size B]]
 
   seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
                    password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
@@ -18,6 +19,10 @@ const USAGE: &str =
                    (all states, with members) until the table holds N rows; idempotent, growable
   explain-queue    EXPLAIN (ANALYZE, BUFFERS) of the review queue's first page (20) for the admin
                    of the union at PATH (`/1/2/`): the statement the server runs, executed once
+  bench-move       a new joint union of 巫山县 with N applications (N/10 members, an audit row
+                   each) moved under another county by the server's move procedure, in batches
+                   of B rows (default 5000): prints the move's time, batches and longest
+                   transaction, and a `BENCH_JSON {…}` line
 
 Configuration as for `zhijian` (config/*.toml, then APP__SECTION__KEY variables).";
 
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
         "seed-demo" => seed_demo(&settings),
         "generate" => generate(&settings, &args[1..]),
         "explain-queue" => explain_queue(&settings, &args[1..]),
+        "bench-move" => bench_move(&settings, &args[1..]),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
     match outcome {
@@ -220,4 +226,48 @@ fn generate(settings: &Settings, args: &[String]) -> Result<(), String> {
 fn pad(text: &str, columns: usize) -> String {
     let width: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
     format!("{text}{}", " ".repeat(columns.saturating_sub(width).max(1)))
+}
+
+fn bench_move(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let mut applications = None;
+    let mut batch_size = settings.jobs.union_move_batch_size;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| format!("{flag} takes a number\n\n{USAGE}"))?;
+        match flag.as_str() {
+            "--applications" => {
+                applications = Some(value.parse::<i64>().map_err(|e| format!("{flag}: {e}"))?);
+            }
+            "--batch-size" => {
+                batch_size = value.parse::<i32>().map_err(|e| format!("{flag}: {e}"))?;
+            }
+            other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
+        }
+    }
+    let applications =
+        applications.ok_or_else(|| format!("bench-move takes --applications N\n\n{USAGE}"))?;
+    if applications < 1 || batch_size < 1 {
+        return Err("--applications and --batch-size must be positive".into());
+    }
+    let mut conn = connect(settings)?;
+    let figures = zhijian_devtools::move_bench::bench_move(&mut conn, applications, batch_size)?;
+    println!(
+        "moved a union with {} applications and {} members: {} rows re-anchored in {} batches of \
+         {} in {} ms (first transaction {} ms, longest batch {} ms, listings {:?} ms; loading \
+         took {} ms)",
+        figures.applications,
+        figures.members,
+        figures.rows_moved,
+        figures.batches,
+        figures.batch_size,
+        figures.total_ms,
+        figures.switch_ms,
+        figures.longest_batch_ms,
+        figures.collect_ms,
+        figures.load_ms
+    );
+    println!("BENCH_JSON {}", figures.json());
+    Ok(())
 }

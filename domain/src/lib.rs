@@ -37,6 +37,7 @@ pub mod target;
 pub mod text;
 pub mod transfer;
 pub mod union_admin;
+pub mod union_change;
 pub mod vocab;
 
 pub use admin::{AdminRole, UnionPath};

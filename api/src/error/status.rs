@@ -63,7 +63,11 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AdminNotDisabled
         | ErrorCode::CannotDisableSelf
         | ErrorCode::LastActiveManager
-        | ErrorCode::UsernameTaken => StatusCode::CONFLICT,
+        | ErrorCode::UsernameTaken
+        | ErrorCode::SuccessorRequired
+        | ErrorCode::UnionHasAdmins
+        | ErrorCode::UnionHasChildren
+        | ErrorCode::UnionMoveInProgress => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
@@ -186,7 +190,10 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidDisplayName
         | ErrorCode::InvalidUsername
         | ErrorCode::WeakPassword
-        | ErrorCode::WrongCurrentPassword => StatusCode::BAD_REQUEST,
+        | ErrorCode::WrongCurrentPassword
+        | ErrorCode::SuccessorInsideClosedUnion
+        | ErrorCode::UnionIsRoot
+        | ErrorCode::UnionMoveCycle => StatusCode::BAD_REQUEST,
     }
 }
 

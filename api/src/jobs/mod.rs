@@ -4,3 +4,4 @@ pub mod calendar;
 pub mod escalation;
 pub mod outbox;
 pub mod transfers;
+pub mod union_moves;

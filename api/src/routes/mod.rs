@@ -13,6 +13,7 @@ pub mod admin_calendar;
 pub mod admin_me;
 pub mod admin_stats;
 pub mod admin_transfers;
+pub mod admin_union_changes;
 pub mod admin_unions;
 pub mod applications;
 pub mod auth;
@@ -251,6 +252,16 @@ pub fn table() -> Vec<RouteDef> {
             Method::GET,
             "/v1/admin/stats/review",
             web::get().to(admin_stats::review),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/unions/{id}/close",
+            web::post().to(admin_union_changes::close),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/unions/{id}/move",
+            web::post().to(admin_union_changes::move_union),
         ),
         def(
             Method::GET,

@@ -5,3 +5,4 @@ pub mod application;
 pub mod member;
 pub mod transfer;
 pub mod union;
+pub mod union_change;

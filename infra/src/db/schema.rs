@@ -345,12 +345,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    union_move_rows (move_id, seq) {
+        move_id -> Int8,
+        seq -> Int8,
+        kind -> Text,
+        row_id -> Nullable<Uuid>,
+        audit_id -> Nullable<Int8>,
+        via -> Nullable<Text>,
+        union_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     admin_recovery_codes (id) {
         id -> Int8,
         admin_id -> Uuid,
         code_hash -> Text,
         used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    union_moves (id) {
+        id -> Int8,
+        union_id -> Int8,
+        from_parent_id -> Int8,
+        to_parent_id -> Int8,
+        from_anchor_id -> Int8,
+        to_anchor_id -> Int8,
+        reanchored -> Array<Int8>,
+        status -> Text,
+        batch_size -> Int4,
+        collected -> Bool,
+        batches -> Int4,
+        rows_moved -> Int8,
+        longest_batch_ms -> Int4,
+        actor_id -> Nullable<Uuid>,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -370,6 +403,7 @@ diesel::joinable!(review_stats_daily -> unions (union_id));
 diesel::joinable!(union_coverage -> unions (union_id));
 diesel::joinable!(admin_second_factors -> admins (admin_id));
 diesel::joinable!(admin_recovery_codes -> admins (admin_id));
+diesel::joinable!(union_move_rows -> union_moves (move_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -394,4 +428,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     union_coverage,
     admin_second_factors,
     admin_recovery_codes,
+    union_moves,
+    union_move_rows,
 );

@@ -19,4 +19,5 @@ pub mod review_stats;
 pub mod second_factors;
 pub mod transfers;
 pub mod union_admin;
+pub mod union_changes;
 pub mod unions;

@@ -30,4 +30,5 @@ mod sql;
 mod stats;
 mod stub;
 mod transfers;
+mod union_changes;
 mod unions;

@@ -3,7 +3,7 @@
 //! # Policy
 //!
 //! Every statement is written with Diesel's DSL (`schema.rs` checks its columns and types at
-//! compile time) — unless the DSL cannot express it. Hand-written SQL is allowed for these four
+//! compile time) — unless the DSL cannot express it. Hand-written SQL is allowed for these five
 //! kinds of statement only:
 //!
 //! 1. **the submission's data-modifying CTE**: the membership check, the idempotency key, the
@@ -13,7 +13,9 @@
 //! 3. **the outbox claims**: `FOR UPDATE SKIP LOCKED` inside an `UPDATE … FROM` CTE, and the
 //!    settlement that goes with them ([`crate::usecases::delivery::claim`],
 //!    [`crate::usecases::delivery::settle`]);
-//! 4. **`LISTEN` / `NOTIFY`** on the outbox channel ([`LISTEN_OUTBOX`], [`NOTIFY_OUTBOX`]).
+//! 4. **`LISTEN` / `NOTIFY`** on the outbox channel ([`LISTEN_OUTBOX`], [`NOTIFY_OUTBOX`]);
+//! 5. **a union's move**: the subtree's paths and anchors, and the batches that re-anchor its
+//!    rows ([`union_moves`]).
 //!
 //! Each is a named constant or builder here (or named by one of the constants below while it
 //! still lives in its module), registered in [`statements`]; the integration test
@@ -53,6 +55,7 @@
 //! of the server and are exempt.
 
 pub mod subtree;
+pub mod union_moves;
 
 /// The submission's data-modifying CTE (policy item 1); the statement lives in
 /// `crate::store::applications`.
@@ -103,6 +106,7 @@ pub fn statements() -> Vec<Statement> {
         },
     ];
     all.extend(subtree::statements());
+    all.extend(union_moves::statements());
     all
 }
 

@@ -6,8 +6,10 @@
 //! every submission (`store::unions::route`, no cache), so a change takes effect for the next
 //! submission on every server instance.
 
+pub mod close;
 mod create;
 mod edit;
+pub mod moving;
 mod read;
 
 pub use create::{By, CreateUnionError, create_union, create_union_in};
@@ -28,6 +30,17 @@ macro_rules! store_errors {
     };
 }
 use store_errors;
+
+use zhijian_domain::admin::AdminRole;
+use zhijian_domain::union_change::{self, MayNotReorganise};
+
+use crate::store::applications::AdminActor;
+
+/// Whether `admin`'s role may close and move unions.
+fn may_reorganise(admin: &AdminActor) -> Result<(), MayNotReorganise> {
+    let role = AdminRole::parse(admin.role).map_err(|_| MayNotReorganise)?;
+    union_change::may_reorganise(role)
+}
 
 /// Which region of a request is not in the regions table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
