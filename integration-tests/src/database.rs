@@ -201,16 +201,26 @@ fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
 }
 
 /// Old templates from earlier schemas only take disk space.
+/// How many templates (one per schema fingerprint) are kept: the newest few, so checkouts or
+/// branches of different schemas testing against the same PostgreSQL at the same time do not drop
+/// each other's template and rebuild their own for every test.
+const TEMPLATES_KEPT: i64 = 4;
+
 fn drop_stale_templates(conn: &mut PgConnection, keep: &str) {
     #[derive(diesel::QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
+    // newest first by oid; `_building` leftovers of an interrupted build are stale too
     let stale: Vec<Name> = sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'zhijian\\_tpl\\_%' AND datname <> $1",
+        "SELECT datname FROM ( \
+           SELECT datname, row_number() OVER (ORDER BY (datname LIKE '%\\_building'), oid DESC) AS n \
+           FROM pg_database WHERE datname LIKE 'zhijian\\_tpl\\_%' AND datname <> $1) t \
+         WHERE n >= $2",
     )
     .bind::<diesel::sql_types::Text, _>(keep)
+    .bind::<diesel::sql_types::BigInt, _>(TEMPLATES_KEPT)
     .load(conn)
     .unwrap_or_default();
     for Name { datname } in stale {
