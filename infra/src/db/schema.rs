@@ -71,6 +71,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamptz>,
         must_change_password -> Bool,
         password_changed_at -> Nullable<Timestamptz>,
+        station_id -> Nullable<Int8>,
     }
 }
 
@@ -315,6 +316,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stations (id) {
+        id -> Int8,
+        union_id -> Int8,
+        name -> Text,
+        kind -> Text,
+        lat -> Float8,
+        lng -> Float8,
+        address -> Text,
+        hours -> Jsonb,
+        amenities -> Array<Text>,
+        phone -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    station_versions (station_id, version) {
+        station_id -> Int8,
+        version -> Int4,
+        snapshot -> Jsonb,
+        replaced_at -> Timestamptz,
+        replaced_by -> Uuid,
+    }
+}
+
+diesel::table! {
+    benefits (id) {
+        id -> Int8,
+        union_id -> Int8,
+        kind -> Text,
+        name -> Text,
+        insurer -> Nullable<Text>,
+        cover_months -> Nullable<Int4>,
+        station_id -> Nullable<Int8>,
+        valid_days -> Int4,
+        stock -> Int4,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    member_benefits (id) {
+        id -> Int8,
+        member_id -> Uuid,
+        benefit_id -> Int8,
+        application_id -> Nullable<Uuid>,
+        granted_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        used_station_id -> Nullable<Int8>,
+        used_by -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -328,6 +390,10 @@ diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> unions (union_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(review_stats_daily -> unions (union_id));
+diesel::joinable!(stations -> unions (union_id));
+diesel::joinable!(benefits -> unions (union_id));
+diesel::joinable!(member_benefits -> benefits (benefit_id));
+diesel::joinable!(member_benefits -> members (member_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -349,4 +415,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     deadline_alerts,
     review_stats_daily,
+    stations,
+    station_versions,
+    benefits,
+    member_benefits,
 );

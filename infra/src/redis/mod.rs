@@ -4,6 +4,7 @@
 //! lazily and re-made after failures, so the server starts without Redis, answers 503 while it
 //! is down, and recovers by itself.
 
+pub mod rate_limit;
 pub mod sessions;
 pub mod sms_codes;
 

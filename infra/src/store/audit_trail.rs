@@ -72,7 +72,14 @@ pub struct AuditRow {
 
 /// The kinds of object the trail records — the `audit_log_object_kind` constraint names the
 /// same. The listing reads one range per kind.
-pub const OBJECT_KINDS: [&str; 4] = ["application", "member", "admin", "transfer"];
+pub const OBJECT_KINDS: [&str; 6] = [
+    "application",
+    "member",
+    "admin",
+    "transfer",
+    "station",
+    "benefit",
+];
 
 /// Rows within the reach of the admin of `scope`, newest first.
 ///

@@ -30,6 +30,7 @@ pub mod escalation;
 pub mod membership;
 pub mod notifications;
 pub mod reference;
+pub mod stations;
 
 /// What every use case may reach: the database pool, the cipher for personal data, the
 /// in-memory reference data and the clock.

@@ -13,7 +13,10 @@
 //! 3. **the outbox claims**: `FOR UPDATE SKIP LOCKED` inside an `UPDATE … FROM` CTE, and the
 //!    settlement that goes with them ([`crate::usecases::delivery::claim`],
 //!    [`crate::usecases::delivery::settle`]);
-//! 4. **`LISTEN` / `NOTIFY`** on the outbox channel ([`LISTEN_OUTBOX`], [`NOTIFY_OUTBOX`]).
+//! 4. **`LISTEN` / `NOTIFY`** on the outbox channel ([`LISTEN_OUTBOX`], [`NOTIFY_OUTBOX`]);
+//! 5. **the "near me" search** over the earthdistance index ([`stations::NEARBY`]);
+//! 6. **the grant of welcome benefits** at approval: the stock decrements and the records in
+//!    one data-modifying CTE ([`stations::GRANT`]).
 //!
 //! Each is a named constant or builder here (or named by one of the constants below while it
 //! still lives in its module), registered in [`statements`]; the integration test
@@ -52,6 +55,7 @@
 //! generator's bulk `INSERT … SELECT generate_series`, index drops and `VACUUM`) are not part
 //! of the server and are exempt.
 
+pub mod stations;
 pub mod subtree;
 
 /// The submission's data-modifying CTE (policy item 1); the statement lives in
@@ -103,6 +107,16 @@ pub fn statements() -> Vec<Statement> {
         },
     ];
     all.extend(subtree::statements());
+    all.push(Statement {
+        name: "nearby stations".to_owned(),
+        sql: stations::NEARBY.to_owned(),
+        parameters: Some(stations::NEARBY_PARAMETERS.to_vec()),
+    });
+    all.push(Statement {
+        name: "grant benefits".to_owned(),
+        sql: stations::GRANT.to_owned(),
+        parameters: Some(stations::GRANT_PARAMETERS.to_vec()),
+    });
     all
 }
 
