@@ -22,6 +22,7 @@ use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_infra::redis::sessions::{Session, SessionKind};
 use zhijian_infra::usecases::auth::{self as sign_in, AuthContext, SessionPolicy, SignedIn};
@@ -343,7 +344,35 @@ impl FromRequest for AdminIdentity {
             app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
-            admin_of(authenticate(&state, &token, SessionKind::Admin).await?)
+            let admin = admin_of(authenticate(&state, &token, SessionKind::Admin).await?)?;
+            // Station staff have their own few routes ([`StaffIdentity`]); nothing else.
+            if admin.role.is_station_staff() {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "站点管理员只能核销本站点的会员权益",
+                ));
+            }
+            Ok(admin)
+        })
+    }
+}
+
+/// A signed-in admin of any role, station staff included: for the routes station staff may
+/// use (redeeming benefits, their station's redemptions, signing out). Every other admin
+/// route takes [`AdminIdentity`], which answers station staff 403.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity(pub AdminIdentity);
+
+impl FromRequest for StaffIdentity {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let prepared =
+            app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
+        Box::pin(async move {
+            let (state, token) = prepared?;
+            admin_of(authenticate(&state, &token, SessionKind::Admin).await?).map(StaffIdentity)
         })
     }
 }

@@ -210,10 +210,12 @@ mod tests {
 
     #[test]
     fn insurance_needs_its_insurer_and_cover_period() {
-        let parse = |has, cover| {
-            BenefitTerms::parse(BenefitKind::AccidentInsurance, has, 365, 10, cover)
-        };
-        assert_eq!(parse(false, Some(12)), Err(BenefitSpecError::InsurerRequired));
+        let parse =
+            |has, cover| BenefitTerms::parse(BenefitKind::AccidentInsurance, has, 365, 10, cover);
+        assert_eq!(
+            parse(false, Some(12)),
+            Err(BenefitSpecError::InsurerRequired)
+        );
         assert_eq!(parse(true, None), Err(BenefitSpecError::InsurerRequired));
         assert_eq!(parse(true, Some(0)), Err(BenefitSpecError::CoverPeriod));
         assert_eq!(parse(true, Some(12)).unwrap().cover_months, Some(12));
@@ -222,7 +224,8 @@ mod tests {
 
     #[test]
     fn stock_and_validity_are_bounded() {
-        let gift = |days, stock| BenefitTerms::parse(BenefitKind::GiftPackage, false, days, stock, None);
+        let gift =
+            |days, stock| BenefitTerms::parse(BenefitKind::GiftPackage, false, days, stock, None);
         assert_eq!(gift(90, -1), Err(BenefitSpecError::Stock));
         assert_eq!(gift(90, 10_000_001), Err(BenefitSpecError::Stock));
         assert_eq!(gift(0, 5), Err(BenefitSpecError::Validity));
@@ -248,7 +251,10 @@ mod tests {
             ..record
         };
         assert_eq!(used.state(late), BenefitState::Used);
-        assert_eq!(used.redeem(granted), Err(RedeemRefusal::AlreadyUsed(granted)));
+        assert_eq!(
+            used.redeem(granted),
+            Err(RedeemRefusal::AlreadyUsed(granted))
+        );
         assert_eq!(
             RedeemRefusal::AlreadyUsed(granted).code(),
             "benefit_already_used"

@@ -30,7 +30,7 @@ use zhijian_domain::sign_in::WeChatCode;
 use zhijian_infra::redis::sms_codes::{Requester, SmsPurpose};
 use zhijian_infra::usecases::auth::{self as sign_in, AccountProfile, AdminSignedIn};
 
-use crate::auth::{self, AdminIdentity, MaybeWorker, TokenPair, WorkerIdentity, context};
+use crate::auth::{self, MaybeWorker, StaffIdentity, TokenPair, WorkerIdentity, context};
 use crate::error::ApiError;
 use crate::error::mapping::auth as errors;
 use crate::startup::AppState;
@@ -264,7 +264,10 @@ pub async fn admin_login(state: web::Data<AppState>, body: web::Json<AdminLoginR
 }
 
 /// `POST /v1/admin/auth/logout`: end the admin's session (recorded in the audit trail).
-pub async fn admin_logout(state: web::Data<AppState>, admin: AdminIdentity) -> Answer {
+pub async fn admin_logout(
+    state: web::Data<AppState>,
+    StaffIdentity(admin): StaffIdentity,
+) -> Answer {
     sign_in::admin_logout(&context(&state), admin.admin_id, &admin.session_id)
         .await
         .map_err(errors::logout_error)?;
@@ -283,7 +286,7 @@ impl From<AccountProfile> for MeView {
 
 /// The client's address for the per-IP caps: the TCP peer, or the address a trusted proxy
 /// forwarded when `server.trust_forwarded_for` is on.
-fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub(crate) fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
     let forwarded = trust_forwarded_for
         .then(|| {
             req.connection_info()

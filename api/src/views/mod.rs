@@ -2,4 +2,5 @@
 
 pub mod application;
 pub mod member;
+pub mod station;
 pub mod transfer;

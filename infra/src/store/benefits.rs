@@ -91,7 +91,10 @@ pub fn create(
 }
 
 /// The benefits of the unions in `scope`'s subtree, by id.
-pub fn in_subtree(conn: &mut PgConnection, scope: &UnionPath) -> Result<Vec<BenefitRow>, StoreError> {
+pub fn in_subtree(
+    conn: &mut PgConnection,
+    scope: &UnionPath,
+) -> Result<Vec<BenefitRow>, StoreError> {
     Ok(benefits::table
         .inner_join(unions::table)
         .filter(unions::path.ge(scope.to_string()))
@@ -177,7 +180,10 @@ impl MemberBenefitRow {
 pub type HeldBenefit = (MemberBenefitRow, BenefitRow, Option<String>);
 
 /// Every benefit record of `member`, oldest first.
-pub fn of_member(conn: &mut PgConnection, member: uuid::Uuid) -> Result<Vec<HeldBenefit>, StoreError> {
+pub fn of_member(
+    conn: &mut PgConnection,
+    member: uuid::Uuid,
+) -> Result<Vec<HeldBenefit>, StoreError> {
     Ok(member_benefits::table
         .inner_join(benefits::table)
         .left_join(stations::table.on(stations::id.nullable().eq(member_benefits::used_station_id)))
@@ -260,9 +266,9 @@ pub fn redemptions(
         .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
-            member_benefits::used_at
-                .lt(at)
-                .or(member_benefits::used_at.eq(at).and(member_benefits::id.lt(id))),
+            member_benefits::used_at.lt(at).or(member_benefits::used_at
+                .eq(at)
+                .and(member_benefits::id.lt(id))),
         );
     }
     Ok(query.load(conn)?)

@@ -68,7 +68,10 @@ fn hours_of(value: &serde_json::Value) -> Result<OpeningHours, StoreError> {
 }
 
 fn amenities_of(values: &[String]) -> Vec<Amenity> {
-    values.iter().filter_map(|a| Amenity::parse(a).ok()).collect()
+    values
+        .iter()
+        .filter_map(|a| Amenity::parse(a).ok())
+        .collect()
 }
 
 /// The stored fields of a station, new or edited.
@@ -99,7 +102,10 @@ impl StationFields {
     }
 
     fn amenity_texts(&self) -> Vec<String> {
-        self.amenities.iter().map(|a| a.as_str().to_owned()).collect()
+        self.amenities
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect()
     }
 }
 

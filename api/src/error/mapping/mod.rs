@@ -5,6 +5,7 @@ mod applications;
 pub mod audit;
 pub mod auth;
 mod membership;
+mod stations;
 
 pub use applications::{
     correct_error, decide_error, read_error, stats_error, submit_error, withdrawal_error,

@@ -16,7 +16,9 @@ use zhijian_domain::text::{BenefitName, InsurerName};
 use crate::db::{self, StoreError};
 use crate::store::applications::AdminActor;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::benefits::{self, BenefitRow, HeldBenefit, MemberBenefitRow, NewBenefit, Redemption};
+use crate::store::benefits::{
+    self, BenefitRow, HeldBenefit, MemberBenefitRow, NewBenefit, Redemption,
+};
 use crate::store::members::{self, MemberRow};
 use crate::store::outbox;
 use crate::store::stations;
@@ -174,7 +176,10 @@ pub async fn create_benefit(
 }
 
 /// The benefits configured in the admin's subtree.
-pub async fn list_benefits(ctx: &Services, scope: UnionPath) -> Result<Vec<BenefitRow>, StoreError> {
+pub async fn list_benefits(
+    ctx: &Services,
+    scope: UnionPath,
+) -> Result<Vec<BenefitRow>, StoreError> {
     db::run(&ctx.pool, move |conn| benefits::in_subtree(conn, &scope)).await
 }
 
@@ -206,7 +211,10 @@ pub fn grant_on_approval(
 }
 
 /// 我的权益: every benefit record of the worker's membership.
-pub async fn my_benefits(ctx: &Services, account: AccountId) -> Result<Vec<HeldBenefit>, MyBenefitsError> {
+pub async fn my_benefits(
+    ctx: &Services,
+    account: AccountId,
+) -> Result<Vec<HeldBenefit>, MyBenefitsError> {
     db::run(&ctx.pool, move |conn| {
         let (member, _) =
             members::find_for_account(conn, account)?.ok_or(MyBenefitsError::NotAMember)?;
@@ -243,14 +251,17 @@ pub async fn redeem_benefit(
         conn.transaction(|conn| {
             let station_id =
                 stations::of_admin(conn, admin.admin_id)?.ok_or(RedeemError::NotStationStaff)?;
-            let (station, station_union) = stations::find_with_union(conn, station_id)?
-                .ok_or(RedeemError::NotStationStaff)?;
+            let (station, station_union) =
+                stations::find_with_union(conn, station_id)?.ok_or(RedeemError::NotStationStaff)?;
             if station.closed_at.is_some() {
                 return Err(RedeemError::StationClosed);
             }
             let (holder, _) =
                 members::find(conn, member.as_uuid())?.ok_or(RedeemError::UnknownMember)?;
-            holder.status.show_card().map_err(RedeemError::MembershipEnded)?;
+            holder
+                .status
+                .show_card()
+                .map_err(RedeemError::MembershipEnded)?;
             let (record, row, used_at_station) =
                 benefits::held(conn, holder.id, benefit.get())?.ok_or(RedeemError::NotHeld)?;
             explain(&record, used_at_station, now)?;

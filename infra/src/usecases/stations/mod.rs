@@ -11,9 +11,11 @@ use chrono::{DateTime, Utc};
 use diesel::Connection;
 use serde::Deserialize;
 use zhijian_domain::ids::UnionId;
-use zhijian_domain::station::{Amenity, Coordinates, OpeningHours, SearchRadius, StationId, StationKind};
-use zhijian_domain::text::{StationAddress, StationName};
 use zhijian_domain::station::StationPhone;
+use zhijian_domain::station::{
+    Amenity, Coordinates, OpeningHours, SearchRadius, StationId, StationKind,
+};
+use zhijian_domain::text::{StationAddress, StationName};
 
 use crate::db::sql::stations::NearbyStatement;
 use crate::db::{self, StoreError};
@@ -169,7 +171,11 @@ fn summary(row: &StationRow) -> String {
         row.lat,
         row.lng,
         row.address,
-        if row.closed_at.is_some() { " 已关闭" } else { "" }
+        if row.closed_at.is_some() {
+            " 已关闭"
+        } else {
+            ""
+        }
     )
 }
 
@@ -208,7 +214,14 @@ pub async fn create_station(
                 .filter(|u| u.union_path().is_ok_and(|p| admin.union_path.contains(&p)))
                 .ok_or(StationWriteError::NotFound)?;
             let station = stations::create(conn, owner.id, &draft.fields(), now)?;
-            audit_station(conn, &admin, &station, "create_station", summary(&station), now)?;
+            audit_station(
+                conn,
+                &admin,
+                &station,
+                "create_station",
+                summary(&station),
+                now,
+            )?;
             log::info!(station_id = station.id, union_id = owner.id; "station created");
             Ok(StationRecord {
                 station,
@@ -251,8 +264,9 @@ pub async fn edit_station(
             if before.version != version {
                 return Err(StationWriteError::Stale);
             }
-            let after = stations::replace(conn, &before, Some(&draft.fields()), admin.admin_id, now)?
-                .ok_or(StationWriteError::Stale)?;
+            let after =
+                stations::replace(conn, &before, Some(&draft.fields()), admin.admin_id, now)?
+                    .ok_or(StationWriteError::Stale)?;
             let change = format!("{} → {}", summary(&before), summary(&after));
             audit_station(conn, &admin, &after, "edit_station", change, now)?;
             Ok(StationRecord {
@@ -295,7 +309,10 @@ pub async fn close_station(
 }
 
 /// The public card of an open station.
-pub async fn public_station(ctx: &Services, id: StationId) -> Result<StationRecord, StationReadError> {
+pub async fn public_station(
+    ctx: &Services,
+    id: StationId,
+) -> Result<StationRecord, StationReadError> {
     db::run(&ctx.pool, move |conn| {
         let (station, union) = stations::find_with_union(conn, id.get())?
             .filter(|(s, _)| s.closed_at.is_none())
@@ -387,7 +404,11 @@ fn search(
         .collect();
     let mut items = Vec::with_capacity(want);
     loop {
-        let batch_size = if query.open_now { BATCH } else { query.limit + 1 };
+        let batch_size = if query.open_now {
+            BATCH
+        } else {
+            query.limit + 1
+        };
         let rows = stations::nearby(
             conn,
             NearbyStatement {
