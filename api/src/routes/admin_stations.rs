@@ -68,9 +68,9 @@ pub struct StationRequest {
     /// Amenities.
     #[serde(default)]
     pub amenities: Vec<String>,
-    /// The station's phone.
+    /// The station's own phone.
     #[serde(default)]
-    pub phone: Option<String>,
+    pub contact_phone: Option<String>,
 }
 
 fn field_error(code: ErrorCode, message: String, field: &'static str) -> ApiError {
@@ -116,12 +116,12 @@ fn station_draft(body: &StationRequest) -> Result<StationDraft, ApiError> {
             .collect::<Result<_, _>>()
             .map_err(|e| field_error(e.code(), e.to_string(), "amenities"))?,
         phone: body
-            .phone
+            .contact_phone
             .as_deref()
             .filter(|p| !p.trim().is_empty())
             .map(StationPhone::parse)
             .transpose()
-            .map_err(|e| field_error(e.code(), e.to_string(), "phone"))?,
+            .map_err(|e| field_error(e.code(), e.to_string(), "contact_phone"))?,
     })
 }
 

@@ -48,8 +48,8 @@ pub struct StationView {
     pub closed_days: Vec<NaiveDate>,
     /// Amenities.
     pub amenities: Vec<&'static str>,
-    /// The station's phone.
-    pub phone: Option<String>,
+    /// The station's own phone (public; not a person's).
+    pub contact_phone: Option<String>,
     /// Open at the time of the answer (Beijing time).
     pub open_now: bool,
     /// Metres from the search centre (the "near me" search only).
@@ -93,7 +93,7 @@ pub fn station_view(
         hours: hours_views(&hours),
         closed_days: hours.closed_days().to_vec(),
         amenities: row.amenities().iter().map(|a| a.as_str()).collect(),
-        phone: row.phone.clone(),
+        contact_phone: row.phone.clone(),
         open_now: row.closed_at.is_none() && hours.is_open_at(now),
         distance_m: None,
         version: row.version,
@@ -120,7 +120,7 @@ pub fn nearby_view(row: &NearbyRow, open_now: bool) -> Result<StationView, ApiEr
         hours: hours_views(&hours),
         closed_days: hours.closed_days().to_vec(),
         amenities: row.amenities().iter().map(|a| a.as_str()).collect(),
-        phone: row.phone.clone(),
+        contact_phone: row.phone.clone(),
         open_now,
         // Rounded to the metre; a station is never more than 10 km away here.
         #[expect(

@@ -278,3 +278,41 @@ pub fn of_admin(conn: &mut PgConnection, admin: uuid::Uuid) -> Result<Option<i64
         .optional()?
         .flatten())
 }
+
+/// Creates station staff: an admin of role `station` bound to `station` and to its union
+/// (`new.role` and `new.union_id` are replaced). The row is written as a viewer and turned
+/// into station staff in the same transaction, as `admins_station_only_for_station_staff`
+/// wants both columns set together.
+pub fn create_station_admin(
+    conn: &mut PgConnection,
+    new: crate::store::admins::NewAdmin<'_>,
+    station: i64,
+) -> Result<zhijian_domain::ids::AdminId, crate::store::admins::CreateAdminError> {
+    use crate::db::schema::admins;
+    use crate::store::admins::{CreateAdminError, NewAdmin, create_admin};
+    conn.transaction(|conn| {
+        let union_id = stations::table
+            .find(station)
+            .select(stations::union_id)
+            .first::<i64>(conn)
+            .optional()
+            .map_err(StoreError::from)?
+            .ok_or(CreateAdminError::UnionNotFound)?;
+        let id = create_admin(
+            conn,
+            NewAdmin {
+                role: zhijian_domain::admin::AdminRole::Viewer,
+                union_id: zhijian_domain::ids::UnionId::new(union_id),
+                ..new
+            },
+        )?;
+        diesel::update(admins::table.find(id.as_uuid()))
+            .set((
+                admins::role.eq(zhijian_domain::admin::AdminRole::Station.as_str()),
+                admins::station_id.eq(Some(station)),
+            ))
+            .execute(conn)
+            .map_err(StoreError::from)?;
+        Ok(id)
+    })
+}

@@ -24,6 +24,7 @@ mod notifications;
 mod reference;
 mod regions;
 mod sql;
+mod stations;
 mod stats;
 mod stub;
 mod transfers;
