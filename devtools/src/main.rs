@@ -10,7 +10,8 @@ use zhijian_domain::routing::UnionKind;
 use zhijian_infra::db::migrations;
 
 const USAGE: &str =
-    "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH]
+    "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH |
+                    generate-stations N | bench-nearby [QUERIES]]
 
   seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
                    password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
@@ -18,6 +19,11 @@ const USAGE: &str =
                    (all states, with members) until the table holds N rows; idempotent, growable
   explain-queue    EXPLAIN (ANALYZE, BUFFERS) of the review queue's first page (20) for the admin
                    of the union at PATH (`/1/2/`): the statement the server runs, executed once
+  generate-stations
+                   B7 data: service stations spread over China (devtools/src/stations.rs)
+                   until the table holds N; growable
+  bench-nearby     B7: times QUERIES (default 2000) \"nearest 20 within 1 km\" searches at
+                   random city points; prints BENCH_JSON with p50/p95 in microseconds
 
 Configuration as for `zhijian` (config/*.toml, then APP__SECTION__KEY variables).";
 
@@ -43,6 +49,8 @@ fn main() -> ExitCode {
         "seed-demo" => seed_demo(&settings),
         "generate" => generate(&settings, &args[1..]),
         "explain-queue" => explain_queue(&settings, &args[1..]),
+        "generate-stations" => generate_stations(&settings, &args[1..]),
+        "bench-nearby" => bench_nearby(&settings, &args[1..]),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
     match outcome {
@@ -72,6 +80,14 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     demo::seed_demo_phones(&mut conn, &pii).map_err(|e| e.to_string())?;
+    let stations =
+        demo::seed_demo_stations(&mut conn, report.password.as_ref()).map_err(|e| e.to_string())?;
+    println!(
+        "service stations: {} (净坛社区户外劳动者驿站, 巫山县司机之家), welcome benefits of 巫山县总工会; \
+         station staff jingtan-station{}",
+        stations.stations.len(),
+        if stations.staff_created { " (new)" } else { "" }
+    );
     println!(
         "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
         report.unions.len(),
@@ -207,4 +223,44 @@ fn generate(settings: &Settings, args: &[String]) -> Result<(), String> {
 fn pad(text: &str, columns: usize) -> String {
     let width: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
     format!("{text}{}", " ".repeat(columns.saturating_sub(width).max(1)))
+}
+
+/// `zhijian-dev generate-stations N`: see `zhijian_devtools::stations`.
+fn generate_stations(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let [n] = args else {
+        return Err(format!(
+            "generate-stations takes a station count\n\n{USAGE}"
+        ));
+    };
+    let target = n
+        .replace('_', "")
+        .parse::<i64>()
+        .map_err(|_| format!("not a count: {n:?}"))?;
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let added = zhijian_devtools::stations::generate_stations(&mut conn, target)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "stations: {added} added, {target} in the table ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `zhijian-dev bench-nearby [QUERIES]`: B7's timings, as one `BENCH_JSON` line.
+fn bench_nearby(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let queries = match args {
+        [] => 2_000,
+        [n] => n.parse().map_err(|_| format!("not a count: {n:?}"))?,
+        _ => return Err(format!("bench-nearby takes a query count\n\n{USAGE}")),
+    };
+    let mut conn = connect(settings)?;
+    let t =
+        zhijian_devtools::stations::time_nearby(&mut conn, queries).map_err(|e| e.to_string())?;
+    println!(
+        "BENCH_JSON {{\"stations\": {}, \"queries\": {}, \"p50_us\": {}, \"p95_us\": {}, \"mean_found\": {:.2}}}",
+        t.stations, t.queries, t.p50_us, t.p95_us, t.mean_found
+    );
+    Ok(())
 }

@@ -872,3 +872,55 @@ async fn two_stations_scanning_the_same_card_at_once_one_wins() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_demo_walkthrough_ends_at_the_nearest_station_with_the_welcome_package() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    for run in 0..2 {
+        let mut conn = app.db.connect();
+        let seeded = tokio::task::spawn_blocking(move || {
+            zhijian_devtools::demo::seed_demo_stations(
+                &mut conn,
+                Some(&zhijian_infra::crypto::secret::Secret::new(DEMO_PASSWORD)),
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(seeded.staff_created, run == 0);
+    }
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM stations"),
+        2,
+        "idempotent"
+    );
+    let (worker, _) = approved_member(&app, "walkthrough", 61).await;
+    let found = nearby(&app, "lat=31.07&lng=109.88").await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    let nearest = &found.body["items"][0];
+    assert_eq!(nearest["name"], "净坛社区户外劳动者驿站");
+    let mine = app
+        .call(Method::GET, "/v1/membership/benefits", &worker, None)
+        .await;
+    let gift = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "gift_package")
+        .unwrap();
+    assert_eq!(gift["collect_at_station_id"], nearest["id"]);
+    let card = app
+        .call(Method::GET, "/v1/membership/card", &worker, None)
+        .await;
+    let staff = app.admin_token("jingtan-station").await;
+    let done = redeem(
+        &app,
+        &staff,
+        card.body["payload"].as_str().unwrap(),
+        gift["benefit_id"].as_i64().unwrap(),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["station"]["name"], "净坛社区户外劳动者驿站");
+}

@@ -13,18 +13,25 @@ use crate::db::NumberedStatement;
 /// the cursor (`$5` distance, `$6` id), nearest first, at most `$7`.
 ///
 /// The GiST index `stations_location_idx` on `ll_to_earth(lat, lng)` serves the `earth_box`
-/// containment (a cube around the sphere cap, slightly larger); `earth_distance` keeps the
-/// exact great-circle distance. Never a scan of the table.
+/// containment (a cube around the sphere cap, slightly larger) and, through cube's `<->`
+/// (the straight-line distance, which orders points exactly as the great-circle distance
+/// does), walks the stations nearest first and stops after `$7`: the cost follows the page,
+/// not the density around the point nor the size of the table. `earth_distance` keeps the exact
+/// great-circle distance, computed once per row (earthdistance's functions are SQL functions,
+/// each call costs): the caller drops the rows of the box's corners beyond `$3` — nearest first,
+/// so the first one beyond ends the answer — and the first page (`$5` < 0) skips the keyset
+/// comparison. Never a scan. Stations at exactly the same distance come in no
+/// particular order: the caller sorts each batch by (distance, id) and never ends a page inside
+/// such a group ([`crate::usecases::stations`]).
 pub const NEARBY: &str = "SELECT s.id, s.union_id, u.name AS union_name, s.name, s.kind, \
          s.lat, s.lng, s.address, s.hours, s.amenities, s.phone, \
          earth_distance(ll_to_earth($1, $2), ll_to_earth(s.lat, s.lng)) AS distance_m \
      FROM stations s JOIN unions u ON u.id = s.union_id \
      WHERE s.closed_at IS NULL \
        AND earth_box(ll_to_earth($1, $2), $3) @> ll_to_earth(s.lat, s.lng) \
-       AND earth_distance(ll_to_earth($1, $2), ll_to_earth(s.lat, s.lng)) <= $3 \
        AND s.amenities @> $4 \
-       AND (earth_distance(ll_to_earth($1, $2), ll_to_earth(s.lat, s.lng)), s.id) > ($5, $6) \
-     ORDER BY distance_m, s.id \
+       AND ($5 < 0 OR (earth_distance(ll_to_earth($1, $2), ll_to_earth(s.lat, s.lng)), s.id) > ($5, $6)) \
+     ORDER BY ll_to_earth(s.lat, s.lng) <-> ll_to_earth($1, $2) \
      LIMIT $7";
 
 /// The SQL types of [`NEARBY`]'s parameters.

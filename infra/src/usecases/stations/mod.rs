@@ -395,21 +395,23 @@ fn search(
     query: &NearbyQuery,
     now: DateTime<Utc>,
 ) -> Result<NearbyPage, NearbyError> {
-    let want = usize::try_from(query.limit).unwrap_or(0) + 1;
+    let limit = usize::try_from(query.limit).unwrap_or(0).max(1);
     let (mut after_distance, mut after_id) = query.after.unwrap_or((-1.0, 0));
     let amenities: Vec<String> = query
         .amenities
         .iter()
         .map(|a| a.as_str().to_owned())
         .collect();
-    let mut items = Vec::with_capacity(want);
+    // One more than the page and one to spare, so that dropping the last group of a full batch
+    // (its equals may follow) still leaves the page and the row that says more follow.
+    let batch_size = if query.open_now {
+        BATCH
+    } else {
+        query.limit + 2
+    };
+    let mut items: Vec<NearbyStation> = Vec::with_capacity(limit + 1);
     loop {
-        let batch_size = if query.open_now {
-            BATCH
-        } else {
-            query.limit + 1
-        };
-        let rows = stations::nearby(
+        let mut rows = stations::nearby(
             conn,
             NearbyStatement {
                 lat: query.centre.lat(),
@@ -421,23 +423,51 @@ fn search(
                 limit: batch_size,
             },
         )?;
-        let exhausted = i64::try_from(rows.len()).unwrap_or(0) < batch_size;
+        // Nearest first: the first row of the box's corners beyond the radius ends the answer.
+        let radius = f64::from(query.radius.metres());
+        let beyond = rows.iter().position(|r| r.distance_m > radius);
+        let full = beyond.is_none() && i64::try_from(rows.len()).unwrap_or(0) == batch_size;
+        if let Some(first_beyond) = beyond {
+            rows.truncate(first_beyond);
+        }
+        complete_groups(&mut rows, full);
+        if let Some(last) = rows.last() {
+            (after_distance, after_id) = (last.distance_m, last.id);
+        }
         for row in rows {
-            (after_distance, after_id) = (row.distance_m, row.id);
             let open_now = row.hours()?.is_open_at(now);
-            if query.open_now && !open_now {
-                continue;
-            }
-            items.push(NearbyStation { row, open_now });
-            if items.len() == want {
-                break;
+            if !query.open_now || open_now {
+                items.push(NearbyStation { row, open_now });
             }
         }
-        if exhausted || items.len() == want {
+        if !full || items.len() > limit {
             break;
         }
     }
-    let more = items.len() == want;
-    items.truncate(want - 1);
+    let more = items.len() > limit;
+    if more {
+        items.truncate(limit + 1);
+        // Never end a page inside a group of equal distances: the next page starts after it.
+        let boundary = items[limit].row.distance_m;
+        let keep = items[..limit]
+            .iter()
+            .rposition(|s| s.row.distance_m != boundary)
+            .map_or(limit, |i| i + 1);
+        items.truncate(keep);
+    }
     Ok(NearbyPage { items, more })
+}
+
+/// Sorts a batch by (distance, id); when the batch was full, drops its last group of equal
+/// distances (more of them may follow, read by the next statement) — unless it is the whole
+/// batch.
+fn complete_groups(rows: &mut Vec<NearbyRow>, full: bool) {
+    rows.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+    if full && let Some(last) = rows.last().map(|r| r.distance_m) {
+        let keep = rows
+            .iter()
+            .rposition(|r| r.distance_m != last)
+            .map_or(rows.len(), |i| i + 1);
+        rows.truncate(keep);
+    }
 }
