@@ -185,6 +185,19 @@ bench_queue() {
     printf '{"size": %s, "county_pending": %s, "scope": "%s"}\n' "$size" "$pending" "$scope" >"$RAW/b2_${size}_meta.json"
 }
 
+# B7: "nearest 20 within 1 km" among service stations spread over China
+# (devtools/src/stations.rs), timed by `zhijian-dev bench-nearby` with the server's prepared
+# statement at random city points: p50 at 1 000 and at 1 000 000 stations, and their ratio.
+bench_stations() {
+    local n
+    for n in 1000 1000000; do
+        log "B7: $n stations"
+        "$(dirname "$ZJ")/zhijian-dev" generate-stations "$n" | tee -a "$OUT/generate.log" >&2
+        "$(dirname "$ZJ")/zhijian-dev" bench-nearby 3000 >"$OUT/b7_$n.txt"
+        save_json "b7_$n" "$OUT/b7_$n.txt"
+    done
+}
+
 # The plan of the queue's id statement — the one the server runs (`zhijian-dev explain-queue`,
 # infra/src/store/applications.rs::explain_queue) — kept with the logs.
 explain_queue() {
@@ -342,6 +355,7 @@ main() {
     bench_approve
     bench_login
     bench_move
+    bench_stations
 
     local hwm
     hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")"

@@ -52,6 +52,15 @@ EXTRA = {
     "listTransfers": ['invalid_transfer_status'],
     "listMembers": ['invalid_member_status'],
     "retainMembership": ['invalid_member_id', 'invalid_retain_reason'],
+    # Stations, benefits and redemption (issue 17).
+    "findNearbyStations": ['invalid_limit'],
+    "getStation": ['not_found'],
+    "createStation": ['invalid_longitude', 'invalid_amenity', 'invalid_text', 'required', 'missing_field', 'invalid_field'],
+    "editStation": ['forbidden', 'invalid_latitude', 'invalid_longitude', 'invalid_amenity', 'invalid_station_hours', 'invalid_station_kind', 'invalid_station_phone', 'invalid_text', 'required', 'missing_field', 'invalid_field', 'station_hours_end_before_start', 'station_closed'],
+    "closeStation": ['forbidden', 'not_found', 'stale_version'],
+    "listStationRedemptions": ['invalid_cursor', 'invalid_limit'],
+    "createBenefit": ['invalid_cover_period', 'invalid_text', 'required'],
+    "redeemBenefit": ['benefit_expired', 'benefit_other_station', 'station_closed'],
 }
 
 

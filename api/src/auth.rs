@@ -34,6 +34,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use zhijian_domain::admin::{AdminRole, UnionPath};
 use zhijian_domain::admin_management::AdminStanding;
+use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{AccountId, AdminId, UnionId};
 use zhijian_domain::second_factor;
 use zhijian_infra::redis::sessions::{Session, SessionKind};
@@ -259,6 +260,20 @@ pub struct AdminSelf(pub AdminIdentity);
 /// a manager without a confirmed second factor: nothing but enrolling it (403
 /// `second_factor_required`).
 pub fn gate(standing: &AdminStanding) -> Result<(), ApiError> {
+    gate_standing(standing)?;
+    // Station staff have their own few routes ([`StaffIdentity`]); nothing else.
+    if standing.role.is_station_staff() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "站点管理员只能核销本站点的会员权益",
+        ));
+    }
+    Ok(())
+}
+
+/// The part of [`gate`] every role's routes share, station staff's included: a one-time
+/// password to change, a manager's second factor to enrol.
+pub fn gate_standing(standing: &AdminStanding) -> Result<(), ApiError> {
     if standing.must_change_password {
         return Err(password_change_required());
     }
@@ -403,6 +418,27 @@ impl FromRequest for AdminIdentity {
             let (identity, standing) = admin.await?;
             gate(&standing)?;
             Ok(identity)
+        })
+    }
+}
+
+/// A signed-in admin of any role, station staff included: for the routes station staff may
+/// use (redeeming benefits, their station's redemptions). Every other admin route takes
+/// [`AdminIdentity`], which answers station staff 403; both hold a one-time password or a
+/// manager's missing second factor the same way ([`gate_standing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity(pub AdminIdentity);
+
+impl FromRequest for StaffIdentity {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let admin = admin_from_request(req);
+        Box::pin(async move {
+            let (identity, standing) = admin.await?;
+            gate_standing(&standing)?;
+            Ok(StaffIdentity(identity))
         })
     }
 }

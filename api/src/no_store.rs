@@ -12,7 +12,13 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 
 /// Paths whose answers are public reference data, never personal.
-const PUBLIC_PREFIXES: &[&str] = &["/v1/regions/", "/v1/occupations", "/v1/unions/"];
+const PUBLIC_PREFIXES: &[&str] = &[
+    "/v1/regions/",
+    "/v1/occupations",
+    "/v1/unions/",
+    // Service stations: a public map; the phone is the station's, not a person's.
+    "/v1/stations/",
+];
 
 /// Whether an answer to `path` must not be stored by any cache.
 pub fn is_private(path: &str) -> bool {
@@ -57,6 +63,9 @@ mod tests {
         assert!(!is_private("/v1/regions/500237"));
         assert!(!is_private("/v1/occupations"));
         assert!(!is_private("/v1/unions/12"));
+        assert!(!is_private("/v1/stations/nearby"));
+        assert!(!is_private("/v1/stations/12"));
+        assert!(is_private("/v1/admin/stations/12/redemptions"));
         assert!(is_private("/v1/regionsx"));
         assert!(!is_private("/healthz"));
     }

@@ -55,6 +55,9 @@ pub struct Settings {
     /// `[log]`: the format of the log lines.
     #[serde(default)]
     pub log: crate::logging::LogConfig,
+    /// `[stations]`: the cap of the public "near me" search.
+    #[serde(default)]
+    pub stations: zhijian_infra::usecases::stations::StationsConfig,
 }
 
 /// `[jobs]` settings.
@@ -345,6 +348,7 @@ impl Settings {
         self.jobs.validate().map_err(SettingsError)?;
         self.outbox.validate().map_err(SettingsError)?;
         self.notifications.validate().map_err(SettingsError)?;
+        self.stations.validate().map_err(SettingsError)?;
         require_key(
             "auth.jwt_secret",
             "APP__AUTH__JWT_SECRET",

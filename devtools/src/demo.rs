@@ -37,6 +37,7 @@ use zhijian_domain::ids::{AdminId, UnionId};
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::UnionKind;
+use zhijian_domain::station::Amenity;
 
 use zhijian_domain::deadline::ReviewHours;
 use zhijian_domain::second_factor;
@@ -703,4 +704,190 @@ mod tests {
                 .all(|c| RegionCode::parse(c).is_ok_and(|r| r.as_str().starts_with(COUNTY)))
         );
     }
+}
+
+/// The demo's service stations, their staff and the county's welcome benefits (issue 17), for
+/// the walkthrough's end: a new member of 净坛社区 finds the nearest station and collects the
+/// welcome package there.
+///
+/// ```text
+/// 净坛社区户外劳动者驿站 (驿站, 31.0752 N 109.8781 E, 高唐街道)   staff: jingtan-station
+/// 巫山县司机之家 (司机之家, 31.0821 N 109.8706 E)
+/// 巫山县总工会: 新会员入会礼包 (collected at 净坛社区户外劳动者驿站, 90 days, stock 1000),
+///               新就业形态劳动者意外伤害保险 (中国人寿, 12 months, 365 days, stock 1000)
+/// ```
+///
+/// Idempotent: stations and benefits are found by name, the staff by username. Not part of
+/// [`seed_demo`] (the tests' county has no benefits unless a test configures them).
+pub fn seed_demo_stations(
+    conn: &mut PgConnection,
+    password: Option<&Secret>,
+) -> Result<DemoStations, DemoError> {
+    use zhijian_domain::benefit::{BenefitKind, BenefitTerms};
+    use zhijian_domain::station::{HoursInput, OpeningHours, StationKind};
+    use zhijian_infra::db::schema::{benefits, stations};
+    use zhijian_infra::store::benefits::NewBenefit;
+    use zhijian_infra::store::stations::StationFields;
+
+    conn.transaction(|conn| {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({DEMO_LOCK})")).execute(conn)?;
+        let county = unions::table
+            .filter(unions::name.eq("巫山县总工会"))
+            .filter(unions::region_code.eq(COUNTY))
+            .select(UnionRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| DemoError::RegionsMissing(COUNTY.to_owned()))?;
+        let now = chrono::Utc::now();
+        let week = |open: &str, close: &str| -> Vec<HoursInput> {
+            (1..=7)
+                .map(|weekday| HoursInput {
+                    weekday,
+                    open: open.to_owned(),
+                    close: close.to_owned(),
+                })
+                .collect()
+        };
+        let mut ids = Vec::new();
+        for (name, kind, lat, lng, address, hours, amenities, phone) in [
+            (
+                "净坛社区户外劳动者驿站",
+                StationKind::ServicePost,
+                31.0752,
+                109.8781,
+                "重庆市巫山县高唐街道净坛社区广东中路1号",
+                week("08:00", "21:00"),
+                vec![
+                    Amenity::DrinkingWater,
+                    Amenity::Microwave,
+                    Amenity::Charging,
+                    Amenity::Toilet,
+                    Amenity::FirstAid,
+                    Amenity::RestArea,
+                ],
+                "023-57681234",
+            ),
+            (
+                "巫山县司机之家",
+                StationKind::DriversHome,
+                31.0821,
+                109.8706,
+                "重庆市巫山县高唐街道平湖西路8号",
+                week("00:00", "24:00"),
+                vec![
+                    Amenity::DrinkingWater,
+                    Amenity::Charging,
+                    Amenity::Toilet,
+                    Amenity::RestArea,
+                    Amenity::Parking,
+                ],
+                "023-57685678",
+            ),
+        ] {
+            let existing = stations::table
+                .filter(stations::name.eq(name))
+                .select(stations::id)
+                .first::<i64>(conn)
+                .optional()?;
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let hours = OpeningHours::parse(&hours, &[])
+                        .map_err(|e| StoreError::broken(format!("demo hours: {e}")))?;
+                    let fields = StationFields {
+                        name: name.to_owned(),
+                        kind,
+                        lat,
+                        lng,
+                        address: address.to_owned(),
+                        hours,
+                        amenities,
+                        phone: Some(phone.to_owned()),
+                    };
+                    zhijian_infra::store::stations::create(conn, county.id, &fields, now)?.id
+                }
+            };
+            ids.push(id);
+        }
+        let jingtan = ids[0];
+        for (kind, name, insurer, cover, station, days) in [
+            (
+                BenefitKind::GiftPackage,
+                "新会员入会礼包",
+                None,
+                None,
+                Some(jingtan),
+                90,
+            ),
+            (
+                BenefitKind::AccidentInsurance,
+                "新就业形态劳动者意外伤害保险",
+                Some("中国人寿保险巫山县支公司"),
+                Some(12),
+                None,
+                365,
+            ),
+        ] {
+            let exists = benefits::table
+                .filter(benefits::union_id.eq(county.id))
+                .filter(benefits::name.eq(name))
+                .select(benefits::id)
+                .first::<i64>(conn)
+                .optional()?;
+            if exists.is_none() {
+                let terms = BenefitTerms::parse(kind, insurer.is_some(), days, 1_000, cover)
+                    .map_err(|e| StoreError::broken(format!("demo benefit: {e}")))?;
+                zhijian_infra::store::benefits::create(
+                    conn,
+                    &NewBenefit {
+                        union_id: county.id,
+                        kind,
+                        name: name.to_owned(),
+                        insurer: insurer.map(str::to_owned),
+                        station_id: station,
+                        terms,
+                    },
+                    now,
+                )?;
+            }
+        }
+        let staff = "jingtan-station";
+        let has_staff = admins::table
+            .filter(admins::username.eq(staff))
+            .select(admins::id)
+            .first::<uuid::Uuid>(conn)
+            .optional()?
+            .is_some();
+        let staff_created = match (has_staff, password.filter(|p| !p.is_empty())) {
+            (false, Some(password)) => {
+                zhijian_infra::store::stations::create_station_admin(
+                    conn,
+                    zhijian_infra::store::admins::NewAdmin {
+                        username: staff,
+                        display_name: "净坛社区驿站管理员",
+                        password: password.expose(),
+                        role: AdminRole::Station,
+                        union_id: county.union_id(),
+                    },
+                    jingtan,
+                )
+                .map_err(|e| StoreError::broken(format!("demo station staff {staff}: {e}")))?;
+                true
+            }
+            _ => false,
+        };
+        Ok(DemoStations {
+            stations: ids,
+            staff_created,
+        })
+    })
+}
+
+/// What [`seed_demo_stations`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoStations {
+    /// 净坛社区户外劳动者驿站, 巫山县司机之家.
+    pub stations: Vec<i64>,
+    /// Whether `jingtan-station` was created by this run.
+    pub staff_created: bool,
 }

@@ -5,3 +5,4 @@
 pub mod demo;
 pub mod generator;
 pub mod move_bench;
+pub mod stations;

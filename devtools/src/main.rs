@@ -12,6 +12,7 @@ use zhijian_infra::db::migrations;
 const USAGE: &str =
     "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH |
                     bench-move --applications N [--batch-size B]]
+                    generate-stations N | bench-nearby [QUERIES]]
 
   seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
                    password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
@@ -23,6 +24,11 @@ const USAGE: &str =
                    each) moved under another county by the server's move procedure, in batches
                    of B rows (default 5000): prints the move's time, batches and longest
                    transaction, and a `BENCH_JSON {…}` line
+  generate-stations
+                   B7 data: service stations spread over China (devtools/src/stations.rs)
+                   until the table holds N; growable
+  bench-nearby     B7: times QUERIES (default 2000) \"nearest 20 within 1 km\" searches at
+                   random city points; prints BENCH_JSON with p50/p95 in microseconds
 
 Configuration as for `zhijian` (config/*.toml, then APP__SECTION__KEY variables).";
 
@@ -49,6 +55,8 @@ fn main() -> ExitCode {
         "generate" => generate(&settings, &args[1..]),
         "explain-queue" => explain_queue(&settings, &args[1..]),
         "bench-move" => bench_move(&settings, &args[1..]),
+        "generate-stations" => generate_stations(&settings, &args[1..]),
+        "bench-nearby" => bench_nearby(&settings, &args[1..]),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
     match outcome {
@@ -80,6 +88,14 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
     demo::seed_demo_phones(&mut conn, &pii).map_err(|e| e.to_string())?;
     // Managers must have a second factor: the demo ones get a known TOTP secret.
     demo::seed_demo_second_factors(&mut conn, &pii).map_err(|e| e.to_string())?;
+    let stations =
+        demo::seed_demo_stations(&mut conn, report.password.as_ref()).map_err(|e| e.to_string())?;
+    println!(
+        "service stations: {} (净坛社区户外劳动者驿站, 巫山县司机之家), welcome benefits of 巫山县总工会; \
+         station staff jingtan-station{}",
+        stations.stations.len(),
+        if stations.staff_created { " (new)" } else { "" }
+    );
     println!(
         "demo county 巫山县 (500237): {} unions ({} new), {} admin accounts ({} new)",
         report.unions.len(),
@@ -269,5 +285,45 @@ fn bench_move(settings: &Settings, args: &[String]) -> Result<(), String> {
         figures.load_ms
     );
     println!("BENCH_JSON {}", figures.json());
+    Ok(())
+}
+
+/// `zhijian-dev generate-stations N`: see `zhijian_devtools::stations`.
+fn generate_stations(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let [n] = args else {
+        return Err(format!(
+            "generate-stations takes a station count\n\n{USAGE}"
+        ));
+    };
+    let target = n
+        .replace('_', "")
+        .parse::<i64>()
+        .map_err(|_| format!("not a count: {n:?}"))?;
+    let mut conn = connect(settings)?;
+    migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let added = zhijian_devtools::stations::generate_stations(&mut conn, target)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "stations: {added} added, {target} in the table ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `zhijian-dev bench-nearby [QUERIES]`: B7's timings, as one `BENCH_JSON` line.
+fn bench_nearby(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let queries = match args {
+        [] => 2_000,
+        [n] => n.parse().map_err(|_| format!("not a count: {n:?}"))?,
+        _ => return Err(format!("bench-nearby takes a query count\n\n{USAGE}")),
+    };
+    let mut conn = connect(settings)?;
+    let t =
+        zhijian_devtools::stations::time_nearby(&mut conn, queries).map_err(|e| e.to_string())?;
+    println!(
+        "BENCH_JSON {{\"stations\": {}, \"queries\": {}, \"p50_us\": {}, \"p95_us\": {}, \"mean_found\": {:.2}}}",
+        t.stations, t.queries, t.p50_us, t.p95_us, t.mean_found
+    );
     Ok(())
 }

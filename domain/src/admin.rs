@@ -23,6 +23,9 @@ string_enum! {
         Manager = "manager" => "管理员",
         /// 查看员: reads queues and statistics only.
         Viewer = "viewer" => "查看员",
+        /// 站点管理员: bound to one service station; may only redeem benefits there and read
+        /// that station's redemptions.
+        Station = "station" => "站点管理员",
     }
 }
 
@@ -40,6 +43,12 @@ impl AdminRole {
     /// See applicants' personal data (name, ID number, phone) in clear.
     pub const fn can_view_personal_data(self) -> bool {
         matches!(self, Self::Reviewer | Self::Manager)
+    }
+
+    /// Only station staff: redeem members' benefits at their own station and read its
+    /// redemptions — and nothing else of the admin API.
+    pub const fn is_station_staff(self) -> bool {
+        matches!(self, Self::Station)
     }
 }
 
@@ -209,6 +218,11 @@ mod tests {
         assert!(!AdminRole::Viewer.can_manage());
         assert!(AdminRole::Reviewer.can_view_personal_data());
         assert!(!AdminRole::Viewer.can_view_personal_data());
+        assert!(!AdminRole::Station.can_decide());
+        assert!(!AdminRole::Station.can_manage());
+        assert!(!AdminRole::Station.can_view_personal_data());
+        assert!(AdminRole::Station.is_station_staff());
+        assert!(!AdminRole::Manager.is_station_staff());
     }
 
     #[test]

@@ -180,6 +180,7 @@ impl DisplayName {
 /// Rank of a role: what it may grant is at most this.
 pub const fn rank(role: AdminRole) -> u8 {
     match role {
+        AdminRole::Station => 0,
         AdminRole::Viewer => 1,
         AdminRole::Reviewer => 2,
         AdminRole::Manager => 3,

@@ -19,7 +19,7 @@ impl TrailReader {
     pub fn authorize(role: AdminRole) -> Result<Self, MayNotReadTrail> {
         match role {
             AdminRole::Manager | AdminRole::Viewer => Ok(Self { role }),
-            AdminRole::Reviewer => Err(MayNotReadTrail),
+            AdminRole::Reviewer | AdminRole::Station => Err(MayNotReadTrail),
         }
     }
 

@@ -92,6 +92,8 @@ outbox_events! {
     MemberTransferFinished = "member.transfer_finished", Member;
     /// A member's transfer ended without moving them.
     MemberTransferAborted = "member.transfer_aborted", Member;
+    /// A new member received welcome benefits (入会礼遇).
+    MemberBenefitsGranted = "member.benefits_granted", Member;
     /// A member asked to transfer.
     TransferRequested = "transfer.requested", Transfer;
     /// The source union released the member.
@@ -205,6 +207,11 @@ mod tests {
             assert_eq!(outbox.as_str(), format!("transfer.{}", event.as_str()));
             assert_eq!(outbox.family(), EventFamily::Transfer);
         }
-        assert_eq!(OutboxEvent::ALL.len(), 28);
+        // The domain events above, and `member.benefits_granted` (no member state change).
+        assert_eq!(OutboxEvent::ALL.len(), 29);
+        assert_eq!(
+            OutboxEvent::MemberBenefitsGranted.family(),
+            EventFamily::Member
+        );
     }
 }

@@ -160,6 +160,22 @@ bounded_text!(
     /// A referral code, at most 32 characters.
     ReferralCode, label = "推荐码", max = 32
 );
+bounded_text!(
+    /// A service station's name, at most 60 characters.
+    StationName, label = "站点名称", max = 60
+);
+bounded_text!(
+    /// A service station's address, at most 200 characters.
+    StationAddress, label = "站点地址", max = 200
+);
+bounded_text!(
+    /// A benefit's name, at most 60 characters.
+    BenefitName, label = "权益名称", max = 60
+);
+bounded_text!(
+    /// An insurer (承保机构), at most 60 characters.
+    InsurerName, label = "承保机构", max = 60
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,9 @@ use zhijian_domain::error_code::ErrorCode;
 /// The status an error with `code` answers.
 pub fn of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::NotFound | ErrorCode::NotAMember => StatusCode::NOT_FOUND,
+        ErrorCode::NotFound | ErrorCode::NotAMember | ErrorCode::BenefitNotHeld => {
+            StatusCode::NOT_FOUND
+        }
         ErrorCode::Unauthorized
         | ErrorCode::InvalidCredentials
         | ErrorCode::InvalidRefreshToken
@@ -67,10 +69,28 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::SuccessorRequired
         | ErrorCode::UnionHasAdmins
         | ErrorCode::UnionHasChildren
-        | ErrorCode::UnionMoveInProgress => StatusCode::CONFLICT,
+        | ErrorCode::UnionMoveInProgress
+        | ErrorCode::BenefitAlreadyUsed
+        | ErrorCode::BenefitExpired
+        | ErrorCode::BenefitOtherStation
+        | ErrorCode::StationClosed => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
+        | ErrorCode::BenefitInsurerRequired
+        | ErrorCode::CardExpired
+        | ErrorCode::InvalidAmenity
+        | ErrorCode::InvalidBenefitKind
+        | ErrorCode::InvalidCoverPeriod
+        | ErrorCode::InvalidLatitude
+        | ErrorCode::InvalidLongitude
+        | ErrorCode::InvalidRadius
+        | ErrorCode::InvalidStationHours
+        | ErrorCode::InvalidStationKind
+        | ErrorCode::InvalidStationPhone
+        | ErrorCode::InvalidStock
+        | ErrorCode::InvalidValidity
+        | ErrorCode::StationHoursEndBeforeStart
         | ErrorCode::BlankFieldToFix
         | ErrorCode::CalendarCsvHeader
         | ErrorCode::CalendarCsvNotUtf8

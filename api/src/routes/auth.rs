@@ -325,7 +325,7 @@ impl From<AccountProfile> for MeView {
 
 /// The client's address for the per-IP caps: the TCP peer, or the address a trusted proxy
 /// forwarded when `server.trust_forwarded_for` is on.
-fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub(crate) fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
     let forwarded = trust_forwarded_for
         .then(|| {
             req.connection_info()

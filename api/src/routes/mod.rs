@@ -11,6 +11,7 @@ pub mod admin_applications;
 pub mod admin_audit;
 pub mod admin_calendar;
 pub mod admin_me;
+pub mod admin_stations;
 pub mod admin_stats;
 pub mod admin_transfers;
 pub mod admin_union_changes;
@@ -24,6 +25,7 @@ pub mod membership;
 pub mod reference;
 pub mod regions;
 pub mod second_factor;
+pub mod stations;
 pub mod transfers;
 
 /// One row of the route table.
@@ -399,6 +401,56 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/admin/members/{id}/deceased",
             web::post().to(member_lifecycle::deceased),
+        ),
+        def(
+            Method::GET,
+            "/v1/stations/nearby",
+            web::get().to(stations::nearby),
+        ),
+        def(
+            Method::GET,
+            "/v1/stations/{id}",
+            web::get().to(stations::get),
+        ),
+        def(
+            Method::GET,
+            "/v1/membership/benefits",
+            web::get().to(stations::my_benefits),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/stations",
+            web::post().to(admin_stations::create),
+        ),
+        def(
+            Method::PUT,
+            "/v1/admin/stations/{id}",
+            web::put().to(admin_stations::edit),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/stations/{id}/close",
+            web::post().to(admin_stations::close),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/stations/{id}/redemptions",
+            web::get().to(admin_stations::redemptions),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/benefits",
+            web::get().to(admin_stations::list_benefits),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/benefits",
+            web::post().to(admin_stations::create_benefit),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/benefits/redeem",
+            web::post().to(admin_stations::redeem),
         ),
     ]
 }

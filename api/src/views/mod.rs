@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod application;
 pub mod member;
+pub mod station;
 pub mod transfer;
 pub mod union;
 pub mod union_change;

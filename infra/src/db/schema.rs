@@ -89,6 +89,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamptz>,
         must_change_password -> Bool,
         password_changed_at -> Nullable<Timestamptz>,
+        station_id -> Nullable<Int8>,
     }
 }
 
@@ -387,6 +388,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stations (id) {
+        id -> Int8,
+        union_id -> Int8,
+        name -> Text,
+        kind -> Text,
+        lat -> Float8,
+        lng -> Float8,
+        address -> Text,
+        hours -> Jsonb,
+        amenities -> Array<Text>,
+        phone -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    station_versions (station_id, version) {
+        station_id -> Int8,
+        version -> Int4,
+        snapshot -> Jsonb,
+        replaced_at -> Timestamptz,
+        replaced_by -> Uuid,
+    }
+}
+
+diesel::table! {
+    benefits (id) {
+        id -> Int8,
+        union_id -> Int8,
+        kind -> Text,
+        name -> Text,
+        insurer -> Nullable<Text>,
+        cover_months -> Nullable<Int4>,
+        station_id -> Nullable<Int8>,
+        valid_days -> Int4,
+        stock -> Int4,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    member_benefits (id) {
+        id -> Int8,
+        member_id -> Uuid,
+        benefit_id -> Int8,
+        application_id -> Nullable<Uuid>,
+        granted_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        used_station_id -> Nullable<Int8>,
+        used_by -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -404,6 +466,10 @@ diesel::joinable!(union_coverage -> unions (union_id));
 diesel::joinable!(admin_second_factors -> admins (admin_id));
 diesel::joinable!(admin_recovery_codes -> admins (admin_id));
 diesel::joinable!(union_move_rows -> union_moves (move_id));
+diesel::joinable!(stations -> unions (union_id));
+diesel::joinable!(benefits -> unions (union_id));
+diesel::joinable!(member_benefits -> benefits (benefit_id));
+diesel::joinable!(member_benefits -> members (member_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -430,4 +496,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     admin_recovery_codes,
     union_moves,
     union_move_rows,
+    stations,
+    station_versions,
+    benefits,
+    member_benefits,
 );

@@ -72,13 +72,15 @@ pub struct AuditRow {
 
 /// The kinds of object the trail records — the `audit_log_object_kind` constraint names the
 /// same. The listing reads one range per kind.
-pub const OBJECT_KINDS: [&str; 6] = [
+pub const OBJECT_KINDS: [&str; 8] = [
     "application",
     "member",
     "admin",
     "transfer",
     "union",
     "calendar",
+    "station",
+    "benefit",
 ];
 
 /// Rows within the reach of the admin of `scope`, newest first.

@@ -32,6 +32,7 @@ pub mod escalation;
 pub mod membership;
 pub mod notifications;
 pub mod reference;
+pub mod stations;
 pub mod unions;
 
 /// What every use case may reach: the database pool, the cipher for personal data, the

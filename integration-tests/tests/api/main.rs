@@ -27,6 +27,7 @@ mod reference;
 mod regions;
 mod second_factor;
 mod sql;
+mod stations;
 mod stats;
 mod stub;
 mod transfers;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 mod membership;
 pub mod second_factor;
+mod stations;
 mod union_changes;
 pub mod unions;
 

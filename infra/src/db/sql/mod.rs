@@ -16,6 +16,9 @@
 //! 4. **`LISTEN` / `NOTIFY`** on the outbox channel ([`LISTEN_OUTBOX`], [`NOTIFY_OUTBOX`]);
 //! 5. **a union's move**: the subtree's paths and anchors, and the batches that re-anchor its
 //!    rows ([`union_moves`]).
+//! 6. **the "near me" search** over the earthdistance index ([`stations::NEARBY`]);
+//! 7. **the grant of welcome benefits** at approval: the stock decrements and the records in
+//!    one data-modifying CTE ([`stations::GRANT`]).
 //!
 //! Each is a named constant or builder here (or named by one of the constants below while it
 //! still lives in its module), registered in [`statements`]; the integration test
@@ -54,6 +57,7 @@
 //! generator's bulk `INSERT … SELECT generate_series`, index drops and `VACUUM`) are not part
 //! of the server and are exempt.
 
+pub mod stations;
 pub mod subtree;
 pub mod union_moves;
 
@@ -107,6 +111,16 @@ pub fn statements() -> Vec<Statement> {
     ];
     all.extend(subtree::statements());
     all.extend(union_moves::statements());
+    all.push(Statement {
+        name: "nearby stations".to_owned(),
+        sql: stations::NEARBY.to_owned(),
+        parameters: Some(stations::NEARBY_PARAMETERS.to_vec()),
+    });
+    all.push(Statement {
+        name: "grant benefits".to_owned(),
+        sql: stations::GRANT.to_owned(),
+        parameters: Some(stations::GRANT_PARAMETERS.to_vec()),
+    });
     all
 }
 

@@ -170,6 +170,13 @@ fn decide_in(
                         ApplicationError::AlreadyMember => DecideError::AlreadyMember,
                         ApplicationError::Store(e) => DecideError::Store(e),
                     })?;
+                // 入会礼遇: one statement over the union and its ancestors, same transaction.
+                crate::usecases::stations::benefits::grant_on_approval(
+                    conn,
+                    &member,
+                    &union.union_path()?,
+                    now,
+                )?;
                 (
                     applications::set_member(conn, updated.id, member.id)?,
                     Some(member),
