@@ -124,6 +124,71 @@ second_factor_fixtures() {
     emit ZJ_SECOND_FACTOR_CHALLENGE challenge_of <<<"$answer"
 }
 
+# Federation fixtures (issue 13): admins, unions and the calendar, each action on an object of
+# its own; the county manager acts ($admin). A root union's manager (the calendar is national)
+# comes from the command line, as a federation's first admin does (ZHIJIAN_BIN, set by
+# scripts/contract.sh): its one-time password changed and its second factor enrolled here.
+federation_fixtures() {
+    local created id token otp new secret union parent
+    for action in VIEW UPDATE DISABLE RESET ENABLE; do
+        created="$(call POST /v1/admin/admins "$admin" \
+            "{\"username\":\"ct-${action,,}-$run\",\"display_name\":\"合同测试账号\",\"role\":\"viewer\",\"union_id\":2}")"
+        id="$(json admin id <<<"$created")"
+        [ "$action" = ENABLE ] && call POST "/v1/admin/admins/$id/disable" "$admin" '{"version":1}' >/dev/null
+        echo "ZJ_ACCOUNT_$action=$id"
+    done
+    # an admin with a one-time password, for POST /v1/admin/me/password
+    created="$(call POST /v1/admin/admins "$admin" \
+        "{\"username\":\"ct-pw-$run\",\"display_name\":\"合同测试审核员\",\"role\":\"reviewer\",\"union_id\":2}")"
+    otp="$(json one_time_password <<<"$created")"
+    echo "ZJ_PWCHANGE_TOKEN=$(call POST /v1/admin/auth/login "" "{\"username\":\"ct-pw-$run\",\"password\":\"$otp\"}" | json access_token)"
+    echo "ZJ_PWCHANGE_PASSWORD=$otp"
+    # joint unions of villages of 龙门街道 (no other union covers them), one per action; moved
+    # under 龙门街道's own federation, closed without a successor (nothing to move)
+    parent="$(call GET "/v1/admin/unions?region=500237002" "$admin" |
+        python3 -c 'import json, sys; print(next(u["id"] for u in json.load(sys.stdin)["items"] if u["kind"] == "federation"))')"
+    echo "ZJ_PARENT_ID=$parent"
+    local n=0
+    for action in VIEW EDIT CLOSE MOVE; do
+        n=$((n + 1))
+        union="$(call POST /v1/admin/unions "$admin" \
+            "{\"parent_id\":2,\"kind\":\"joint\",\"name\":\"合同测试联合工会$action\",\"region_code\":\"50023700200$n\"}" | json id)"
+        echo "ZJ_UNION_$action=$union"
+    done
+    if [ -n "${ZHIJIAN_BIN:-}" ]; then
+        otp="$("$ZHIJIAN_BIN" admin create --union 1 --role manager --username "ct-root-$run" |
+            sed -n 's/^one-time password.*: //p')"
+        token="$(call POST /v1/admin/auth/login "" "{\"username\":\"ct-root-$run\",\"password\":\"$otp\"}" | json access_token)"
+        new="zj-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
+        call POST /v1/admin/me/password "$token" "{\"current_password\":\"$otp\",\"new_password\":\"$new\"}" >/dev/null
+        secret="$(call POST /v1/admin/me/second-factor "$token" | json secret)"
+        call POST /v1/admin/me/second-factor/confirm "$token" "{\"code\":\"$("$ZJ_ROOT/scripts/totp.py" "$secret")\"}" >/dev/null
+        echo "ZJ_ROOT_TOKEN=$token"
+    else
+        log "contract-tokens: no ZHIJIAN_BIN: no root manager, the calendar replacement answers 403"
+        echo "ZJ_ROOT_TOKEN=$admin"
+    fi
+}
+
+# Stations and benefits fixtures (issue 17): stations to read, edit and close; the demo's station
+# staff (jingtan-station) with a member's card and a welcome benefit to redeem.
+station_fixtures() {
+    local body member card benefit
+    body='{"union_id":2,"name":"合同测试驿站","kind":"service_post","lat":31.0752,"lng":109.8781,"address":"重庆市巫山县高唐街道广东中路1号","hours":[{"weekday":1,"open":"08:00","close":"20:00"}],"amenities":["drinking_water"]}'
+    for action in VIEW EDIT CLOSE; do
+        echo "ZJ_STATION_$action=$(call POST /v1/admin/stations "$admin" "$body" | json id)"
+    done
+    echo "ZJ_STAFF_TOKEN=$(call POST /v1/admin/auth/login "" "{\"username\":\"jingtan-station\",\"password\":\"$password\"}" | json access_token)"
+    echo "ZJ_STAFF_STATION=$(call GET "/v1/stations/nearby?lat=31.0752&lng=109.8781&radius_m=2000" "" |
+        python3 -c 'import json, sys; print(next(s["id"] for s in json.load(sys.stdin)["items"] if "净坛" in s["name"]))')"
+    member="$(new_member)"
+    card="$(call GET /v1/membership/card "$member" | json payload)"
+    benefit="$(call GET /v1/membership/benefits "$member" |
+        python3 -c 'import json, sys; print(next(b["benefit_id"] for b in json.load(sys.stdin)["items"] if b.get("station")))')"
+    echo "ZJ_REDEEM_PAYLOAD=$card"
+    echo "ZJ_REDEEM_BENEFIT_ID=$benefit"
+}
+
 submit() { # submit TOKEN: a new person's application id (the person's number is in $counter)
     local seq_no
     seq_no="$(next)"
@@ -188,6 +253,7 @@ fixtures() {
     # a second admin session, for POST /v1/admin/auth/logout to end
     emit ZJ_ADMIN_LOGOUT_TOKEN admin_login wushan-viewer
     second_factor_fixtures
+    federation_fixtures
 
     # The worker of every read: a member, with an approved application
     main="$(worker)"
@@ -260,6 +326,8 @@ fixtures() {
     leaver="$(new_member)"
     echo "ZJ_LEAVE_TOKEN=$leaver"
 
+    station_fixtures
+
     # SMS codes, read from the stub: one to sign in with, one to bind a phone with. Phones new
     # to each run (per-phone caps); a send refused by a cap (429: several runs within the hour
     # against the same Redis, per client IP) only costs these two fixtures, not the run.
@@ -299,8 +367,8 @@ rm -f "$dir"/*.dict
 fixtures >"$dir/fixtures.env"
 while IFS='=' read -r name value; do
     case "$name" in
-        *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION | *_CHALLENGE) ;;
-        ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_*)
+        *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION | *_CHALLENGE | *_PAYLOAD) ;;
+        ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_* | ZJ_ACCOUNT_* | ZJ_UNION_* | ZJ_STATION_* | ZJ_STAFF_STATION)
             # ZJ_APP_REVIEW_1, ZJ_APP_REVIEW_2 … -> app_review.dict, one entry each
             lower="${name#ZJ_}"
             lower="${lower%_[0-9]*}"

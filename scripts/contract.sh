@@ -170,8 +170,10 @@ main() {
     export APP__SMS__TENCENT_TEMPLATE_NOTIFICATION="${APP__SMS__TENCENT_TEMPLATE_NOTIFICATION:-1000002}"
     prepare_db "$zj" "$DB"
     start_server "$zj" "$port"
-    # the walkthroughs' command-line steps (scripts/zhijian.sh) use this binary and database
-    ZHIJIAN_BIN="$zj" "$ZJ_ROOT/scripts/walkthrough.sh" "http://127.0.0.1:$port"
+    # the command-line steps of the walkthroughs (scripts/zhijian.sh) and of the fixtures use this
+    # binary, and the database of this server (APP__DATABASE__URL above)
+    export ZHIJIAN_BIN="$zj"
+    "$ZJ_ROOT/scripts/walkthrough.sh" "http://127.0.0.1:$port"
     load_headers "http://127.0.0.1:$port"
 
     # only the schemathesis run counts for the coverage, not the walkthrough nor the fixtures
