@@ -20,6 +20,8 @@ TARGETS = {
     "b2_first_p50_ratio_largest_smallest": ("<=", 1.2, "B2 first page p50, largest ÷ smallest size"),
     "b3_throughput_ratio": (">=", 0.3, "B3 logins/s ÷ redis-benchmark SET/s"),
     "server_peak_rss_mb": ("<=", 150.0, "server peak RSS (MB)"),
+    "b7_p50_ms_1000000": ("<=", 5.0, "B7 nearest 20 within 1 km, p50 at 1 M (ms)"),
+    "b7_p50_ratio_1000000_1000": ("<=", 1.2, "B7 p50 at 1 M ÷ at 1 k"),
 }
 
 
@@ -120,7 +122,8 @@ def assemble(raw, results):
         "b3": {"server": load(raw, "b3_wrk"), "redis_benchmark": load(raw, "b3_redis"),
                "server_cpu_s": load(raw, "b3_wrk_cpu")},
         "b4": {"server": load(raw, "b4_wrk")},
-        "b5": {"move": load(raw, "b5_move")},
+        "b7": {"1000": load(raw, "b7_1000"), "1000000": load(raw, "b7_1000000")},
+        "b9": {"move": load(raw, "b9_move")},
         "rss": load(raw, "rss"),
     }
     figures = {}
@@ -156,12 +159,17 @@ def assemble(raw, results):
         figures[f"b2_first_p50_ratio_{s}_{first}"] = round(b["p50_ms"] / a["p50_ms"], 3)
     if doc["b3"]["server"] and doc["b3"]["redis_benchmark"]:
         figures["b3_throughput_ratio"] = round(doc["b3"]["server"]["rps"] / doc["b3"]["redis_benchmark"]["rps"], 4)
-    move = doc["b5"]["move"]
+    small, large = doc["b7"]["1000"], doc["b7"]["1000000"]
+    if large:
+        figures["b7_p50_ms_1000000"] = round(large["p50_us"] / 1000, 3)
+    if small and large and small["p50_us"]:
+        figures["b7_p50_ratio_1000000_1000"] = round(large["p50_us"] / small["p50_us"], 3)
+    move = doc["b9"]["move"]
     if move:
-        figures["b5_move_total_s"] = round(move["total_ms"] / 1000, 2)
-        figures["b5_move_batches"] = move["batches"]
-        figures["b5_move_longest_batch_ms"] = move["longest_batch_ms"]
-        figures["b5_move_longest_transaction_ms"] = max(move["longest_transaction_ms"], move["switch_ms"])
+        figures["b9_move_total_s"] = round(move["total_ms"] / 1000, 2)
+        figures["b9_move_batches"] = move["batches"]
+        figures["b9_move_longest_batch_ms"] = move["longest_batch_ms"]
+        figures["b9_move_longest_transaction_ms"] = max(move["longest_transaction_ms"], move["switch_ms"])
     if doc["rss"]:
         figures["server_peak_rss_mb"] = round(doc["rss"]["server_vmhwm_kb"] / 1024, 1)
     doc["figures"] = figures
@@ -209,9 +217,9 @@ def table(doc):
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
-    move = (doc.get("b5") or {}).get("move")
+    move = (doc.get("b9") or {}).get("move")
     if move:
-        print(f"\nB5 move of a union with {move['applications']:,} applications and {move['members']:,} members: "
+        print(f"\nB9 move of a union with {move['applications']:,} applications and {move['members']:,} members: "
               f"{move['total_ms'] / 1000:.2f} s, {move['rows_moved']:,} rows in {move['batches']} batches of "
               f"{move['batch_size']}, longest batch {move['longest_batch_ms']} ms, first transaction "
               f"{move['switch_ms']} ms, listing the rows {move['collect_ms']} ms")

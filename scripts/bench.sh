@@ -12,7 +12,7 @@
 #    fixed rate and at half of it (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login)
 #    against redis-benchmark
 # 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
-# 7. B5: a union whose subtree holds $BENCH_MOVE_APPLICATIONS applications (and a tenth as many
+# 7. B9: a union whose subtree holds $BENCH_MOVE_APPLICATIONS applications (and a tenth as many
 #    members) moved under another county (`zhijian-dev bench-move`): the move's time, its
 #    batches and its longest transaction
 #
@@ -269,15 +269,15 @@ bench_approve() {
         run_wrk b4_wrk approve.lua "$(base)" -t "$THREADS" -c "$CONNECTIONS"
 }
 
-# B5: moving a union with BENCH_MOVE_APPLICATIONS applications under another county.
+# B9: moving a union with BENCH_MOVE_APPLICATIONS applications under another county.
 bench_move() {
     local n="${BENCH_MOVE_APPLICATIONS:-100000}" batch="${BENCH_MOVE_BATCH:-5000}"
-    log "B5: zhijian-dev bench-move --applications $n --batch-size $batch"
-    "$(dirname "$ZJ")/zhijian-dev" bench-move --applications "$n" --batch-size "$batch" >"$OUT/b5_move.txt" 2>&1 || {
-        cat "$OUT/b5_move.txt" >&2
+    log "B9: zhijian-dev bench-move --applications $n --batch-size $batch"
+    "$(dirname "$ZJ")/zhijian-dev" bench-move --applications "$n" --batch-size "$batch" >"$OUT/b9_move.txt" 2>&1 || {
+        cat "$OUT/b9_move.txt" >&2
         die "bench-move failed"
     }
-    save_json b5_move "$OUT/b5_move.txt"
+    save_json b9_move "$OUT/b9_move.txt"
 }
 
 bench_login() {

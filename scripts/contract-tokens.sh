@@ -148,11 +148,13 @@ federation_fixtures() {
     parent="$(call GET "/v1/admin/unions?region=500237002" "$admin" |
         python3 -c 'import json, sys; print(next(u["id"] for u in json.load(sys.stdin)["items"] if u["kind"] == "federation"))')"
     echo "ZJ_PARENT_ID=$parent"
-    local n=0
+    local village
+    set -- 500237002001 500237002002 500237002003 500237002202
     for action in VIEW EDIT CLOSE MOVE; do
-        n=$((n + 1))
+        village="$1"
+        shift
         union="$(call POST /v1/admin/unions "$admin" \
-            "{\"parent_id\":2,\"kind\":\"joint\",\"name\":\"合同测试联合工会$action\",\"region_code\":\"50023700200$n\"}" | json id)"
+            "{\"parent_id\":2,\"kind\":\"joint\",\"name\":\"合同测试联合工会$action\",\"region_code\":\"$village\"}" | json id)"
         echo "ZJ_UNION_$action=$union"
     done
     if [ -n "${ZHIJIAN_BIN:-}" ]; then
@@ -184,7 +186,7 @@ station_fixtures() {
     member="$(new_member)"
     card="$(call GET /v1/membership/card "$member" | json payload)"
     benefit="$(call GET /v1/membership/benefits "$member" |
-        python3 -c 'import json, sys; print(next(b["benefit_id"] for b in json.load(sys.stdin)["items"] if b.get("station")))')"
+        python3 -c 'import json, sys; print(next(b["benefit_id"] for b in json.load(sys.stdin)["items"] if b.get("collect_at_station_id")))')"
     echo "ZJ_REDEEM_PAYLOAD=$card"
     echo "ZJ_REDEEM_BENEFIT_ID=$benefit"
 }

@@ -202,6 +202,9 @@ pub enum ManageRefusal {
     /// A manager disabling their own account.
     #[error("不能停用自己的账号")]
     DisablingSelf,
+    /// Station staff are bound to a station: that role is neither granted nor taken away here.
+    #[error("站点管理员绑定服务站点，不能在此授予，也不能改为其他角色")]
+    StationStaff,
     /// The change would leave the union without an active manager.
     #[error("这是该工会最后一名在用的管理员，不能停用、降级或调离；请先为该工会设置另一名管理员")]
     LastActiveManager,
@@ -215,6 +218,7 @@ impl ManageRefusal {
             Self::OutsideSubtree => ErrorCode::NotFound,
             Self::DisablingSelf => ErrorCode::CannotDisableSelf,
             Self::LastActiveManager => ErrorCode::LastActiveManager,
+            Self::StationStaff => ErrorCode::InvalidAdminRole,
         }
     }
 }
@@ -269,6 +273,9 @@ impl Granter {
     /// May the granter grant `role` in the union at `path`?
     pub fn may_grant(&self, role: AdminRole, path: &UnionPath) -> Result<(), ManageRefusal> {
         self.reaches(path)?;
+        if role.is_station_staff() {
+            return Err(ManageRefusal::StationStaff);
+        }
         if rank(role) > rank(self.role) {
             return Err(ManageRefusal::AboveOwnRank);
         }
@@ -336,6 +343,9 @@ pub fn decide(
 ) -> Result<(), ManageRefusal> {
     granter.reaches(target_path)?;
     if let Change::Update { role, union } = change {
+        if target.role.is_station_staff() && role.is_some_and(|r| r != target.role) {
+            return Err(ManageRefusal::StationStaff);
+        }
         let role = role.unwrap_or(target.role);
         let path = union.as_ref().map_or(target_path, |(_, path)| path);
         granter.may_grant(role, path)?;
@@ -495,6 +505,11 @@ mod tests {
             assert_eq!(county.may_grant(role, &path("/1/5/12/")), Ok(()));
         }
         assert_eq!(ManageRefusal::AboveOwnRank.code(), "forbidden");
+        assert_eq!(
+            county.may_grant(AdminRole::Station, &path("/1/5/12/")),
+            Err(ManageRefusal::StationStaff)
+        );
+        assert_eq!(ManageRefusal::StationStaff.code(), "invalid_admin_role");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn password_change_required() -> ApiError {
 pub fn refusal(refusal: ManageRefusal) -> ApiError {
     match refusal {
         ManageRefusal::OutsideSubtree => ApiError::not_found(),
-        ManageRefusal::AboveOwnRank => {
+        ManageRefusal::AboveOwnRank | ManageRefusal::StationStaff => {
             ApiError::new(refusal.code(), refusal.to_string()).with_field("role")
         }
         other => ApiError::new(other.code(), other.to_string()),
