@@ -248,9 +248,13 @@ fn routing_candidate_rows(
         .iter()
         .map(|r| r.as_str().to_owned())
         .collect();
-    let covering = union_coverage::table
+    // The unions whose coverage lists name one of the regions, first and on their own: as a
+    // subquery inside the OR below it would be a hashed filter over every union (a scan of the
+    // whole table on each submission); as a list, each branch of the OR is an index lookup.
+    let covering: Vec<i64> = union_coverage::table
         .filter(union_coverage::region_code.eq_any(regions.clone()))
-        .select(union_coverage::union_id);
+        .select(union_coverage::union_id)
+        .load(conn)?;
     // `credit_code = NULL` matches nothing, so no employer needs no second query shape.
     Ok(unions::table
         .filter(unions::closed_at.is_null())
