@@ -68,48 +68,9 @@ CREATE TABLE union_move_rows (
     CHECK ((kind = 'audit_reach') = (row_id IS NULL))
 );
 
--- The trail records changes to unions themselves (a close, a move): object kind `union`, whose
--- reach is the union. Another change may widen the same constraint; only add what is missing.
-DO $$
-DECLARE
-    def text;
-BEGIN
-    SELECT pg_get_constraintdef(oid) INTO def FROM pg_constraint
-    WHERE conname = 'audit_log_object_kind' AND conrelid = 'audit_log'::regclass;
-    IF def NOT LIKE '%''union''::text%' THEN
-        ALTER TABLE audit_log DROP CONSTRAINT audit_log_object_kind;
-        EXECUTE 'ALTER TABLE audit_log ADD CONSTRAINT audit_log_object_kind '
-            || replace(def, '''transfer''::text', '''transfer''::text, ''union''::text');
-    END IF;
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION audit_object_unions(of_kind text, of_id text) RETURNS SETOF bigint
-LANGUAGE plpgsql STABLE ROWS 2 AS $$
-DECLARE
-    object_uuid uuid;
-BEGIN
-    IF of_kind = 'union' THEN
-        IF of_id ~ '^[0-9]{1,18}$' THEN
-            RETURN QUERY SELECT u.id FROM unions u WHERE u.id = of_id::bigint;
-        END IF;
-        RETURN;
-    END IF;
-    IF of_id !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
-        RETURN;
-    END IF;
-    object_uuid := of_id::uuid;
-    CASE of_kind
-        WHEN 'application' THEN RETURN QUERY SELECT a.union_id FROM applications a WHERE a.id = object_uuid;
-        WHEN 'member' THEN RETURN QUERY SELECT m.union_id FROM members m WHERE m.id = object_uuid;
-        WHEN 'admin' THEN RETURN QUERY SELECT d.union_id FROM admins d WHERE d.id = object_uuid;
-        WHEN 'transfer' THEN
-            RETURN QUERY SELECT t.from_union_id FROM transfers t WHERE t.id = object_uuid
-                UNION SELECT t.to_union_id FROM transfers t WHERE t.id = object_uuid;
-        ELSE RETURN;
-    END CASE;
-END;
-$$;
+-- The trail records changes to unions themselves (a close, a move) with object kind `union`,
+-- which the previous migration (`union_admin`) already added to the constraint and to
+-- `audit_object_unions`.
 
 -- Affiliation periods also begin and end with reason `reorganised` (a union closed into its
 -- successor); the columns are free text written by the use cases, so nothing changes here.
