@@ -55,22 +55,8 @@ pub(crate) enum Param {
 /// One page of a listing over a subtree. The statement's own parameters are `$1`–`$4` (the
 /// subtree's path range, the part values, the limit); the caller's conditions start at `$5`.
 pub(crate) struct SubtreePage<'a> {
-    /// The table, read as `a`: it has `union_id`, `anchor_id` (kept by trigger) and the part
-    /// column.
-    pub table: &'static str,
-    /// The column whose values are parts (`status`, `object_kind`).
-    pub part_column: &'static str,
-    /// The key columns, in order; the last one identifies the row the page lists (returned as
-    /// `id`).
-    pub keys: &'static [&'static str],
-    /// Newest first: the keys in descending order.
-    pub descending: bool,
-    /// A value past every key in the page's order, column by column
-    /// (`'infinity'::timestamptz`, …; `0` for positive ids read descending).
-    pub past_all: &'static [&'static str],
-    /// Whether one row may be held twice (in one part or two): each step then counts distinct
-    /// keys.
-    pub distinct: bool,
+    /// The table, its parts and its keys ([`Listing`]).
+    pub listing: Listing,
     /// The subtree.
     pub scope: &'a UnionPath,
     /// The values of the part column listed (one part per value).
@@ -148,16 +134,16 @@ impl SubtreePage<'_> {
 
     /// The statement returning the page's ids (`id`), in key order.
     fn ids_sql(&self) -> String {
-        let SubtreePage {
+        let Listing {
             table,
             part_column,
             keys,
             descending,
             past_all,
             distinct,
-            conditions,
             ..
-        } = self;
+        } = &self.listing;
+        let conditions = &self.conditions;
         let (path_from, path_to, part_values, limit) = ("$1", "$2", "$3::text[]", "$4");
         let (direction, up_to) = if *descending {
             (" DESC", ">=")
@@ -241,8 +227,8 @@ impl SubtreePage<'_> {
     }
 }
 
-/// What stays the same from one page of a listing to the next: the fields of [`SubtreePage`]
-/// that name the table, its parts and its keys. One constant per listing the store reads.
+/// What stays the same from one page of a listing to the next: the table, its parts and its
+/// keys. One constant per listing the store reads; [`Listing::page`] makes a [`SubtreePage`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Listing {
     /// [`SubtreePage::table`].
@@ -342,12 +328,7 @@ impl Listing {
     /// store can fill them in with `SubtreePage { part_values, limit, extra, ..QUEUE.page(…) }`.
     pub(crate) fn page<'a>(&self, scope: &'a UnionPath, conditions: String) -> SubtreePage<'a> {
         SubtreePage {
-            table: self.table,
-            part_column: self.part_column,
-            keys: self.keys,
-            descending: self.descending,
-            past_all: self.past_all,
-            distinct: self.distinct,
+            listing: *self,
             scope,
             part_values: Vec::new(),
             limit: 0,
