@@ -174,6 +174,14 @@ pub fn replace_year(
 ) -> Result<Option<YearRow>, StoreError> {
     let year = calendar.year();
     let key = year_key(year)?;
+    // Replacements one at a time (each locks every year's row, a few dozen at most), so
+    // revisions are taken in commit order: with two at once, the later revision could commit
+    // first, and a server caching `max(revision)` in between would never see the earlier one.
+    // Readers are not blocked.
+    calendar_years::table
+        .select(calendar_years::year)
+        .for_update()
+        .load::<i16>(conn)?;
     let row = if replacement.expected_version == 0 {
         diesel::insert_into(calendar_years::table)
             .values((

@@ -3,8 +3,8 @@
 //! # Policy
 //!
 //! Every statement is written with Diesel's DSL (`schema.rs` checks its columns and types at
-//! compile time) — unless the DSL cannot express it. Hand-written SQL is allowed for these five
-//! kinds of statement only:
+//! compile time) — unless the DSL cannot express it. Hand-written SQL is allowed for these kinds
+//! of statement only:
 //!
 //! 1. **the submission's data-modifying CTE**: the membership check, the idempotency key, the
 //!    application, its timeline, the audit row, the outbox event and `pg_notify` in one
