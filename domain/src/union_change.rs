@@ -12,6 +12,8 @@
 
 use crate::admin::{AdminRole, UnionPath};
 use crate::error_code::ErrorCode;
+use crate::region::{RegionCode, RegionLevel};
+use crate::routing::UnionKind;
 
 /// What the rules need to know of a union.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,10 @@ pub struct UnionPlace {
     pub path: UnionPath,
     /// Whether it was closed.
     pub closed: bool,
+    /// Its kind (only federations have unions below them).
+    pub kind: UnionKind,
+    /// The region it serves.
+    pub region: RegionCode,
 }
 
 /// Why a role may not reorganise the tree.
@@ -58,6 +64,12 @@ pub enum MoveUnionError {
     /// The new parent is closed.
     #[error("新的上级工会已撤销")]
     ParentClosed,
+    /// The new parent is not a federation: only federations have unions below them.
+    #[error("上级工会必须是总工会")]
+    ParentNotFederation,
+    /// A township federation under something other than a county-level federation.
+    #[error("乡镇（街道）总工会只能设在县级总工会之下")]
+    TownshipFederationParent,
 }
 
 impl MoveUnionError {
@@ -68,6 +80,8 @@ impl MoveUnionError {
             Self::Closed => ErrorCode::UnionClosed,
             Self::Cycle => ErrorCode::UnionMoveCycle,
             Self::ParentClosed => ErrorCode::UnionClosed,
+            Self::ParentNotFederation => ErrorCode::ParentNotFederation,
+            Self::TownshipFederationParent => ErrorCode::FederationRegionLevel,
         }
     }
 }
@@ -87,7 +101,23 @@ pub fn check_move(union: &UnionPlace, parent: &UnionPlace) -> Result<bool, MoveU
     if parent.closed {
         return Err(MoveUnionError::ParentClosed);
     }
-    Ok(current_parent != parent.path)
+    if current_parent == parent.path {
+        return Ok(false);
+    }
+    // Under a parent it could have been created under (`crate::union_admin::UnionDraft::
+    // check_under`) — except for the region: a union moves to another county's federation when
+    // the counties are redrawn, before its own region code is, and routing follows its region,
+    // not its parent.
+    if parent.kind != UnionKind::Federation {
+        return Err(MoveUnionError::ParentNotFederation);
+    }
+    if union.kind == UnionKind::Federation
+        && union.region.level() == RegionLevel::Township
+        && parent.region.level() != RegionLevel::County
+    {
+        return Err(MoveUnionError::TownshipFederationParent);
+    }
+    Ok(true)
 }
 
 /// What a union still holds when it is to be closed.
@@ -198,6 +228,8 @@ mod tests {
         UnionPlace {
             path: UnionPath::parse(path).unwrap(),
             closed: false,
+            kind: UnionKind::Federation,
+            region: RegionCode::parse("500237").unwrap(),
         }
     }
 
@@ -221,6 +253,41 @@ mod tests {
         assert_eq!(check_move(&place("/1/2/5/"), &place("/1/3/9/")), Ok(true));
         // up to the root
         assert_eq!(check_move(&place("/1/2/5/"), &place("/1/")), Ok(true));
+    }
+
+    #[test]
+    fn a_union_moves_only_where_it_could_have_been_created() {
+        let at = |path: &str, kind, region: &str| UnionPlace {
+            kind,
+            region: RegionCode::parse(region).unwrap(),
+            ..place(path)
+        };
+        let joint = at("/1/2/5/", UnionKind::Joint, "500237001");
+        assert_eq!(
+            check_move(&joint, &at("/1/3/", UnionKind::Enterprise, "500237001")),
+            Err(MoveUnionError::ParentNotFederation)
+        );
+        assert_eq!(
+            check_move(&joint, &at("/1/3/", UnionKind::Pool, "500237")),
+            Err(MoveUnionError::ParentNotFederation)
+        );
+        assert_eq!(
+            check_move(&joint, &at("/1/3/", UnionKind::Federation, "500238")),
+            Ok(true)
+        );
+        let township = at("/1/2/5/", UnionKind::Federation, "500237001");
+        assert_eq!(
+            check_move(&township, &at("/1/3/", UnionKind::Federation, "50")),
+            Err(MoveUnionError::TownshipFederationParent)
+        );
+        assert_eq!(
+            check_move(&township, &at("/1/3/", UnionKind::Federation, "500237")),
+            Ok(true)
+        );
+        assert_eq!(
+            MoveUnionError::ParentNotFederation.code(),
+            "parent_not_federation"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 use zhijian_domain::admin::UnionPath;
+use zhijian_domain::region::RegionCode;
+use zhijian_domain::routing::UnionKind;
 use zhijian_domain::union_change::{Holdings, UnionPlace};
 
 use crate::db::StoreError;
@@ -63,9 +65,12 @@ impl UnionState {
 
     /// What the domain rules look at.
     pub fn place(&self) -> Result<UnionPlace, StoreError> {
+        let broken = |what: &str| StoreError::broken(format!("union {} has a bad {what}", self.id));
         Ok(UnionPlace {
             path: self.union_path()?,
             closed: self.closed_at.is_some(),
+            kind: UnionKind::parse(&self.kind).map_err(|_| broken("kind"))?,
+            region: RegionCode::parse(&self.region_code).map_err(|_| broken("region"))?,
         })
     }
 }

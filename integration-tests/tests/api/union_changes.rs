@@ -420,6 +420,19 @@ async fn a_root_union_is_neither_closed_nor_moved_and_a_cycle_is_refused() {
         404,
         "not_found",
     );
+    // only federations have unions below them: not an industry federation, not a joint union
+    let refused = move_to(&app, &manager, f.gaotang, f.courier).await;
+    assert_refused(&refused, 400, "parent_not_federation");
+    assert_eq!(refused.body["field"], "parent_id");
+    let joint = id_of(
+        &app,
+        "SELECT id FROM unions WHERE name = '高唐街道联合工会'",
+    );
+    assert_refused(
+        &move_to(&app, &manager, f.jingtan, joint).await,
+        400,
+        "parent_not_federation",
+    );
     assert_eq!(snapshot(&app), before);
 }
 
