@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use zhijian_domain::admin::AdminRole;
-use zhijian_domain::admin_management::{DisplayName, Username};
+use zhijian_domain::admin_management::{DisplayName, ManageRefusal, Username};
 use zhijian_domain::ids::UnionId;
 use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_infra::usecases::admins::{self, CreateAdminError, Creator, NewAdmin};
@@ -57,6 +57,9 @@ pub fn run(settings: &Settings, args: &[String]) -> Result<(), String> {
 
 fn explain(error: CreateAdminError, username: &Username, union: UnionId) -> String {
     match error {
+        CreateAdminError::Refused(refusal @ ManageRefusal::StationStaff) => {
+            format!("cannot create the admin: {refusal}")
+        }
         CreateAdminError::UnionNotFound | CreateAdminError::Refused(_) => {
             format!("union {union} does not exist")
         }

@@ -343,12 +343,16 @@ pub fn decide(
 ) -> Result<(), ManageRefusal> {
     granter.reaches(target_path)?;
     if let Change::Update { role, union } = change {
-        if target.role.is_station_staff() && role.is_some_and(|r| r != target.role) {
-            return Err(ManageRefusal::StationStaff);
+        if target.role.is_station_staff() {
+            // bound to a station: a new name, nothing else
+            if role.is_some_and(|r| r != target.role) || union.is_some() {
+                return Err(ManageRefusal::StationStaff);
+            }
+        } else {
+            let role = role.unwrap_or(target.role);
+            let path = union.as_ref().map_or(target_path, |(_, path)| path);
+            granter.may_grant(role, path)?;
         }
-        let role = role.unwrap_or(target.role);
-        let path = union.as_ref().map_or(target_path, |(_, path)| path);
-        granter.may_grant(role, path)?;
     }
     if matches!(change, Change::Disable) && target.id == granter.id {
         return Err(ManageRefusal::DisablingSelf);
@@ -418,6 +422,43 @@ mod tests {
             union_id: UnionId::new(union),
             active: true,
         }
+    }
+
+    #[test]
+    fn station_staff_may_be_renamed_but_not_re_roled_or_moved() {
+        let county = manager_of("/1/5/");
+        let staff = admin(7, AdminRole::Station, 5);
+        let at = path("/1/5/");
+        let rename = Change::Update {
+            role: None,
+            union: None,
+        };
+        assert_eq!(decide(&county, &staff, &at, &rename, 1), Ok(()));
+        let re_role = Change::Update {
+            role: Some(AdminRole::Viewer),
+            union: None,
+        };
+        assert_eq!(
+            decide(&county, &staff, &at, &re_role, 1),
+            Err(ManageRefusal::StationStaff)
+        );
+        let moved = Change::Update {
+            role: None,
+            union: Some((UnionId::new(12), path("/1/5/12/"))),
+        };
+        assert_eq!(
+            decide(&county, &staff, &at, &moved, 1),
+            Err(ManageRefusal::StationStaff)
+        );
+        let granted = Change::Update {
+            role: Some(AdminRole::Station),
+            union: None,
+        };
+        let viewer = admin(8, AdminRole::Viewer, 5);
+        assert_eq!(
+            decide(&county, &viewer, &at, &granted, 1),
+            Err(ManageRefusal::StationStaff)
+        );
     }
 
     #[test]

@@ -117,9 +117,11 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
         .map_err(|_| bad_cursor())?;
     let text = String::from_utf8(raw).map_err(|_| bad_cursor())?;
     let (union, username) = text.split_once('|').ok_or_else(bad_cursor)?;
+    // only what a page can end on: a stored username (no NUL or other byte PostgreSQL refuses)
+    let username = Username::parse(username).map_err(|_| bad_cursor())?;
     Ok((
         union.parse().map_err(|_| bad_cursor())?,
-        username.to_owned(),
+        username.as_str().to_owned(),
     ))
 }
 

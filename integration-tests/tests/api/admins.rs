@@ -824,3 +824,52 @@ async fn the_first_admin_of_a_federation_comes_from_the_command_line() {
         admins_before + 1
     );
 }
+
+/// Station staff are bound to a station: the admins API neither grants that role nor takes it
+/// away (400 on `role`, nothing written), and a list cursor carrying a byte no username has is
+/// a 400, never a database error.
+#[tokio::test]
+async fn the_station_role_is_not_granted_here_and_a_forged_cursor_is_refused() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let county = demo.union_named("巫山县总工会").unwrap().get();
+    let manager = app.admin_token("wushan-manager").await;
+    let admins_before = count(&app, "SELECT count(*) FROM admins");
+
+    let station = create(&app, &manager, &new_admin("ct-station", "station", county)).await;
+    assert_eq!(station.status, 400, "{}", station.text);
+    assert_eq!(station.body["code"], "invalid_admin_role");
+    assert_eq!(station.body["field"], "role");
+    let viewer_id = admin_id(&app, "wushan-viewer");
+    let re_role = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/admins/{viewer_id}"),
+            &manager,
+            Some(&json!({ "version": 1, "role": "station" })),
+        )
+        .await;
+    assert_eq!(re_role.status, 400, "{}", re_role.text);
+    assert_eq!(re_role.body["code"], "invalid_admin_role");
+    assert_eq!(count(&app, "SELECT count(*) FROM admins"), admins_before);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM admins WHERE role = 'station'"),
+        0
+    );
+
+    for forged in [format!("{county}|wushan\u{0}"), format!("{county}|x")] {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged);
+        let page = app
+            .call(
+                Method::GET,
+                &format!("/v1/admin/admins?cursor={cursor}"),
+                &manager,
+                None,
+            )
+            .await;
+        assert_eq!(page.status, 400, "{}", page.text);
+        assert_eq!(page.body["code"], "invalid_cursor");
+        assert_eq!(page.body["field"], "cursor");
+    }
+}

@@ -196,6 +196,10 @@ pub fn create_admin_in(
         (_, None) => return Err(CreateAdminError::UnionNotFound),
         (_, Some(path)) => path,
     };
+    if new.role.is_station_staff() {
+        // station staff are bound to a station: not made here (by any creator)
+        return Err(CreateAdminError::Refused(ManageRefusal::StationStaff));
+    }
     if let Creator::Manager(granter) = creator {
         granter
             .may_grant(new.role, &path)
