@@ -203,6 +203,8 @@ pub struct LoginStanding {
     pub role: AdminRole,
     /// The union the role is bound to.
     pub union_id: UnionId,
+    /// Disabled since the password step: the sign-in does not complete.
+    pub disabled: bool,
 }
 
 /// The standing of `admin`, its row locked (concurrent attempts are counted exactly).
@@ -210,27 +212,38 @@ pub fn standing_for_update(
     conn: &mut PgConnection,
     admin: AdminId,
 ) -> Result<Option<LoginStanding>, StoreError> {
-    let row: Option<(i32, Option<DateTime<Utc>>, String, i64)> = admins::table
+    type Row = (
+        i32,
+        Option<DateTime<Utc>>,
+        String,
+        i64,
+        Option<DateTime<Utc>>,
+    );
+    let row: Option<Row> = admins::table
         .find(admin.as_uuid())
         .select((
             admins::failed_logins,
             admins::locked_until,
             admins::role,
             admins::union_id,
+            admins::disabled_at,
         ))
         .for_update()
         .first(conn)
         .optional()?;
-    row.map(|(failed_logins, locked_until, role, union_id)| {
-        let role = AdminRole::parse(&role)
-            .map_err(|_| StoreError::broken(format!("admin {admin} has an unknown role")))?;
-        Ok(LoginStanding {
-            failed_logins,
-            locked_until,
-            role,
-            union_id: UnionId::new(union_id),
-        })
-    })
+    row.map(
+        |(failed_logins, locked_until, role, union_id, disabled_at)| {
+            let role = AdminRole::parse(&role)
+                .map_err(|_| StoreError::broken(format!("admin {admin} has an unknown role")))?;
+            Ok(LoginStanding {
+                failed_logins,
+                locked_until,
+                role,
+                union_id: UnionId::new(union_id),
+                disabled: disabled_at.is_some(),
+            })
+        },
+    )
     .transpose()
 }
 

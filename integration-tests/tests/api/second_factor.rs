@@ -553,3 +553,47 @@ async fn the_python_snippet_computes_the_codes_the_server_accepts() {
     let confirmed = post(&app, CONFIRM, &reviewer, Some(json!({ "code": code }))).await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.text);
 }
+
+/// A challenge from before a disable opens nothing: the right code afterwards answers 401
+/// `invalid_login_challenge`, and no session starts.
+#[tokio::test]
+async fn an_admin_disabled_after_the_password_step_does_not_get_in() {
+    let (app, clock) = app().await;
+    let reviewer = token(&app, "gaotang-reviewer").await;
+    let (secret, _) = enrol(&app, &reviewer).await;
+    clock.advance(TimeDelta::seconds(30));
+    let pending = challenge(&app, "gaotang-reviewer").await;
+
+    let manager = app.admin_token("wushan-manager").await;
+    let id = admin_id(&app, "gaotang-reviewer");
+    let shown = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/admin/admins/{id}"),
+            &manager,
+            None,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    let disabled = post(
+        &app,
+        &format!("/v1/admin/admins/{id}/disable"),
+        &manager,
+        Some(json!({ "version": shown.body["version"] })),
+    )
+    .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+
+    let logins = |app: &TestApp| {
+        count(
+            app,
+            &format!("SELECT count(*) FROM audit_log WHERE action = 'login' AND actor_id = '{id}'"),
+        )
+    };
+    let before = logins(&app);
+    let refused = second_step(&app, &pending, json!({ "code": app.totp_code(&secret) })).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert_eq!(refused.body["code"], "invalid_login_challenge");
+    assert!(refused.body.get("access_token").is_none());
+    assert_eq!(logins(&app), before, "no sign-in recorded");
+}

@@ -340,7 +340,8 @@ fn second_step(
     proof: &SecondStepProof,
     now: DateTime<Utc>,
 ) -> Result<Step, StoreError> {
-    let Some(standing) = factors::standing_for_update(conn, admin)? else {
+    // Gone, or disabled since the password step: the challenge no longer opens a session.
+    let Some(standing) = factors::standing_for_update(conn, admin)?.filter(|s| !s.disabled) else {
         return Ok(Step::Failed(SecondStepError::InvalidChallenge));
     };
     let audit = |conn: &mut PgConnection, action| {
