@@ -165,9 +165,11 @@ pub async fn reset_admin_password(
 ) -> Result<ResetDone, ManageAdminError> {
     let now = ctx.services.now().trunc_subsecs(6);
     let otp = password::generate_one_time_password();
-    let hash = password::hash_password(&otp)
-        .map_err(|e| StoreError::broken(format!("hashing a password: {e}")))?;
+    let clear = otp.clone();
     let admin = crate::db::run(&ctx.services.pool, move |conn| {
+        // hashed on the blocking thread (argon2 takes tens of milliseconds)
+        let hash = password::hash_password(&clear)
+            .map_err(|e| StoreError::broken(format!("hashing a password: {e}")))?;
         let changes = AccountChanges {
             password_hash: Some(hash),
             must_change_password: Some(true),

@@ -120,11 +120,20 @@ pub async fn change_own_password(
     .await?;
     match checked {
         Checked::Changed => {
-            let ended = ctx
+            // The password is changed (committed): ending the other sessions is best effort, as
+            // for a disable or a reset — a 503 now would tell the admin it was not.
+            match ctx
                 .sessions()
                 .end_admin_sessions(&id.to_string(), Some(session_id))
-                .await?;
-            log::info!(admin_id:% = id, other_sessions_ended = ended; "admin changed their password");
+                .await
+            {
+                Ok(ended) => log::info!(
+                    admin_id:% = id, other_sessions_ended = ended; "admin changed their password"
+                ),
+                Err(e) => log::warn!(
+                    "admin {id} changed their password; other sessions not ended in Redis: {e}"
+                ),
+            }
             Ok(())
         }
         Checked::Wrong { locked_until: None } => Err(ChangePasswordError::WrongCurrent),
@@ -132,9 +141,7 @@ pub async fn change_own_password(
             locked_until: Some(until),
         }
         | Checked::Locked(until) => Err(ChangePasswordError::Locked {
-            retry_after_secs: u64::try_from((until - now).num_seconds())
-                .unwrap_or(0)
-                .max(1),
+            retry_after_secs: crate::usecases::auth::admin_login::seconds_until(until, now),
         }),
     }
 }
