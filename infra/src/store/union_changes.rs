@@ -340,11 +340,13 @@ pub fn running(conn: &mut PgConnection) -> Result<Option<MoveRow>, StoreError> {
         .optional()?)
 }
 
-/// The move `id`.
-pub fn find_move(conn: &mut PgConnection, id: i64) -> Result<Option<MoveRow>, StoreError> {
+/// The move `id`, its row locked for the rest of the transaction: one batch of a move at a
+/// time, whoever runs it (the request that started it, or the resume job).
+pub fn lock_move(conn: &mut PgConnection, id: i64) -> Result<Option<MoveRow>, StoreError> {
     Ok(union_moves::table
         .find(id)
         .select(MoveRow::as_select())
+        .for_update()
         .first(conn)
         .optional()?)
 }

@@ -197,7 +197,8 @@ async fn finish(ctx: &Services, mut record: MoveRow) -> Result<MoveRow, StoreErr
     Ok(record)
 }
 
-/// One step of a running move in its own transaction on `conn`, counted in the move's row
+/// One step of a running move in its own transaction on `conn` (nothing when another worker
+/// finished it meanwhile), counted in the move's row
 /// with its duration: first the list of the rows to re-anchor (one scan of the moved unions'
 /// rows), then batches of at most `batch_size` of them; when the list is empty it is made once
 /// more (a row written with the old anchor by a transaction that overlapped the first step is
@@ -208,6 +209,13 @@ pub fn run_batch(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<MoveRow, StoreError> {
     conn.transaction(|conn| {
+        // The row as it is now, locked: another worker (the resume job, or the request that
+        // started the move) may have run batches, or finished it, since `record` was read.
+        let record = &store::lock_move(conn, record.id)?
+            .ok_or_else(|| StoreError::broken(format!("union move {} vanished", record.id)))?;
+        if record.status != "running" {
+            return Ok(record.clone());
+        }
         let started = Instant::now();
         let elapsed =
             |started: Instant| i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
