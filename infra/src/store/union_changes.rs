@@ -8,6 +8,8 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 use zhijian_domain::admin::UnionPath;
+use zhijian_domain::application::ApplicationStatus;
+use zhijian_domain::member::MemberStatus;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::routing::UnionKind;
 use zhijian_domain::union_change::{Holdings, UnionPlace};
@@ -20,11 +22,21 @@ use crate::db::sql::union_moves as sql;
 use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::member_lifecycle::OPEN_TRANSFER;
 
-/// Application statuses still waiting for someone: they follow their union's successor.
-pub const OPEN_APPLICATION: [&str; 3] = ["pending_review", "returned", "pooled"];
+/// Application statuses still waiting for someone — the domain's `ApplicationStatus::is_open`
+/// decides (a test keeps the two equal): they follow their union's successor.
+pub const OPEN_APPLICATION: [&str; 3] = [
+    ApplicationStatus::PendingReview.as_str(),
+    ApplicationStatus::Pooled.as_str(),
+    ApplicationStatus::Returned.as_str(),
+];
 
-/// Member statuses of a live membership: they follow their union's successor.
-pub const LIVE_MEMBER: [&str; 3] = ["active", "transferring", "retained"];
+/// Member statuses of a live membership — the domain's `MemberStatus::is_current` decides (a
+/// test keeps the two equal): they follow their union's successor.
+pub const LIVE_MEMBER: [&str; 3] = [
+    MemberStatus::Active.as_str(),
+    MemberStatus::Transferring.as_str(),
+    MemberStatus::Retained.as_str(),
+];
 
 /// A union as a reorganisation reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -500,4 +512,25 @@ pub fn record_step(
         ))
         .returning(MoveRow::as_returning())
         .get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filters_list_exactly_the_statuses_the_domain_calls_open_and_current() {
+        let open: Vec<&str> = ApplicationStatus::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(open, OPEN_APPLICATION.to_vec());
+        let live: Vec<&str> = MemberStatus::ALL
+            .iter()
+            .filter(|s| s.is_current())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(live, LIVE_MEMBER.to_vec());
+    }
 }
