@@ -205,21 +205,6 @@ pub fn check_close(
     Ok(())
 }
 
-/// The path of a union of the moved subtree after the move: `old_root` (the moved union's
-/// path) replaced by `new_root` (the new parent's path and the moved union) at its start.
-pub fn moved_path(
-    path: &UnionPath,
-    old_root: &UnionPath,
-    new_root: &UnionPath,
-) -> Option<UnionPath> {
-    if !old_root.contains(path) {
-        return None;
-    }
-    let mut ids = new_root.ids().to_vec();
-    ids.extend_from_slice(&path.ids()[old_root.ids().len()..]);
-    UnionPath::from_ids(ids).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,15 +393,5 @@ mod tests {
             check_close(&place("/1/2/"), admins, Some(&place("/1/3/"))),
             Err(CloseUnionError::HasAdmins)
         );
-    }
-
-    #[test]
-    fn a_moved_path_keeps_its_tail() {
-        let p = |s: &str| UnionPath::parse(s).unwrap();
-        assert_eq!(
-            moved_path(&p("/1/2/5/8/"), &p("/1/2/5/"), &p("/1/3/9/5/")),
-            Some(p("/1/3/9/5/8/"))
-        );
-        assert_eq!(moved_path(&p("/1/4/"), &p("/1/2/5/"), &p("/1/3/5/")), None);
     }
 }

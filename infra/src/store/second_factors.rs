@@ -173,15 +173,6 @@ pub fn spend_recovery_code(
     Ok(spent == 1)
 }
 
-/// Unused recovery codes of `admin`.
-pub fn recovery_codes_left(conn: &mut PgConnection, admin: AdminId) -> Result<i64, StoreError> {
-    Ok(admin_recovery_codes::table
-        .filter(admin_recovery_codes::admin_id.eq(admin.as_uuid()))
-        .filter(admin_recovery_codes::used_at.is_null())
-        .count()
-        .get_result(conn)?)
-}
-
 /// Removes the factor of `admin` and its recovery codes.
 pub fn remove(conn: &mut PgConnection, admin: AdminId) -> Result<(), StoreError> {
     diesel::delete(

@@ -31,7 +31,7 @@ pub use refresh::refresh;
 pub use second_factor::{
     ConfirmEnrolmentError, Enrolment, RemoveSecondFactorError, SecondStepError, SecondStepProof,
     StartEnrolmentError, complete_admin_login, confirm_enrolment, remove_second_factor,
-    second_factor_enrolled, start_enrolment,
+    start_enrolment,
 };
 pub use sms::{PhoneLoginError, SendCodeError, phone_login, send_sms_code};
 pub use wechat_login::{WeChatLoginError, wechat_login};

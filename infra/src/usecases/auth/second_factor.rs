@@ -159,17 +159,6 @@ from_diesel!(
     RemoveSecondFactorError
 );
 
-/// Whether `admin` has a confirmed factor (the extractor's gate asks on every manager request).
-pub async fn second_factor_enrolled(
-    services: &Services,
-    admin: AdminId,
-) -> Result<bool, StoreError> {
-    db::run(&services.pool, move |conn| {
-        factors::is_enrolled(conn, admin)
-    })
-    .await
-}
-
 /// Starts (or restarts, before confirmation) the enrolment of `admin`: a new secret, sealed
 /// and stored pending, answered with its URI and QR code.
 pub async fn start_enrolment(
