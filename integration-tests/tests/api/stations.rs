@@ -406,14 +406,15 @@ async fn open_now_follows_beijing_time_and_filters() {
         .collect();
     assert_eq!(ids, [&evening.body["id"]]);
     clock.set(zhijian_integration_tests::clock::beijing(2026, 12, 7, 9, 0));
+    // at 09:00 both stations are listed, and both open
     let all = nearby(&app, &at(HERE.0, HERE.1)).await;
-    assert!(
-        all.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["open_now"] == true)
-    );
+    let open_now: Vec<&Value> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["open_now"])
+        .collect();
+    assert_eq!(open_now, [&json!(true), &json!(true)], "{}", all.text);
 }
 
 #[tokio::test]
