@@ -35,6 +35,19 @@ pub mod reference;
 pub mod stations;
 pub mod unions;
 
+/// `From<diesel::result::Error>` for use-case errors that take a [`crate::db::StoreError`]
+/// (`From`), as a transaction's error type must: `store_errors!(SubmitError, ReviewError);`.
+macro_rules! store_errors {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<diesel::result::Error> for $error {
+            fn from(error: diesel::result::Error) -> Self {
+                crate::db::StoreError::from(error).into()
+            }
+        }
+    )+};
+}
+pub(crate) use store_errors;
+
 /// What every use case may reach: the database pool, the cipher for personal data, the
 /// in-memory reference data and the clock.
 #[derive(Clone)]

@@ -71,21 +71,7 @@ fn locked(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<U
     until.filter(|until| *until > now)
 }
 
-/// `diesel::result::Error` into each error of this module, through `StoreError` (constraint
-/// names kept), so `conn.transaction` can roll back on any of them.
-macro_rules! from_diesel {
-    ($($error:ty),+) => {$(
-        impl From<diesel::result::Error> for $error {
-            fn from(error: diesel::result::Error) -> Self {
-                StoreError::from(error).into()
-            }
-        }
-    )+};
-}
-
-use crate::db::StoreError;
-
-from_diesel!(
+crate::usecases::store_errors!(
     CreateAdminError,
     ManageAdminError,
     ChangePasswordError,

@@ -11,6 +11,7 @@ use zhijian_domain::target::TargetError;
 use crate::db::StoreError;
 use crate::store::applications::RegionProblem;
 use crate::store::idempotency::KeyReused;
+use crate::usecases::store_errors;
 
 /// Why a form (a submission or a correction) cannot go to review.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,17 +141,7 @@ pub enum StatsError {
     Store(#[from] StoreError),
 }
 
-macro_rules! from_diesel {
-    ($($t:ty),+) => {$(
-        impl From<diesel::result::Error> for $t {
-            fn from(error: diesel::result::Error) -> Self {
-                Self::Store(error.into())
-            }
-        }
-    )+};
-}
-
-from_diesel!(
+store_errors!(
     SubmitError,
     CorrectError,
     WithdrawalError,

@@ -30,6 +30,7 @@ use crate::store::second_factors::{self as factors, LoginStanding, SECRET_CONTEX
 use crate::usecases::Services;
 use crate::usecases::auth::AuthContext;
 use crate::usecases::auth::admin_login::{AdminSignedIn, seconds_until, signed_in};
+use crate::usecases::store_errors;
 
 /// A started enrolment: what the admin's authenticator app needs (secret: shown once).
 pub struct Enrolment {
@@ -143,17 +144,7 @@ pub enum SecondStepError {
     Redis(#[from] RedisUnavailable),
 }
 
-macro_rules! from_diesel {
-    ($($error:ty),+) => {$(
-        impl From<diesel::result::Error> for $error {
-            fn from(error: diesel::result::Error) -> Self {
-                StoreError::from(error).into()
-            }
-        }
-    )+};
-}
-
-from_diesel!(
+store_errors!(
     StartEnrolmentError,
     ConfirmEnrolmentError,
     RemoveSecondFactorError

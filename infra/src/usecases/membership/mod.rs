@@ -7,6 +7,8 @@
 //! domain's errors. The SQL lives in [`crate::store::members`],
 //! [`crate::store::member_lifecycle`] and [`crate::store::transfers`].
 
+use crate::usecases::store_errors;
+
 pub mod card;
 pub mod lifecycle;
 pub mod members;
@@ -30,18 +32,3 @@ impl<T> Page<T> {
         Self { items, more }
     }
 }
-
-/// `From<diesel::result::Error>` for error enums with a `Store(StoreError)` variant, so a
-/// transaction can return them.
-macro_rules! store_errors {
-    ($($error:ty),+ $(,)?) => {
-        $(
-            impl From<diesel::result::Error> for $error {
-                fn from(error: diesel::result::Error) -> Self {
-                    Self::Store(error.into())
-                }
-            }
-        )+
-    };
-}
-use store_errors;

@@ -26,6 +26,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::stations::{self, NearbyRow, StationFields, StationRow};
 use crate::store::unions::UnionRow;
 use crate::usecases::Services;
+use crate::usecases::store_errors;
 
 /// `[stations]` settings.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -144,21 +145,6 @@ pub enum NearbyError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
-/// `From<diesel::result::Error>` for error enums with a `Store(StoreError)` variant, so a
-/// transaction can return them.
-macro_rules! store_errors {
-    ($($error:ty),+ $(,)?) => {
-        $(
-            impl From<diesel::result::Error> for $error {
-                fn from(error: diesel::result::Error) -> Self {
-                    Self::Store(error.into())
-                }
-            }
-        )+
-    };
-}
-use store_errors;
 
 store_errors!(StationWriteError, StationReadError, NearbyError);
 

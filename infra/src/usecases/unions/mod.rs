@@ -16,25 +16,11 @@ pub use create::{By, CreateUnionError, create_union, create_union_in};
 pub use edit::{EditUnionError, edit_union};
 pub use read::{UnionPage, UnionReadError, list_unions, show_union};
 
-/// `From<diesel::result::Error>` for use-case errors with a `Store` variant (transactions need
-/// it).
-macro_rules! store_errors {
-    ($($error:ty),+ $(,)?) => {
-        $(
-            impl From<diesel::result::Error> for $error {
-                fn from(error: diesel::result::Error) -> Self {
-                    Self::Store(error.into())
-                }
-            }
-        )+
-    };
-}
-use store_errors;
-
 use zhijian_domain::admin::AdminRole;
 use zhijian_domain::union_change::{self, MayNotReorganise};
 
 use crate::store::applications::AdminActor;
+use crate::usecases::store_errors;
 
 /// Whether `admin`'s role may close and move unions.
 fn may_reorganise(admin: &AdminActor) -> Result<(), MayNotReorganise> {
