@@ -21,7 +21,15 @@ TARGETS = {
     "b3_throughput_ratio": (">=", 0.3, "B3 logins/s ÷ redis-benchmark SET/s"),
     "server_peak_rss_mb": ("<=", 150.0, "server peak RSS (MB)"),
     "b7_p50_ms_1000000": ("<=", 5.0, "B7 nearest 20 within 1 km, p50 at 1 M (ms)"),
+    "b6_root_p50_ms_largest": ("<=", 20.0, "B6 overview at the root, p50 at the largest size (ms)"),
+    "b6_city_p50_ms_largest": ("<=", 20.0, "B6 overview at a city, p50 at the largest size (ms)"),
+    "b6_county_p50_ms_largest": ("<=", 20.0, "B6 overview at the county, p50 at the largest size (ms)"),
+    "b6_root_p50_ratio_largest_smallest": ("<=", 1.2, "B6 root p50, largest ÷ smallest size"),
+    "b6_b4_with_without_counters": (">=", 0.9, "B6 B4 approvals/s with counters ÷ without"),
     "b7_p50_ratio_1000000_1000": ("<=", 1.2, "B7 p50 at 1 M ÷ at 1 k"),
+    "b5_import_ratio": (">=", 0.5, "B5 raw COPY time ÷ import time"),
+    "b5_import_peak_rss_mb": ("<=", 150.0, "B5 importer peak RSS (MB)"),
+    "b5_export_ratio_csv": (">=", 0.5, "B5 export (CSV) ÷ COPY TO, same rows"),
 }
 
 
@@ -123,7 +131,11 @@ def assemble(raw, results):
                "server_cpu_s": load(raw, "b3_wrk_cpu")},
         "b4": {"server": load(raw, "b4_wrk")},
         "b7": {"1000": load(raw, "b7_1000"), "1000000": load(raw, "b7_1000000")},
+        "b6": {"overview": {str(s): load(raw, f"b6_{s}") for s in sizes},
+               "b4_without_counters": load(raw, "b4_wrk_without_counters")},
         "b9": {"move": load(raw, "b9_move")},
+        "b5": {"import": load(raw, "b5_import")},
+        "b5_export": load(raw, "b5_export"),
         "rss": load(raw, "rss"),
     }
     figures = {}
@@ -159,17 +171,47 @@ def assemble(raw, results):
         figures[f"b2_first_p50_ratio_{s}_{first}"] = round(b["p50_ms"] / a["p50_ms"], 3)
     if doc["b3"]["server"] and doc["b3"]["redis_benchmark"]:
         figures["b3_throughput_ratio"] = round(doc["b3"]["server"]["rps"] / doc["b3"]["redis_benchmark"]["rps"], 4)
+    # B7 (devtools/src/stations.rs): the p50 at 1 M is the queries spread over China; the
+    # ratio compares the queries in the query areas, which read the same stations at both
+    # sizes (their mean found is recorded to show it).
     small, large = doc["b7"]["1000"], doc["b7"]["1000000"]
     if large:
-        figures["b7_p50_ms_1000000"] = round(large["p50_us"] / 1000, 3)
+        figures["b7_p50_ms_1000000"] = round(large.get("spread_p50_us", large["p50_us"]) / 1000, 3)
+        figures["b7_areas_p50_ms_1000000"] = round(large["p50_us"] / 1000, 3)
     if small and large and small["p50_us"]:
         figures["b7_p50_ratio_1000000_1000"] = round(large["p50_us"] / small["p50_us"], 3)
+        figures["b7_found_per_query_1000"] = small["mean_found"]
+        figures["b7_found_per_query_1000000"] = large["mean_found"]
+    overview = doc["b6"]["overview"]
+    largest = overview.get(last) or {}
+    for level in ("root", "city", "county"):
+        if level in largest:
+            figures[f"b6_{level}_p50_ms_largest"] = round(largest[level]["p50_us"] / 1000, 3)
+    smallest = overview.get(first) or {}
+    if "root" in largest and "root" in smallest and smallest["root"]["p50_us"]:
+        figures["b6_root_p50_ratio_largest_smallest"] = round(largest["root"]["p50_us"] / smallest["root"]["p50_us"], 3)
+    without = doc["b6"]["b4_without_counters"]
+    if doc["b4"]["server"] and without and without.get("rps"):
+        figures["b6_b4_with_without_counters"] = round(doc["b4"]["server"]["rps"] / without["rps"], 3)
     move = doc["b9"]["move"]
     if move:
         figures["b9_move_total_s"] = round(move["total_ms"] / 1000, 2)
         figures["b9_move_batches"] = move["batches"]
         figures["b9_move_longest_batch_ms"] = move["longest_batch_ms"]
         figures["b9_move_longest_transaction_ms"] = max(move["longest_transaction_ms"], move["switch_ms"])
+    imported = doc["b5"]["import"]
+    if imported:
+        figures["b5_import_rows"] = imported["rows"]
+        figures["b5_import_ratio"] = imported["ratio"]
+        figures["b5_import_s"] = round(imported["import_ms"] / 1000, 2)
+        figures["b5_import_peak_rss_mb"] = imported["peak_rss_mb"]
+    export = doc.get("b5_export")
+    if export:
+        figures["b5_export_rows"] = export["rows"]
+        figures["b5_export_ratio_csv"] = export["ratio_csv"]
+        figures["b5_export_ratio_xlsx"] = export["ratio_xlsx"]
+        figures["b5_export_rss_growth_mb"] = round(
+            (max(export["csv_rss_peak_kb"], export["xlsx_rss_peak_kb"]) - export["rss_before_kb"]) / 1024, 1)
     if doc["rss"]:
         figures["server_peak_rss_mb"] = round(doc["rss"]["server_vmhwm_kb"] / 1024, 1)
     doc["figures"] = figures
@@ -214,6 +256,7 @@ def table(doc):
     row("B3 login (server)", doc["b3"]["server"])
     row("B3 baseline (redis SET)", doc["b3"]["redis_benchmark"], errors=0)
     row("B4 approve (server)", doc["b4"]["server"])
+    row("B4 approve, counters' rows off", (doc.get("b6") or {}).get("b4_without_counters"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
@@ -223,6 +266,12 @@ def table(doc):
               f"{move['total_ms'] / 1000:.2f} s, {move['rows_moved']:,} rows in {move['batches']} batches of "
               f"{move['batch_size']}, longest batch {move['longest_batch_ms']} ms, first transaction "
               f"{move['switch_ms']} ms, listing the rows {move['collect_ms']} ms")
+    export = doc.get("b5_export")
+    if export:
+        print(f"\nB5 export of {export['rows']:,} members: COPY TO {export['copy_s']:.2f} s, CSV {export['csv_s']:.2f} s "
+              f"(ratio {export['ratio_csv']}), XLSX {export['xlsx_s']:.2f} s (ratio {export['ratio_xlsx']}); server RSS "
+              f"{export['rss_before_kb'] // 1024} MB before, peak {export['csv_rss_peak_kb'] // 1024} MB (CSV), "
+              f"{export['xlsx_rss_peak_kb'] // 1024} MB (XLSX)")
     print("\nfigures:")
     for key, value in doc["figures"].items():
         print(f"  {key:<42} {value}")

@@ -12,15 +12,20 @@
 #    fixed rate and at half of it (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login)
 #    against redis-benchmark
 # 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
+# 6b. B6: the coverage overview at each size (root, city, county), and B4 again with the
+#    counters' rows out of the way (approvals/s with counters ÷ without)
 # 7. B9: a union whose subtree holds $BENCH_MOVE_APPLICATIONS applications (and a tenth as many
 #    members) moved under another county (`zhijian-dev bench-move`): the move's time, its
 #    batches and its longest transaction
+# 8. B5 (export): BENCH_EXPORT_MEMBERS members gathered under the busy county (the last step: it
+#    moves them), exported as CSV and XLSX against `COPY (the same SELECT) TO STDOUT`, with the
+#    server's RSS sampled during the export (bench/export.py)
 #
 # Knobs: BENCH_SIZES (10000,1000000,10000000), BENCH_DURATION (15 s per measurement),
 #        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (6),
 #        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench, dropped at the end unless
 #        BENCH_KEEP_DB=1), BENCH_REDIS_DB (9), BENCH_MOVE_APPLICATIONS (100000),
-#        BENCH_MOVE_BATCH (5000).
+#        BENCH_MOVE_BATCH (5000), BENCH_EXPORT_MEMBERS (1000000).
 # Logs and raw figures: .zhijian/bench/
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -130,14 +135,20 @@ base() { echo "http://127.0.0.1:$PORT"; }
 # have a second factor; scripts/totp.py --demo computes the code). A code works once per
 # 30-second window: a second sign-in within the window waits for the next one.
 admin_token() {
-    local challenge token attempt
+    local challenge token attempt cache="$OUT/admin.token"
+    # One sign-in serves ten minutes (tokens live 15): a second sign-in within the same 30 s
+    # window would reuse the TOTP code, which the server refuses.
+    if [ -s "$cache" ] && [ $(($(date +%s) - $(stat -c %Y "$cache"))) -lt 600 ]; then
+        cat "$cache"
+        return 0
+    fi
     for attempt in 1 2; do
         challenge="$(curl -fsS -X POST "$(base)/v1/admin/auth/login" -H 'content-type: application/json' \
             -d "{\"username\":\"wushan-manager\",\"password\":\"$(demo_password)\"}" | json_field challenge)"
         if token="$(curl -fsS -X POST "$(base)/v1/admin/auth/second-factor" -H 'content-type: application/json' \
             -d "{\"challenge\":\"$challenge\",\"code\":\"$("$ZJ_ROOT/scripts/totp.py" --demo wushan-manager)\"}" |
             json_field access_token)" && [ -n "$token" ]; then
-            echo "$token"
+            echo "$token" | tee "$cache"
             return 0
         fi
         [ "$attempt" = 2 ] || sleep 30
@@ -187,13 +198,17 @@ bench_queue() {
 
 # B7: "nearest 20 within 1 km" among service stations spread over China
 # (devtools/src/stations.rs), timed by `zhijian-dev bench-nearby` with the server's prepared
-# statement at random city points: p50 at 1 000 and at 1 000 000 stations, and their ratio.
+# statement. The table first holds the stations of a universe of $B7_UNIVERSE (1 000 000)
+# inside the query areas — about 1 000, each area as dense as in the universe — then all of
+# the universe: the queries in the areas read the same stations at both sizes, so their p50
+# ratio measures the index (p50_us); the queries spread over China give the p50 at 1 M
+# (spread_p50_us).
 bench_stations() {
-    local n
+    local n universe="${B7_UNIVERSE:-1000000}"
     for n in 1000 1000000; do
         log "B7: $n stations"
-        "$(dirname "$ZJ")/zhijian-dev" generate-stations "$n" | tee -a "$OUT/generate.log" >&2
-        "$(dirname "$ZJ")/zhijian-dev" bench-nearby 3000 >"$OUT/b7_$n.txt"
+        "$(dirname "$ZJ")/zhijian-dev" generate-stations "$([ "$n" = 1000000 ] && echo "$universe" || echo "$n")" "$universe" | tee -a "$OUT/generate.log" >&2
+        "$(dirname "$ZJ")/zhijian-dev" bench-nearby 3000 "$universe" >"$OUT/b7_$n.txt"
         save_json "b7_$n" "$OUT/b7_$n.txt"
     done
 }
@@ -280,6 +295,31 @@ bench_move() {
     save_json b9_move "$OUT/b9_move.txt"
 }
 
+# B5: a member register of BENCH_IMPORT_ROWS rows imported (parse, check, encrypt, COPY, commit)
+# against a raw COPY of the same rows into the same tables, with the peak RSS of the importer.
+bench_import() {
+    local n="${BENCH_IMPORT_ROWS:-1000000}"
+    log "B5: zhijian-dev bench-import --rows $n"
+    "$(dirname "$ZJ")/zhijian-dev" bench-import --rows "$n" >"$OUT/b5_import.txt" 2>&1 || {
+        cat "$OUT/b5_import.txt" >&2
+        die "bench-import failed"
+    }
+    save_json b5_import "$OUT/b5_import.txt"
+}
+
+# B5 (export): BENCH_EXPORT_MEMBERS members under the busy county, exported against COPY TO.
+bench_export() {
+    local n="${BENCH_EXPORT_MEMBERS:-1000000}"
+    log "B5 export: $n members, bench/export.py"
+    python3 "$ZJ_ROOT/bench/export.py" --base "$(base)" --token "$(admin_token)" \
+        --server-pid "$SERVER_PID" --psql "$PG_BIN/psql -h 127.0.0.1 -p $PG_PORT -U postgres -d $DB" \
+        --zhijian-dev "$(dirname "$ZJ")/zhijian-dev" --members "$n" >"$OUT/b5_export.txt" 2>&1 || {
+        cat "$OUT/b5_export.txt" >&2
+        die "bench/export.py failed"
+    }
+    save_json b5_export "$OUT/b5_export.txt"
+}
+
 bench_login() {
     run_wrk b3_wrk login.lua "$(base)/v1/auth/wechat" -t "$THREADS" -c "$CONNECTIONS"
     log "B3 baseline: redis-benchmark -t set -c $CONNECTIONS -d 256 -r 100000 --dbnum $REDIS_DB"
@@ -289,6 +329,30 @@ bench_login() {
         die "redis-benchmark failed"
     }
     python3 "$ZJ_ROOT/bench/report.py" redis "$OUT/b3_redis.txt" >"$RAW/b3_redis.json"
+}
+
+# B6 at the current size: the coverage overview at the root with the most members, its busiest
+# city and 巫山县, timed by `zhijian-dev bench-overview` with the server's statements.
+bench_overview() {
+    local size="$1"
+    log "B6: coverage overview at $size applications"
+    "$(dirname "$ZJ")/zhijian-dev" bench-overview "${BENCH_OVERVIEW_QUERIES:-300}" >"$OUT/b6_$size.txt"
+    save_json "b6_$size" "$OUT/b6_$size.txt"
+}
+
+# B6's other half: B4 again with the coverage counters' rows out of the way (`union_chain`
+# answers no union, so each counter statement runs but writes no row), to compare approvals/s.
+bench_approve_without_counters() {
+    local definition
+    definition="$(psql_bench -c "SELECT pg_get_functiondef('union_chain(bigint)'::regprocedure)")"
+    psql_bench -c "CREATE OR REPLACE FUNCTION union_chain(u bigint) RETURNS bigint[] LANGUAGE sql STABLE AS 'SELECT ''{}''::bigint[]'" >/dev/null
+    local scope
+    scope="$(psql_bench -c "SELECT path FROM unions WHERE region_code = '500237' AND kind = 'federation' ORDER BY id LIMIT 1")"
+    psql_bench -F ' ' -c "SELECT a.id, a.version FROM applications a JOIN unions u ON u.id = a.union_id WHERE u.path LIKE '$scope%' AND a.status = 'pending_review' ORDER BY a.submitted_at DESC LIMIT 200000" >"$OUT/approve_ids.txt"
+    log "B4 without counters: $(wc -l <"$OUT/approve_ids.txt") pending applications to approve"
+    BENCH_IDS="$OUT/approve_ids.txt" BENCH_TOKEN="$(admin_token)" BENCH_THREADS="$THREADS" \
+        run_wrk b4_wrk_without_counters approve.lua "$(base)" -t "$THREADS" -c "$CONNECTIONS"
+    psql_bench -c "$definition" >/dev/null
 }
 
 machine_json() {
@@ -349,13 +413,17 @@ main() {
         "$(dirname "$ZJ")/zhijian-dev" generate --applications "$size" | tee -a "$OUT/generate.log" >&2
         printf '{"size": %s, "seconds": %s}\n' "$size" "$((SECONDS - t0))" >"$RAW/gen_$size.json"
         bench_queue "$size"
+        bench_overview "$size"
         sizes_done+=("$size")
     done
     bench_submit
     bench_approve
+    bench_approve_without_counters
     bench_login
     bench_move
     bench_stations
+    bench_import
+    bench_export
 
     local hwm
     hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")"

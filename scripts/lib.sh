@@ -208,7 +208,7 @@ export_stub_providers() {
     export APP__SMS__TENCENT_TEMPLATE_NOTIFICATION="${APP__SMS__TENCENT_TEMPLATE_NOTIFICATION:-1000002}"
     # WeChat subscribe-message templates of the worker notices: demo ids `tpl-<notice>`.
     local notice var
-    for notice in application_received application_approved application_rejected application_returned transfer_step; do
+    for notice in application_received application_approved application_rejected application_returned transfer_step benefits_granted; do
         var="APP__NOTIFICATIONS__TEMPLATES__${notice^^}__TEMPLATE_ID"
         export "$var=${!var:-tpl-$notice}"
     done

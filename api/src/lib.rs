@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod card;
 pub mod cli_admin;
+pub mod cli_import;
+pub mod cli_stats;
 pub mod error;
 pub mod jobs;
 pub mod json;
@@ -12,6 +14,7 @@ pub mod logging;
 pub mod metrics;
 pub mod no_store;
 pub mod pagination;
+pub mod public_limits;
 pub mod routes;
 pub mod settings;
 pub mod startup;

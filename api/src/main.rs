@@ -19,7 +19,8 @@ use zhijian_infra::{db::migrations, store::regions};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str =
-    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | admin create … | check-config]
+    "usage: zhijian [serve | migrate | import-regions [--dir DIR] | admin create … | stats … |
+                 import … | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
@@ -27,6 +28,12 @@ const USAGE: &str =
   admin create     --union ID --role manager|reviewer|viewer --username U [--display-name NAME]:
                    create an admin (the first one of a federation) and print its one-time
                    password, to be changed at first sign-in
+  stats verify     [--union ID]: recount the coverage counters from the base tables, print
+                   every difference, exit non-zero when there is one
+  stats rebuild    replace the coverage counters with the recount from the base tables
+  import           members|unions FILE --union ID --as USERNAME [--valid-only] [--yes]
+                   [--charset utf-8|gb18030]: check a register (CSV), print the report, and
+                   import it after confirmation (or at once with --yes)
   check-config     load and check the configuration, then exit
 
 Development commands (demo data, benchmark data): zhijian-dev --help.
@@ -56,6 +63,8 @@ fn main() -> ExitCode {
         "migrate" => migrate(&settings),
         "import-regions" => import_regions(&settings, &args[1..]),
         "admin" => zhijian_api::cli_admin::run(&settings, &args[1..]),
+        "stats" => zhijian_api::cli_stats::run(&settings, &args[1..]),
+        "import" => zhijian_api::cli_import::run(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())

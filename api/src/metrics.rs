@@ -14,6 +14,7 @@ pub struct Metrics {
     latency: HistogramVec,
     pool: IntGaugeVec,
     calendar_missing_years: IntGauge,
+    retention_removed: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -56,6 +57,17 @@ impl Metrics {
              their deadlines follow the ordinary week. Set at start-up, after each replacement \
              of a year on this server, and every jobs.calendar_status_interval_ms.",
         )?;
+        let retention_removed = IntCounterVec::new(
+            Opts::new(
+                "retention_removed_total",
+                "Rows deleted by the retention sweep because their period ended, by kind \
+                 (idempotency_answers, delivered_notifications, dead_letters; \
+                 erased_applications: applications whose personal data was erased, the rows \
+                 kept).",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(retention_removed.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
@@ -66,6 +78,7 @@ impl Metrics {
             latency,
             pool,
             calendar_missing_years,
+            retention_removed,
         })
     }
 
@@ -82,6 +95,13 @@ impl Metrics {
     pub fn set_calendar_missing_years(&self, years: usize) {
         self.calendar_missing_years
             .set(i64::try_from(years).unwrap_or(i64::MAX));
+    }
+
+    /// Counts rows the retention sweep deleted.
+    pub fn count_retention(&self, kind: &str, rows: usize) {
+        self.retention_removed
+            .with_label_values(&[kind])
+            .inc_by(u64::try_from(rows).unwrap_or(u64::MAX));
     }
 
     /// Renders the Prometheus text format, with the pool state sampled now.

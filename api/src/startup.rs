@@ -139,6 +139,9 @@ impl Application {
         crate::jobs::transfers::spawn_transfer_auto_release(state.clone());
         crate::jobs::calendar::spawn_calendar_status(state.clone());
         crate::jobs::union_moves::spawn_union_move_resume(state.clone());
+        crate::jobs::retention::spawn_retention(state.clone());
+        crate::jobs::quarterly::spawn_quarterly_snapshots(state.clone());
+        crate::jobs::imports::recover_imports(&state.services).await;
         let notification_jobs = crate::jobs::outbox::start(state.clone());
 
         let server = HttpServer::new(move || {
@@ -153,6 +156,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(json_limit))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
+                .wrap(actix_web::middleware::from_fn(crate::public_limits::limit))
                 .wrap(telemetry::envelope_errors())
                 .wrap_fn(crate::no_store::no_store)
                 .wrap_fn(telemetry::observe)

@@ -51,7 +51,8 @@ use zhijian_infra::store::reference_cache::ReferenceCache;
 use zhijian_infra::store::regions::{self, RegionRow};
 use zhijian_infra::store::unions::UnionRow;
 use zhijian_infra::usecases::admins::{
-    CreateAdminError, Creator, InitialPassword, NewAdmin, create_admin_in,
+    CreateAdminError, Creator, InitialPassword, NewAdmin, NewStationStaff, create_admin_in,
+    create_station_staff_in,
 };
 use zhijian_infra::usecases::auth::second_factor::enrol_known_secret;
 use zhijian_infra::usecases::unions::{By, CreateUnionError, create_union_in};
@@ -860,18 +861,19 @@ pub fn seed_demo_stations(
             .is_some();
         let staff_created = match (has_staff, password.filter(|p| !p.is_empty())) {
             (false, Some(password)) => {
-                zhijian_infra::store::stations::create_station_admin(
-                    conn,
-                    zhijian_infra::store::admins::NewAdmin {
-                        username: staff,
-                        display_name: "净坛社区驿站管理员",
-                        password: password.expose(),
-                        role: AdminRole::Station,
-                        union_id: county.union_id(),
-                    },
-                    jingtan,
-                )
-                .map_err(|e| StoreError::broken(format!("demo station staff {staff}: {e}")))?;
+                // The same use case as `POST /v1/admin/stations/{id}/staff`, with the demo's
+                // shared password (not to be changed at sign-in).
+                let bad = |e: &dyn std::fmt::Display| {
+                    StoreError::broken(format!("demo station staff {staff}: {e}"))
+                };
+                let new = NewStationStaff {
+                    username: Username::parse(staff).map_err(|e| bad(&e))?,
+                    display_name: DisplayName::parse("净坛社区驿站管理员").map_err(|e| bad(&e))?,
+                    station: zhijian_domain::station::StationId::new(jingtan),
+                };
+                let given = InitialPassword::Given(password.clone());
+                create_station_staff_in(conn, &Creator::Demo, &new, given, now)
+                    .map_err(|e| bad(&e))?;
                 true
             }
             _ => false,
@@ -890,4 +892,66 @@ pub struct DemoStations {
     pub stations: Vec<i64>,
     /// Whether `jingtan-station` was created by this run.
     pub staff_created: bool,
+}
+
+/// The demo county's workforce estimates and targets (底数 and 目标) of the four key groups for
+/// the current Beijing year, set by `wushan-manager` through the same use case as
+/// `PUT /v1/admin/unions/{id}/workforce/{year}` (audited), so the statistics show coverage:
+///
+/// ```text
+/// 快递员 1 200 (目标 960) · 外卖配送员 900 (720) · 网约车司机 600 (480) · 货车司机 1 500 (1 200)
+/// ```
+///
+/// Made-up figures. Idempotent: a group already holding them is left as it is; one changed
+/// since is set back (at its current version). Not part of [`seed_demo`].
+pub fn seed_demo_workforce(conn: &mut PgConnection) -> Result<usize, DemoError> {
+    use zhijian_domain::text::WorkforceSource;
+    use zhijian_domain::workforce::{Figures, GroupFigures, WorkforceYear};
+    use zhijian_infra::store::applications::AdminActor;
+    use zhijian_infra::usecases::workforce::{read_in, set_workforce_in};
+
+    let refused = |what: String| DemoError::Store(StoreError::broken(what));
+    let (admin_id, union_id): (uuid::Uuid, i64) = admins::table
+        .filter(admins::username.eq("wushan-manager"))
+        .select((admins::id, admins::union_id))
+        .first(conn)?;
+    let county = zhijian_infra::store::unions::find(conn, UnionId::new(union_id))?
+        .ok_or_else(|| refused("the demo county is missing".to_owned()))?;
+    let admin = AdminActor {
+        admin_id,
+        role: AdminRole::Manager.as_str(),
+        union_path: county.union_path()?,
+    };
+    let now = chrono::Utc::now();
+    let year = WorkforceYear::new(chrono::Datelike::year(
+        &zhijian_domain::calendar::local_date(now),
+    ))
+    .map_err(|e| refused(e.to_string()))?;
+    let source = WorkforceSource::parse("演示数据：巫山县总工会摸底调查（虚构）")
+        .map_err(|e| refused(e.to_string()))?;
+    let stored =
+        read_in(conn, &admin, UnionId::new(county.id), year).map_err(|e| refused(e.to_string()))?;
+    let entries = [
+        (OccupationGroup::Courier, 1_200, 960),
+        (OccupationGroup::DeliveryRider, 900, 720),
+        (OccupationGroup::RideHailingDriver, 600, 480),
+        (OccupationGroup::TruckDriver, 1_500, 1_200),
+    ]
+    .into_iter()
+    .map(|(group, estimate, target)| {
+        Ok(GroupFigures {
+            group,
+            figures: Figures::new(estimate, Some(target), source.clone())
+                .map_err(|e| refused(e.to_string()))?,
+            version: stored
+                .rows
+                .iter()
+                .find(|r| r.occupation == group)
+                .map(|r| r.version),
+        })
+    })
+    .collect::<Result<Vec<_>, DemoError>>()?;
+    let set = set_workforce_in(conn, &admin, UnionId::new(county.id), year, &entries, now)
+        .map_err(|e| refused(e.to_string()))?;
+    Ok(set.rows.len())
 }

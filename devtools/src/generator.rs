@@ -279,7 +279,6 @@ pub fn generate_applications(
             ("members", MEMBERS),
             ("affiliations", AFFILIATIONS),
             ("membership_counters", COUNTERS),
-            ("review_stats_daily", REVIEW_STATS),
         ] {
             diesel::sql_query(statement).execute(conn)?;
             lap(name);
@@ -288,15 +287,19 @@ pub fn generate_applications(
             conn,
             "SELECT count(*) AS n FROM gen_batch WHERE status = 'approved'",
         )?;
+        // The coverage counters are recounted from the base rows just written.
+        zhijian_infra::store::counters::rebuild(conn)?;
+        lap("counters");
 
         for definition in &rebuild {
             diesel::sql_query(definition.as_str()).execute(conn)?;
         }
         lap("indexes");
-        for table in LOADED_TABLES
-            .iter()
-            .chain(&["membership_counters", "review_stats_daily"])
-        {
+        for table in LOADED_TABLES.iter().chain(&[
+            "membership_counters",
+            "union_stats_daily",
+            "union_stats_active",
+        ]) {
             diesel::sql_query(format!("ANALYZE {table}")).execute(conn)?;
         }
         lap("analyze");
@@ -614,20 +617,6 @@ FROM gen_batch WHERE status = 'approved'
 GROUP BY 1, 2
 ON CONFLICT (county_code, year)
 DO UPDATE SET last_value = membership_counters.last_value + EXCLUDED.last_value";
-
-const REVIEW_STATS: &str = "
-INSERT INTO review_stats_daily (union_id, day, decided, decided_on_time, approved, rejected)
-SELECT union_id, (decided_at AT TIME ZONE 'Asia/Shanghai')::date, count(*),
-       count(*) FILTER (WHERE decided_at <= due_at),
-       count(*) FILTER (WHERE status = 'approved'),
-       count(*) FILTER (WHERE status = 'rejected')
-FROM gen_batch WHERE status IN ('approved', 'rejected')
-GROUP BY 1, 2
-ON CONFLICT (union_id, day) DO UPDATE
-SET decided = review_stats_daily.decided + EXCLUDED.decided,
-    decided_on_time = review_stats_daily.decided_on_time + EXCLUDED.decided_on_time,
-    approved = review_stats_daily.approved + EXCLUDED.approved,
-    rejected = review_stats_daily.rejected + EXCLUDED.rejected";
 
 /// One synthetic person of the pool, sealed.
 struct Person {

@@ -12,7 +12,8 @@ use zhijian_infra::db::migrations;
 const USAGE: &str =
     "usage: zhijian-dev [seed-demo | generate --applications N | explain-queue PATH |
                     bench-move --applications N [--batch-size B]]
-                    generate-stations N | bench-nearby [QUERIES]]
+                    generate-stations N [U] | bench-nearby [QUERIES [U]] |
+                    bench-overview [QUERIES] | bench-import --rows N | register-sql PATH [STATUS]]
 
   seed-demo        build the demo county 巫山县 (500237) and its admin accounts (idempotent);
                    password: demo.admin_password (APP__DEMO__ADMIN_PASSWORD), else a random one
@@ -25,10 +26,20 @@ const USAGE: &str =
                    of B rows (default 5000): prints the move's time, batches and longest
                    transaction, and a `BENCH_JSON {…}` line
   generate-stations
-                   B7 data: service stations spread over China (devtools/src/stations.rs)
-                   until the table holds N; growable
-  bench-nearby     B7: times QUERIES (default 2000) \"nearest 20 within 1 km\" searches at
-                   random city points; prints BENCH_JSON with p50/p95 in microseconds
+                   B7 data: service stations spread over China (devtools/src/stations.rs):
+                   the stations of a universe of U (default 1 000 000) inside the query
+                   areas (about 1 000) first, then the others until the table holds N;
+                   growable
+  bench-nearby     B7: times QUERIES (default 2000) \"nearest 20 within 1 km\" searches in
+                   the query areas of universe U (p50_us: the same stations at every size)
+                   and as many spread over China (spread_p50_us); prints BENCH_JSON in µs
+  bench-overview   B6: times QUERIES (default 300) coverage overviews of the last 90 days at
+                   the root with the most members, its busiest city and 巫山县; BENCH_JSON
+  bench-import     B5: N member rows imported through the server's use cases (parse, check,
+                   encrypt, COPY, commit) against a raw COPY of the same rows into the same
+                   tables, with the peak RSS; prints BENCH_JSON (needs seed-demo)
+  register-sql     the SELECT the member export reads for the subtree at PATH (`/1/2/`), only
+                   STATUS if given: what B5 (bench/export.py) hands to `COPY (…) TO STDOUT`
 
 Configuration as for `zhijian` (config/*.toml, then APP__SECTION__KEY variables).";
 
@@ -57,6 +68,9 @@ fn main() -> ExitCode {
         "bench-move" => bench_move(&settings, &args[1..]),
         "generate-stations" => generate_stations(&settings, &args[1..]),
         "bench-nearby" => bench_nearby(&settings, &args[1..]),
+        "bench-overview" => bench_overview(&settings, &args[1..]),
+        "bench-import" => bench_import(&settings, &args[1..]),
+        "register-sql" => register_sql(&args[1..]),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
     match outcome {
@@ -90,6 +104,8 @@ fn seed_demo(settings: &Settings) -> Result<(), String> {
     demo::seed_demo_second_factors(&mut conn, &pii).map_err(|e| e.to_string())?;
     let stations =
         demo::seed_demo_stations(&mut conn, report.password.as_ref()).map_err(|e| e.to_string())?;
+    let groups = demo::seed_demo_workforce(&mut conn).map_err(|e| e.to_string())?;
+    println!("workforce estimates and targets of 巫山县总工会 this year: {groups} groups");
     println!(
         "service stations: {} (净坛社区户外劳动者驿站, 巫山县司机之家), welcome benefits of 巫山县总工会; \
          station staff jingtan-station{}",
@@ -181,6 +197,30 @@ fn explain_queue(settings: &Settings, args: &[String]) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     println!("{}", plan.join("\n"));
+    Ok(())
+}
+
+/// `zhijian-dev register-sql PATH [STATUS]`: the export's statement, for B5's `COPY` baseline.
+fn register_sql(args: &[String]) -> Result<(), String> {
+    let (path, status) = match args {
+        [path] => (path, None),
+        [path, status] => (path, Some(status)),
+        _ => {
+            return Err(format!(
+                "register-sql takes a union path and a status\n\n{USAGE}"
+            ));
+        }
+    };
+    let scope = zhijian_domain::admin::UnionPath::parse(path)
+        .map_err(|_| format!("not a union path: {path:?}"))?;
+    let status = status
+        .map(|s| zhijian_domain::member::MemberStatus::parse(s))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        zhijian_infra::store::register::select_sql(&scope, status)
+    );
     Ok(())
 }
 
@@ -289,11 +329,27 @@ fn bench_move(settings: &Settings, args: &[String]) -> Result<(), String> {
 }
 
 /// `zhijian-dev generate-stations N`: see `zhijian_devtools::stations`.
+fn universe(arg: Option<&String>) -> Result<usize, String> {
+    match arg {
+        None => Ok(zhijian_devtools::stations::DEFAULT_UNIVERSE),
+        Some(n) => n
+            .replace('_', "")
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("not a universe size: {n:?}")),
+    }
+}
+
 fn generate_stations(settings: &Settings, args: &[String]) -> Result<(), String> {
-    let [n] = args else {
-        return Err(format!(
-            "generate-stations takes a station count\n\n{USAGE}"
-        ));
+    let (n, universe) = match args {
+        [n] => (n, universe(None)?),
+        [n, u] => (n, universe(Some(u))?),
+        _ => {
+            return Err(format!(
+                "generate-stations takes a station count [and a universe size]\n\n{USAGE}"
+            ));
+        }
     };
     let target = n
         .replace('_', "")
@@ -302,28 +358,95 @@ fn generate_stations(settings: &Settings, args: &[String]) -> Result<(), String>
     let mut conn = connect(settings)?;
     migrations::run_pending(&mut conn).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let added = zhijian_devtools::stations::generate_stations(&mut conn, target)
+    let added = zhijian_devtools::stations::generate_stations(&mut conn, target, universe)
         .map_err(|e| e.to_string())?;
     println!(
-        "stations: {added} added, {target} in the table ({:.1} s)",
+        "stations: {added} added, asked for {target} (universe {universe}) ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-/// `zhijian-dev bench-nearby [QUERIES]`: B7's timings, as one `BENCH_JSON` line.
+/// `zhijian-dev bench-nearby [QUERIES [UNIVERSE]]`: B7's timings, as one `BENCH_JSON` line.
 fn bench_nearby(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let queries = match args.first() {
+        None => 2_000,
+        Some(n) => n.parse().map_err(|_| format!("not a count: {n:?}"))?,
+    };
+    if args.len() > 2 {
+        return Err(format!(
+            "bench-nearby takes a query count and a universe size\n\n{USAGE}"
+        ));
+    }
+    let universe = universe(args.get(1))?;
+    let mut conn = connect(settings)?;
+    let t = zhijian_devtools::stations::time_nearby(&mut conn, queries, universe)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "BENCH_JSON {{\"stations\": {}, \"universe\": {universe}, \"areas\": {}, \"queries\": {}, \"p50_us\": {}, \"p95_us\": {}, \"mean_found\": {:.2}, \"spread_p50_us\": {}, \"spread_p95_us\": {}, \"spread_mean_found\": {:.2}}}",
+        t.stations,
+        t.areas,
+        t.queries,
+        t.p50_us,
+        t.p95_us,
+        t.mean_found,
+        t.spread_p50_us,
+        t.spread_p95_us,
+        t.spread_mean_found
+    );
+    Ok(())
+}
+
+/// `zhijian-dev bench-overview [QUERIES]`: B6's timings, as one `BENCH_JSON` line.
+fn bench_overview(settings: &Settings, args: &[String]) -> Result<(), String> {
     let queries = match args {
-        [] => 2_000,
+        [] => 300,
         [n] => n.parse().map_err(|_| format!("not a count: {n:?}"))?,
-        _ => return Err(format!("bench-nearby takes a query count\n\n{USAGE}")),
+        _ => return Err(format!("bench-overview takes a query count\n\n{USAGE}")),
     };
     let mut conn = connect(settings)?;
-    let t =
-        zhijian_devtools::stations::time_nearby(&mut conn, queries).map_err(|e| e.to_string())?;
+    let timings = zhijian_devtools::coverage_bench::time_overview(&mut conn, queries)
+        .map_err(|e| e.to_string())?;
+    let levels: Vec<String> = timings
+        .iter()
+        .map(|t| {
+            format!(
+                "\"{}\": {{\"union_id\": {}, \"children\": {}, \"p50_us\": {}, \"p95_us\": {}}}",
+                t.level, t.union_id, t.children, t.p50_us, t.p95_us
+            )
+        })
+        .collect();
     println!(
-        "BENCH_JSON {{\"stations\": {}, \"queries\": {}, \"p50_us\": {}, \"p95_us\": {}, \"mean_found\": {:.2}}}",
-        t.stations, t.queries, t.p50_us, t.p95_us, t.mean_found
+        "BENCH_JSON {{\"queries\": {queries}, {}}}",
+        levels.join(", ")
     );
+    Ok(())
+}
+
+/// `zhijian-dev bench-import --rows N`: B5, as one `BENCH_JSON` line.
+fn bench_import(settings: &Settings, args: &[String]) -> Result<(), String> {
+    let rows = match args {
+        [flag, n] if flag == "--rows" => n.parse::<i64>().map_err(|e| format!("--rows: {e}"))?,
+        _ => return Err(format!("bench-import takes --rows N\n\n{USAGE}")),
+    };
+    if rows < 1 {
+        return Err("--rows must be positive".into());
+    }
+    let mut conn = connect(settings)?;
+    let pii = zhijian_infra::crypto::pii::PiiCipher::from_config(
+        &settings.pii.encryption_keys,
+        &settings.pii.blind_index_key,
+    )
+    .map_err(|e| e.to_string())?;
+    let services = zhijian_infra::usecases::Services {
+        pool: zhijian_infra::db::build_pool(&settings.database),
+        pii: std::sync::Arc::new(pii),
+        reference: std::sync::Arc::new(zhijian_infra::store::reference_cache::ReferenceCache::new(
+            std::time::Duration::from_secs(60),
+        )),
+        clock: std::sync::Arc::new(zhijian_infra::usecases::SystemClock),
+    };
+    let figures = zhijian_devtools::import_bench::bench_import(&mut conn, services, rows)?;
+    println!("BENCH_JSON {}", figures.json());
     Ok(())
 }

@@ -9,13 +9,27 @@
 //! normal offset of σ = 8 km from its centre; otherwise to a county seat at σ = 3 km. At 1 M
 //! stations a city core holds about 50 stations within 1 km and a county seat about 15 — ten
 //! times the density of today's 户外劳动者服务站点, the worst case for a "within 1 km" search.
-//! Query points are drawn from the same mixture.
+//!
+//! **Same density at both sizes.** The ratio p50 at 1 M ÷ at 1 k must measure the index, not
+//! an empty probe: a random point of a 1 k set spread over China finds nothing within 1 km.
+//! So the station set is one fixed stream of draws of the mixture, the *universe* (1 M by
+//! default), and a few *query areas* — discs of [`AREA_RADIUS_M`] around centres drawn from
+//! the mixture, as many as hold about [`AREA_STATIONS`] of the universe's stations. The table
+//! is filled with the universe's stations inside the areas first (the "1 k" set: ≈ 1 000
+//! stations, each area exactly as dense as in the universe), then with the universe's other
+//! stations (the background, always outside the areas) until it holds N. The timed queries
+//! ("areas") lie within [`QUERY_JITTER_M`] of an area's centre, so a query's 1 km disc — and
+//! the corners of the `earth_box` the index reads, √2 km out — stay inside its area: at 1 k
+//! and at 1 M every query reads the same stations, and only the table and its index differ.
+//! The queries "spread" over the mixture are timed too: at 1 M they are the realistic figure
+//! (most areas cold in the cache), at 1 k mostly empty probes.
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 use zhijian_infra::db::StoreError;
+use zhijian_infra::db::schema::{stations, unions};
 use zhijian_infra::db::sql::stations::NearbyStatement;
 
 /// (lat, lng) of the 50 cities.
@@ -109,48 +123,148 @@ fn draw(rng: &mut impl Rng, counties: &[(f64, f64)]) -> (f64, f64) {
     (lat, lng)
 }
 
-/// Adds stations until the table holds `target` (owned by the first union), in batches.
-/// Returns how many were added.
-pub fn generate_stations(conn: &mut PgConnection, target: i64) -> Result<i64, StoreError> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let have = diesel::sql_query("SELECT count(*) AS n FROM stations")
-        .get_result::<N>(conn)?
-        .n;
-    let union = diesel::sql_query("SELECT min(id) AS n FROM unions")
-        .get_result::<N>(conn)?
-        .n;
+/// The universe's size unless told otherwise.
+pub const DEFAULT_UNIVERSE: usize = 1_000_000;
+
+/// The radius of a query area, metres.
+pub const AREA_RADIUS_M: f64 = 2_000.0;
+
+/// How far from its area's centre a timed query lies at most, metres: the 1 km disc and the
+/// corners of its `earth_box` (1 km × √2) stay inside the area.
+pub const QUERY_JITTER_M: f64 = 500.0;
+
+/// About how many of the universe's stations the query areas hold together (the "1 k" set).
+pub const AREA_STATIONS: usize = 1_000;
+
+/// The universe: the first `universe` draws of the mixture (fixed seed), then the draws
+/// after them for a table asked to hold more.
+fn stream() -> impl Iterator<Item = (f64, f64)> {
     let counties = counties();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7 + u64::try_from(have).unwrap_or(0));
-    let mut added = 0;
-    let hours = r#"{"weekly": [{"weekday": 1, "open": 480, "close": 1200}, {"weekday": 2, "open": 480, "close": 1200}, {"weekday": 3, "open": 480, "close": 1200}, {"weekday": 4, "open": 480, "close": 1200}, {"weekday": 5, "open": 480, "close": 1200}, {"weekday": 6, "open": 540, "close": 1080}], "closed_days": []}"#;
-    while have + added < target {
-        let batch = (target - have - added).min(10_000);
-        let mut lats = Vec::with_capacity(batch as usize);
-        let mut lngs = Vec::with_capacity(batch as usize);
-        for _ in 0..batch {
-            let (lat, lng) = draw(&mut rng, &counties);
-            lats.push(lat);
-            lngs.push(lng);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    std::iter::repeat_with(move || draw(&mut rng, &counties))
+}
+
+/// Metres between two nearby points (equirectangular; exact enough within a few km).
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let dy = (a.0 - b.0) * M_PER_DEG;
+    let dx = (a.1 - b.1) * M_PER_DEG * b.0.to_radians().cos();
+    dy.hypot(dx)
+}
+
+/// The query areas of a universe.
+#[derive(Debug, Clone)]
+pub struct Areas {
+    /// Their centres.
+    pub centres: Vec<(f64, f64)>,
+    /// The universe's stations inside them, in stream order.
+    pub stations: Vec<(f64, f64)>,
+}
+
+impl Areas {
+    /// Centres drawn from the mixture (fixed seed), apart from each other, until the areas
+    /// hold [`AREA_STATIONS`] of the universe's stations (at most 500 areas).
+    pub fn of_universe(universe: usize) -> Self {
+        let points: Vec<(f64, f64)> = stream().take(universe).collect();
+        let counties = counties();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2027);
+        let mut centres: Vec<(f64, f64)> = Vec::new();
+        let mut held = 0;
+        while held < AREA_STATIONS && centres.len() < 500 {
+            let centre = draw(&mut rng, &counties);
+            if centres
+                .iter()
+                .any(|c| metres(centre, *c) < 2.0 * AREA_RADIUS_M)
+            {
+                continue;
+            }
+            held += points
+                .iter()
+                .filter(|p| metres(**p, centre) <= AREA_RADIUS_M)
+                .count();
+            centres.push(centre);
         }
-        diesel::sql_query(
-            "INSERT INTO stations (union_id, name, kind, lat, lng, address, hours, amenities) \
-             SELECT $1, '服务站点' || p.i, 'service_post', p.lat, p.lng, '地址', $4::jsonb, \
-                    ARRAY['drinking_water', 'charging'] \
-             FROM unnest($2::float8[], $3::float8[]) WITH ORDINALITY AS p(lat, lng, i)",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(union)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Double>, _>(&lats)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Double>, _>(&lngs)
-        .bind::<diesel::sql_types::Text, _>(hours)
-        .execute(conn)?;
-        added += batch;
+        let mut areas = Self {
+            centres,
+            stations: Vec::new(),
+        };
+        areas.stations = points.into_iter().filter(|p| areas.holds(*p)).collect();
+        areas
     }
+
+    /// Whether `point` lies in an area.
+    pub fn holds(&self, point: (f64, f64)) -> bool {
+        self.centres
+            .iter()
+            .any(|c| metres(point, *c) <= AREA_RADIUS_M)
+    }
+}
+
+/// Stations in the table.
+fn station_count(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    Ok(stations::table.count().get_result(conn)?)
+}
+
+/// Adds stations until the table holds `target` (owned by the first union): the universe's
+/// stations inside the query areas first (all of them, whatever `target`), then the others,
+/// in stream order, in batches. Growable: a second call continues the stream. Returns how
+/// many were added.
+pub fn generate_stations(
+    conn: &mut PgConnection,
+    target: i64,
+    universe: usize,
+) -> Result<i64, StoreError> {
+    let have = station_count(conn)?;
+    let union = unions::table
+        .select(diesel::dsl::min(unions::id))
+        .first::<Option<i64>>(conn)?
+        .ok_or_else(|| StoreError::broken("no union yet: run `zhijian-dev generate` first"))?;
+    let areas = Areas::of_universe(universe);
+    let in_areas = i64::try_from(areas.stations.len()).unwrap_or(i64::MAX);
+    let mut todo: Vec<(f64, f64)> = Vec::new();
+    if have == 0 {
+        todo.extend(&areas.stations);
+    }
+    let background_have = usize::try_from((have - in_areas).max(0)).unwrap_or(0);
+    let background_wanted = usize::try_from(target - have.max(in_areas)).unwrap_or(0);
+    todo.extend(
+        stream()
+            .filter(|p| !areas.holds(*p))
+            .skip(background_have)
+            .take(background_wanted),
+    );
+    let hours: serde_json::Value = serde_json::from_str(
+        r#"{"weekly": [{"weekday": 1, "open": 480, "close": 1200}, {"weekday": 2, "open": 480, "close": 1200}, {"weekday": 3, "open": 480, "close": 1200}, {"weekday": 4, "open": 480, "close": 1200}, {"weekday": 5, "open": 480, "close": 1200}, {"weekday": 6, "open": 540, "close": 1080}], "closed_days": []}"#,
+    )
+    .map_err(|e| StoreError::broken(format!("bench hours: {e}")))?;
+    let amenities = vec!["drinking_water".to_owned(), "charging".to_owned()];
+    // 8 columns a row: 5 000 rows stay under PostgreSQL's 65 535 bind parameters.
+    for (batch_no, batch) in todo.chunks(5_000).enumerate() {
+        let rows: Vec<_> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, (lat, lng))| {
+                (
+                    stations::union_id.eq(union),
+                    stations::name.eq(format!(
+                        "服务站点{}",
+                        have as usize + batch_no * 5_000 + i + 1
+                    )),
+                    stations::kind.eq("service_post"),
+                    stations::lat.eq(*lat),
+                    stations::lng.eq(*lng),
+                    stations::address.eq("地址"),
+                    stations::hours.eq(&hours),
+                    stations::amenities.eq(&amenities),
+                )
+            })
+            .collect();
+        diesel::insert_into(stations::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
+    // Diesel has no ANALYZE: the planner needs the new statistics before the timings.
     conn.batch_execute("ANALYZE stations")?;
-    Ok(added)
+    Ok(i64::try_from(todo.len()).unwrap_or(i64::MAX))
 }
 
 /// Latencies of the search, in microseconds.
@@ -158,33 +272,37 @@ pub fn generate_stations(conn: &mut PgConnection, target: i64) -> Result<i64, St
 pub struct NearbyTimings {
     /// Stations in the table.
     pub stations: i64,
-    /// Queries timed.
+    /// Query areas.
+    pub areas: usize,
+    /// Queries timed, of each kind.
     pub queries: usize,
-    /// Median.
+    /// Queries in the areas: median.
     pub p50_us: u128,
-    /// 95th percentile.
+    /// Queries in the areas: 95th percentile.
     pub p95_us: u128,
-    /// Mean stations answered.
+    /// Queries in the areas: mean stations answered (the same at every size).
     pub mean_found: f64,
+    /// Queries spread over the mixture: median.
+    pub spread_p50_us: u128,
+    /// Queries spread over the mixture: 95th percentile.
+    pub spread_p95_us: u128,
+    /// Queries spread over the mixture: mean stations answered.
+    pub spread_mean_found: f64,
 }
 
 /// Times `queries` "nearest 20 within 1 km" searches (the server's statement, prepared) at
-/// points drawn from the mixture, after `queries / 10` untimed warm-up searches.
-pub fn time_nearby(conn: &mut PgConnection, queries: usize) -> Result<NearbyTimings, StoreError> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let stations = diesel::sql_query("SELECT count(*) AS n FROM stations")
-        .get_result::<N>(conn)?
-        .n;
-    let counties = counties();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+/// `points`, after `queries / 10` untimed warm-up searches: (sorted µs, mean found).
+fn time_points(
+    conn: &mut PgConnection,
+    queries: usize,
+    mut points: impl Iterator<Item = (f64, f64)>,
+) -> Result<(Vec<u128>, f64), StoreError> {
     let mut times = Vec::with_capacity(queries);
     let mut found = 0usize;
     for i in 0..queries + queries / 10 {
-        let (lat, lng) = draw(&mut rng, &counties);
+        let Some((lat, lng)) = points.next() else {
+            break;
+        };
         let started = std::time::Instant::now();
         let rows = zhijian_infra::store::stations::nearby(
             conn,
@@ -209,12 +327,48 @@ pub fn time_nearby(conn: &mut PgConnection, queries: usize) -> Result<NearbyTimi
         }
     }
     times.sort_unstable();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    Ok((times, found as f64 / queries.max(1) as f64))
+}
+
+/// B7's timings: `queries` searches in the query areas of `universe`, then `queries` spread
+/// over the mixture.
+pub fn time_nearby(
+    conn: &mut PgConnection,
+    queries: usize,
+    universe: usize,
+) -> Result<NearbyTimings, StoreError> {
+    let stations = station_count(conn)?;
+    let areas = Areas::of_universe(universe);
+    let centres = areas.centres.clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let in_areas = (0..).map(move |i: usize| {
+        let centre = centres[i % centres.len()];
+        let r = QUERY_JITTER_M * rng.random::<f64>().sqrt();
+        let angle = std::f64::consts::TAU * rng.random::<f64>();
+        let lat = centre.0 + r * angle.sin() / M_PER_DEG;
+        let lng = centre.1 + r * angle.cos() / (M_PER_DEG * centre.0.to_radians().cos());
+        (lat, lng)
+    });
+    let (near, mean_found) = time_points(conn, queries, in_areas)?;
+    let counties = counties();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let spread = std::iter::repeat_with(move || draw(&mut rng, &counties));
+    let (far, spread_mean_found) = time_points(conn, queries, spread)?;
+    let at = |times: &[u128], q: f64| {
+        times
+            .get(((times.len().max(1) as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     Ok(NearbyTimings {
         stations,
+        areas: areas.centres.len(),
         queries,
-        p50_us: at(0.5),
-        p95_us: at(0.95),
-        mean_found: found as f64 / queries.max(1) as f64,
+        p50_us: at(&near, 0.5),
+        p95_us: at(&near, 0.95),
+        mean_found,
+        spread_p50_us: at(&far, 0.5),
+        spread_p95_us: at(&far, 0.95),
+        spread_mean_found,
     })
 }

@@ -270,6 +270,12 @@ impl Granter {
         }
     }
 
+    /// May the granter create staff for a station of the union at `path`? Any manager may,
+    /// inside their subtree: station staff rank below every other role.
+    pub fn may_staff_station(&self, path: &UnionPath) -> Result<(), ManageRefusal> {
+        self.reaches(path)
+    }
+
     /// May the granter grant `role` in the union at `path`?
     pub fn may_grant(&self, role: AdminRole, path: &UnionPath) -> Result<(), ManageRefusal> {
         self.reaches(path)?;

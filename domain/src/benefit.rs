@@ -2,6 +2,16 @@
 //! with its insurer and cover period, a gift package collected at a station, a health check —
 //! with its validity and stock; and the rules of a member's benefit record: its state and its
 //! redemption, once.
+//!
+//! Who receives what (the rule the grant statement implements):
+//! - A benefit is granted when an application is approved into membership — by its union, or
+//!   out of the pool — one record of each open, in-stock benefit of the member's union and its
+//!   ancestors, while stock lasts.
+//! - A member holds at most one record of a benefit, ever ([`BENEFIT_GRANTED_ONCE`]).
+//! - A transfer is not a new joining: the member keeps every record already received (used or
+//!   not, redeemable at a station of the giving union's subtree as before, whatever their
+//!   union now), and the new union's benefits are not granted retroactively — a shared
+//!   ancestor's benefit is not granted a second time either.
 
 use std::fmt;
 
@@ -10,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error_code::ErrorCode;
 use crate::vocab::string_enum;
+
+/// One record per member and benefit, granted at approval only — never again on a transfer
+/// (see the module's rule; the store's unique constraint `member_benefits_once` keeps it).
+pub const BENEFIT_GRANTED_ONCE: bool = true;
 
 /// A configured benefit's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -79,6 +93,9 @@ pub enum BenefitSpecError {
     /// A stock below zero or above 10 000 000.
     #[error("库存应为0至10000000之间的整数")]
     Stock,
+    /// A restock that would withdraw more than remains ungranted, or pass 10 000 000.
+    #[error("调整后的剩余库存应为0至10000000：已发放的权益不能收回，最多只能减去尚未发放的数量")]
+    Restock,
 }
 
 impl BenefitSpecError {
@@ -88,7 +105,7 @@ impl BenefitSpecError {
             Self::InsurerRequired => ErrorCode::BenefitInsurerRequired,
             Self::CoverPeriod => ErrorCode::InvalidCoverPeriod,
             Self::Validity => ErrorCode::InvalidValidity,
-            Self::Stock => ErrorCode::InvalidStock,
+            Self::Stock | Self::Restock => ErrorCode::InvalidStock,
         }
     }
 
@@ -99,6 +116,7 @@ impl BenefitSpecError {
             Self::CoverPeriod => "cover_months",
             Self::Validity => "valid_days",
             Self::Stock => "stock",
+            Self::Restock => "add_stock",
         }
     }
 }
@@ -147,6 +165,27 @@ impl BenefitTerms {
             stock: small(stock),
             cover_months: cover_months.map(small),
         })
+    }
+
+    /// A validity of 1–3660 days.
+    pub fn validity(valid_days: i64) -> Result<i32, BenefitSpecError> {
+        if !(1..=3660).contains(&valid_days) {
+            return Err(BenefitSpecError::Validity);
+        }
+        i32::try_from(valid_days).map_err(|_| BenefitSpecError::Validity)
+    }
+
+    /// The remaining stock after adding `add` to `remaining` (补充库存; negative: unused stock
+    /// withdrawn). What was granted stays granted: the remaining stock never goes below zero,
+    /// so the total never drops below what members already received.
+    pub fn restock(remaining: i32, add: i64) -> Result<i32, BenefitSpecError> {
+        let after = i64::from(remaining)
+            .checked_add(add)
+            .ok_or(BenefitSpecError::Restock)?;
+        if !(0..=Self::MAX_STOCK).contains(&after) {
+            return Err(BenefitSpecError::Restock);
+        }
+        i32::try_from(after).map_err(|_| BenefitSpecError::Restock)
     }
 
     /// When a record granted at `at` stops being usable.
@@ -259,5 +298,24 @@ mod tests {
             RedeemRefusal::AlreadyUsed(granted).code(),
             "benefit_already_used"
         );
+    }
+
+    #[test]
+    fn a_restock_never_withdraws_what_was_granted() {
+        assert_eq!(BenefitTerms::restock(3, 10), Ok(13));
+        assert_eq!(BenefitTerms::restock(3, -3), Ok(0));
+        assert_eq!(BenefitTerms::restock(3, -4), Err(BenefitSpecError::Restock));
+        assert_eq!(
+            BenefitTerms::restock(0, BenefitTerms::MAX_STOCK + 1),
+            Err(BenefitSpecError::Restock)
+        );
+        assert_eq!(
+            BenefitTerms::restock(1, i64::MAX),
+            Err(BenefitSpecError::Restock)
+        );
+        assert_eq!(BenefitSpecError::Restock.field(), "add_stock");
+        assert_eq!(BenefitSpecError::Restock.code(), ErrorCode::InvalidStock);
+        assert_eq!(BenefitTerms::validity(0), Err(BenefitSpecError::Validity));
+        assert_eq!(BenefitTerms::validity(30), Ok(30));
     }
 }

@@ -491,7 +491,7 @@ fn check_day(year: CalendarYear, entry: &DayInput) -> Result<CalendarDay, DayPro
 
 /// Splits one CSV line into fields: commas separate, a field may be double-quoted (`""` is a
 /// quote inside). `None` when a quote is left open or text follows a closing quote.
-fn split_csv_line(line: &str) -> Option<Vec<String>> {
+pub(crate) fn split_csv_line(line: &str) -> Option<Vec<String>> {
     let mut fields = Vec::new();
     let mut chars = line.chars().peekable();
     loop {

@@ -15,6 +15,9 @@ pub enum Audience {
     Union,
     /// Those, and every admin of the union above (督办).
     UnionAndParent,
+    /// The managers of the union only (an admin's unusual viewing, told to the managers of
+    /// the union above them).
+    Managers,
 }
 
 /// A way of reaching someone.
@@ -125,6 +128,7 @@ pub const ROUTES: &[Route] = &[
     Route::new(OutboxEvent::ApplicationReturned).worker("application_returned"),
     Route::new(OutboxEvent::ApplicationDueSoon).admins(Audience::Union, "admin_due_soon"),
     Route::new(OutboxEvent::ApplicationOverdue).admins(Audience::UnionAndParent, "admin_overdue"),
+    Route::new(OutboxEvent::MemberBenefitsGranted).worker("benefits_granted"),
     Route::new(OutboxEvent::TransferRequested)
         .worker("transfer_step")
         .admins_of("from_union_id", Audience::Union, "admin_transfer_out"),
@@ -138,6 +142,8 @@ pub const ROUTES: &[Route] = &[
     Route::new(OutboxEvent::TransferCompletedIntoPool).worker("transfer_step"),
     Route::new(OutboxEvent::TransferRejectedBySource).worker("transfer_step"),
     Route::new(OutboxEvent::TransferRejectedByTarget).worker("transfer_step"),
+    Route::new(OutboxEvent::AdminRevealsExceeded)
+        .admins(Audience::Managers, "admin_reveals_exceeded"),
 ];
 
 /// The route of an event, if it notifies anyone.
@@ -174,6 +180,18 @@ mod tests {
             Some("application_approved")
         );
         assert!(route_for(OutboxEvent::ApplicationWithdrawn).is_none());
+        let benefits = route_for(OutboxEvent::MemberBenefitsGranted);
+        assert_eq!(benefits.and_then(|r| r.worker), Some("benefits_granted"));
+        assert_eq!(benefits.and_then(|r| r.admins), None);
+        assert_eq!(
+            route_for(OutboxEvent::AdminRevealsExceeded).and_then(|r| r.admins),
+            Some(AdminRecipients {
+                union_field: "union_id",
+                audience: Audience::Managers,
+                template: "admin_reveals_exceeded"
+            }),
+            "unusual viewing is told to the managers of the union the payload names (the one above)"
+        );
     }
 
     #[test]

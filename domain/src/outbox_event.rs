@@ -16,6 +16,8 @@ pub enum EventFamily {
     Member,
     /// `transfer.*`: a transfer between unions.
     Transfer,
+    /// `admin.*`: an admin's conduct (unusual viewing of personal data).
+    Admin,
 }
 
 macro_rules! outbox_events {
@@ -110,6 +112,8 @@ outbox_events! {
     TransferRejectedByTarget = "transfer.rejected_by_target", Transfer;
     /// The member cancelled the transfer.
     TransferCancelled = "transfer.cancelled", Transfer;
+    /// An admin saw personal data in clear more often in an hour than allowed, and was slowed.
+    AdminRevealsExceeded = "admin.reveals_exceeded", Admin;
 }
 
 impl std::fmt::Display for OutboxEvent {
@@ -208,7 +212,12 @@ mod tests {
             assert_eq!(outbox.family(), EventFamily::Transfer);
         }
         // The domain events above, and `member.benefits_granted` (no member state change).
-        assert_eq!(OutboxEvent::ALL.len(), 29);
+        // And `admin.reveals_exceeded`.
+        assert_eq!(OutboxEvent::ALL.len(), 30);
+        assert_eq!(
+            OutboxEvent::AdminRevealsExceeded.family(),
+            EventFamily::Admin
+        );
         assert_eq!(
             OutboxEvent::MemberBenefitsGranted.family(),
             EventFamily::Member

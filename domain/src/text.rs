@@ -1,5 +1,5 @@
 //! Free text of the real-name form: a person's name as on the ID card, and bounded texts
-//! (employer, platform, work address, privacy-notice version, referral code). Each type holds
+//! (employer, platform, work address, privacy-notice version, station and benefit names). Each type holds
 //! only a valid, trimmed value; its error carries the stable code and the Chinese message the
 //! worker reads.
 
@@ -157,8 +157,9 @@ bounded_text!(
     PrivacyNoticeVersion, label = "隐私政策版本", max = 32
 );
 bounded_text!(
-    /// A referral code, at most 32 characters.
-    ReferralCode, label = "推荐码", max = 32
+    /// Where a workforce estimate comes from (数据来源: a survey, a platform's figures), at most
+    /// 200 characters.
+    WorkforceSource, label = "数据来源", max = 200
 );
 bounded_text!(
     /// A service station's name, at most 60 characters.
@@ -210,8 +211,8 @@ mod tests {
         assert_eq!(long.to_string(), "平台不能超过50个字，且不能包含控制字符");
         assert!(EmployerName::parse(&"单".repeat(100)).is_ok());
         assert!(EmployerName::parse("a\u{7}b").is_err());
-        assert_eq!(ReferralCode::parse_optional(Some("  ")), Ok(None));
-        assert_eq!(ReferralCode::parse_optional(None), Ok(None));
+        assert_eq!(Platform::parse_optional(Some("  ")), Ok(None));
+        assert_eq!(Platform::parse_optional(None), Ok(None));
         assert_eq!(
             PrivacyNoticeVersion::parse_optional(Some("v1"))
                 .unwrap()

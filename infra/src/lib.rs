@@ -14,5 +14,6 @@ pub mod db;
 pub mod log_context;
 pub mod providers;
 pub mod redis;
+pub mod register_file;
 pub mod store;
 pub mod usecases;

@@ -77,6 +77,21 @@ impl TestApp {
         .expect("pii keys")
     }
 
+    /// The use cases' services on the app's database, keys and clock, for a test that calls a
+    /// use case directly (as a command does).
+    pub fn services(&self) -> zhijian_infra::usecases::Services {
+        zhijian_infra::usecases::Services {
+            pool: zhijian_infra::db::build_pool(&self.settings.database),
+            pii: std::sync::Arc::new(self.pii()),
+            reference: std::sync::Arc::new(
+                zhijian_infra::store::reference_cache::ReferenceCache::new(
+                    std::time::Duration::from_secs(60),
+                ),
+            ),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// The TOTP code of base32 `secret` at the server's clock.
     pub fn totp_code(&self, secret: &str) -> String {
         self.totp_code_at(secret, self.clock.now())

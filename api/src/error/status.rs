@@ -18,11 +18,16 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::RefreshTokenReused => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden
         | ErrorCode::WechatUserBlocked
+        | ErrorCode::WechatIdentityMismatch
         | ErrorCode::NotSourceUnion
         | ErrorCode::NotTargetUnion
         | ErrorCode::NotCurrentUnion
         | ErrorCode::PasswordChangeRequired
         | ErrorCode::SecondFactorRequired => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidInterval | ErrorCode::InvalidQuarter | ErrorCode::InvalidReportFormat => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::QuarterNotEnded => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -31,7 +36,9 @@ pub fn of(code: ErrorCode) -> StatusCode {
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::TooManyRequests | ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyRequests | ErrorCode::AccountLocked | ErrorCode::TooManyReveals => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ServiceUnavailable | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Conflict
@@ -73,8 +80,15 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::BenefitAlreadyUsed
         | ErrorCode::BenefitExpired
         | ErrorCode::BenefitOtherStation
-        | ErrorCode::StationClosed => StatusCode::CONFLICT,
+        | ErrorCode::StationClosed
+        | ErrorCode::StationHasBenefits
+        | ErrorCode::ImportHasProblems
+        | ErrorCode::ImportNotCommittable => StatusCode::CONFLICT,
         ErrorCode::ApplicantTooYoung
+        | ErrorCode::ImportBadEncoding
+        | ErrorCode::ImportBadHeader
+        | ErrorCode::ImportEmptyFile
+        | ErrorCode::ImportNoRows
         | ErrorCode::AssignToSameUnion
         | ErrorCode::BadRequest
         | ErrorCode::BenefitInsurerRequired
@@ -120,6 +134,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidEducation
         | ErrorCode::InvalidEmploymentStatus
         | ErrorCode::InvalidEthnicity
+        | ErrorCode::InvalidExportFormat
         | ErrorCode::InvalidField
         | ErrorCode::InvalidFilter
         | ErrorCode::InvalidGender
@@ -138,6 +153,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidPoliticalStatus
         | ErrorCode::InvalidQueryParameter
         | ErrorCode::InvalidRecoveryCode
+        | ErrorCode::InvalidReferralCode
         | ErrorCode::InvalidRegionCode
         | ErrorCode::InvalidRegionLevel
         | ErrorCode::InvalidRejectCode
@@ -155,6 +171,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidUnionKind
         | ErrorCode::InvalidUnionPath
         | ErrorCode::InvalidWechatCode
+        | ErrorCode::InvalidWorkforceCsv
         | ErrorCode::MalformedJson
         | ErrorCode::MembershipNumberBadCheckCharacter
         | ErrorCode::MembershipNumberInvalidCharacter
@@ -172,6 +189,8 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::ReasonControlCharacter
         | ErrorCode::ReasonRequired
         | ErrorCode::ReasonTooLong
+        | ErrorCode::ReferralCodeUnknown
+        | ErrorCode::ReferrerNotMember
         | ErrorCode::RegionInvalidCharacter
         | ErrorCode::RegionUnknownProvince
         | ErrorCode::RegionWrongLength
@@ -185,6 +204,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::ResidentIdWrongLength
         | ErrorCode::ReviewCutoffAfterClosing
         | ErrorCode::ReviewCutoffNotAfterOpening
+        | ErrorCode::SelfReferral
         | ErrorCode::SensitiveDataConsentRequired
         | ErrorCode::SmsCodeExpired
         | ErrorCode::TotpCodeReused
@@ -195,6 +215,10 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownFormField
         | ErrorCode::UnknownRegion
         | ErrorCode::WorkRegionTooCoarse
+        | ErrorCode::WorkforceDuplicateGroup
+        | ErrorCode::WorkforceEstimateOutOfRange
+        | ErrorCode::WorkforceTargetAboveEstimate
+        | ErrorCode::WorkforceYearOutOfRange
         | ErrorCode::CoverageOutsideParent
         | ErrorCode::CoverageRegionLevel
         | ErrorCode::CreditCodeRequired

@@ -2,6 +2,9 @@
 
 pub mod calendar;
 pub mod escalation;
+pub mod imports;
 pub mod outbox;
+pub mod quarterly;
+pub mod retention;
 pub mod transfers;
 pub mod union_moves;

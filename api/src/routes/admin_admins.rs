@@ -80,7 +80,7 @@ pub struct AdminPage {
 }
 
 /// The caller as a manager of admins (403 for reviewers and viewers).
-fn granter(admin: &AdminIdentity) -> Result<Granter, ApiError> {
+pub(crate) fn granter(admin: &AdminIdentity) -> Result<Granter, ApiError> {
     let subtree = UnionPath::parse(&admin.union_path).map_err(ApiError::internal)?;
     Granter::authorize(admin.admin_id, admin.role, subtree).map_err(refusal)
 }

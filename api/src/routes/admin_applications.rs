@@ -140,9 +140,11 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = json::application_id(&path)?;
-    let detail = usecase::admin_application(&state.services, admin.actor()?, shown(&admin), id)
-        .await
-        .map_err(read_error)?;
+    let cap = state.settings.privacy.reveals_per_hour;
+    let detail =
+        usecase::admin_application(&state.services, admin.actor()?, shown(&admin), cap, id)
+            .await
+            .map_err(read_error)?;
     Ok(HttpResponse::Ok().json(application_view(&detail, state.services.now())?))
 }
 

@@ -1,10 +1,11 @@
 //! The managers' stations and welcome benefits, and redemption by card at a station (station
 //! staff only).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use zhijian_domain::admin_management::{DisplayName, Username};
 use zhijian_domain::benefit::{BenefitId, BenefitKind, BenefitTerms};
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::ids::{MemberId, UnionId};
@@ -13,15 +14,19 @@ use zhijian_domain::station::{
 };
 use zhijian_domain::text::{BenefitName, InsurerName, StationAddress, StationName};
 use zhijian_infra::store::applications::AdminActor;
+use zhijian_infra::store::idempotency::Answer;
+use zhijian_infra::usecases::admins::{self, Creator, NewStationStaff};
 use zhijian_infra::usecases::stations::benefits::{self, BenefitDraft, RedemptionsReader};
 use zhijian_infra::usecases::stations::{self, StationDraft};
 
 use crate::auth::{AdminIdentity, StaffIdentity};
 use crate::card::{self, CardRejected};
 use crate::error::ApiError;
+use crate::json;
 use crate::pagination::page_size;
 use crate::routes::stations::station_id;
 use crate::startup::AppState;
+use crate::views::admin::{AdminWithPasswordView, admin_view};
 use crate::views::station::{
     BenefitView, RedemptionView, StationRef, benefit_view, redemption_view, station_view,
 };
@@ -136,18 +141,33 @@ fn manager(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
     admin.actor()
 }
 
-/// `POST /v1/admin/stations`: 新建站点.
+fn station_created(
+    state: &AppState,
+) -> impl FnOnce(&stations::StationRecord) -> Result<Answer, String> + use<> {
+    let now = state.services.now();
+    move |record| {
+        let view = station_view(&record.station, &record.union, now).map_err(|e| e.to_string())?;
+        Ok((201, serde_json::to_value(view).map_err(|e| e.to_string())?))
+    }
+}
+
+/// `POST /v1/admin/stations`: 新建站点 (the first answer again for a retried
+/// `Idempotency-Key`).
 pub async fn create(
     state: web::Data<AppState>,
     admin: AdminIdentity,
-    body: web::Json<StationRequest>,
+    req: HttpRequest,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let request: StationRequest = json::parse_body(&req, &body)?;
     let actor = manager(&admin)?;
-    let union = UnionId::new(required(body.union_id, "union_id")?);
-    let draft = station_draft(&body)?;
-    let record = stations::create_station(&state.services, actor, union, draft).await?;
-    let view = station_view(&record.station, &record.union, state.services.now())?;
-    Ok(HttpResponse::Created().json(view))
+    let key = json::idempotency_key(&req, format!("station:{}", actor.admin_id), &body)?;
+    let union = UnionId::new(required(request.union_id, "union_id")?);
+    let draft = station_draft(&request)?;
+    let render = station_created(&state);
+    let answer =
+        stations::create_station(&state.services, actor, union, draft, key, render).await?;
+    json::idempotent_response(Ok(answer))
 }
 
 /// `PUT /v1/admin/stations/{id}`: 修改站点 at `version`.
@@ -172,6 +192,10 @@ pub async fn edit(
 pub struct CloseStationRequest {
     /// The version the manager saw.
     pub version: i32,
+    /// Where the benefits collected here move (another open station of the same union);
+    /// required while any are.
+    #[serde(default)]
+    pub successor_id: Option<i64>,
 }
 
 /// `POST /v1/admin/stations/{id}/close`: 关闭站点.
@@ -183,12 +207,59 @@ pub async fn close(
 ) -> Result<HttpResponse, ApiError> {
     let actor = manager(&admin)?;
     let id = station_id(&path)?;
-    let record = stations::close_station(&state.services, actor, id, body.version).await?;
+    let successor = body.successor_id.map(StationId::new);
+    let record =
+        stations::close_station(&state.services, actor, id, body.version, successor).await?;
     let view = station_view(&record.station, &record.union, state.services.now())?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Query of `GET /v1/admin/stations/{id}/redemptions`.
+/// Body of `POST /v1/admin/stations/{id}/staff`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationStaffRequest {
+    /// Login name: 3–64 of `a-z 0-9 _ . -` (upper case folded).
+    pub username: String,
+    /// Name shown in the admin UI.
+    pub display_name: String,
+}
+
+/// `POST /v1/admin/stations/{id}/staff`: 新增站点管理员 (role `station`, bound to the station
+/// and its union) with a one-time password, shown once; idempotent under `Idempotency-Key`.
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: StationStaffRequest = json::parse_body(&req, &body)?;
+    let station = station_id(&path)?;
+    let scope = format!("station-staff:{}:{}", admin.admin_id, station.get());
+    let key = json::idempotency_key(&req, scope, &body)?;
+    let new = NewStationStaff {
+        username: Username::parse(&request.username)
+            .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "username"))?,
+        display_name: DisplayName::parse(&request.display_name)
+            .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "display_name"))?,
+        station,
+    };
+    let creator = Creator::Manager(crate::routes::admin_admins::granter(&admin)?);
+    let now = state.services.now();
+    let render = move |account: &_| Ok(serde_json::to_value(admin_view(account, now))?);
+    let done = admins::create_station_staff(&state.services, creator, key, new, render).await?;
+    let one_time_password = done
+        .one_time_password
+        .ok_or_else(|| ApiError::internal("station staff without a one-time password"))?
+        .expose()
+        .to_owned();
+    Ok(HttpResponse::Created().json(AdminWithPasswordView {
+        admin: done.admin,
+        one_time_password,
+    }))
+}
+
+/// Query of `GET /v1/admin/stations/{id}/redemptions` and `GET /v1/admin/benefits`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedemptionsQuery {
@@ -310,16 +381,86 @@ fn benefit_draft(body: &BenefitRequest) -> Result<BenefitDraft, ApiError> {
     })
 }
 
-/// `POST /v1/admin/benefits`: 配置入会礼遇.
+fn benefit_created(row: &zhijian_infra::store::benefits::BenefitRow) -> Result<Answer, String> {
+    let view = benefit_view(row).map_err(|e| e.to_string())?;
+    Ok((201, serde_json::to_value(view).map_err(|e| e.to_string())?))
+}
+
+/// `POST /v1/admin/benefits`: 配置入会礼遇 (the first answer again for a retried
+/// `Idempotency-Key`).
 pub async fn create_benefit(
     state: web::Data<AppState>,
     admin: AdminIdentity,
-    body: web::Json<BenefitRequest>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: BenefitRequest = json::parse_body(&req, &body)?;
+    let actor = manager(&admin)?;
+    let key = json::idempotency_key(&req, format!("benefit:{}", actor.admin_id), &body)?;
+    let draft = benefit_draft(&request)?;
+    let answer =
+        benefits::create_benefit(&state.services, actor, draft, key, benefit_created).await?;
+    json::idempotent_response(Ok(answer))
+}
+
+/// Body of `PATCH /v1/admin/benefits/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBenefitRequest {
+    /// The version the manager saw.
+    pub version: i32,
+    /// A new name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new collection station.
+    #[serde(default)]
+    pub station_id: Option<i64>,
+    /// A new validity for records granted from now on.
+    #[serde(default)]
+    pub valid_days: Option<i64>,
+    /// Stock to add (negative: unused stock withdrawn).
+    #[serde(default)]
+    pub add_stock: Option<i64>,
+}
+
+fn benefit_edit(body: &EditBenefitRequest) -> Result<benefits::BenefitEdit, ApiError> {
+    let spec = |e: zhijian_domain::benefit::BenefitSpecError| {
+        field_error(e.code(), e.to_string(), e.field())
+    };
+    Ok(benefits::BenefitEdit {
+        name: body
+            .name
+            .as_deref()
+            .map(BenefitName::parse)
+            .transpose()
+            .map_err(|e| field_error(e.code(), e.to_string(), "name"))?,
+        station: body.station_id.map(StationId::new),
+        valid_days: body
+            .valid_days
+            .map(BenefitTerms::validity)
+            .transpose()
+            .map_err(spec)?,
+        add_stock: body.add_stock,
+    })
+}
+
+/// `PATCH /v1/admin/benefits/{id}`: 修改入会礼遇 / 补充库存 at `version`.
+pub async fn edit_benefit(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    path: web::Path<String>,
+    body: web::Json<EditBenefitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = manager(&admin)?;
-    let draft = benefit_draft(&body)?;
-    let (row, _) = benefits::create_benefit(&state.services, actor, draft).await?;
-    Ok(HttpResponse::Created().json(benefit_view(&row)?))
+    let id = path
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(BenefitId::new)
+        .ok_or_else(ApiError::not_found)?;
+    let edit = benefit_edit(&body)?;
+    let row = benefits::edit_benefit(&state.services, actor, id, body.version, edit).await?;
+    Ok(HttpResponse::Ok().json(benefit_view(&row)?))
 }
 
 /// `GET /v1/admin/benefits` answer.
@@ -327,16 +468,44 @@ pub async fn create_benefit(
 pub struct BenefitListView {
     /// By id.
     pub items: Vec<BenefitView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
-/// `GET /v1/admin/benefits`: the benefits configured in the admin's subtree.
+fn decode_id_cursor(cursor: &str) -> Result<i64, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|text| text.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                ErrorCode::InvalidCursor,
+                "分页游标无效，请从第一页重新查询",
+                "cursor",
+            )
+        })
+}
+
+/// `GET /v1/admin/benefits`: the benefits configured in the admin's subtree, by id, a page
+/// at a time.
 pub async fn list_benefits(
     state: web::Data<AppState>,
     admin: AdminIdentity,
+    query: web::Query<RedemptionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = benefits::list_benefits(&state.services, admin.actor()?.union_path).await?;
+    let limit = page_size(query.limit)?;
+    let after = query.cursor.as_deref().map(decode_id_cursor).transpose()?;
+    let scope = admin.actor()?.union_path;
+    let (rows, more) = benefits::list_benefits(&state.services, scope, after, limit).await?;
+    let next_cursor = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|r| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.id.to_string()));
     let items = rows.iter().map(benefit_view).collect::<Result<_, _>>()?;
-    Ok(HttpResponse::Ok().json(BenefitListView { items }))
+    Ok(HttpResponse::Ok().json(BenefitListView { items, next_cursor }))
 }
 
 /// Body of `POST /v1/admin/benefits/redeem`.

@@ -8,15 +8,15 @@ use zhijian_domain::credit_code::CreditCode;
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_domain::occupation::OccupationGroup;
 use zhijian_domain::phone::PhoneNumber;
+use zhijian_domain::referral::ReferralCode;
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::registry::{
     Education, EmploymentStatus, Ethnicity, HouseholdType, PoliticalStatus,
 };
 use zhijian_domain::resident_id::ResidentId;
-use zhijian_domain::text::{
-    EmployerName, PersonName, Platform, PrivacyNoticeVersion, ReferralCode, WorkAddress,
-};
+use zhijian_domain::text::{EmployerName, PersonName, Platform, PrivacyNoticeVersion, WorkAddress};
 use zhijian_infra::store::applications::SubmitFacts;
+use zhijian_infra::store::idempotency::WorkerWrite;
 use zhijian_infra::usecases::applications::{self as usecase, Submission};
 
 use crate::auth::WorkerIdentity;
@@ -86,6 +86,7 @@ macro_rules! error_with_code {
 error_with_code!(
     zhijian_domain::resident_id::ResidentIdError,
     zhijian_domain::phone::PhoneNumberError,
+    zhijian_domain::referral::ReferralCodeError,
     zhijian_domain::region::RegionCodeError,
     zhijian_domain::credit_code::CreditCodeError,
     zhijian_domain::vocab::UnknownValue,
@@ -176,7 +177,11 @@ pub async fn submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: SubmitApplicationRequest = json::parse_body(&req, &body)?;
-    let key = json::idempotency_key(&req, format!("account:{}", worker.account_id), &body)?;
+    let key = json::idempotency_key(
+        &req,
+        WorkerWrite::Application.scope(worker.account_id),
+        &body,
+    )?;
     let submission = request.parse(local_date(state.services.now()))?;
     // The answer is rendered from what is about to be written, and stored with it.
     let render =

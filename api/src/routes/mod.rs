@@ -10,19 +10,26 @@ pub mod admin_admins;
 pub mod admin_applications;
 pub mod admin_audit;
 pub mod admin_calendar;
+pub mod admin_coverage;
+pub mod admin_imports;
 pub mod admin_me;
 pub mod admin_stations;
 pub mod admin_stats;
 pub mod admin_transfers;
 pub mod admin_union_changes;
 pub mod admin_unions;
+pub mod admin_workforce;
 pub mod applications;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod member_export;
 pub mod member_lifecycle;
 pub mod membership;
+pub mod membership_claim;
+pub mod privacy;
 pub mod reference;
+pub mod referrals;
 pub mod regions;
 pub mod second_factor;
 pub mod stations;
@@ -112,6 +119,12 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/me/phone",
             web::post().to(auth::bind_sms_phone),
+        ),
+        def(Method::GET, "/v1/me/data", web::get().to(privacy::my_data)),
+        def(
+            Method::POST,
+            "/v1/me/cancel",
+            web::post().to(privacy::cancel),
         ),
         def(
             Method::POST,
@@ -256,6 +269,16 @@ pub fn table() -> Vec<RouteDef> {
             web::get().to(admin_stats::review),
         ),
         def(
+            Method::GET,
+            "/v1/admin/stats/overview",
+            web::get().to(admin_coverage::overview),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/stats/quarterly",
+            web::get().to(admin_coverage::quarterly),
+        ),
+        def(
             Method::POST,
             "/v1/admin/unions/{id}/close",
             web::post().to(admin_union_changes::close),
@@ -285,6 +308,21 @@ pub fn table() -> Vec<RouteDef> {
             Method::PUT,
             "/v1/admin/calendar/{year}",
             web::put().to(admin_calendar::replace_year),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/unions/{id}/workforce/{year}",
+            web::get().to(admin_workforce::get),
+        ),
+        def(
+            Method::PUT,
+            "/v1/admin/unions/{id}/workforce/{year}",
+            web::put().to(admin_workforce::set),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/workforce",
+            web::post().to(admin_workforce::import),
         ),
         def(
             Method::GET,
@@ -343,9 +381,24 @@ pub fn table() -> Vec<RouteDef> {
             web::get().to(member_lifecycle::my_affiliations),
         ),
         def(
+            Method::GET,
+            "/v1/membership/referral",
+            web::get().to(referrals::my_code),
+        ),
+        def(
+            Method::GET,
+            "/v1/membership/referrals",
+            web::get().to(referrals::my_referrals),
+        ),
+        def(
             Method::POST,
             "/v1/membership/withdraw",
             web::post().to(member_lifecycle::withdraw),
+        ),
+        def(
+            Method::POST,
+            "/v1/membership/claim",
+            web::post().to(membership_claim::claim),
         ),
         def(
             Method::GET,
@@ -379,6 +432,11 @@ pub fn table() -> Vec<RouteDef> {
         ),
         def(
             Method::GET,
+            "/v1/admin/members/export",
+            web::get().to(member_export::export),
+        ),
+        def(
+            Method::GET,
             "/v1/admin/members/{id}",
             web::get().to(member_lifecycle::detail),
         ),
@@ -401,6 +459,31 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/admin/members/{id}/deceased",
             web::post().to(member_lifecycle::deceased),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/imports",
+            web::post().to(admin_imports::start),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/imports/templates/{kind}",
+            web::get().to(admin_imports::template),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/imports/{id}",
+            web::get().to(admin_imports::status),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/imports/{id}/report.csv",
+            web::get().to(admin_imports::report),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/imports/{id}/commit",
+            web::post().to(admin_imports::commit),
         ),
         def(
             Method::GET,
@@ -451,6 +534,16 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/admin/benefits/redeem",
             web::post().to(admin_stations::redeem),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/stations/{id}/staff",
+            web::post().to(admin_stations::create_staff),
+        ),
+        def(
+            Method::PATCH,
+            "/v1/admin/benefits/{id}",
+            web::patch().to(admin_stations::edit_benefit),
         ),
     ]
 }

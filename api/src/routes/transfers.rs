@@ -18,6 +18,8 @@ use crate::auth::WorkerIdentity;
 use crate::error::ApiError;
 use crate::json;
 use crate::startup::AppState;
+use zhijian_infra::store::idempotency::WorkerWrite;
+
 use crate::views::transfer::{TransferView, transfer_view, transfer_views};
 
 /// Body of `POST /v1/transfers`: either `to_union_id`, or the facts of the new job
@@ -115,7 +117,7 @@ pub async fn request(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: RequestTransferRequest = json::parse_body(&req, &body)?;
-    let key = json::idempotency_key(&req, format!("transfer:{}", worker.account_id), &body)?;
+    let key = json::idempotency_key(&req, WorkerWrite::Transfer.scope(worker.account_id), &body)?;
     let target = request.target()?;
     let reason = Reason::parse_optional(request.reason.as_deref())
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "reason"))?;

@@ -69,6 +69,8 @@ diesel::table! {
         phone_index -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        imported -> Bool,
+        cancelled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -137,6 +139,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         anchor_id -> Int8,
+        referrer_member_id -> Nullable<Uuid>,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -152,6 +156,7 @@ diesel::table! {
         actor_id -> Nullable<Uuid>,
         reason -> Nullable<Text>,
         at -> Timestamptz,
+        occupation -> Nullable<Text>,
     }
 }
 
@@ -159,7 +164,7 @@ diesel::table! {
     members (id) {
         id -> Uuid,
         person_index -> Text,
-        account_id -> Uuid,
+        account_id -> Nullable<Uuid>,
         membership_number -> Varchar,
         union_id -> Int8,
         name -> Text,
@@ -170,6 +175,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         anchor_id -> Int8,
+        referral_code -> Text,
     }
 }
 
@@ -324,17 +330,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    review_stats_daily (union_id, day) {
-        union_id -> Int8,
-        day -> Date,
-        decided -> Int4,
-        decided_on_time -> Int4,
-        approved -> Int4,
-        rejected -> Int4,
-    }
-}
-
-diesel::table! {
     admin_second_factors (admin_id) {
         admin_id -> Uuid,
         secret_cipher -> Text,
@@ -449,6 +444,150 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workforce_estimates (union_id, occupation, year) {
+        union_id -> Int8,
+        occupation -> Text,
+        year -> Int4,
+        estimate -> Int8,
+        target -> Nullable<Int8>,
+        source -> Text,
+        version -> Int4,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    union_stats_daily (union_id, day, occupation, slot) {
+        union_id -> Int8,
+        day -> Date,
+        occupation -> Text,
+        slot -> Int2,
+        submitted -> Int4,
+        approved -> Int4,
+        approved_on_time -> Int4,
+        rejected -> Int4,
+        rejected_on_time -> Int4,
+        returned -> Int4,
+        applications_withdrawn -> Int4,
+        joined -> Int4,
+        transferred_in -> Int4,
+        transferred_out -> Int4,
+        retained -> Int4,
+        reactivated -> Int4,
+        withdrawn -> Int4,
+        expelled -> Int4,
+        deceased -> Int4,
+        referrals -> Int4,
+    }
+}
+
+diesel::table! {
+    union_stats_active (union_id, occupation, slot) {
+        union_id -> Int8,
+        occupation -> Text,
+        slot -> Int2,
+        active -> Int4,
+    }
+}
+
+diesel::table! {
+    union_stats_pending (union_id, due_at, slot) {
+        union_id -> Int8,
+        due_at -> Timestamptz,
+        slot -> Int2,
+        pending -> Int4,
+    }
+}
+
+diesel::table! {
+    quarterly_snapshots (year, quarter) {
+        year -> Int4,
+        quarter -> Int2,
+        taken_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quarterly_snapshot_rows (year, quarter, union_id, occupation) {
+        year -> Int4,
+        quarter -> Int2,
+        union_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        union_name -> Text,
+        occupation -> Text,
+        joined -> Int8,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> Uuid,
+        union_id -> Int8,
+        kind -> Text,
+        mode -> Text,
+        status -> Text,
+        content_sha256 -> Text,
+        charset -> Text,
+        source -> Text,
+        actor_id -> Uuid,
+        rows_total -> Int4,
+        rows_valid -> Int4,
+        rows_invalid -> Int4,
+        rows_committed -> Int4,
+        warnings -> Int4,
+        failure -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        committed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    import_problems (id) {
+        id -> Int8,
+        import_id -> Uuid,
+        line -> Int4,
+        column_name -> Text,
+        code -> Text,
+        message -> Text,
+        severity -> Text,
+    }
+}
+
+diesel::table! {
+    import_union_rows (import_id, line) {
+        import_id -> Uuid,
+        line -> Int4,
+        cells -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    import_member_rows (import_id, line) {
+        import_id -> Uuid,
+        line -> Int4,
+        valid -> Bool,
+        person_index -> Text,
+        name -> Text,
+        resident_id_cipher -> Text,
+        phone_cipher -> Text,
+        phone_index -> Text,
+        gender -> Text,
+        birth_date -> Date,
+        union_id -> Int8,
+        county -> Varchar,
+        work_region -> Varchar,
+        joined_on -> Date,
+        given_number -> Nullable<Varchar>,
+        unusable_number -> Nullable<Text>,
+        occupation -> Text,
+        employer_name -> Nullable<Text>,
+        platform -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -461,7 +600,6 @@ diesel::joinable!(transfers -> members (member_id));
 diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> unions (union_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
-diesel::joinable!(review_stats_daily -> unions (union_id));
 diesel::joinable!(union_coverage -> unions (union_id));
 diesel::joinable!(admin_second_factors -> admins (admin_id));
 diesel::joinable!(admin_recovery_codes -> admins (admin_id));
@@ -470,6 +608,15 @@ diesel::joinable!(stations -> unions (union_id));
 diesel::joinable!(benefits -> unions (union_id));
 diesel::joinable!(member_benefits -> benefits (benefit_id));
 diesel::joinable!(member_benefits -> members (member_id));
+diesel::joinable!(workforce_estimates -> unions (union_id));
+diesel::joinable!(union_stats_daily -> unions (union_id));
+diesel::joinable!(union_stats_active -> unions (union_id));
+diesel::joinable!(union_stats_pending -> unions (union_id));
+diesel::joinable!(quarterly_snapshot_rows -> unions (union_id));
+diesel::joinable!(imports -> unions (union_id));
+diesel::joinable!(import_problems -> imports (import_id));
+diesel::joinable!(import_member_rows -> imports (import_id));
+diesel::joinable!(import_union_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -490,7 +637,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_events,
     deliveries,
     deadline_alerts,
-    review_stats_daily,
     union_coverage,
     admin_second_factors,
     admin_recovery_codes,
@@ -500,4 +646,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     station_versions,
     benefits,
     member_benefits,
+    workforce_estimates,
+    union_stats_daily,
+    union_stats_active,
+    union_stats_pending,
+    quarterly_snapshots,
+    quarterly_snapshot_rows,
+    imports,
+    import_problems,
+    import_member_rows,
+    import_union_rows,
 );

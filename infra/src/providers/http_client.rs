@@ -19,6 +19,52 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// Why `url` is not fit to reach a provider in production, or `None`: it must be `https://`
+/// and name a public host — not `localhost`, nor a loopback, private, link-local, CGNAT,
+/// unspecified or multicast address (a local stub, or a development setting left in place).
+pub fn production_url_problem(url: &str) -> Option<&'static str> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Some("is not a URL");
+    };
+    if parsed.scheme() != "https" {
+        return Some("must be an https:// URL in production");
+    }
+    let local = match parsed.host() {
+        None => return Some("has no host"),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost") || !name.contains('.')
+        }
+        Some(url::Host::Ipv4(ip)) => !public_v4(ip),
+        Some(url::Host::Ipv6(ip)) => ip
+            .to_ipv4_mapped()
+            .map_or_else(|| !public_v6(ip), |v4| !public_v4(v4)),
+    };
+    local.then_some(
+        "names a local or private host (a stub?); production needs the provider's public address",
+    )
+}
+
+fn public_v4(ip: std::net::Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    let cgnat = a == 100 && (64..128).contains(&b);
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || cgnat)
+}
+
+fn public_v6(ip: std::net::Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    let unique_local = first & 0xfe00 == 0xfc00;
+    let link_local = first & 0xffc0 == 0xfe80;
+    !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || unique_local || link_local)
+}
+
 /// Build a client for calling a provider.
 ///
 /// `timeout` bounds a whole request (connect, send, read the body); `connect_timeout` bounds
@@ -242,6 +288,40 @@ pub(crate) mod stub {
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod production_url_tests {
+    use super::production_url_problem;
+
+    #[test]
+    fn only_public_https_urls_are_fit_for_production() {
+        for fit in [
+            "https://api.weixin.qq.com",
+            "https://sms.tencentcloudapi.com/",
+            "https://dysmsapi.aliyuncs.com",
+            "https://8.8.8.8/x",
+        ] {
+            assert_eq!(production_url_problem(fit), None, "{fit}");
+        }
+        for unfit in [
+            "http://api.weixin.qq.com",
+            "https://localhost:8443",
+            "https://127.0.0.1/wechat",
+            "https://[::1]/",
+            "https://10.0.0.1",
+            "https://192.168.1.20",
+            "https://169.254.169.254",
+            "https://100.64.0.1",
+            "https://[::ffff:127.0.0.1]",
+            "https://[fd00::1]",
+            "https://0.0.0.0",
+            "https://stub",
+            "not a url",
+        ] {
+            assert!(production_url_problem(unfit).is_some(), "{unfit}");
+        }
     }
 }
 

@@ -58,17 +58,21 @@ impl<'a> LoginChallenges<'a> {
         Ok(challenge)
     }
 
-    /// The admin `challenge` was issued to, while it is live at `now` (not spent, not expired).
-    pub async fn admin_of(
+    /// Takes the challenge out of Redis (`GETDEL`): the admin it was issued to and its expiry,
+    /// or `None` when it is unknown, expired or being used by another request. While one
+    /// attempt holds it, a concurrent attempt with the same challenge finds nothing, so two
+    /// requests never both act on one challenge. An attempt that does not complete the
+    /// sign-in puts it back with [`Self::restore`].
+    pub async fn take(
         &self,
         challenge: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<AdminId>, RedisUnavailable> {
+    ) -> Result<Option<TakenChallenge>, RedisUnavailable> {
         if !plausible(challenge) {
             return Ok(None);
         }
         let mut conn = self.store.connection();
-        let value: Option<String> = ::redis::cmd("GET")
+        let value: Option<String> = ::redis::cmd("GETDEL")
             .arg(self.key(challenge))
             .query_async(&mut conn)
             .await?;
@@ -78,26 +82,47 @@ impl<'a> LoginChallenges<'a> {
             (now.timestamp_millis() < expires_ms)
                 .then(|| AdminId::parse(admin).ok())
                 .flatten()
+                .map(|admin| TakenChallenge { admin, expires_ms })
         }))
     }
 
-    /// Spends `challenge`; `false` when it was already spent (a concurrent completion won).
-    pub async fn spend(&self, challenge: &str) -> Result<bool, RedisUnavailable> {
-        if !plausible(challenge) {
-            return Ok(false);
+    /// Puts a taken challenge back for another try, with the time it had left (nothing when
+    /// none is left). `NX`: it never overwrites.
+    pub async fn restore(
+        &self,
+        challenge: &str,
+        taken: TakenChallenge,
+        now: DateTime<Utc>,
+    ) -> Result<(), RedisUnavailable> {
+        let left_ms = taken.expires_ms.saturating_sub(now.timestamp_millis());
+        if left_ms <= 0 || !plausible(challenge) {
+            return Ok(());
         }
         let mut conn = self.store.connection();
-        let deleted: i64 = ::redis::cmd("DEL")
+        let _: Option<String> = ::redis::cmd("SET")
             .arg(self.key(challenge))
+            .arg(format!("{} {}", taken.admin, taken.expires_ms))
+            .arg("PX")
+            .arg(left_ms)
+            .arg("NX")
             .query_async(&mut conn)
             .await?;
-        Ok(deleted == 1)
+        Ok(())
     }
 
     fn key(&self, challenge: &str) -> String {
         let digest = hex::encode(Sha256::digest(challenge.as_bytes()));
         self.store.key(&format!("admin_login:challenge:{digest}"))
     }
+}
+
+/// A challenge taken out of Redis by [`LoginChallenges::take`].
+#[derive(Debug, Clone, Copy)]
+pub struct TakenChallenge {
+    /// The admin it was issued to.
+    pub admin: AdminId,
+    /// When it expires, Unix milliseconds.
+    expires_ms: i64,
 }
 
 fn plausible(challenge: &str) -> bool {

@@ -235,10 +235,11 @@ impl<'a> Sessions<'a> {
             .arg(ttl_ms)
             .ignore();
         pipe.query_async::<()>(&mut conn).await?;
-        if kind == SessionKind::Admin {
-            // The admin's sessions, so that a password change, a reset or a disable can end
-            // them all (another slot than the session's: not in its transaction).
-            let index = self.admin_index_key(subject);
+        {
+            // The subject's sessions, so that a password change, a reset or a disable (admins)
+            // or a cancellation (workers) can end them all (another slot than the session's:
+            // not in its transaction).
+            let index = self.index_key(kind, subject);
             ::redis::pipe()
                 .cmd("SADD")
                 .arg(&index)
@@ -343,7 +344,24 @@ impl<'a> Sessions<'a> {
         subject: &str,
         keep: Option<&str>,
     ) -> Result<usize, RedisUnavailable> {
-        let index = self.admin_index_key(subject);
+        self.end_sessions_of(SessionKind::Admin, subject, keep)
+            .await
+    }
+
+    /// Ends every session of worker account `subject` (its id): a cancellation (注销) signs
+    /// the account out everywhere at once.
+    pub async fn end_worker_sessions(&self, subject: &str) -> Result<usize, RedisUnavailable> {
+        self.end_sessions_of(SessionKind::Worker, subject, None)
+            .await
+    }
+
+    async fn end_sessions_of(
+        &self,
+        kind: SessionKind,
+        subject: &str,
+        keep: Option<&str>,
+    ) -> Result<usize, RedisUnavailable> {
+        let index = self.index_key(kind, subject);
         let mut conn = self.store.connection();
         let ids: Vec<String> = ::redis::cmd("SMEMBERS")
             .arg(&index)
@@ -365,8 +383,11 @@ impl<'a> Sessions<'a> {
         Ok(ending.len())
     }
 
-    fn admin_index_key(&self, subject: &str) -> String {
-        self.store.key(&format!("admin_sessions:{subject}"))
+    fn index_key(&self, kind: SessionKind, subject: &str) -> String {
+        match kind {
+            SessionKind::Admin => self.store.key(&format!("admin_sessions:{subject}")),
+            SessionKind::Worker => self.store.key(&format!("worker_sessions:{subject}")),
+        }
     }
 
     fn session_key(&self, id: &str) -> String {

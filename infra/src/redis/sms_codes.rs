@@ -111,6 +111,8 @@ pub enum SmsPurpose {
     Login,
     /// Bind the phone to the signed-in account: `POST /v1/me/phone`.
     BindPhone,
+    /// Confirm the cancellation (注销) of the signed-in account: `POST /v1/me/cancel`.
+    Cancel,
 }
 
 impl SmsPurpose {
@@ -119,6 +121,7 @@ impl SmsPurpose {
         match self {
             Self::Login => "login",
             Self::BindPhone => "bind_phone",
+            Self::Cancel => "cancel",
         }
     }
 
@@ -127,6 +130,7 @@ impl SmsPurpose {
         match s.trim() {
             "login" => Some(Self::Login),
             "bind_phone" => Some(Self::BindPhone),
+            "cancel" => Some(Self::Cancel),
             _ => None,
         }
     }

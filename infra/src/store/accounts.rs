@@ -187,10 +187,11 @@ pub fn find_or_create_by_phone(
     })
 }
 
-/// The account `id`, if it exists.
+/// The account `id`, if it exists and is not cancelled (注销).
 pub fn find(conn: &mut PgConnection, id: AccountId) -> Result<Option<AccountRow>, StoreError> {
     Ok(accounts::table
         .find(id.as_uuid())
+        .filter(accounts::cancelled_at.is_null())
         .select(AccountRow::as_select())
         .first(conn)
         .optional()?)

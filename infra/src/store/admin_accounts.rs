@@ -297,6 +297,8 @@ pub struct InsertAccount<'a> {
     pub role: AdminRole,
     /// Union.
     pub union_id: UnionId,
+    /// The station of station staff (role `station`), `None` for every other role.
+    pub station_id: Option<i64>,
     /// Whether the password is a one-time password.
     pub must_change_password: bool,
     /// Now.
@@ -313,6 +315,7 @@ pub fn insert(conn: &mut PgConnection, new: &InsertAccount<'_>) -> Result<(), St
             admins::password_hash.eq(new.password_hash),
             admins::role.eq(new.role.as_str()),
             admins::union_id.eq(new.union_id.get()),
+            admins::station_id.eq(new.station_id),
             admins::must_change_password.eq(new.must_change_password),
             admins::created_at.eq(new.at),
             admins::updated_at.eq(new.at),

@@ -388,6 +388,17 @@ pub fn count_failure(
     Ok(locked_until)
 }
 
+/// Clears admin `id`'s failure count and lock after a complete sign-in.
+pub fn reset_failures(conn: &mut PgConnection, id: AdminId) -> Result<(), StoreError> {
+    diesel::update(admins::table.find(id.as_uuid()))
+        .set((
+            admins::failed_logins.eq(0),
+            admins::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = admins)]
 #[diesel(check_for_backend(diesel::pg::Pg))]

@@ -72,7 +72,7 @@ pub struct AuditRow {
 
 /// The kinds of object the trail records — the `audit_log_object_kind` constraint names the
 /// same. The listing reads one range per kind.
-pub const OBJECT_KINDS: [&str; 8] = [
+pub const OBJECT_KINDS: [&str; 9] = [
     "application",
     "member",
     "admin",
@@ -81,6 +81,8 @@ pub const OBJECT_KINDS: [&str; 8] = [
     "calendar",
     "station",
     "benefit",
+    // A worker's own account (my data, cancellation): reached by no union.
+    "account",
 ];
 
 /// Rows within the reach of the admin of `scope`, newest first.

@@ -90,18 +90,121 @@ pub fn create(
         .get_result(conn)?)
 }
 
-/// The benefits of the unions in `scope`'s subtree, by id.
+/// The benefits of the unions in `scope`'s subtree, by id, after `after`, at most `limit`.
 pub fn in_subtree(
     conn: &mut PgConnection,
     scope: &UnionPath,
+    after: Option<i64>,
+    limit: i64,
 ) -> Result<Vec<BenefitRow>, StoreError> {
     Ok(benefits::table
         .inner_join(unions::table)
         .filter(unions::path.ge(scope.to_string()))
         .filter(unions::path.lt(scope.subtree_end()))
+        .filter(benefits::id.gt(after.unwrap_or(0)))
         .select(BenefitRow::as_select())
         .order(benefits::id)
+        .limit(limit)
         .load(conn)?)
+}
+
+/// The benefit with this id, with its union's path, its row locked until the transaction
+/// ends (a concurrent grant waits, so a restock sees the stock it changes).
+pub fn find_for_update(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<(BenefitRow, String)>, StoreError> {
+    let Some(row) = benefits::table
+        .find(id)
+        .select(BenefitRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let path = unions::table
+        .find(row.union_id)
+        .select(unions::path)
+        .first(conn)?;
+    Ok(Some((row, path)))
+}
+
+/// What an edit writes.
+#[derive(Debug, Clone)]
+pub struct BenefitChanges {
+    /// Name.
+    pub name: String,
+    /// Collection station.
+    pub station_id: Option<i64>,
+    /// Validity of records granted from now on.
+    pub valid_days: i32,
+    /// Remaining stock.
+    pub stock: i32,
+}
+
+/// Writes `changes` to benefit `before` if it is still at its version; `None` otherwise.
+pub fn update(
+    conn: &mut PgConnection,
+    before: &BenefitRow,
+    changes: &BenefitChanges,
+    now: DateTime<Utc>,
+) -> Result<Option<BenefitRow>, StoreError> {
+    Ok(diesel::update(
+        benefits::table
+            .filter(benefits::id.eq(before.id))
+            .filter(benefits::version.eq(before.version)),
+    )
+    .set((
+        benefits::name.eq(&changes.name),
+        benefits::station_id.eq(changes.station_id),
+        benefits::valid_days.eq(changes.valid_days),
+        benefits::stock.eq(changes.stock),
+        benefits::version.eq(before.version + 1),
+        benefits::updated_at.eq(now),
+    ))
+    .returning(BenefitRow::as_returning())
+    .get_result(conn)
+    .optional()?)
+}
+
+/// The benefits naming `station` as their collection point that still matter: open ones
+/// (they may be granted again) and any with a record not used and not expired at `now`.
+pub fn pending_at_station(
+    conn: &mut PgConnection,
+    station: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<BenefitRow>, StoreError> {
+    let unredeemed = diesel::dsl::exists(
+        member_benefits::table
+            .filter(member_benefits::benefit_id.eq(benefits::id))
+            .filter(member_benefits::used_at.is_null())
+            .filter(member_benefits::expires_at.gt(now)),
+    );
+    Ok(benefits::table
+        .filter(benefits::station_id.eq(station))
+        .filter(benefits::closed_at.is_null().or(unredeemed))
+        .select(BenefitRow::as_select())
+        .order(benefits::id)
+        .for_update()
+        .load(conn)?)
+}
+
+/// Moves benefit `row`'s collection point to `successor` (a station closing), version + 1.
+pub fn move_to_station(
+    conn: &mut PgConnection,
+    row: &BenefitRow,
+    successor: i64,
+    now: DateTime<Utc>,
+) -> Result<BenefitRow, StoreError> {
+    Ok(diesel::update(benefits::table.find(row.id))
+        .set((
+            benefits::station_id.eq(successor),
+            benefits::version.eq(benefits::version + 1),
+            benefits::updated_at.eq(now),
+        ))
+        .returning(BenefitRow::as_returning())
+        .get_result(conn)?)
 }
 
 /// The benefit with this id, with its union's path.
@@ -140,6 +243,15 @@ pub fn grant_on_approval(
         .into_iter()
         .map(|g| g.id)
         .collect())
+}
+
+/// The names of benefits `ids`, by id.
+pub fn names(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<String>, StoreError> {
+    Ok(benefits::table
+        .filter(benefits::id.eq_any(ids))
+        .select(benefits::name)
+        .order(benefits::id)
+        .load(conn)?)
 }
 
 /// A member's benefit record as stored.

@@ -54,6 +54,28 @@ pub enum Idempotent<T> {
 #[error("idempotency key reused with a different request")]
 pub struct KeyReused;
 
+/// A worker's idempotent writes, each with its own key scope per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerWrite {
+    /// Submitting an application.
+    Application,
+    /// Requesting a transfer.
+    Transfer,
+}
+
+impl WorkerWrite {
+    /// Every kind: a cancelled account's stored answers are deleted under all of them.
+    pub const ALL: [WorkerWrite; 2] = [WorkerWrite::Application, WorkerWrite::Transfer];
+
+    /// The key scope of this write for `account`.
+    pub fn scope(self, account: zhijian_domain::ids::AccountId) -> String {
+        match self {
+            WorkerWrite::Application => format!("account:{account}"),
+            WorkerWrite::Transfer => format!("transfer:{account}"),
+        }
+    }
+}
+
 /// Inside an open transaction: claims `key`, or returns the stored answer of its first use.
 /// `Ok(None)` means the caller should run the write and then [`store_response`].
 pub fn claim(

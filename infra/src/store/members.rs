@@ -19,7 +19,8 @@ use crate::store::unions::UnionRow;
 pub struct MemberRow {
     pub id: uuid::Uuid,
     pub person_index: String,
-    pub account_id: uuid::Uuid,
+    /// The account that applied; `None` once that account was cancelled (注销).
+    pub account_id: Option<uuid::Uuid>,
     pub membership_number: String,
     pub union_id: i64,
     pub name: String,

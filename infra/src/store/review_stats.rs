@@ -1,5 +1,6 @@
-//! Same-day review statistics (当天审核率): counters per union and Beijing day, updated in the
-//! transaction of each decision, and their sums over a union's subtree.
+//! Same-day review statistics (当天审核率): read from the coverage counters
+//! ([`crate::store::counters`]: decided = approved + rejected, on time = both `_on_time`
+//! parts), which already hold each union's whole subtree.
 //!
 //! A decision is an approval or a rejection (returning for correction, forwarding and
 //! assigning are not); it is on time when made no later than the application's deadline.
@@ -10,56 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text, Timestamptz};
-use diesel::upsert::excluded;
-use zhijian_domain::application::ApplicationStatus;
 
 use crate::db::StoreError;
-use crate::db::schema::review_stats_daily;
-use crate::store::applications::ApplicationRow;
-
-/// Counts a decision just written to `application` (approved or rejected; anything else is
-/// ignored) in its union's counters for the Beijing day of `now`. Call it inside the
-/// decision's transaction.
-pub fn record_decision(
-    conn: &mut PgConnection,
-    application: &ApplicationRow,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let (approved, rejected) = match application.status {
-        ApplicationStatus::Approved => (1, 0),
-        ApplicationStatus::Rejected => (0, 1),
-        _ => return Ok(()),
-    };
-    let decided_at = application.decided_at.unwrap_or(now);
-    let on_time = i32::from(zhijian_domain::notification::decided_on_time(
-        decided_at,
-        application.due_at,
-    ));
-    diesel::insert_into(review_stats_daily::table)
-        .values((
-            review_stats_daily::union_id.eq(application.union_id),
-            review_stats_daily::day.eq(zhijian_domain::calendar::local_date(decided_at)),
-            review_stats_daily::decided.eq(1),
-            review_stats_daily::decided_on_time.eq(on_time),
-            review_stats_daily::approved.eq(approved),
-            review_stats_daily::rejected.eq(rejected),
-        ))
-        .on_conflict((review_stats_daily::union_id, review_stats_daily::day))
-        .do_update()
-        .set((
-            review_stats_daily::decided
-                .eq(review_stats_daily::decided + excluded(review_stats_daily::decided)),
-            review_stats_daily::decided_on_time
-                .eq(review_stats_daily::decided_on_time
-                    + excluded(review_stats_daily::decided_on_time)),
-            review_stats_daily::approved
-                .eq(review_stats_daily::approved + excluded(review_stats_daily::approved)),
-            review_stats_daily::rejected
-                .eq(review_stats_daily::rejected + excluded(review_stats_daily::rejected)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
 
 /// The review figures of one union's subtree.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -104,12 +57,13 @@ pub fn subtree_figures(
                 d.decided, d.decided_on_time, d.approved, d.rejected, p.pending, p.overdue \
          FROM unions c \
          CROSS JOIN LATERAL ( \
-             SELECT COALESCE(sum(s.decided), 0)::bigint AS decided, \
-                    COALESCE(sum(s.decided_on_time), 0)::bigint AS decided_on_time, \
+             SELECT COALESCE(sum(s.approved + s.rejected), 0)::bigint AS decided, \
+                    COALESCE(sum(s.approved_on_time + s.rejected_on_time), 0)::bigint \
+                        AS decided_on_time, \
                     COALESCE(sum(s.approved), 0)::bigint AS approved, \
                     COALESCE(sum(s.rejected), 0)::bigint AS rejected \
-             FROM review_stats_daily s JOIN unions u ON u.id = s.union_id \
-             WHERE u.path LIKE c.path || '%' AND s.day BETWEEN $2 AND $3) d \
+             FROM union_stats_daily s \
+             WHERE s.union_id = c.id AND s.day BETWEEN $2 AND $3) d \
          CROSS JOIN LATERAL ( \
              SELECT count(*) AS pending, count(*) FILTER (WHERE a.due_at < $4) AS overdue \
              FROM applications a JOIN unions u ON u.id = a.union_id \

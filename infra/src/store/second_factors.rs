@@ -15,7 +15,6 @@ use zhijian_domain::ids::{AdminId, UnionId};
 
 use crate::db::StoreError;
 use crate::db::schema::{admin_recovery_codes, admin_second_factors, admins, audit_log};
-use crate::store::admins::{LOCKOUT, MAX_FAILED_LOGINS};
 
 /// The associated data the secret is sealed with (`crate::crypto::pii`).
 pub const SECRET_CONTEXT: &str = "admin_second_factors.secret";
@@ -236,44 +235,6 @@ pub fn standing_for_update(
         },
     )
     .transpose()
-}
-
-/// Counts a failed second step like a wrong password: the fifth consecutive failure locks the
-/// admin for `crate::store::admins::LOCKOUT`. Returns the end of the lock this failure started.
-pub fn record_failure(
-    conn: &mut PgConnection,
-    admin: AdminId,
-    standing: &LoginStanding,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let failures = standing.failed_logins.saturating_add(1);
-    let locks = failures >= MAX_FAILED_LOGINS;
-    let (count, locked_until) = if locks {
-        (0, Some(now + LOCKOUT))
-    } else {
-        (failures, None)
-    };
-    diesel::update(admins::table.find(admin.as_uuid()))
-        .set((
-            admins::failed_logins.eq(count),
-            admins::locked_until.eq(locked_until),
-        ))
-        .execute(conn)?;
-    if locks {
-        log::warn!("admin {admin} locked after {MAX_FAILED_LOGINS} failed sign-ins");
-    }
-    Ok(locked_until)
-}
-
-/// Clears the failure count after a complete sign-in.
-pub fn reset_failures(conn: &mut PgConnection, admin: AdminId) -> Result<(), StoreError> {
-    diesel::update(admins::table.find(admin.as_uuid()))
-        .set((
-            admins::failed_logins.eq(0),
-            admins::locked_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// An audit row about `admin`'s second factor, acted by that admin: the action only.

@@ -29,11 +29,16 @@ pub mod auth;
 pub mod calendar;
 pub mod delivery;
 pub mod escalation;
+pub mod imports;
 pub mod membership;
 pub mod notifications;
+pub mod privacy;
 pub mod reference;
+pub mod retention;
 pub mod stations;
+pub mod stats;
 pub mod unions;
+pub mod workforce;
 
 /// `From<diesel::result::Error>` for use-case errors that take a [`crate::db::StoreError`]
 /// (`From`), as a transaction's error type must: `store_errors!(SubmitError, ReviewError);`.

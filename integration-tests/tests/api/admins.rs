@@ -670,53 +670,10 @@ async fn changes_apply_at_the_admins_next_request() {
     );
 }
 
-/// The `zhijian` binary of this build: built on demand (a no-op when it is fresh).
-fn zhijian_binary() -> std::path::PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--offline",
-            "--quiet",
-            "-p",
-            "zhijian-api",
-            "--bin",
-            "zhijian",
-        ])
-        .current_dir(zhijian_integration_tests::database::repo_root())
-        .status()
-        .unwrap();
-    assert!(status.success(), "cargo build --bin zhijian");
-    // This test binary is target/<profile>/deps/api-…; the command sits in target/<profile>.
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    dir.join("zhijian")
-}
-
 fn run_cli(app: &TestApp, binary: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let settings = &app.settings;
-    std::process::Command::new(binary)
+    zhijian_integration_tests::cli::zhijian_command(app, binary)
         .args(["admin", "create"])
         .args(args)
-        .env(
-            "ZHIJIAN_CONFIG_DIR",
-            zhijian_integration_tests::database::repo_root().join("config"),
-        )
-        .env("APP_ENV", "cli-test")
-        .env("APP__DATABASE__URL", settings.database.url.expose())
-        .env("APP__REDIS__URL", settings.redis.url.expose())
-        .env("APP__AUTH__JWT_SECRET", settings.auth.jwt_secret.expose())
-        .env(
-            "APP__PII__ENCRYPTION_KEYS",
-            settings.pii.encryption_keys.expose(),
-        )
-        .env(
-            "APP__PII__BLIND_INDEX_KEY",
-            settings.pii.blind_index_key.expose(),
-        )
-        .env("APP__CARD__SIGNING_KEY", settings.card.signing_key.expose())
-        .env("APP__WECHAT__SECRET", settings.wechat.secret.expose())
-        .env("APP__SMS__PROVIDER", "log")
         .output()
         .unwrap()
 }
@@ -726,7 +683,9 @@ async fn the_first_admin_of_a_federation_comes_from_the_command_line() {
     let app = spawn_app().await;
     let demo = app.seed_demo().await;
     let county = demo.union_named("巫山县总工会").unwrap().get().to_string();
-    let binary = tokio::task::spawn_blocking(zhijian_binary).await.unwrap();
+    let binary = tokio::task::spawn_blocking(zhijian_integration_tests::cli::zhijian_binary)
+        .await
+        .unwrap();
     let admins_before = count(&app, "SELECT count(*) FROM admins");
 
     let output = run_cli(

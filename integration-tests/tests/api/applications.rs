@@ -897,6 +897,8 @@ async fn the_submission_statement_names_every_column_of_applications() {
     .into_iter()
     .map(|c| c.column_name)
     .filter(|c| c != "anchor_id")
+    // Written by erasure only (cancellation, retention), never by a submission.
+    .filter(|c| c != "erased_at")
     .collect();
     let sql = zhijian_infra::store::applications::SUBMIT_SQL;
     let listed = sql

@@ -95,3 +95,53 @@ async fn an_unknown_union_is_404_and_a_malformed_id_is_400() {
         assert_eq!(response.body["field"], "id");
     }
 }
+
+/// The public routes are capped per client address: the reference routes share one cap, the
+/// card check has its own, and another address (through a trusted proxy) counts apart.
+#[tokio::test]
+async fn public_routes_are_capped_per_client_address() {
+    use zhijian_infra::redis::rate_limit::RateLimit;
+    let app = zhijian_integration_tests::spawn_app_with(|settings| {
+        settings.public_limits.reference_per_ip = RateLimit {
+            limit: 3,
+            window_secs: 60,
+        };
+        settings.public_limits.cards_verify_per_ip = RateLimit {
+            limit: 2,
+            window_secs: 60,
+        };
+        settings.server.trust_forwarded_for = true;
+    })
+    .await;
+    let from = |ip: &str, path: &str| {
+        app.request(reqwest::Method::GET, path)
+            .header("x-forwarded-for", ip.to_owned())
+    };
+    for path in ["/v1/occupations", "/v1/regions/500237", "/v1/occupations"] {
+        let served = app.send(from("203.0.113.7", path)).await;
+        assert_ne!(served.status, 429, "{path}: {}", served.text);
+    }
+    let capped = app.send(from("203.0.113.7", "/v1/unions/1")).await;
+    assert_eq!(capped.status, 429, "{}", capped.text);
+    assert_eq!(capped.body["code"], "too_many_requests");
+    let wait: u64 = capped.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Another address has its own count.
+    let other = app.send(from("198.51.100.9", "/v1/occupations")).await;
+    assert_eq!(other.status, 200, "{}", other.text);
+
+    // The card check counts apart from the reference routes, even for the capped address.
+    let verify = |ip: &str| {
+        app.request(reqwest::Method::POST, "/v1/cards/verify")
+            .header("x-forwarded-for", ip.to_owned())
+            .json(&serde_json::json!({ "payload": "not-a-card" }))
+    };
+    for _ in 0..2 {
+        let checked = app.send(verify("203.0.113.7")).await;
+        assert_eq!(checked.status, 200, "{}", checked.text);
+        assert_eq!(checked.body["valid"], false);
+    }
+    let capped = app.send(verify("203.0.113.7")).await;
+    assert_eq!(capped.status, 429, "{}", capped.text);
+    assert_eq!(capped.body["code"], "too_many_requests");
+}

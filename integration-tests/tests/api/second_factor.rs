@@ -597,3 +597,115 @@ async fn an_admin_disabled_after_the_password_step_does_not_get_in() {
     assert!(refused.body.get("access_token").is_none());
     assert_eq!(logins(&app), before, "no sign-in recorded");
 }
+
+#[tokio::test]
+async fn wrong_codes_at_removal_count_toward_the_lockout() {
+    let (app, _clock) = app().await;
+    let viewer = token(&app, "wushan-viewer").await;
+    let (secret, _) = enrol(&app, &viewer).await;
+    let id = admin_id(&app, "wushan-viewer");
+    let right = app.totp_code(&secret);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let remove = |code: String| {
+        let app = &app;
+        let viewer = &viewer;
+        async move {
+            app.call(
+                reqwest::Method::DELETE,
+                ENROL,
+                viewer,
+                Some(&json!({ "code": code })),
+            )
+            .await
+        }
+    };
+    let failures = format!("SELECT failed_logins::bigint FROM admins WHERE id = '{id}'");
+    for tried in 1..=4 {
+        assert_error(&remove(wrong.to_owned()).await, 400, "invalid_totp_code");
+        assert_eq!(count(&app, &failures), tried, "each wrong code counts");
+    }
+    // The confirming code of this window is a replay: it counts too, and locks.
+    let locking = remove(right.clone()).await;
+    assert_error(&locking, 429, "account_locked");
+    assert!(locking.header("retry-after").is_some());
+    let factor = format!(
+        "SELECT count(*) FROM admin_second_factors WHERE admin_id = '{id}' AND confirmed_at IS NOT NULL"
+    );
+    assert_eq!(count(&app, &factor), 1, "the factor is still there");
+    let locked_rows = format!(
+        "SELECT count(*) FROM audit_log WHERE object_id = '{id}' AND action = 'login_failed_locked'"
+    );
+    assert_eq!(count(&app, &locked_rows), 1);
+    // Locked: the password step is refused as well.
+    assert_error(
+        &password_step(&app, "wushan-viewer").await,
+        429,
+        "account_locked",
+    );
+}
+
+#[tokio::test]
+async fn two_attempts_at_once_with_one_challenge_spend_one_recovery_code() {
+    let (app, _clock) = app().await;
+    let reviewer = token(&app, "jingtan-reviewer").await;
+    let (_, codes) = enrol(&app, &reviewer).await;
+    let id = admin_id(&app, "jingtan-reviewer");
+    let unused = format!(
+        "SELECT count(*) FROM admin_recovery_codes WHERE admin_id = '{id}' AND used_at IS NULL"
+    );
+    for round in 0..3 {
+        let challenge = challenge(&app, "jingtan-reviewer").await;
+        let (a, b) = tokio::join!(
+            second_step(
+                &app,
+                &challenge,
+                json!({ "recovery_code": codes[2 * round] })
+            ),
+            second_step(
+                &app,
+                &challenge,
+                json!({ "recovery_code": codes[2 * round + 1] })
+            ),
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401], "{} / {}", a.text, b.text);
+        let refused = if a.status == 401 { &a } else { &b };
+        assert_eq!(refused.body["code"], "invalid_login_challenge");
+        assert_eq!(
+            count(&app, &unused),
+            9 - i64::try_from(round).unwrap(),
+            "only the sign-in that completed spent a code"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_code_leaves_the_challenge_for_another_try() {
+    let (app, _clock) = app().await;
+    let secret = zhijian_devtools::demo::demo_totp_secret("wushan-manager");
+    let right = app.totp_code(secret.expose_base32());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let challenge = challenge(&app, "wushan-manager").await;
+    assert_error(
+        &second_step(&app, &challenge, json!({ "code": wrong })).await,
+        400,
+        "invalid_totp_code",
+    );
+    let signed_in = second_step(&app, &challenge, json!({ "code": right })).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    // Spent by the sign-in it completed.
+    assert_error(
+        &second_step(&app, &challenge, json!({ "code": right })).await,
+        401,
+        "invalid_login_challenge",
+    );
+}

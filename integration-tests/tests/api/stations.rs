@@ -90,23 +90,23 @@ async fn admin_at(app: &TestApp, username: &str, role: AdminRole, union: i64) {
     .unwrap();
 }
 
-/// Station staff of `station`, signed in.
+/// Station staff of `station` with the demo password (as the demo makes them), signed in.
 async fn station_staff(app: &TestApp, username: &str, station: i64) -> String {
+    use zhijian_domain::admin_management::{DisplayName, Username};
+    use zhijian_infra::crypto::secret::Secret;
+    use zhijian_infra::usecases::admins::{
+        Creator, InitialPassword, NewStationStaff, create_station_staff_in,
+    };
     let mut conn = app.db.connect();
-    let name = username.to_owned();
+    let new = NewStationStaff {
+        username: Username::parse(username).unwrap(),
+        display_name: DisplayName::parse("驿站管理员").unwrap(),
+        station: zhijian_domain::station::StationId::new(station),
+    };
     tokio::task::spawn_blocking(move || {
-        zhijian_infra::store::stations::create_station_admin(
-            &mut conn,
-            NewAdmin {
-                username: &name,
-                display_name: "驿站管理员",
-                password: DEMO_PASSWORD,
-                role: AdminRole::Station,
-                union_id: UnionId::new(0),
-            },
-            station,
-        )
-        .unwrap();
+        let given = InitialPassword::Given(Secret::new(DEMO_PASSWORD.to_owned()));
+        create_station_staff_in(&mut conn, &Creator::Demo, &new, given, chrono::Utc::now())
+            .unwrap();
     })
     .await
     .unwrap();
@@ -924,4 +924,755 @@ async fn the_demo_walkthrough_ends_at_the_nearest_station_with_the_welcome_packa
     .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.body["station"]["name"], "净坛社区户外劳动者驿站");
+}
+
+/// Every station of a "near me" answer, page by page of `limit`, by id.
+async fn walk_pages(app: &TestApp, centre: (f64, f64), limit: u32) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let mut query = format!("{}&radius_m=2000&limit={limit}", at(centre.0, centre.1));
+        if let Some(c) = &cursor {
+            query.push_str(&format!("&cursor={c}"));
+        }
+        let page = nearby(app, &query).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= limit as usize, "{}", page.text);
+        ids.extend(items.iter().map(|s| s["id"].as_i64().unwrap()));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return ids,
+        }
+    }
+    panic!("more than 50 pages: {ids:?}");
+}
+
+#[tokio::test]
+async fn stations_at_the_same_point_are_each_listed_once_whatever_the_page_size() {
+    let app = spawn_app().await;
+    let county = county(&app).await;
+    let manager = app.admin_token("wushan-manager").await;
+    // One nearer station, five at exactly the same point (one building), one farther.
+    let mut expected = Vec::new();
+    let mut points = vec![(31.0750, 109.8785)];
+    points.extend((0..5).map(|i| (31.0770 + f64::from(i) * 0.0001, 109.8790)));
+    points.push((31.0800, 109.8800));
+    for (i, (lat, lng)) in points.into_iter().enumerate() {
+        let made = create_station(
+            &app,
+            &manager,
+            &station_body(county, &format!("驿站{i}"), lat, lng),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        expected.push(made.body["id"].as_i64().unwrap());
+    }
+    // Moved into the same building one by one: the index then walks the group in an order
+    // other than by id (here the first moved, then the others newest first).
+    for (i, id) in expected[1..6].iter().enumerate() {
+        let mut body = station_body(county, &format!("驿站{}", i + 1), 31.0760, 109.8790);
+        body["version"] = json!(1);
+        body.as_object_mut().unwrap().remove("union_id");
+        let moved = app
+            .call(
+                Method::PUT,
+                &format!("/v1/admin/stations/{id}"),
+                &manager,
+                Some(&body),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+    }
+    for limit in [1, 2, 3] {
+        let got = walk_pages(&app, HERE, limit).await;
+        assert_eq!(got.len(), 7, "page size {limit}: {got:?}");
+        assert_eq!(got[0], expected[0], "nearest first");
+        assert_eq!(got[6], expected[6], "farthest last");
+        let mut same = got[1..6].to_vec();
+        same.sort_unstable();
+        assert_eq!(same, expected[1..6], "page size {limit}: each once");
+        assert!(got[1..6].windows(2).all(|w| w[0] < w[1]), "ties by id");
+    }
+}
+
+async fn add_staff(
+    app: &TestApp,
+    token: &str,
+    station: i64,
+    key: Option<&str>,
+    body: &Value,
+) -> TestResponse {
+    let mut request = app
+        .request(Method::POST, &format!("/v1/admin/stations/{station}/staff"))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn managers_create_station_staff_who_redeem_at_their_station_only() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let county = demo.union_named("巫山县总工会").unwrap().get();
+    let gaotang = demo.union_named("高唐街道总工会").unwrap().get();
+    let manager = app.admin_token("wushan-manager").await;
+    let station = create_station(
+        &app,
+        &manager,
+        &station_body(county, "净坛社区驿站", 31.0752, 109.8781),
+    )
+    .await
+    .body["id"]
+        .as_i64()
+        .unwrap();
+    let admins_before = count(&app, "SELECT count(*) FROM admins");
+    let body = json!({"username": "Jingtan.Staff", "display_name": "净坛驿站值班员"});
+
+    // Refusals, nothing written: a reviewer (403), a manager of 高唐街道 for a county
+    // station (404), an unknown station (404), a bad username (400), a station id that is
+    // not a number (404, as for every station path).
+    let reviewer = app.admin_token("gaotang-reviewer").await;
+    let refused = add_staff(&app, &reviewer, station, None, &body).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    admin_at(&app, "gaotang-manager", AdminRole::Manager, gaotang).await;
+    let township = app.admin_token("gaotang-manager").await;
+    let admins_before = admins_before + 1;
+    let outside = add_staff(&app, &township, station, None, &body).await;
+    assert_eq!(outside.status, 404, "{}", outside.text);
+    assert_eq!(
+        add_staff(&app, &manager, 999_999, None, &body).await.status,
+        404
+    );
+    let bad = add_staff(
+        &app,
+        &manager,
+        station,
+        None,
+        &json!({"username": "x", "display_name": "值班员"}),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.body["field"], "username");
+    let bad_id = app
+        .call(
+            Method::POST,
+            "/v1/admin/stations/abc/staff",
+            &manager,
+            Some(&body),
+        )
+        .await;
+    assert_eq!(bad_id.status, 404, "{}", bad_id.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM admins"), admins_before);
+
+    // Created with a one-time password, bound to the station and its union; a retry with the
+    // key answers the same; another body under the key is refused.
+    let created = add_staff(&app, &manager, station, Some("staff-1"), &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.header("cache-control"), Some("no-store"));
+    let admin = &created.body["admin"];
+    assert_eq!(admin["username"], "jingtan.staff");
+    assert_eq!(admin["role"], "station");
+    assert_eq!(admin["union"]["id"], county);
+    assert_eq!(admin["must_change_password"], true);
+    let otp = created.body["one_time_password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let again = add_staff(&app, &manager, station, Some("staff-1"), &body).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.body, created.body);
+    let other = json!({"username": "jingtan.staff2", "display_name": "净坛驿站值班员"});
+    let reused = add_staff(&app, &manager, station, Some("staff-1"), &other).await;
+    assert_eq!(reused.status, 422, "{}", reused.text);
+    assert_eq!(reused.body["code"], "idempotency_key_reused");
+    let taken = add_staff(&app, &manager, station, None, &body).await;
+    assert_eq!(taken.status, 409, "{}", taken.text);
+    assert_eq!(taken.body["code"], "username_taken");
+    let id = admin["id"].as_str().unwrap();
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT station_id FROM admins WHERE id = '{id}' AND role = 'station'")
+        ),
+        station
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM admins"),
+        admins_before + 1
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM audit_log WHERE object_kind = 'admin' AND object_id = '{id}' \
+                 AND action = 'create' AND (reason::jsonb -> 'after' ->> 'station_id')::bigint = {station} \
+                 AND actor_kind = 'admin'"
+            )
+        ),
+        1
+    );
+
+    // The new staff change the password, then redeem a member's gift at their station and
+    // read its redemptions; every other admin route answers them 403.
+    let [gift, ..] = configure_benefits(&app, &manager, county, gaotang).await;
+    let signed_in = app
+        .post_json(
+            "/v1/admin/auth/login",
+            &json!({"username": "jingtan.staff", "password": otp}),
+        )
+        .await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    let first = signed_in.body["access_token"].as_str().unwrap().to_owned();
+    let changed = app
+        .call(
+            Method::POST,
+            "/v1/admin/me/password",
+            &first,
+            Some(&json!({"current_password": otp, "new_password": "净坛驿站-Sturdy-Passphrase-2026"})),
+        )
+        .await;
+    assert!(
+        changed.status == 200 || changed.status == 204,
+        "{}",
+        changed.text
+    );
+    let staff = app
+        .post_json(
+            "/v1/admin/auth/login",
+            &json!({"username": "jingtan.staff", "password": "净坛驿站-Sturdy-Passphrase-2026"}),
+        )
+        .await;
+    assert_eq!(staff.status, 200, "{}", staff.text);
+    let staff = staff.body["access_token"].as_str().unwrap().to_owned();
+    let (worker, _) = approved_member(&app, "staffed", 61).await;
+    let card = app
+        .call(Method::GET, "/v1/membership/card", &worker, None)
+        .await;
+    let payload = card.body["payload"].as_str().unwrap();
+    let done = redeem(&app, &staff, payload, gift).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["station"]["id"], station);
+    let mine = app
+        .call(
+            Method::GET,
+            &format!("/v1/admin/stations/{station}/redemptions"),
+            &staff,
+            None,
+        )
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+    let elsewhere = app
+        .call(Method::GET, "/v1/admin/applications", &staff, None)
+        .await;
+    assert_eq!(elsewhere.status, 403, "{}", elsewhere.text);
+
+    // A closed station gets no new staff.
+    let closed = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/stations/{station}/close"),
+            &manager,
+            Some(&json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{}", closed.text);
+    let late = add_staff(&app, &manager, station, None, &other).await;
+    assert_eq!(late.status, 409, "{}", late.text);
+    assert_eq!(late.body["code"], "station_closed");
+}
+
+#[tokio::test]
+async fn a_member_granted_benefits_is_notified() {
+    use crate::notifications::{deliveries_of, eventually, settled};
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let county = demo.union_named("巫山县总工会").unwrap().get();
+    let gaotang = demo.union_named("高唐街道总工会").unwrap().get();
+    let manager = app.admin_token("wushan-manager").await;
+    configure_benefits(&app, &manager, county, gaotang).await;
+    let (_, membership) = approved_member(&app, "benefit-notice", 71).await;
+    let member_id = membership["member_id"].as_str().unwrap().to_owned();
+
+    let message = eventually("the benefits notice", || {
+        app.stub
+            .subscribe_messages("o_stub_benefit-notice")
+            .into_iter()
+            .find(|m| m.template_id == "tpl-benefits_granted")
+    })
+    .await;
+    assert_eq!(
+        message.data["thing2"]["value"],
+        "新会员入会礼包、新就业形态劳动者意外险"
+    );
+    assert_eq!(message.data["number3"]["value"], "2");
+    assert_eq!(message.data["thing1"]["value"], "巫山县快递行业工会联合会");
+    assert_eq!(message.page.as_deref(), Some("pages/membership/benefits"));
+    let row = settled(&app, &member_id, "member.benefits_granted", "delivered").await;
+    let mut conn = app.db.connect();
+    let calls = deliveries_of(&mut conn, row.id);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        (calls[0].recipient_kind.as_str(), calls[0].status.as_str()),
+        ("worker", "ok")
+    );
+}
+
+#[tokio::test]
+async fn a_transferred_member_keeps_the_benefits_received_and_gets_none_twice() {
+    let (app, staff, station, gift, worker, payload) = redemption_fixture(None).await;
+    let jingtan = count(
+        &app,
+        "SELECT id FROM unions WHERE name = '净坛社区联合工会'",
+    );
+    let before = app
+        .call(Method::GET, "/v1/membership/benefits", &worker, None)
+        .await;
+    assert_eq!(before.status, 200, "{}", before.text);
+    let held = before.body["items"].as_array().unwrap().clone();
+    assert_eq!(
+        held.len(),
+        2,
+        "the county's gift and insurance: {}",
+        before.text
+    );
+    let stocks = "SELECT sum(stock)::bigint FROM benefits";
+    let stock_before = count(&app, stocks);
+
+    // From the courier federation to 净坛社区联合工会: both under the county, whose benefits
+    // the member already holds; 高唐街道's benefit lies above the new union only.
+    let requested = app
+        .call(
+            Method::POST,
+            "/v1/transfers",
+            &worker,
+            Some(&json!({"to_union_id": jingtan, "reason": "搬到净坛社区"})),
+        )
+        .await;
+    assert_eq!(requested.status, 201, "{}", requested.text);
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    let released = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/transfers/{id}/release"),
+            &app.admin_token("courier-reviewer").await,
+            Some(&json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    let accepted = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/transfers/{id}/accept"),
+            &app.admin_token("jingtan-reviewer").await,
+            Some(&json!({"version": 2})),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(accepted.body["status"], "completed");
+
+    // The same records, nothing new: no second county grant, no 高唐街道 grant, no stock
+    // spent, no second notice.
+    let after = app
+        .call(Method::GET, "/v1/membership/benefits", &worker, None)
+        .await;
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert_eq!(after.body["items"].as_array().unwrap(), &held);
+    assert_eq!(count(&app, stocks), stock_before);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM outbox WHERE event_type = 'member.benefits_granted'"
+        ),
+        1
+    );
+
+    // Still redeemable at the county's station, once.
+    let done = redeem(&app, &staff, &payload, gift).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["station"]["id"], station);
+}
+
+/// A POST with an `Idempotency-Key`.
+async fn post_keyed(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> TestResponse {
+    let request = app
+        .request(Method::POST, path)
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body);
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn creating_stations_and_benefits_is_idempotent_under_a_key() {
+    let app = spawn_app().await;
+    let county = county(&app).await;
+    let manager = app.admin_token("wushan-manager").await;
+    let body = station_body(county, "净坛社区驿站", 31.0752, 109.8781);
+    let first = post_keyed(&app, &manager, "/v1/admin/stations", "station-1", &body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = post_keyed(&app, &manager, "/v1/admin/stations", "station-1", &body).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.body, first.body, "the stored answer");
+    let mut other = body.clone();
+    other["name"] = json!("另一个驿站");
+    let reused = post_keyed(&app, &manager, "/v1/admin/stations", "station-1", &other).await;
+    assert_eq!(reused.status, 422, "{}", reused.text);
+    assert_eq!(reused.body["code"], "idempotency_key_reused");
+    let bad_key = post_keyed(&app, &manager, "/v1/admin/stations", "no spaces", &body).await;
+    assert_eq!(bad_key.status, 400, "{}", bad_key.text);
+    assert_eq!(bad_key.body["code"], "invalid_idempotency_key");
+    assert_eq!(count(&app, "SELECT count(*) FROM stations"), 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'create_station'"
+        ),
+        1
+    );
+
+    let gift = json!({"union_id": county, "kind": "gift_package", "name": "新会员入会礼包", "valid_days": 90, "stock": 10});
+    let made = post_keyed(&app, &manager, "/v1/admin/benefits", "gift-1", &gift).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let replay = post_keyed(&app, &manager, "/v1/admin/benefits", "gift-1", &gift).await;
+    assert_eq!(replay.status, 201, "{}", replay.text);
+    assert_eq!(replay.body, made.body);
+    let mut more = gift.clone();
+    more["stock"] = json!(11);
+    let reused = post_keyed(&app, &manager, "/v1/admin/benefits", "gift-1", &more).await;
+    assert_eq!(reused.status, 422, "{}", reused.text);
+    // A refused request under a key stores nothing: the key stays free.
+    let refused = post_keyed(
+        &app,
+        &manager,
+        "/v1/admin/benefits",
+        "gift-2",
+        &json!({"union_id": county, "kind": "gift_package", "name": "礼包", "valid_days": 0, "stock": 1}),
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM benefits"), 1);
+    let after = post_keyed(&app, &manager, "/v1/admin/benefits", "gift-2", &more).await;
+    assert_eq!(after.status, 201, "{}", after.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM benefits"), 2);
+}
+
+async fn patch_benefit(app: &TestApp, token: &str, id: i64, body: &Value) -> TestResponse {
+    app.call(
+        Method::PATCH,
+        &format!("/v1/admin/benefits/{id}"),
+        token,
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn managers_edit_and_restock_benefits_never_below_what_was_granted() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let county = demo.union_named("巫山县总工会").unwrap().get();
+    let gaotang = demo.union_named("高唐街道总工会").unwrap().get();
+    let manager = app.admin_token("wushan-manager").await;
+    let [gift, insurance, empty, _] = configure_benefits(&app, &manager, county, gaotang).await;
+    let station = create_station(
+        &app,
+        &manager,
+        &station_body(county, "净坛社区驿站", 31.0752, 109.8781),
+    )
+    .await
+    .body["id"]
+        .as_i64()
+        .unwrap();
+    // The gift (stock 1) goes to the first member: stock 0, one granted.
+    approved_member(&app, "restock-a", 81).await;
+    let stock_of = |id: i64| format!("SELECT stock::bigint FROM benefits WHERE id = {id}");
+    assert_eq!(count(&app, &stock_of(gift)), 0);
+
+    // Refusals, nothing written: a reviewer (403), a manager of 高唐街道 (404), an unknown
+    // benefit (404), a stale version (409), withdrawing more than remains (400), a bad
+    // validity (400), a station outside the union's reach (400).
+    let restock = json!({"version": 1, "add_stock": 20});
+    let reviewer = app.admin_token("gaotang-reviewer").await;
+    assert_eq!(
+        patch_benefit(&app, &reviewer, gift, &restock).await.status,
+        403
+    );
+    admin_at(&app, "gaotang-manager", AdminRole::Manager, gaotang).await;
+    let township = app.admin_token("gaotang-manager").await;
+    assert_eq!(
+        patch_benefit(&app, &township, gift, &restock).await.status,
+        404
+    );
+    assert_eq!(
+        patch_benefit(&app, &manager, 999_999, &restock)
+            .await
+            .status,
+        404
+    );
+    let stale = patch_benefit(&app, &manager, gift, &json!({"version": 7, "add_stock": 1})).await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
+    assert_eq!(stale.body["code"], "stale_version");
+    let below = patch_benefit(
+        &app,
+        &manager,
+        insurance,
+        &json!({"version": 1, "add_stock": -5}),
+    )
+    .await;
+    assert_eq!(below.status, 400, "{}", below.text);
+    assert_eq!(below.body["code"], "invalid_stock");
+    assert_eq!(below.body["field"], "add_stock");
+    let validity = patch_benefit(
+        &app,
+        &manager,
+        gift,
+        &json!({"version": 1, "valid_days": 0}),
+    )
+    .await;
+    assert_eq!(validity.status, 400, "{}", validity.text);
+    assert_eq!(validity.body["field"], "valid_days");
+    let nowhere = patch_benefit(
+        &app,
+        &manager,
+        gift,
+        &json!({"version": 1, "station_id": 424242}),
+    )
+    .await;
+    assert_eq!(nowhere.status, 400, "{}", nowhere.text);
+    assert_eq!(count(&app, &stock_of(insurance)), 4);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'edit_benefit'"
+        ),
+        0
+    );
+
+    // Restocked, renamed, collected at the station: version 2, audited before → after; the
+    // next member gets the gift again.
+    let edited = patch_benefit(
+        &app,
+        &manager,
+        gift,
+        &json!({"version": 1, "add_stock": 20, "name": "新会员入会大礼包", "station_id": station, "valid_days": 60}),
+    )
+    .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    assert_eq!(edited.body["version"], 2);
+    assert_eq!(edited.body["stock"], 20);
+    assert_eq!(edited.body["name"], "新会员入会大礼包");
+    assert_eq!(edited.body["station_id"], station);
+    assert_eq!(edited.body["valid_days"], 60);
+    let reason: Value = {
+        let mut conn = app.db.connect();
+        #[derive(diesel::QueryableByName)]
+        struct Reason {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            reason: String,
+        }
+        let row: Reason = diesel::sql_query(format!(
+            "SELECT reason FROM audit_log WHERE action = 'edit_benefit' AND object_id = '{gift}'"
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        json!(row.reason)
+    };
+    let reason = reason.as_str().unwrap();
+    assert!(
+        reason.contains("v1 新会员入会礼包")
+            && reason.contains("→ v2 新会员入会大礼包")
+            && reason.contains("库存20"),
+        "{reason}"
+    );
+    approved_member(&app, "restock-b", 82).await;
+    assert_eq!(count(&app, &stock_of(gift)), 19);
+    // Withdrawing all that remains is allowed; the granted records stay.
+    let withdrawn = patch_benefit(
+        &app,
+        &manager,
+        gift,
+        &json!({"version": 2, "add_stock": -19}),
+    )
+    .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
+    assert_eq!(withdrawn.body["stock"], 0);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM member_benefits WHERE benefit_id = {gift}")
+        ),
+        2
+    );
+    // The empty one restocked is granted again.
+    let refilled = patch_benefit(
+        &app,
+        &manager,
+        empty,
+        &json!({"version": 1, "add_stock": 3}),
+    )
+    .await;
+    assert_eq!(refilled.body["stock"], 3, "{}", refilled.text);
+}
+
+#[tokio::test]
+async fn a_station_where_benefits_are_collected_closes_only_into_a_successor() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let county = demo.union_named("巫山县总工会").unwrap().get();
+    let gaotang = demo.union_named("高唐街道总工会").unwrap().get();
+    let manager = app.admin_token("wushan-manager").await;
+    let mut ids = Vec::new();
+    for (name, union) in [
+        ("净坛社区驿站", county),
+        ("高唐司机之家", county),
+        ("高唐街道驿站", gaotang),
+    ] {
+        let made = create_station(
+            &app,
+            &manager,
+            &station_body(union, name, 31.0752, 109.8781),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        ids.push(made.body["id"].as_i64().unwrap());
+    }
+    let (jingtan, drivers, township) = (ids[0], ids[1], ids[2]);
+    let gift = app
+        .call(
+            Method::POST,
+            "/v1/admin/benefits",
+            &manager,
+            Some(&json!({"union_id": county, "kind": "gift_package", "name": "新会员入会礼包", "valid_days": 90, "stock": 5, "station_id": jingtan})),
+        )
+        .await;
+    assert_eq!(gift.status, 201, "{}", gift.text);
+    let gift = gift.body["id"].as_i64().unwrap();
+    let close = |station: i64, body: Value| {
+        let app = &app;
+        let manager = &manager;
+        async move {
+            app.call(
+                Method::POST,
+                &format!("/v1/admin/stations/{station}/close"),
+                manager,
+                Some(&body),
+            )
+            .await
+        }
+    };
+
+    // Without a successor: 409, nothing changes.
+    let refused = close(jingtan, json!({"version": 1})).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.body["code"], "station_has_benefits");
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("successor_id")
+    );
+    // A successor that is itself, of another union, unknown: 400.
+    for bad in [jingtan, township, 999_999] {
+        let refused = close(jingtan, json!({"version": 1, "successor_id": bad})).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+        assert_eq!(refused.body["field"], "successor_id");
+    }
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM stations WHERE id = {jingtan} AND closed_at IS NULL")
+        ),
+        1
+    );
+
+    // Into 高唐司机之家: closed, the gift moves there (version 2, audited).
+    let closed = close(jingtan, json!({"version": 1, "successor_id": drivers})).await;
+    assert_eq!(closed.status, 200, "{}", closed.text);
+    assert_eq!(closed.body["closed"], true, "{}", closed.text);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT station_id FROM benefits WHERE id = {gift}")
+        ),
+        drivers
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT version::bigint FROM benefits WHERE id = {gift}")
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'move_benefit_station'"
+        ),
+        1
+    );
+    // A station no benefit names closes without a successor.
+    let plain = close(township, json!({"version": 1})).await;
+    assert_eq!(plain.status, 200, "{}", plain.text);
+}
+
+#[tokio::test]
+async fn the_benefits_list_is_paged_by_a_cursor() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let county = demo.union_named("巫山县总工会").unwrap().get();
+    let gaotang = demo.union_named("高唐街道总工会").unwrap().get();
+    let manager = app.admin_token("wushan-manager").await;
+    let ids = configure_benefits(&app, &manager, county, gaotang).await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/admin/benefits?limit=3&cursor={c}"),
+            None => "/v1/admin/benefits?limit=3".to_owned(),
+        };
+        let page = app.call(Method::GET, &path, &manager, None).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(items.iter().map(|b| b["id"].as_i64().unwrap()));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    // 高唐街道's reviewer sees only 高唐街道's benefit.
+    let township = app.admin_token("gaotang-reviewer").await;
+    let theirs = app
+        .call(Method::GET, "/v1/admin/benefits", &township, None)
+        .await;
+    let got: Vec<i64> = theirs.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, [ids[3]]);
+    for bad in ["limit=0", "limit=101", "cursor=%%%", "cursor=LTE"] {
+        let refused = app
+            .call(
+                Method::GET,
+                &format!("/v1/admin/benefits?{bad}"),
+                &manager,
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+    }
 }

@@ -106,14 +106,17 @@ async fn the_same_day_rate_counts_decisions_before_the_deadline_over_the_subtree
     assert_eq!(figures(&yesterday.body["union"]), [0, 0, 0, 0, 1, 1]);
     assert_eq!(yesterday.body["union"]["on_time_rate"], Value::Null);
 
-    // Counters, not counts: one row per union and day.
+    // Counters, not counts: the coverage counters hold the decisions at each union and its
+    // ancestors (summed over groups and slots), and agree with a recount.
     let mut conn = app.db.connect();
     let rows: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-        "(SELECT count(*) FROM review_stats_daily WHERE day = '2026-11-23')",
+        "(SELECT sum(approved + rejected)::bigint FROM union_stats_daily s \
+          JOIN unions u ON u.id = s.union_id \
+          WHERE day = '2026-11-23' AND u.name = '巫山县总工会')",
     ))
     .get_result(&mut conn)
     .unwrap();
-    assert_eq!(rows, 2);
+    assert_eq!(rows, 3);
 
     // A reviewer sees their own union, without children; a viewer reads the county's figures.
     let own = stats(

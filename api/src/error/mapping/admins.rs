@@ -43,7 +43,12 @@ impl From<CreateAdminError> for ApiError {
     fn from(error: CreateAdminError) -> Self {
         match error {
             CreateAdminError::Refused(r) => refusal(r),
-            CreateAdminError::UnionNotFound => ApiError::not_found(),
+            CreateAdminError::UnionNotFound | CreateAdminError::StationNotFound => {
+                ApiError::not_found()
+            }
+            CreateAdminError::StationClosed => {
+                ApiError::new(ErrorCode::StationClosed, "该站点已关闭，不能再设站点管理员")
+            }
             CreateAdminError::UsernameTaken => {
                 ApiError::new(ErrorCode::UsernameTaken, "该用户名已被使用，请换一个")
                     .with_field("username")

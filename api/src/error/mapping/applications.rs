@@ -40,6 +40,7 @@ pub fn form_refusal(refusal: FormRefusal) -> ApiError {
         FormRefusal::OpenApplicationExists => {
             ApiError::new(ErrorCode::ApplicationExists, OPEN_APPLICATION_EXISTS)
         }
+        FormRefusal::Referral(e) => ApiError::invalid(e.code(), e.to_string(), "referral_code"),
     }
 }
 
@@ -77,6 +78,11 @@ pub fn withdrawal_error(error: WithdrawalError) -> ApiError {
 pub fn read_error(error: ReadError) -> ApiError {
     match error {
         ReadError::NotFound => ApiError::not_found(),
+        ReadError::TooManyReveals { retry_after_secs } => ApiError::new(
+            ErrorCode::TooManyReveals,
+            "一小时内查看个人信息次数过多，请稍后再试；上级工会管理员已收到提醒",
+        )
+        .with_retry_after(retry_after_secs),
         ReadError::Store(e) => e.into(),
     }
 }

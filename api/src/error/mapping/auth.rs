@@ -151,7 +151,7 @@ fn not_mainland() -> ApiError {
     ApiError::invalid(ErrorCode::InvalidPhone, "仅支持中国大陆手机号", "code")
 }
 
-fn wechat_error(error: WeChatError) -> ApiError {
+pub(crate) fn wechat_error(error: WeChatError) -> ApiError {
     match error {
         WeChatError::InvalidCode => ApiError::invalid(
             ErrorCode::InvalidWechatCode,
@@ -196,7 +196,7 @@ fn issue_error(error: IssueError) -> ApiError {
     }
 }
 
-fn verify_error(error: VerifyError) -> ApiError {
+pub(crate) fn verify_error(error: VerifyError) -> ApiError {
     match error {
         VerifyError::Wrong { .. } => {
             ApiError::invalid(ErrorCode::InvalidSmsCode, "验证码不正确", "code")

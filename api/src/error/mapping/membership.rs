@@ -5,6 +5,7 @@
 use zhijian_domain::error_code::ErrorCode;
 use zhijian_infra::store::applications::RegionProblem;
 use zhijian_infra::usecases::membership::card::{CardError, MembershipReadError};
+use zhijian_infra::usecases::membership::export::ExportError;
 use zhijian_infra::usecases::membership::lifecycle::{LifecycleError, WithdrawError};
 use zhijian_infra::usecases::membership::members::MemberReadError;
 use zhijian_infra::usecases::membership::transfers::{
@@ -45,6 +46,15 @@ impl From<CardError> for ApiError {
             CardError::NotAMember => not_a_member(),
             CardError::Refused(e) => domain!(e),
             CardError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(error: ExportError) -> Self {
+        match error {
+            ExportError::NotFound => ApiError::not_found(),
+            ExportError::Store(e) => e.into(),
         }
     }
 }

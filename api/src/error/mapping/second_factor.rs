@@ -70,6 +70,15 @@ fn code_reused() -> ApiError {
     )
 }
 
+/// 429 `account_locked` with `Retry-After`, as at the password step.
+fn locked(retry_after_secs: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::AccountLocked,
+        "登录失败次数过多，账号已暂时锁定，请稍后再试",
+    )
+    .with_retry_after(retry_after_secs)
+}
+
 fn already_enrolled() -> ApiError {
     ApiError::new(
         ErrorCode::SecondFactorAlreadyEnrolled,
@@ -111,6 +120,7 @@ pub fn remove_error(error: RemoveSecondFactorError) -> ApiError {
         }
         RemoveSecondFactorError::WrongCode => wrong_code(),
         RemoveSecondFactorError::CodeReused => code_reused(),
+        RemoveSecondFactorError::Locked { retry_after_secs } => locked(retry_after_secs),
         RemoveSecondFactorError::AdminGone => unauthorized(),
         RemoveSecondFactorError::Store(e) => e.into(),
     }
@@ -131,11 +141,7 @@ pub fn second_step_error(error: SecondStepError) -> ApiError {
             "恢复码不正确或已使用",
             "recovery_code",
         ),
-        SecondStepError::Locked { retry_after_secs } => ApiError::new(
-            ErrorCode::AccountLocked,
-            "登录失败次数过多，账号已暂时锁定，请稍后再试",
-        )
-        .with_retry_after(retry_after_secs),
+        SecondStepError::Locked { retry_after_secs } => locked(retry_after_secs),
         SecondStepError::Store(e) => e.into(),
         SecondStepError::Redis(e) => e.into(),
     }

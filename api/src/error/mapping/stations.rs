@@ -17,6 +17,18 @@ impl From<StationWriteError> for ApiError {
                 ApiError::new(ErrorCode::StaleVersion, "该站点已被他人修改，请刷新后重试")
             }
             StationWriteError::Closed => ApiError::new(ErrorCode::StationClosed, "该站点已关闭"),
+            StationWriteError::HasBenefits { benefits } => ApiError::new(
+                ErrorCode::StationHasBenefits,
+                format!(
+                    "有{benefits}项入会礼遇在该站点领取且尚未领完，请指定接替站点（successor_id）后再关闭"
+                ),
+            ),
+            StationWriteError::BadSuccessor => ApiError::invalid(
+                ErrorCode::InvalidField,
+                "接替站点应为同一工会另一个在用的站点",
+                "successor_id",
+            ),
+            StationWriteError::KeyReused => crate::json::key_reused(),
             StationWriteError::Store(e) => e.into(),
         }
     }
@@ -52,6 +64,11 @@ impl From<BenefitWriteError> for ApiError {
                 "领取站点不存在、已关闭或不在该工会范围内",
                 "station_id",
             ),
+            BenefitWriteError::Stale => {
+                ApiError::new(ErrorCode::StaleVersion, "该权益已被他人修改，请刷新后重试")
+            }
+            BenefitWriteError::Spec(e) => ApiError::invalid(e.code(), e.to_string(), e.field()),
+            BenefitWriteError::KeyReused => crate::json::key_reused(),
             BenefitWriteError::Store(e) => e.into(),
         }
     }

@@ -82,6 +82,8 @@ pub struct ApplicationRow {
     pub consented_at: DateTime<Utc>,
     pub channel: String,
     pub referral_code: Option<String>,
+    /// The member whose referral code the application carries, resolved at submission.
+    pub referrer_member_id: Option<uuid::Uuid>,
     pub return_fields: Vec<String>,
     pub return_note: Option<String>,
     pub reject_code: Option<String>,
@@ -89,6 +91,9 @@ pub struct ApplicationRow {
     pub member_id: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the personal data was erased (cancellation or retention); the personal columns
+    /// then hold placeholders only.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl ApplicationRow {
@@ -208,6 +213,11 @@ pub fn insert_event(conn: &mut PgConnection, event: &NewEvent<'_>) -> Result<(),
             application_events::actor_id.eq(event.actor_id),
             application_events::reason.eq(event.reason),
             application_events::at.eq(event.at),
+            // the group as it is at this step (a correction may change it later)
+            application_events::occupation.eq(applications::table
+                .filter(applications::id.eq(event.application))
+                .select(applications::occupation)
+                .single_value()),
         ))
         .execute(conn)?;
     Ok(())

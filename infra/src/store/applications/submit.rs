@@ -24,7 +24,7 @@ struct SubmitWritten {
 
 /// One statement (so one round trip and its own transaction) for the whole submission: the
 /// current-membership check, the idempotency key with the answer, the application, its
-/// timeline, the audit row, the outbox event and `NOTIFY outbox`. Each insert depends on the one
+/// timeline, the coverage counters, the audit row, the outbox event and `NOTIFY outbox`. Each insert depends on the one
 /// before through `app`, so either everything is written or nothing is.
 pub const SUBMIT_SQL: &str = "
 WITH member AS (
@@ -46,7 +46,7 @@ app AS (
         political_status, household_type, household_region, employment_status, occupation,
         employer_name, employer_credit_code, platform, work_region, work_address,
         privacy_notice_version, consented_at, channel, referral_code, return_fields, return_note,
-        reject_code, reject_note, member_id, created_at, updated_at)
+        reject_code, reject_note, member_id, created_at, updated_at, referrer_member_id)
     SELECT
         id, account_id, person_index, status, version, union_id, routing_rule,
         routing_explanation, due_at, submitted_at, decided_at, returned_at, name,
@@ -54,19 +54,39 @@ app AS (
         political_status, household_type, household_region, employment_status, occupation,
         employer_name, employer_credit_code, platform, work_region, work_address,
         privacy_notice_version, consented_at, channel, referral_code, return_fields, return_note,
-        reject_code, reject_note, member_id, created_at, updated_at
+        reject_code, reject_note, member_id, created_at, updated_at, referrer_member_id
     FROM jsonb_populate_record(NULL::applications, $1)
     WHERE NOT (SELECT current FROM member) AND ($5 IS NULL OR EXISTS (SELECT 1 FROM claim))
-    RETURNING id, account_id, submitted_at
+    RETURNING id, account_id, submitted_at, union_id, occupation, status, due_at
 ),
 steps AS (
     INSERT INTO application_events (
-        application_id, event, from_status, to_status, union_id, actor_kind, actor_id, reason, at)
+        application_id, event, from_status, to_status, union_id, actor_kind, actor_id, reason, at,
+        occupation)
     SELECT e.application_id, e.event, e.from_status, e.to_status, e.union_id, e.actor_kind,
-           e.actor_id, e.reason, e.at
+           e.actor_id, e.reason, e.at, (SELECT occupation FROM app)
     FROM jsonb_populate_recordset(NULL::application_events, $2) WITH ORDINALITY AS e
     WHERE EXISTS (SELECT 1 FROM app)
     ORDER BY e.ordinality
+),
+-- the coverage counters (`store::counters`): one submission at the union and each ancestor
+counted AS (
+    INSERT INTO union_stats_daily (union_id, day, occupation, slot, submitted)
+    SELECT c.id, (app.submitted_at AT TIME ZONE 'Asia/Shanghai')::date, app.occupation,
+           (pg_backend_pid() % 8)::smallint, 1
+    FROM app CROSS JOIN LATERAL unnest(union_chain(app.union_id)) AS c(id)
+    ORDER BY c.id
+    ON CONFLICT (union_id, day, occupation, slot)
+    DO UPDATE SET submitted = union_stats_daily.submitted + 1
+),
+waiting AS (
+    INSERT INTO union_stats_pending (union_id, due_at, slot, pending)
+    SELECT c.id, COALESCE(app.due_at, 'infinity'), (pg_backend_pid() % 8)::smallint, 1
+    FROM app CROSS JOIN LATERAL unnest(union_chain(app.union_id)) AS c(id)
+    WHERE app.status IN ('pending_review', 'pooled')
+    ORDER BY c.id
+    ON CONFLICT (union_id, due_at, slot)
+    DO UPDATE SET pending = union_stats_pending.pending + 1
 ),
 audit AS (
     INSERT INTO audit_log (at, actor_kind, actor_id, object_kind, object_id, action, request_id)

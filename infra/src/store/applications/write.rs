@@ -228,6 +228,8 @@ pub fn update_corrected(
                 applications::union_id.eq(c.union_id),
                 applications::routing_rule.eq(Stored(c.routing_rule)),
                 applications::routing_explanation.eq(&c.routing_explanation),
+                applications::referral_code.eq(&c.referral_code),
+                applications::referrer_member_id.eq(c.referrer_member_id),
             ),
         ))
         .returning(ApplicationRow::as_returning())

@@ -11,6 +11,7 @@ use zhijian_domain::admin_management::{
     DisplayName, Granter, ManageRefusal, NewPassword, Username, WeakPassword,
 };
 use zhijian_domain::ids::{AdminId, UnionId};
+use zhijian_domain::station::StationId;
 
 use super::{before_after, manager_actor};
 use crate::crypto::password::{self, Zxcvbn};
@@ -82,6 +83,12 @@ pub enum CreateAdminError {
     /// The union does not exist.
     #[error("union not found")]
     UnionNotFound,
+    /// The station of new station staff does not exist (for a manager: `Refused`, 404).
+    #[error("station not found")]
+    StationNotFound,
+    /// The station of new station staff is closed.
+    #[error("station closed")]
+    StationClosed,
     /// Another admin has this username.
     #[error("username is taken")]
     UsernameTaken,
@@ -127,6 +134,59 @@ pub async fn create_admin<F>(
 where
     F: FnOnce(&AdminAccount) -> Result<Value, RenderError> + Send + 'static,
 {
+    let make = move |conn: &mut PgConnection, now| {
+        create_admin_in(conn, &creator, &new, InitialPassword::OneTime, now)
+    };
+    create_with(ctx, key, make, render).await
+}
+
+/// Station staff to create, parsed: an admin of role `station` bound to `station` and to the
+/// union that owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStationStaff {
+    /// Login name.
+    pub username: Username,
+    /// Display name.
+    pub display_name: DisplayName,
+    /// The station.
+    pub station: StationId,
+}
+
+/// 新增站点管理员: station staff of an open station of the manager's subtree, with a one-time
+/// password (see [`create_station_staff_in`]); idempotent under `key` like [`create_admin`].
+pub async fn create_station_staff<F>(
+    ctx: &Services,
+    creator: Creator,
+    key: Option<IdempotencyKey>,
+    new: NewStationStaff,
+    render: F,
+) -> Result<AdminCreated, CreateAdminError>
+where
+    F: FnOnce(&AdminAccount) -> Result<Value, RenderError> + Send + 'static,
+{
+    let make = move |conn: &mut PgConnection, now| {
+        create_station_staff_in(conn, &creator, &new, InitialPassword::OneTime, now)
+    };
+    create_with(ctx, key, make, render).await
+}
+
+/// The transaction of an idempotent creation: claims `key` (or replays its first answer),
+/// runs `make`, renders and stores the answer with the one-time password sealed.
+async fn create_with<M, F>(
+    ctx: &Services,
+    key: Option<IdempotencyKey>,
+    make: M,
+    render: F,
+) -> Result<AdminCreated, CreateAdminError>
+where
+    M: FnOnce(
+            &mut PgConnection,
+            DateTime<Utc>,
+        ) -> Result<(AdminAccount, Option<Secret>), CreateAdminError>
+        + Send
+        + 'static,
+    F: FnOnce(&AdminAccount) -> Result<Value, RenderError> + Send + 'static,
+{
     let now = ctx.now().trunc_subsecs(6);
     let pii = ctx.pii.clone();
     crate::db::run(&ctx.pool, move |conn| {
@@ -138,8 +198,7 @@ where
                     Ok(None) => {}
                 }
             }
-            let (account, otp) =
-                create_admin_in(conn, &creator, &new, InitialPassword::OneTime, now)?;
+            let (account, otp) = make(conn, now)?;
             let admin = render(&account)
                 .map_err(|e| StoreError::broken(format!("rendering an admin: {e}")))?;
             if let Some(key) = &key {
@@ -205,6 +264,72 @@ pub fn create_admin_in(
             .may_grant(new.role, &path)
             .map_err(CreateAdminError::Refused)?;
     }
+    let account = Account {
+        username: &new.username,
+        display_name: &new.display_name,
+        role: new.role,
+        union_id: new.union_id,
+        station: None,
+    };
+    write_account(conn, creator, &account, initial, now)
+}
+
+/// Inside an open transaction: checks the station (it exists and is open; for a manager, its
+/// union lies in their subtree), then writes station staff bound to it and to its union, like
+/// [`create_admin_in`] (password, account, audit row with the station). The one way station
+/// staff are created (the API and the demo alike).
+pub fn create_station_staff_in(
+    conn: &mut PgConnection,
+    creator: &Creator,
+    new: &NewStationStaff,
+    initial: InitialPassword,
+    now: DateTime<Utc>,
+) -> Result<(AdminAccount, Option<Secret>), CreateAdminError> {
+    let found = crate::store::stations::find_with_union(conn, new.station.get())?;
+    let (station, union) = match (creator, found) {
+        (Creator::Manager(_), None) => {
+            return Err(CreateAdminError::Refused(ManageRefusal::OutsideSubtree));
+        }
+        (_, None) => return Err(CreateAdminError::StationNotFound),
+        (_, Some(found)) => found,
+    };
+    if let Creator::Manager(granter) = creator {
+        granter
+            .may_staff_station(&union.union_path()?)
+            .map_err(CreateAdminError::Refused)?;
+    }
+    if station.closed_at.is_some() {
+        return Err(CreateAdminError::StationClosed);
+    }
+    let account = Account {
+        username: &new.username,
+        display_name: &new.display_name,
+        role: AdminRole::Station,
+        union_id: UnionId::new(union.id),
+        station: Some(station.id),
+    };
+    write_account(conn, creator, &account, initial, now)
+}
+
+/// The account [`write_account`] writes.
+struct Account<'a> {
+    username: &'a Username,
+    display_name: &'a DisplayName,
+    role: AdminRole,
+    union_id: UnionId,
+    /// The station of station staff.
+    station: Option<i64>,
+}
+
+/// Sets the password (a generated one-time one, or the given one checked against the policy)
+/// and writes the account and its audit row; a taken username changes nothing.
+fn write_account(
+    conn: &mut PgConnection,
+    creator: &Creator,
+    new: &Account<'_>,
+    initial: InitialPassword,
+    now: DateTime<Utc>,
+) -> Result<(AdminAccount, Option<Secret>), CreateAdminError> {
     let (clear, must_change, otp) = match initial {
         InitialPassword::OneTime => {
             let otp = password::generate_one_time_password();
@@ -230,6 +355,7 @@ pub fn create_admin_in(
                 password_hash: &hash,
                 role: new.role,
                 union_id: new.union_id,
+                station_id: new.station,
                 must_change_password: must_change,
                 at: now,
             },
@@ -250,7 +376,15 @@ pub fn create_admin_in(
                 object_kind: "admin",
                 object_id: id.to_string(),
                 action: "create",
-                reason: Some(before_after(None, &account)),
+                reason: Some(match new.station {
+                    None => before_after(None, &account),
+                    Some(station) => {
+                        let mut change: Value = serde_json::from_str(&before_after(None, &account))
+                            .map_err(|e| StoreError::broken(format!("an audit reason: {e}")))?;
+                        change["after"]["station_id"] = json!(station);
+                        change.to_string()
+                    }
+                }),
             },
         )?;
         log::info!(

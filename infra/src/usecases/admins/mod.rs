@@ -24,8 +24,8 @@ use crate::store::admin_accounts::AdminAccount;
 use crate::store::audit::Actor;
 
 pub use create::{
-    AdminCreated, CreateAdminError, Creator, InitialPassword, NewAdmin, create_admin,
-    create_admin_in,
+    AdminCreated, CreateAdminError, Creator, InitialPassword, NewAdmin, NewStationStaff,
+    create_admin, create_admin_in, create_station_staff, create_station_staff_in,
 };
 pub use manage::{
     AdminUpdate, ManageAdminError, ResetDone, disable_admin, enable_admin, reset_admin_password,

@@ -28,6 +28,8 @@ pub async fn correct_application(
     crate::db::run(&ctx.pool.clone(), move |conn| {
         let routed = form::check_and_route(conn, &ctx.reference, &submission, now)?
             .map_err(CorrectError::Refused)?;
+        let referrer =
+            form::resolve_referrer(conn, &ctx.pii, &submission)?.map_err(CorrectError::Refused)?;
         let status = zhijian_domain::application::submit(&routed.decision, routed.due_at).status;
         let corrected = form::build_row(
             &submission,
@@ -36,6 +38,7 @@ pub async fn correct_application(
             account,
             status,
             &routed,
+            referrer,
             now,
         )?;
         conn.transaction(|conn| {
@@ -57,6 +60,12 @@ pub async fn correct_application(
                     }
                 };
             record_applicant_step(conn, &updated, &transition, now)?;
+            crate::store::counters::shift_pending(
+                conn,
+                super::review::waiting(&updated),
+                super::review::waiting(&row),
+                1,
+            )?;
             ApplicationDetail::load(conn, &ctx.pii, updated, None, PiiShown::Masked)
                 .map_err(CorrectError::from)
         })
@@ -66,7 +75,7 @@ pub async fn correct_application(
 
 /// The timeline event, the audit row and the outbox event of an applicant's step (a correction,
 /// a withdrawal).
-pub(super) fn record_applicant_step(
+pub(crate) fn record_applicant_step(
     conn: &mut diesel::pg::PgConnection,
     updated: &applications::ApplicationRow,
     transition: &zhijian_domain::application::Transition,

@@ -11,6 +11,9 @@ use crate::db::StoreError;
 use crate::store::applications::{self, ApplicationRow, EventRow};
 use crate::store::unions::UnionRow;
 
+/// What an erased application shows in place of its personal data.
+pub const ERASED: &str = "已删除";
+
 /// Whether personal data is shown in clear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PiiShown {
@@ -49,6 +52,17 @@ impl ApplicationDetail {
     ) -> Result<Self, StoreError> {
         let internal =
             |e: &dyn std::fmt::Display| StoreError::broken(format!("application {}: {e}", row.id));
+        if row.erased_at.is_some() {
+            // Erased (cancellation or retention): nothing left to decrypt.
+            return Ok(Self {
+                row,
+                union,
+                timeline,
+                membership_number,
+                resident_id: ERASED.to_owned(),
+                phone: ERASED.to_owned(),
+            });
+        }
         let resident_id = pii
             .decrypt(&row.resident_id_cipher, "resident_id")
             .map_err(|e| internal(&e))?;

@@ -5,6 +5,7 @@
 use zhijian_domain::application::{
     ApproveError, AssignError, ForwardError, RejectError, ResubmitError, ReturnError, WithdrawError,
 };
+use zhijian_domain::referral::ReferralError;
 use zhijian_domain::routing::RoutingError;
 use zhijian_domain::target::TargetError;
 
@@ -31,6 +32,9 @@ pub enum FormRefusal {
     /// The person already has another open application.
     #[error("an open application exists")]
     OpenApplicationExists,
+    /// The referral code may not be used (unknown, its member left, the applicant's own).
+    #[error(transparent)]
+    Referral(ReferralError),
 }
 
 /// Why [`super::submit_application`] refused.
@@ -90,6 +94,12 @@ pub enum ReadError {
     /// No such application, or outside the caller's reach.
     #[error("not found")]
     NotFound,
+    /// The admin saw personal data in clear too often in the last hour.
+    #[error("too many reveals of personal data")]
+    TooManyReveals {
+        /// Seconds until one more is allowed.
+        retry_after_secs: u64,
+    },
     /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -6,15 +6,14 @@ use diesel::pg::PgConnection;
 use zhijian_domain::application::{Application, ApplicationStatus};
 use zhijian_domain::ids::AccountId;
 use zhijian_domain::phone::PhoneNumber;
+use zhijian_domain::referral::{ReferralCode, Referrer};
 use zhijian_domain::region::RegionCode;
 use zhijian_domain::registry::{
     Education, EmploymentStatus, Ethnicity, HouseholdType, PoliticalStatus,
 };
 use zhijian_domain::resident_id::ResidentId;
 use zhijian_domain::routing::{RoutingDecision, RoutingFacts};
-use zhijian_domain::text::{
-    EmployerName, PersonName, Platform, PrivacyNoticeVersion, ReferralCode, WorkAddress,
-};
+use zhijian_domain::text::{EmployerName, PersonName, Platform, PrivacyNoticeVersion, WorkAddress};
 
 use super::errors::FormRefusal;
 use crate::crypto::pii::PiiCipher;
@@ -107,7 +106,35 @@ pub(crate) fn check_and_route(
     }))
 }
 
-/// Builds the row to store: personal data encrypted, the person keyed by a blind index.
+/// The member whose referral code the form carries (`None` when it carries none), refused
+/// when no member holds it, when its holder is no longer a member, or when it is the
+/// applicant's own — the same person (blind index of the resident ID) as the code's member
+/// record, even a record the applicant left before applying again.
+pub(crate) fn resolve_referrer(
+    conn: &mut PgConnection,
+    pii: &PiiCipher,
+    form: &Submission,
+) -> Result<Result<Option<uuid::Uuid>, FormRefusal>, StoreError> {
+    let Some(code) = &form.referral_code else {
+        return Ok(Ok(None));
+    };
+    let found = crate::store::referrals::find_referrer(conn, code)?;
+    let applicant = person_index(pii, &form.resident_id);
+    let referrer = found.as_ref().map(|r| Referrer {
+        status: r.status,
+        is_applicant: r.person_index == applicant,
+    });
+    Ok(zhijian_domain::referral::accept(referrer)
+        .map(|()| found.map(|r| r.id))
+        .map_err(FormRefusal::Referral))
+}
+
+/// Builds the row to store: personal data encrypted, the person keyed by a blind index, the
+/// referrer as [`resolve_referrer`] found them.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one row, each named"
+)]
 pub(crate) fn build_row(
     form: &Submission,
     pii: &PiiCipher,
@@ -115,6 +142,7 @@ pub(crate) fn build_row(
     account: AccountId,
     status: ApplicationStatus,
     routed: &Routed,
+    referrer: Option<uuid::Uuid>,
     now: DateTime<Utc>,
 ) -> Result<ApplicationRow, StoreError> {
     let seal = |value: &str, context: &str| {
@@ -160,6 +188,7 @@ pub(crate) fn build_row(
         consented_at: now,
         channel: "mini_program".to_owned(),
         referral_code: form.referral_code.as_ref().map(|c| c.as_str().to_owned()),
+        referrer_member_id: referrer,
         return_fields: Vec::new(),
         return_note: None,
         reject_code: None,
@@ -167,6 +196,7 @@ pub(crate) fn build_row(
         member_id: None,
         created_at: now,
         updated_at: now,
+        erased_at: None,
     })
 }
 

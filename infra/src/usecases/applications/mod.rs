@@ -11,7 +11,7 @@
 //! check, the routing with its deadline, and the timeline, audit and outbox rows. Errors are
 //! the enums of [`errors`]: the domain's own error types, never a request field or a status.
 
-mod correct;
+pub(crate) mod correct;
 mod detail;
 pub mod errors;
 mod form;
@@ -20,7 +20,7 @@ mod read;
 mod review;
 mod stats;
 mod submit;
-mod withdraw;
+pub(crate) mod withdraw;
 
 pub use correct::correct_application;
 pub use detail::{ApplicationDetail, PiiShown};

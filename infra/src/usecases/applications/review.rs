@@ -1,6 +1,6 @@
 //! The admin's decisions: approve (creating the member), reject, return for correction,
 //! forward to another union, assign out of a pool — each one transaction with the timeline
-//! event, the review counters, the audit row and the outbox event.
+//! event, the coverage counters, the audit row and the outbox event.
 
 use chrono::{DateTime, Utc};
 use diesel::Connection;
@@ -15,6 +15,7 @@ use super::detail::{ApplicationDetail, PiiShown};
 use super::errors::DecideError;
 use crate::store::applications::{self, AdminActor, ApplicationError, Decision};
 use crate::store::audit::{self, AuditEntry};
+use crate::store::counters;
 use crate::store::outbox;
 use crate::store::unions::UnionRow;
 use crate::usecases::Services;
@@ -162,7 +163,8 @@ fn decide_in(
         let reason = decision.reason_text();
         let updated = applications::write_transition(conn, &row, &transition, decision, now)?
             .ok_or(DecideError::Stale)?;
-        crate::store::review_stats::record_decision(conn, &updated, now)?;
+        count_step(conn, &updated, transition.event, now)?;
+        counters::shift_pending(conn, waiting(&updated), waiting(&row), 1)?;
         let (updated, member) = match decision {
             Decision::Approve => {
                 let member = crate::store::members::create_from_application(conn, &updated, now)
@@ -240,6 +242,34 @@ fn decide_in(
         detail.membership_number = number;
         Ok(detail)
     })
+}
+
+/// The coverage counters of an admin's or applicant's step (`zhijian_domain::stats`): at the
+/// application's union and its ancestors, on the step's Beijing day; an approval also adds an
+/// active member and, when the application carried a referral, a referral at the referrer's
+/// union.
+pub(super) fn count_step(
+    conn: &mut PgConnection,
+    updated: &applications::ApplicationRow,
+    event: zhijian_domain::application::ApplicationEvent,
+    now: DateTime<Utc>,
+) -> Result<(), crate::db::StoreError> {
+    use zhijian_domain::application::ApplicationEvent;
+    let on_time = zhijian_domain::notification::decided_on_time(now, updated.due_at);
+    let deltas = zhijian_domain::stats::application_deltas(event, on_time);
+    let day = zhijian_domain::calendar::local_date(now);
+    let group = updated.occupation.as_str();
+    counters::count(conn, updated.union_id, group, day, &deltas)?;
+    if event == ApplicationEvent::Approved {
+        counters::shift_active(conn, updated.union_id, None, group, 1)?;
+        counters::count_referral(conn, updated.id, group, day)?;
+    }
+    Ok(())
+}
+
+/// Where an application waits for a decision, for the gauge of waiting applications.
+pub(super) fn waiting(row: &applications::ApplicationRow) -> counters::Waiting {
+    zhijian_domain::stats::counts_as_waiting(row.status).then_some((row.union_id, row.due_at))
 }
 
 fn transition_for(

@@ -56,6 +56,8 @@ where
     crate::db::run(&ctx.pool.clone(), move |conn| {
         let routed = form::check_and_route(conn, &ctx.reference, &submission, now)?
             .map_err(SubmitError::Refused)?;
+        let referrer =
+            form::resolve_referrer(conn, &ctx.pii, &submission)?.map_err(SubmitError::Refused)?;
         let submitted = zhijian_domain::application::submit(&routed.decision, routed.due_at);
         let row = form::build_row(
             &submission,
@@ -64,6 +66,7 @@ where
             account,
             submitted.status,
             &routed,
+            referrer,
             now,
         )?;
         // The answer is rendered from what is about to be written, and stored with it.

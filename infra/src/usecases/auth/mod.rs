@@ -64,7 +64,7 @@ impl<'a> AuthContext<'a> {
         Sessions::new(self.redis, self.sessions.ttl).with_reuse_grace(self.sessions.reuse_grace)
     }
 
-    fn codes(&self) -> VerificationCodes<'a> {
+    pub(crate) fn codes(&self) -> VerificationCodes<'a> {
         VerificationCodes::new(self.redis, &self.services.pii, self.sms_policy)
     }
 }

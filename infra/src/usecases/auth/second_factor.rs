@@ -97,7 +97,13 @@ pub enum RemoveSecondFactorError {
     /// The code of this time step was already used.
     #[error("code already used")]
     CodeReused,
-    /// The admin no longer exists.
+    /// Too many failures: locked for this many more seconds (at least 1).
+    #[error("locked for {retry_after_secs} s")]
+    Locked {
+        /// Seconds until the lock ends.
+        retry_after_secs: u64,
+    },
+    /// The admin no longer exists (or was disabled).
     #[error("admin not found")]
     AdminGone,
     /// Storage failed.
@@ -220,7 +226,9 @@ pub async fn confirm_enrolment(
     Ok(codes)
 }
 
-/// Removes the factor of `admin` (a reviewer or viewer), proven by a current `code`.
+/// Removes the factor of `admin` (a reviewer or viewer), proven by a current `code`. A wrong
+/// or replayed code counts toward the same lock as a wrong password (a stolen session cannot
+/// try codes), and a locked admin is refused.
 pub async fn remove_second_factor(
     services: &Services,
     admin: AdminId,
@@ -228,30 +236,60 @@ pub async fn remove_second_factor(
 ) -> Result<(), RemoveSecondFactorError> {
     let now = services.now();
     let pii = services.pii.clone();
+    // The inner result: a refusal that counted is committed, so it is an outcome.
     db::run(&services.pool, move |conn| {
-        conn.transaction(|conn| {
-            let record = admins::find(conn, admin)?.ok_or(RemoveSecondFactorError::AdminGone)?;
-            let factor = factors::factor_for_update(conn, admin)?
-                .filter(|f| f.confirmed_at.is_some())
-                .ok_or(RemoveSecondFactorError::NotEnrolled)?;
-            if !removable_by(record.role) {
-                return Err(RemoveSecondFactorError::Mandatory);
-            }
-            let secret = open(&pii, &factor.secret_cipher)?;
-            let step =
-                matching_step(&secret, &code, now)?.ok_or(RemoveSecondFactorError::WrongCode)?;
-            if !fresh_step(step, last_used(factor.last_used_step)) {
-                return Err(RemoveSecondFactorError::CodeReused);
-            }
-            factors::remove(conn, admin)?;
-            let action = "second_factor_removed";
-            factors::audit(conn, now, admin, record.role, record.union_id, action)?;
-            Ok(())
-        })
+        conn.transaction(|conn| removal(conn, &pii, admin, &code, now))
     })
-    .await?;
+    .await??;
     log::info!("second factor removed (admin_id: {admin})");
     Ok(())
+}
+
+fn removal(
+    conn: &mut PgConnection,
+    pii: &PiiCipher,
+    admin: AdminId,
+    code: &TotpCode,
+    now: DateTime<Utc>,
+) -> Result<Result<(), RemoveSecondFactorError>, StoreError> {
+    let Some(standing) = factors::standing_for_update(conn, admin)?.filter(|s| !s.disabled) else {
+        return Ok(Err(RemoveSecondFactorError::AdminGone));
+    };
+    if let Some(until) = standing.locked_until.filter(|until| *until > now) {
+        return Ok(Err(RemoveSecondFactorError::Locked {
+            retry_after_secs: seconds_until(until, now),
+        }));
+    }
+    let Some(factor) =
+        factors::factor_for_update(conn, admin)?.filter(|f| f.confirmed_at.is_some())
+    else {
+        return Ok(Err(RemoveSecondFactorError::NotEnrolled));
+    };
+    if !removable_by(standing.role) {
+        return Ok(Err(RemoveSecondFactorError::Mandatory));
+    }
+    let secret = open(pii, &factor.secret_cipher)?;
+    let refused = match matching_step(&secret, code, now)? {
+        None => RemoveSecondFactorError::WrongCode,
+        Some(step) if !fresh_step(step, last_used(factor.last_used_step)) => {
+            RemoveSecondFactorError::CodeReused
+        }
+        Some(_) => {
+            factors::remove(conn, admin)?;
+            admins::reset_failures(conn, admin)?;
+            let action = "second_factor_removed";
+            factors::audit(conn, now, admin, standing.role, standing.union_id, action)?;
+            return Ok(Ok(()));
+        }
+    };
+    Ok(Err(
+        match count_code_failure(conn, admin, &standing, now)? {
+            Some(until) => RemoveSecondFactorError::Locked {
+                retry_after_secs: seconds_until(until, now),
+            },
+            None => refused,
+        },
+    ))
 }
 
 /// Enrols `admin` with a known `secret`, confirmed at once and without recovery codes, unless
@@ -278,8 +316,10 @@ pub fn enrol_known_secret(
 }
 
 /// The second step of a sign-in: `challenge` (from the password step) and a code or recovery
-/// code; starts the session. Failures count toward the lock; the challenge stays valid for
-/// another try until it expires, and is spent by the sign-in it completes.
+/// code; starts the session. Failures count toward the lock. The challenge is taken out of
+/// Redis for the attempt, so two concurrent attempts never both act on it (the second is told
+/// to sign in again, and spends nothing); an attempt that does not complete the sign-in puts
+/// it back for another try until it expires.
 pub async fn complete_admin_login(
     ctx: &AuthContext<'_>,
     challenge: String,
@@ -287,23 +327,31 @@ pub async fn complete_admin_login(
 ) -> Result<AdminSignedIn, SecondStepError> {
     let now = ctx.services.now();
     let challenges = LoginChallenges::new(ctx.redis, Duration::from_secs(CHALLENGE_TTL_SECS));
-    let admin = challenges
-        .admin_of(&challenge, now)
+    let taken = challenges
+        .take(&challenge, now)
         .await?
         .ok_or(SecondStepError::InvalidChallenge)?;
     let pii = ctx.services.pii.clone();
+    let admin = taken.admin;
     let outcome = db::run(&ctx.services.pool, move |conn| {
         conn.transaction(|conn| second_step(conn, &pii, admin, &proof, now))
     })
-    .await?;
-    let record = match outcome {
-        Step::Passed(record) => record,
-        Step::Failed(error) => return Err(error),
+    .await;
+    let result = match outcome {
+        Ok(Step::Passed(record)) => signed_in(ctx, record).await.map_err(SecondStepError::from),
+        Ok(Step::Failed(SecondStepError::InvalidChallenge)) => {
+            return Err(SecondStepError::InvalidChallenge);
+        }
+        Ok(Step::Failed(error)) => Err(error),
+        Err(error) => Err(SecondStepError::Store(error)),
     };
-    if !challenges.spend(&challenge).await? {
-        return Err(SecondStepError::InvalidChallenge);
+    if result.is_err() {
+        // Best effort: with Redis down the admin signs in again with the password.
+        if let Err(e) = challenges.restore(&challenge, taken, now).await {
+            log::warn!("a sign-in challenge could not be put back: {e}");
+        }
     }
-    Ok(signed_in(ctx, record).await?)
+    result
 }
 
 /// What the transaction of the second step came to: a failure is committed (it counts), so it
@@ -365,7 +413,7 @@ fn second_step(
     if let Some(error) = refused {
         return failure(conn, admin, &standing, error, now);
     }
-    factors::reset_failures(conn, admin)?;
+    admins::reset_failures(conn, admin)?;
     audit(conn, "login")?;
     let record = admins::find(conn, admin)?.ok_or(StoreError::NotFound)?;
     Ok(Step::Passed(record))
@@ -378,19 +426,31 @@ fn failure(
     error: SecondStepError,
     now: DateTime<Utc>,
 ) -> Result<Step, StoreError> {
-    let locked_until = factors::record_failure(conn, admin, standing, now)?;
-    let action = if locked_until.is_some() {
-        "login_failed_locked"
-    } else {
-        "login_second_factor_failed"
-    };
-    factors::audit(conn, now, admin, standing.role, standing.union_id, action)?;
+    let locked_until = count_code_failure(conn, admin, standing, now)?;
     Ok(Step::Failed(match locked_until {
         Some(until) => SecondStepError::Locked {
             retry_after_secs: seconds_until(until, now),
         },
         None => error,
     }))
+}
+
+/// A wrong or replayed code (or recovery code) counts like a wrong password, with the same
+/// counter and audit row: see [`admins::count_failure`].
+fn count_code_failure(
+    conn: &mut PgConnection,
+    admin: AdminId,
+    standing: &LoginStanding,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    admins::count_failure(
+        conn,
+        admin,
+        standing.union_id,
+        standing.failed_logins,
+        now,
+        "login_second_factor_failed",
+    )
 }
 
 fn seal(pii: &PiiCipher, secret: &TotpSecret) -> Result<String, StoreError> {

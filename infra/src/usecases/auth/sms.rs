@@ -13,8 +13,8 @@ use crate::usecases::auth::{AuthContext, SignedIn, start_session};
 /// Why no code was sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SendCodeError {
-    /// A `bind_phone` code asked for without a signed-in worker.
-    #[error("a bind_phone code needs a signed-in worker")]
+    /// A `bind_phone` or `cancel` code asked for without a signed-in worker.
+    #[error("a bind_phone or cancel code needs a signed-in worker")]
     SignInRequired,
     /// A sending cap, the provider, or Redis refused.
     #[error(transparent)]
@@ -29,7 +29,8 @@ pub async fn send_sms_code(
     purpose: SmsPurpose,
     requester: Requester,
 ) -> Result<IssuedCode, SendCodeError> {
-    if purpose == SmsPurpose::BindPhone && requester.account.is_none() {
+    if matches!(purpose, SmsPurpose::BindPhone | SmsPurpose::Cancel) && requester.account.is_none()
+    {
         return Err(SendCodeError::SignInRequired);
     }
     let now = ctx.services.now();

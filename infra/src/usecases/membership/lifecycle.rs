@@ -255,8 +255,26 @@ impl Change<'_> {
             action,
         } = *self;
         record_event(conn, member, transition, transfer, actor, why, now)?;
+        count_change(conn, member, transition, now)?;
         member_lifecycle::write_audit_and_outbox(conn, member, transition, action, actor, why, now)
     }
+}
+
+/// The coverage counters of a membership change at the member's union and its ancestors: the
+/// event's counter and the active-member gauge (`zhijian_domain::stats`).
+fn count_change(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    transition: MemberTransition,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use crate::store::counters;
+    let group = counters::member_group(conn, member.id)?;
+    let day = zhijian_domain::calendar::local_date(now);
+    let deltas = zhijian_domain::stats::member_deltas(transition.event);
+    counters::count(conn, member.union_id, &group, day, &deltas)?;
+    let active = zhijian_domain::stats::active_delta(transition.from, transition.to);
+    counters::shift_active(conn, member.union_id, None, &group, active)
 }
 
 /// The member leaves the union (退会), having confirmed it: `active | retained → withdrawn`.

@@ -10,8 +10,11 @@
 use crate::usecases::store_errors;
 
 pub mod card;
+pub mod claim;
+pub mod export;
 pub mod lifecycle;
 pub mod members;
+pub mod referrals;
 pub mod transfers;
 
 /// One page of a keyset-paginated list.

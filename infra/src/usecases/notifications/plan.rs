@@ -72,11 +72,15 @@ fn event_label(event: OutboxEvent) -> Option<&'static str> {
     match event.family() {
         EventFamily::Application => ApplicationEvent::parse(name).map(|e| e.label_zh()).ok(),
         EventFamily::Transfer => TransferEvent::parse(name).map(|e| e.label_zh()).ok(),
-        EventFamily::Member => None,
+        EventFamily::Member | EventFamily::Admin => None,
     }
 }
 
 fn open_phone(pii: &PiiCipher, sealed: &str, whose: &str) -> Option<String> {
+    if sealed.is_empty() {
+        // Erased (cancellation or retention): there is no phone any more.
+        return None;
+    }
     match pii.decrypt(sealed, "phone") {
         Ok(phone) => Some(phone),
         Err(e) => {
@@ -113,7 +117,7 @@ pub(super) fn load_plan(
             .optional()?,
         None => None,
     };
-    let member: Option<(Uuid, i64, String)> = match payload_uuid(payload, "member_id") {
+    let member: Option<(Option<Uuid>, i64, String)> = match payload_uuid(payload, "member_id") {
         Some(id) => members::table
             .find(id)
             .select((
@@ -183,11 +187,13 @@ pub(super) fn load_plan(
 
     let account_id = payload_uuid(payload, "account_id")
         .or(application.as_ref().map(|a| a.account_id))
-        .or(member.as_ref().map(|m| m.0));
+        .or(member.as_ref().and_then(|m| m.0));
     let worker = match (route.worker, account_id) {
         (Some(_), Some(account_id)) => {
             let account: Option<(Option<String>, Option<String>)> = accounts::table
                 .find(account_id)
+                // A cancelled account (注销) is told nothing more.
+                .filter(accounts::cancelled_at.is_null())
                 .select((accounts::wechat_openid, accounts::phone_cipher))
                 .first(conn)
                 .optional()?;
@@ -209,7 +215,11 @@ pub(super) fn load_plan(
 
     let mut admins = Vec::new();
     if let (Some(recipients), Some(owner)) = (route.admins, admin_union) {
-        admins.extend(admins_of(conn, pii, owner, &["reviewer", "manager"])?);
+        let roles: &[&str] = match recipients.audience {
+            Audience::Managers => &["manager"],
+            Audience::Union | Audience::UnionAndParent => &["reviewer", "manager"],
+        };
+        admins.extend(admins_of(conn, pii, owner, roles)?);
         if recipients.audience == Audience::UnionAndParent {
             let above: Option<Option<i64>> = unions::table
                 .find(owner)

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::Connection;
 use diesel::pg::PgConnection;
 use zhijian_domain::admin::UnionPath;
-use zhijian_domain::benefit::{BenefitId, BenefitKind, BenefitTerms, RedeemRefusal};
+use zhijian_domain::benefit::{
+    BenefitId, BenefitKind, BenefitSpecError, BenefitTerms, RedeemRefusal,
+};
 use zhijian_domain::ids::{AccountId, MemberId, UnionId};
 use zhijian_domain::member::ShowCardError;
 use zhijian_domain::outbox_event::OutboxEvent;
@@ -17,8 +19,9 @@ use crate::db::{self, StoreError};
 use crate::store::applications::AdminActor;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::benefits::{
-    self, BenefitRow, HeldBenefit, MemberBenefitRow, NewBenefit, Redemption,
+    self, BenefitChanges, BenefitRow, HeldBenefit, MemberBenefitRow, NewBenefit, Redemption,
 };
+use crate::store::idempotency::{self, Answer, IdempotencyKey};
 use crate::store::members::{self, MemberRow};
 use crate::store::outbox;
 use crate::store::stations;
@@ -50,6 +53,15 @@ pub enum BenefitWriteError {
     /// The collection station does not exist, is closed or lies outside the union's subtree.
     #[error("unknown station")]
     UnknownStation,
+    /// Someone changed the benefit first.
+    #[error("stale version")]
+    Stale,
+    /// The change breaks a rule of benefits (a restock below what was granted …).
+    #[error(transparent)]
+    Spec(#[from] BenefitSpecError),
+    /// The idempotency key was used before with another request.
+    #[error("idempotency key reused")]
+    KeyReused,
     /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -121,15 +133,74 @@ super::store_errors!(
     RedemptionsError
 );
 
-/// 配置入会礼遇: a benefit of union `draft.union` (inside the manager's subtree).
+/// Checks that station `station` may be the collection point of a benefit of the union at
+/// `path`: it exists, is open and lies in that union's subtree.
+fn check_station(
+    conn: &mut PgConnection,
+    station: StationId,
+    path: &UnionPath,
+) -> Result<(), BenefitWriteError> {
+    let (row, owner) =
+        stations::find_with_union(conn, station.get())?.ok_or(BenefitWriteError::UnknownStation)?;
+    if row.closed_at.is_some() || !path.contains(&owner.union_path()?) {
+        return Err(BenefitWriteError::UnknownStation);
+    }
+    Ok(())
+}
+
+fn terms_summary(row: &BenefitRow) -> String {
+    format!(
+        "v{} {} [{}] 领取站点{} 库存{} 有效期{}天",
+        row.version,
+        row.name,
+        row.kind,
+        row.station_id
+            .map_or_else(|| "不限".to_owned(), |s| s.to_string()),
+        row.stock,
+        row.valid_days
+    )
+}
+
+fn audit_benefit(
+    conn: &mut PgConnection,
+    admin: &AdminActor,
+    row: &BenefitRow,
+    action: &'static str,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    audit::record(
+        conn,
+        &AuditEntry {
+            at: now,
+            actor: &admin.audit_actor(),
+            object_kind: "benefit",
+            object_id: row.id.to_string(),
+            action,
+            reason: Some(reason),
+        },
+    )
+}
+
+/// 配置入会礼遇: a benefit of union `draft.union` (inside the manager's subtree); `render`
+/// makes the answer, the one a retry with the same `key` gets back.
 pub async fn create_benefit(
     ctx: &Services,
     admin: AdminActor,
     draft: BenefitDraft,
-) -> Result<(BenefitRow, String), BenefitWriteError> {
+    key: Option<IdempotencyKey>,
+    render: impl FnOnce(&BenefitRow) -> Result<Answer, String> + Send + 'static,
+) -> Result<Answer, BenefitWriteError> {
     let now = ctx.now();
     db::run(&ctx.pool, move |conn| {
         conn.transaction(|conn| {
+            if let Some(key) = &key {
+                match idempotency::claim(conn, key)? {
+                    Err(_) => return Err(BenefitWriteError::KeyReused),
+                    Ok(Some(replay)) => return Ok(replay),
+                    Ok(None) => {}
+                }
+            }
             let union = crate::store::unions::find(conn, draft.union)?
                 .ok_or(BenefitWriteError::NotFound)?;
             let path = union.union_path()?;
@@ -137,11 +208,7 @@ pub async fn create_benefit(
                 return Err(BenefitWriteError::NotFound);
             }
             if let Some(station) = draft.station {
-                let (row, owner) = stations::find_with_union(conn, station.get())?
-                    .ok_or(BenefitWriteError::UnknownStation)?;
-                if row.closed_at.is_some() || !path.contains(&owner.union_path()?) {
-                    return Err(BenefitWriteError::UnknownStation);
-                }
+                check_station(conn, station, &path)?;
             }
             let row = benefits::create(
                 conn,
@@ -155,36 +222,100 @@ pub async fn create_benefit(
                 },
                 now,
             )?;
-            audit::record(
-                conn,
-                &AuditEntry {
-                    at: now,
-                    actor: &admin.audit_actor(),
-                    object_kind: "benefit",
-                    object_id: row.id.to_string(),
-                    action: "create_benefit",
-                    reason: Some(format!(
-                        "{} [{}] 库存{} 有效期{}天",
-                        row.name, row.kind, row.stock, row.valid_days
-                    )),
-                },
-            )?;
-            Ok((row, union.name))
+            let reason = terms_summary(&row);
+            audit_benefit(conn, &admin, &row, "create_benefit", reason, now)?;
+            let answer = render(&row).map_err(StoreError::broken)?;
+            if let Some(key) = &key {
+                idempotency::store_response(conn, key, answer.0, &answer.1)?;
+            }
+            Ok(answer)
         })
     })
     .await
 }
 
-/// The benefits configured in the admin's subtree.
+/// A manager's change to a benefit, parsed; each `None` leaves the value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BenefitEdit {
+    /// A new name.
+    pub name: Option<BenefitName>,
+    /// A new collection station (of the benefit union's subtree).
+    pub station: Option<StationId>,
+    /// A new validity, for records granted from now on (records held keep theirs).
+    pub valid_days: Option<i32>,
+    /// Stock added (补充库存), or withdrawn when negative — never more than remains.
+    pub add_stock: Option<i64>,
+}
+
+/// 修改入会礼遇 seen at `version`: rename, move the collection point, change the validity of
+/// future grants, restock. The row is locked first, so a concurrent grant waits and the
+/// restock applies to the stock as it is; audited before → after.
+pub async fn edit_benefit(
+    ctx: &Services,
+    admin: AdminActor,
+    id: BenefitId,
+    version: i32,
+    edit: BenefitEdit,
+) -> Result<BenefitRow, BenefitWriteError> {
+    let now = ctx.now();
+    db::run(&ctx.pool, move |conn| {
+        conn.transaction(|conn| {
+            let (before, path) =
+                benefits::find_for_update(conn, id.get())?.ok_or(BenefitWriteError::NotFound)?;
+            let path =
+                UnionPath::parse(&path).map_err(|_| StoreError::broken("benefit union path"))?;
+            if !admin.union_path.contains(&path) {
+                return Err(BenefitWriteError::NotFound);
+            }
+            if before.version != version {
+                return Err(BenefitWriteError::Stale);
+            }
+            if let Some(station) = edit.station {
+                check_station(conn, station, &path)?;
+            }
+            let stock = match edit.add_stock {
+                Some(add) => BenefitTerms::restock(before.stock, add)?,
+                None => before.stock,
+            };
+            let changes = BenefitChanges {
+                name: edit
+                    .name
+                    .map_or_else(|| before.name.clone(), |n| n.as_str().to_owned()),
+                station_id: edit.station.map(StationId::get).or(before.station_id),
+                valid_days: edit.valid_days.unwrap_or(before.valid_days),
+                stock,
+            };
+            let after =
+                benefits::update(conn, &before, &changes, now)?.ok_or(BenefitWriteError::Stale)?;
+            let change = format!("{} → {}", terms_summary(&before), terms_summary(&after));
+            audit_benefit(conn, &admin, &after, "edit_benefit", change, now)?;
+            Ok(after)
+        })
+    })
+    .await
+}
+
+/// One page of the benefits configured in the admin's subtree, by id, after `after`: at most
+/// `limit`, and whether more follow.
 pub async fn list_benefits(
     ctx: &Services,
     scope: UnionPath,
-) -> Result<Vec<BenefitRow>, StoreError> {
-    db::run(&ctx.pool, move |conn| benefits::in_subtree(conn, &scope)).await
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<BenefitRow>, bool), StoreError> {
+    db::run(&ctx.pool, move |conn| {
+        let mut rows = benefits::in_subtree(conn, &scope, after, limit + 1)?;
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Ok((rows, more))
+    })
+    .await
 }
 
 /// Inside the approval's transaction: grants the new member every in-stock benefit of their
-/// union (at `path`) and its ancestors — one statement — and, when any, enqueues the notice.
+/// union (at `path`) and its ancestors — one statement — and, when any, enqueues the notice
+/// (`member.benefits_granted`, routed to the member: template `benefits_granted`).
 pub fn grant_on_approval(
     conn: &mut PgConnection,
     member: &MemberRow,
@@ -193,6 +324,8 @@ pub fn grant_on_approval(
 ) -> Result<Vec<i64>, StoreError> {
     let granted = benefits::grant_on_approval(conn, member.id, member.application_id, path, now)?;
     if !granted.is_empty() {
+        // The notice quotes what was received (`{benefits}`, `{count}` in its template).
+        let names = benefits::names(conn, &granted)?.join("、");
         outbox::enqueue(
             conn,
             OutboxEvent::MemberBenefitsGranted,
@@ -202,6 +335,7 @@ pub fn grant_on_approval(
                 "account_id": member.account_id,
                 "union_id": member.union_id,
                 "benefit_ids": granted,
+                "benefits": names,
                 "count": granted.len(),
             }),
             now,

@@ -23,6 +23,8 @@ use crate::redis::RedisStore;
 use crate::redis::rate_limit::{self, RateLimit, Verdict};
 use crate::store::applications::AdminActor;
 use crate::store::audit::{self, AuditEntry};
+use crate::store::benefits::{self as benefit_store, BenefitRow};
+use crate::store::idempotency::{self, Answer, IdempotencyKey};
 use crate::store::stations::{self, NearbyRow, StationFields, StationRow};
 use crate::store::unions::UnionRow;
 use crate::usecases::Services;
@@ -116,6 +118,19 @@ pub enum StationWriteError {
     /// The station is closed.
     #[error("station closed")]
     Closed,
+    /// Closing without a successor while benefits are collected there (open ones, or records
+    /// not yet used): the members would be stranded.
+    #[error("benefits collected at the station")]
+    HasBenefits {
+        /// How many benefits name it.
+        benefits: usize,
+    },
+    /// The successor is not another open station of the same union.
+    #[error("bad successor")]
+    BadSuccessor,
+    /// The idempotency key was used before with another request.
+    #[error("idempotency key reused")]
+    KeyReused,
     /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -186,16 +201,26 @@ fn audit_station(
     )
 }
 
-/// 新建站点: a station of union `union` (inside the manager's subtree).
+/// 新建站点: a station of union `union` (inside the manager's subtree); `render` makes the
+/// answer, the one a retry with the same `key` gets back.
 pub async fn create_station(
     ctx: &Services,
     admin: AdminActor,
     union: UnionId,
     draft: StationDraft,
-) -> Result<StationRecord, StationWriteError> {
+    key: Option<IdempotencyKey>,
+    render: impl FnOnce(&StationRecord) -> Result<Answer, String> + Send + 'static,
+) -> Result<Answer, StationWriteError> {
     let now = ctx.now();
     db::run(&ctx.pool, move |conn| {
         conn.transaction(|conn| {
+            if let Some(key) = &key {
+                match idempotency::claim(conn, key)? {
+                    Err(_) => return Err(StationWriteError::KeyReused),
+                    Ok(Some(replay)) => return Ok(replay),
+                    Ok(None) => {}
+                }
+            }
             let owner = crate::store::unions::find(conn, union)?
                 .filter(|u| u.union_path().is_ok_and(|p| admin.union_path.contains(&p)))
                 .ok_or(StationWriteError::NotFound)?;
@@ -209,10 +234,15 @@ pub async fn create_station(
                 now,
             )?;
             log::info!(station_id = station.id, union_id = owner.id; "station created");
-            Ok(StationRecord {
+            let record = StationRecord {
                 station,
                 union: owner,
-            })
+            };
+            let answer = render(&record).map_err(StoreError::broken)?;
+            if let Some(key) = &key {
+                idempotency::store_response(conn, key, answer.0, &answer.1)?;
+            }
+            Ok(answer)
         })
     })
     .await
@@ -264,12 +294,16 @@ pub async fn edit_station(
     .await
 }
 
-/// 关闭站点 seen at `version`: it leaves the "near me" search; its history stays.
+/// 关闭站点 seen at `version`: it leaves the "near me" search; its history stays. Benefits
+/// collected there — open ones, or with records not yet used — would strand their members:
+/// without `successor` the close is refused (`HasBenefits`); with one (another open station of
+/// the same union) they move there, each audited, in the same transaction.
 pub async fn close_station(
     ctx: &Services,
     admin: AdminActor,
     id: StationId,
     version: i32,
+    successor: Option<StationId>,
 ) -> Result<StationRecord, StationWriteError> {
     let now = ctx.now();
     db::run(&ctx.pool, move |conn| {
@@ -281,10 +315,25 @@ pub async fn close_station(
             if before.version != version {
                 return Err(StationWriteError::Stale);
             }
+            let pending = benefit_store::pending_at_station(conn, before.id, now)?;
+            let successor = match successor {
+                Some(next) => Some(successor_of(conn, &before, next)?),
+                None if pending.is_empty() => None,
+                None => {
+                    return Err(StationWriteError::HasBenefits {
+                        benefits: pending.len(),
+                    });
+                }
+            };
             let after = stations::replace(conn, &before, None, admin.admin_id, now)?
                 .ok_or(StationWriteError::Stale)?;
             let change = format!("{} → {}", summary(&before), summary(&after));
             audit_station(conn, &admin, &after, "close_station", change, now)?;
+            if let Some(next) = successor {
+                for benefit in &pending {
+                    move_benefit(conn, &admin, benefit, &before, &next, now)?;
+                }
+            }
             Ok(StationRecord {
                 station: after,
                 union,
@@ -292,6 +341,45 @@ pub async fn close_station(
         })
     })
     .await
+}
+
+/// The successor of closing station `closing`: another open station of the same union.
+fn successor_of(
+    conn: &mut diesel::PgConnection,
+    closing: &StationRow,
+    next: StationId,
+) -> Result<StationRow, StationWriteError> {
+    stations::find_with_union(conn, next.get())?
+        .map(|(row, _)| row)
+        .filter(|row| {
+            row.id != closing.id && row.union_id == closing.union_id && row.closed_at.is_none()
+        })
+        .ok_or(StationWriteError::BadSuccessor)
+}
+
+fn move_benefit(
+    conn: &mut diesel::PgConnection,
+    admin: &AdminActor,
+    benefit: &BenefitRow,
+    from: &StationRow,
+    to: &StationRow,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let moved = benefit_store::move_to_station(conn, benefit, to.id, now)?;
+    audit::record(
+        conn,
+        &AuditEntry {
+            at: now,
+            actor: &admin.audit_actor(),
+            object_kind: "benefit",
+            object_id: moved.id.to_string(),
+            action: "move_benefit_station",
+            reason: Some(format!(
+                "v{} 领取站点{}（{}，关闭） → v{} 领取站点{}（{}）",
+                benefit.version, from.id, from.name, moved.version, to.id, to.name
+            )),
+        },
+    )
 }
 
 /// The public card of an open station.
@@ -390,7 +478,7 @@ fn search(
         .collect();
     // One more than the page and one to spare, so that dropping the last group of a full batch
     // (its equals may follow) still leaves the page and the row that says more follow.
-    let batch_size = if query.open_now {
+    let mut batch_size = if query.open_now {
         BATCH
     } else {
         query.limit + 2
@@ -416,7 +504,13 @@ fn search(
         if let Some(first_beyond) = beyond {
             rows.truncate(first_beyond);
         }
-        complete_groups(&mut rows, full);
+        if !complete_groups(&mut rows, full) {
+            // The whole full batch is one group of equal distances, of which the statement
+            // returned an arbitrary part (the index orders by distance only): read it again,
+            // larger, until the group ends inside the batch.
+            batch_size = batch_size.saturating_mul(2);
+            continue;
+        }
         if let Some(last) = rows.last() {
             (after_distance, after_id) = (last.distance_m, last.id);
         }
@@ -430,30 +524,23 @@ fn search(
             break;
         }
     }
+    // Every group of equal distances was read whole, so (distance, id) orders the answer
+    // totally and a page may end anywhere: the cursor is the last item's (distance, id).
     let more = items.len() > limit;
-    if more {
-        items.truncate(limit + 1);
-        // Never end a page inside a group of equal distances: the next page starts after it.
-        let boundary = items[limit].row.distance_m;
-        let keep = items[..limit]
-            .iter()
-            .rposition(|s| s.row.distance_m != boundary)
-            .map_or(limit, |i| i + 1);
-        items.truncate(keep);
-    }
+    items.truncate(limit);
     Ok(NearbyPage { items, more })
 }
 
 /// Sorts a batch by (distance, id); when the batch was full, drops its last group of equal
-/// distances (more of them may follow, read by the next statement) — unless it is the whole
-/// batch.
-fn complete_groups(rows: &mut Vec<NearbyRow>, full: bool) {
+/// distances (the statement cut it at an arbitrary member; the next statement reads it
+/// whole). `false` when that group is the whole batch: nothing is left, read a larger batch.
+fn complete_groups(rows: &mut Vec<NearbyRow>, full: bool) -> bool {
     rows.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
     if full && let Some(last) = rows.last().map(|r| r.distance_m) {
-        let keep = rows
-            .iter()
-            .rposition(|r| r.distance_m != last)
-            .map_or(rows.len(), |i| i + 1);
-        rows.truncate(keep);
+        match rows.iter().rposition(|r| r.distance_m != last) {
+            Some(i) => rows.truncate(i + 1),
+            None => return false,
+        }
     }
+    true
 }

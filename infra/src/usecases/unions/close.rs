@@ -123,6 +123,20 @@ pub async fn close_union(
                         return Err(CloseError::TransferBetween);
                     }
                     let moved = store::move_holdings(conn, union.id, successor.id, now)?;
+                    // The active members follow their union; past flows stay where they
+                    // happened (the closed union keeps its place in the tree).
+                    crate::store::counters::shift_members(
+                        conn,
+                        &moved.members,
+                        union.id,
+                        successor.id,
+                    )?;
+                    crate::store::counters::shift_applications(
+                        conn,
+                        &moved.applications,
+                        union.id,
+                        successor.id,
+                    )?;
                     let actor = admin.audit_actor();
                     let why = format!("union {} → union {}", union.id, successor.id);
                     let ids =

@@ -150,6 +150,10 @@ pub fn start_move(
             .union_path()?
             .child(union.union_path()?.union())
             .map_err(|_| MoveError::Refused(MoveUnionError::Cycle))?;
+        let ids = |p: &zhijian_domain::admin::UnionPath| -> Vec<i64> {
+            p.ids().iter().map(|id| id.get()).collect()
+        };
+        let old_path = ids(&union.union_path()?);
         let (moved, record) = store::switch_place(
             conn,
             &union,
@@ -165,6 +169,8 @@ pub fn start_move(
             }
             e => MoveError::Store(e),
         })?;
+        // The subtree's figures leave the ancestors it left and join those it joined.
+        crate::store::counters::move_subtree(conn, union.id, &old_path, &ids(&new_path))?;
         audit::record(
             conn,
             &AuditEntry {

@@ -57,7 +57,7 @@ pub async fn cancel(
         conn.transaction(|conn| {
             let row = transfers::load_row(conn, id)?.ok_or(CancelError::NotFound)?;
             let member = transfers::load_member(conn, row.member_id)?;
-            if member.account_id != account.as_uuid() {
+            if member.account_id != Some(account.as_uuid()) {
                 return Err(CancelError::NotFound);
             }
             let transition = row.domain()?.cancel().map_err(CancelError::Cancel)?;

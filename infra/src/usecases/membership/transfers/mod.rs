@@ -24,11 +24,13 @@ pub use reject::reject;
 pub use release::release;
 pub use request::{RequestError, TransferTarget, Via, request};
 
+use crate::store::counters;
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use zhijian_domain::admin::UnionPath;
 use zhijian_domain::ids::{AccountId, TransferId};
 use zhijian_domain::member::{AbortTransferError, FinishTransferError};
+use zhijian_domain::stats::{Counter, Deltas};
 
 use super::{Page, store_errors};
 use crate::db::{self, StoreError};
@@ -147,6 +149,19 @@ fn finish_on_member(
         &Why::default(),
         now,
     )?;
+    // Coverage counters: out of each union the member left, into each it entered; the active
+    // member moves with them.
+    let group = counters::member_group(conn, member.id)?;
+    counters::count_across(
+        conn,
+        transfer.to_union_id,
+        &Deltas::of(&[Counter::TransferredIn]),
+        Some(transfer.from_union_id),
+        &Deltas::of(&[Counter::TransferredOut]),
+        &group,
+        zhijian_domain::calendar::local_date(now),
+    )?;
+    counters::shift_active(conn, moved.union_id, Some(member.union_id), &group, 1)?;
     Ok(moved)
 }
 

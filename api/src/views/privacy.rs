@@ -1,0 +1,159 @@
+//! How "my data" (`GET /v1/me/data`) looks: everything held about the signed-in worker.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use zhijian_infra::usecases::privacy::{Cancelled, MyData};
+
+use crate::error::ApiError;
+use crate::views::application::{ApplicationView, UnionRef, application_view};
+use crate::views::member::{MemberDetailView, member_detail_view};
+use crate::views::station::{MemberBenefitView, member_benefit_view};
+use crate::views::transfer::{TransferView, transfer_views};
+
+/// The schema version of the export; a change that removes or renames a field bumps it.
+pub const MY_DATA_SCHEMA: &str = "zhijian.my-data.v1";
+
+/// `GET /v1/me/data`.
+#[derive(Debug, Serialize)]
+pub struct MyDataView {
+    /// [`MY_DATA_SCHEMA`].
+    pub schema: &'static str,
+    /// When the export was made.
+    pub exported_at: DateTime<Utc>,
+    /// The account.
+    pub account: MyAccountView,
+    /// Applications, newest first, personal data in clear (`已删除` once erased), with their
+    /// timelines.
+    pub applications: Vec<ApplicationView>,
+    /// The membership with its periods and history; absent for a worker who is not a member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership: Option<MemberDetailView>,
+    /// Transfers of the membership, newest first.
+    pub transfers: Vec<TransferView>,
+    /// Benefits of the membership.
+    pub benefits: Vec<MemberBenefitView>,
+    /// Every time an admin saw the personal data of these applications in clear, newest first.
+    pub personal_data_views: Vec<PersonalDataViewView>,
+    /// The consents given, one per application (the privacy notice's version and when).
+    pub consents: Vec<ConsentView>,
+}
+
+/// A consent given with an application.
+#[derive(Debug, Serialize)]
+pub struct ConsentView {
+    /// The application it was given with.
+    pub application_id: uuid::Uuid,
+    /// The version of the privacy notice consented to.
+    pub privacy_notice_version: String,
+    /// When.
+    pub consented_at: DateTime<Utc>,
+}
+
+/// The account as held.
+#[derive(Debug, Serialize)]
+pub struct MyAccountView {
+    /// Id.
+    pub account_id: uuid::Uuid,
+    /// The bound phone, in clear (it is the worker's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Whether the account signs in with WeChat (the openid itself is WeChat's identifier
+    /// of the worker in this mini-program).
+    pub wechat_linked: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One time an admin saw the worker's personal data.
+#[derive(Debug, Serialize)]
+pub struct PersonalDataViewView {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The application whose data was shown.
+    pub application_id: String,
+    /// The union of the admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub union: Option<UnionRef>,
+    /// The admin's role (`reviewer`, `manager`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// Builds the export.
+pub fn my_data_view(data: &MyData, now: DateTime<Utc>) -> Result<MyDataView, ApiError> {
+    Ok(MyDataView {
+        schema: MY_DATA_SCHEMA,
+        exported_at: now,
+        account: MyAccountView {
+            account_id: data.account.id,
+            phone: data.phone.clone(),
+            wechat_linked: data.account.wechat_linked(),
+            created_at: data.account.created_at,
+        },
+        applications: data
+            .applications
+            .iter()
+            .map(|detail| application_view(detail, now))
+            .collect::<Result<_, _>>()?,
+        membership: data
+            .membership
+            .as_ref()
+            .map(member_detail_view)
+            .transpose()?,
+        transfers: transfer_views(&data.transfers)?,
+        benefits: data
+            .benefits
+            .iter()
+            .map(|held| member_benefit_view(held, now))
+            .collect::<Result<_, _>>()?,
+        personal_data_views: data
+            .views
+            .iter()
+            .map(|view| PersonalDataViewView {
+                at: view.at,
+                application_id: view.application_id.clone(),
+                union: match (view.union_id, &view.union_name) {
+                    (Some(id), Some(name)) => Some(UnionRef {
+                        id,
+                        name: name.clone(),
+                    }),
+                    _ => None,
+                },
+                role: view.role.clone(),
+            })
+            .collect(),
+        consents: data
+            .applications
+            .iter()
+            .map(|detail| ConsentView {
+                application_id: detail.row.id,
+                privacy_notice_version: detail.row.privacy_notice_version.clone(),
+                consented_at: detail.row.consented_at,
+            })
+            .collect(),
+    })
+}
+
+/// `POST /v1/me/cancel`.
+#[derive(Debug, Serialize)]
+pub struct CancelledView {
+    /// Always `true`.
+    pub cancelled: bool,
+    /// Open applications withdrawn.
+    pub applications_withdrawn: usize,
+    /// Applications whose personal data was erased.
+    pub applications_erased: usize,
+    /// Member registry entries kept by the union, no longer linked to any account.
+    pub member_entries_kept: usize,
+}
+
+impl From<Cancelled> for CancelledView {
+    fn from(done: Cancelled) -> Self {
+        Self {
+            cancelled: true,
+            applications_withdrawn: done.withdrawn,
+            applications_erased: done.erased,
+            member_entries_kept: done.members_unlinked,
+        }
+    }
+}
