@@ -31,7 +31,9 @@ pub fn of(code: ErrorCode) -> StatusCode {
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge | ErrorCode::ImportSpreadsheetTooLarge => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
         ErrorCode::UriTooLong => StatusCode::URI_TOO_LONG,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -87,6 +89,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         ErrorCode::ApplicantTooYoung
         | ErrorCode::ImportBadEncoding
         | ErrorCode::ImportBadHeader
+        | ErrorCode::ImportBadSpreadsheet
         | ErrorCode::ImportEmptyFile
         | ErrorCode::ImportNoRows
         | ErrorCode::AssignToSameUnion

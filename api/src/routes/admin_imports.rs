@@ -20,6 +20,10 @@ use crate::startup::AppState;
 /// The largest file accepted: 64 MB (about 600 000 member rows); split larger registers.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The media type of an Excel workbook (`.xlsx`), the other accepted upload.
+pub const XLSX_MEDIA_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// Query of `POST /v1/admin/imports`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,10 +98,10 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
         .and_then(|v| v.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    if media != "text/csv" {
+    if media != "text/csv" && media != XLSX_MEDIA_TYPE {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
-            "请以 text/csv 上传导入文件（Excel 请另存为 CSV）",
+            "请以 text/csv 或 Excel（.xlsx）格式上传导入文件",
         ));
     }
     let mut body = Vec::new();
@@ -110,6 +114,12 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
             ));
         }
         body.extend_from_slice(&chunk);
+    }
+    if media == XLSX_MEDIA_TYPE && !body.starts_with(b"PK\x03\x04") {
+        return Err(ApiError::new(
+            ErrorCode::ImportBadSpreadsheet,
+            "文件不是 Excel（.xlsx）工作簿，请确认文件格式，或另存为“CSV UTF-8”后上传",
+        ));
     }
     Ok(body)
 }

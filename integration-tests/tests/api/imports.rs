@@ -800,3 +800,132 @@ async fn the_command_line_imports_a_register_with_the_same_checks() {
     assert!(!reviewer.status.success());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+async fn upload_xlsx(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> TestResponse {
+    app.send(
+        app.request(Method::POST, &format!("/v1/admin/imports?{query}"))
+            .bearer_auth(token)
+            .header("content-type", XLSX)
+            .body(body),
+    )
+    .await
+}
+
+/// A workbook as officers keep it: text cells, the phone typed as a number, the joined date a
+/// date cell, an empty row in the middle.
+fn workbook(rows: &[(&str, String, u64, (i16, u8, u8), &str)]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, title) in HEADER.split(',').enumerate() {
+        sheet.write_string(0, c as u16, title).unwrap();
+    }
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let mut r = 1u32;
+    for (name, id, phone, (y, m, d), union) in rows {
+        if r == 2 {
+            r += 1; // an empty row: skipped, and the line numbers stay the sheet's
+        }
+        sheet.write_string(r, 0, *name).unwrap();
+        sheet.write_string(r, 1, id).unwrap();
+        sheet.write_number(r, 2, *phone as f64).unwrap();
+        sheet.write_string(r, 3, *union).unwrap();
+        let joined = rust_xlsxwriter::ExcelDateTime::from_ymd(*y as u16, *m, *d).unwrap();
+        sheet.write_datetime_with_format(r, 4, &joined, &date).unwrap();
+        sheet.write_string(r, 6, "外卖骑手").unwrap();
+        r += 1;
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn an_excel_workbook_imports_like_a_csv() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let manager = app.admin_token("wushan-manager").await;
+    let before = members_total(&app);
+    let book = workbook(&[
+        ("赵一", rid(701), 13_900_000_701, (2021, 3, 1), JINGTAN),
+        ("钱二", rid(702), 13_900_000_702, (2022, 7, 15), JINGTAN),
+        ("孙三", with_bad_check(&rid(703)), 13_900_000_703, (2023, 1, 2), JINGTAN),
+    ]);
+    let started = upload_xlsx(&app, &manager, "kind=members", book.clone()).await;
+    assert_eq!(started.status, 202, "{}", started.text);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let done = settled(&app, &manager, &id).await;
+    assert_eq!(done["status"], "validated", "{done}");
+    assert_eq!(done["rows_total"], 3, "{done}");
+    assert_eq!(done["rows_valid"], 2, "{done}");
+    // The bad ID is reported on its sheet row: header 1, rows 2, (empty 3), 4, 5.
+    let text = report(&app, &manager, &id).await;
+    let line = text
+        .lines()
+        .find(|l| l.contains("resident_id") || l.contains("身份证"))
+        .unwrap_or_else(|| panic!("no resident ID problem in {text}"));
+    assert!(line.starts_with("5,"), "{text}");
+    // The same workbook again is the same import.
+    let again = upload_xlsx(&app, &manager, "kind=members", book).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["id"], id.as_str());
+    let committed = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/imports/{id}/commit?mode=valid_only"),
+            &manager,
+            None,
+        )
+        .await;
+    assert_eq!(committed.status, 200, "{}", committed.text);
+    assert_eq!(committed.body["rows_committed"], 2);
+    assert_eq!(members_total(&app), before + 2);
+    // The date cell and the numeric phone were read as written.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM members WHERE name = '钱二' AND joined_on = DATE '2022-07-15'"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_zip_bomb_or_a_broken_workbook_is_refused_and_nothing_is_recorded() {
+    use std::io::Write;
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let manager = app.admin_token("wushan-manager").await;
+    let imports_before = count(&app, "SELECT count(*) FROM imports");
+    // 200 MiB of zeros in a sheet entry: deflate makes it a few hundred kilobytes.
+    let bomb = {
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..200 {
+            zip.write_all(&chunk).unwrap();
+        }
+        zip.finish().unwrap();
+        buffer.into_inner()
+    };
+    assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+    let got = upload_xlsx(&app, &manager, "kind=members", bomb.clone()).await;
+    assert_eq!(got.status, 413, "{}", got.text);
+    assert_eq!(got.body["code"], "import_spreadsheet_too_large");
+    // Sent as text/csv, it is still recognised by its content.
+    let got = upload(&app, &manager, "kind=unions", bomb).await;
+    assert_eq!(got.status, 413, "{}", got.text);
+    // A truncated workbook and a zip that holds no workbook.
+    let mut truncated = workbook(&[("赵一", rid(711), 13_900_000_711, (2021, 3, 1), JINGTAN)]);
+    truncated.truncate(truncated.len() / 2);
+    let got = upload_xlsx(&app, &manager, "kind=members", truncated).await;
+    assert_eq!(got.status, 400, "{}", got.text);
+    assert_eq!(got.body["code"], "import_bad_spreadsheet");
+    assert!(got.body["message"].as_str().unwrap().contains("Excel"));
+    let got = upload_xlsx(&app, &manager, "kind=members", b"not a workbook".to_vec()).await;
+    assert_eq!(got.status, 400, "{}", got.text);
+    assert_eq!(got.body["code"], "import_bad_spreadsheet");
+    assert_eq!(count(&app, "SELECT count(*) FROM imports"), imports_before);
+}

@@ -29,6 +29,8 @@ fn file_error(error: FileError) -> ApiError {
         FileError::Header(HeaderError::Empty) => ErrorCode::ImportEmptyFile,
         FileError::Header(_) => ErrorCode::ImportBadHeader,
         FileError::NoRows => ErrorCode::ImportNoRows,
+        FileError::Spreadsheet(_) => ErrorCode::ImportBadSpreadsheet,
+        FileError::SpreadsheetTooLarge => ErrorCode::ImportSpreadsheetTooLarge,
         FileError::Io(cause) => return ApiError::internal(cause),
     };
     ApiError::new(code, message)

@@ -17,6 +17,8 @@ pub enum Source {
     Memory(Arc<[u8]>),
     /// A file on disk.
     Path(PathBuf),
+    /// A file this process wrote (an XLSX's sheet as CSV), deleted with its last handle.
+    Temporary(Arc<tempfile::TempPath>),
 }
 
 impl Source {
@@ -25,7 +27,22 @@ impl Source {
         Ok(match self {
             Self::Memory(bytes) => Box::new(io::Cursor::new(Arc::clone(bytes))),
             Self::Path(path) => Box::new(std::fs::File::open(path)?),
+            Self::Temporary(path) => Box::new(std::fs::File::open(&**path)?),
         })
+    }
+
+    /// The size in bytes.
+    pub fn len(&self) -> io::Result<u64> {
+        Ok(match self {
+            Self::Memory(bytes) => bytes.len() as u64,
+            Self::Path(path) => std::fs::metadata(path)?.len(),
+            Self::Temporary(path) => std::fs::metadata(&**path)?.len(),
+        })
+    }
+
+    /// True when there are no bytes.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
     }
 
     /// SHA-256 of the content, hex.
@@ -94,6 +111,10 @@ pub enum FileError {
     /// A header and no row.
     #[error("文件只有表头，没有数据行")]
     NoRows,
+    #[error("无法读取该 Excel 文件（{0}），请确认是 .xlsx 格式，或另存为“CSV UTF-8”后上传")]
+    Spreadsheet(String),
+    #[error("该 Excel 文件解压后过大（疑似压缩炸弹），请分批导入或另存为 CSV 后上传")]
+    SpreadsheetTooLarge,
     /// The file could not be read.
     #[error("文件无法读取：{0}")]
     Io(String),

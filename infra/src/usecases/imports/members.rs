@@ -70,13 +70,14 @@ pub async fn start_member_import(
             existing: true,
         });
     }
-    let checked = {
-        let source = source.clone();
-        tokio::task::spawn_blocking(move || file::open_members(&source, charset))
-            .await
-            .map_err(|e| StoreError::broken(format!("import task: {e}")))??
-    };
-    let (charset, header) = checked;
+    let checked = tokio::task::spawn_blocking(move || {
+        let (source, charset) = super::xlsx::as_csv(source, charset)?;
+        let (charset, header) = file::open_members(&source, charset)?;
+        Ok::<_, FileError>((source, charset, header))
+    })
+    .await
+    .map_err(|e| StoreError::broken(format!("import task: {e}")))??;
+    let (source, charset, header) = checked;
     let id = uuid::Uuid::now_v7();
     let admin = importer.admin.clone();
     let row = crate::db::run(&ctx.pool, move |conn| {

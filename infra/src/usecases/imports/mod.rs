@@ -23,6 +23,7 @@
 pub mod file;
 mod members;
 mod union_sheet;
+pub mod xlsx;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

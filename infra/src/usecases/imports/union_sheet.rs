@@ -31,6 +31,8 @@ pub const MAX_UNION_ROWS: usize = 20_000;
 type Sheet = (Charset, UnionHeader, Vec<String>, Vec<(i32, Vec<String>)>);
 
 fn read_rows(source: &Source, charset: Option<Charset>) -> Result<Sheet, FileError> {
+    let (source, charset) = super::xlsx::as_csv(source.clone(), charset)?;
+    let source = &source;
     let charset = match charset {
         Some(c) => c,
         None => file::detect(source)?,
