@@ -68,7 +68,10 @@ pub fn as_csv(
         write_first_sheet(open_seekable(&source)?, &mut out)?;
         out.flush()?;
     }
-    Ok((Source::Temporary(Arc::new(temp.into_temp_path())), Some(Charset::Utf8)))
+    Ok((
+        Source::Temporary(Arc::new(temp.into_temp_path())),
+        Some(Charset::Utf8),
+    ))
 }
 
 trait ReadSeek: Read + Seek + Send {}
@@ -92,7 +95,9 @@ fn check_expansion<R: Read + Seek>(reader: R, archive_size: u64) -> Result<(), F
     if archive.len() > MAX_ENTRIES {
         return Err(FileError::SpreadsheetTooLarge);
     }
-    let ratio_limit = archive_size.saturating_mul(MAX_RATIO).max(RATIO_FLOOR_BYTES);
+    let ratio_limit = archive_size
+        .saturating_mul(MAX_RATIO)
+        .max(RATIO_FLOOR_BYTES);
     let limit = MAX_UNCOMPRESSED_BYTES.min(ratio_limit);
     let mut total: u64 = 0;
     let mut buffer = vec![0u8; 64 * 1024];
@@ -127,10 +132,17 @@ fn write_first_sheet<R: Read + Seek, W: Write>(reader: R, out: W) -> Result<(), 
     // The sheet row being filled, and how many rows are written.
     let mut pending: Option<u32> = None;
     let mut written: u32 = 0;
-    let flush = |writer: &mut csv::Writer<W>, row: &mut Vec<String>| -> Result<(), FileError> {
+    // Excel stores no trailing empty cell: a row is padded to the header's width.
+    let mut width: usize = 0;
+    let mut flush = |writer: &mut csv::Writer<W>, row: &mut Vec<String>| -> Result<(), FileError> {
         if row.is_empty() {
             writer.write_record([""]).map_err(csv_error)?;
         } else {
+            if width == 0 {
+                width = row.len();
+            } else if row.len() < width {
+                row.resize(width, String::new());
+            }
             writer.write_record(row.iter()).map_err(csv_error)?;
         }
         row.clear();
@@ -230,8 +242,12 @@ mod tests {
             &["张三", "500237199001010019"],
             &[],
             &["", "x,y"],
+            &["李四"],
         ]));
-        assert_eq!(csv, "姓名,身份证号\n张三,500237199001010019\n\"\"\n,\"x,y\"\n");
+        assert_eq!(
+            csv,
+            "姓名,身份证号\n张三,500237199001010019\n\"\"\n,\"x,y\"\n李四,\n"
+        );
     }
 
     #[test]
@@ -241,7 +257,9 @@ mod tests {
         let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2021, 3, 1).unwrap();
         let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
         sheet.write_number(0, 0, 13800138000.0).unwrap();
-        sheet.write_datetime_with_format(0, 1, &date, &format).unwrap();
+        sheet
+            .write_datetime_with_format(0, 1, &date, &format)
+            .unwrap();
         sheet.write_number(0, 2, 1.5).unwrap();
         let csv = csv_of(book.save_to_buffer().unwrap());
         assert_eq!(csv, "13800138000,2021-03-01,1.5\n");
