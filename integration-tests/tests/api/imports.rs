@@ -887,6 +887,19 @@ async fn an_excel_workbook_imports_like_a_csv() {
     assert_eq!(committed.status, 200, "{}", committed.text);
     assert_eq!(committed.body["rows_committed"], 2);
     assert_eq!(members_total(&app), before + 2);
+    // Member, application and account ids are version-7 UUIDs of the commit's time.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM members m JOIN applications a ON a.id = m.application_id \
+             WHERE a.channel = 'import' AND substr(m.id::text, 15, 1) = '7' \
+               AND substr(a.id::text, 15, 1) = '7' AND substr(a.account_id::text, 15, 1) = '7' \
+               AND substr(m.id::text, 20, 1) IN ('8', '9', 'a', 'b') \
+               AND abs(('x' || replace(substr(m.id::text, 1, 13), '-', ''))::bit(48)::bigint \
+                       - (extract(epoch FROM now()) * 1000)::bigint) < 600000"
+        ),
+        2
+    );
     // The date cell and the numeric phone were read as written.
     assert_eq!(
         count(

@@ -180,18 +180,22 @@ async fn validate(
 ) {
     let today = local_date(ctx.now());
     let pii = Arc::clone(&ctx.pii);
+    // A `COPY` lasts while its rows are read and encrypted: bulk work, not a request, so the
+    // statement timeout of the requests does not apply (as for the commit).
     let result = crate::db::run_unbounded(&ctx.pool, move |conn| {
-        validate_in(
-            conn,
-            &pii,
-            id,
-            &scope,
-            &source,
-            charset,
-            &header,
-            today,
-            progress.as_ref(),
-        )
+        crate::db::without_statement_timeout(conn, |conn| {
+            validate_in(
+                conn,
+                &pii,
+                id,
+                &scope,
+                &source,
+                charset,
+                &header,
+                today,
+                progress.as_ref(),
+            )
+        })
     })
     .await;
     if let Err(error) = result {
@@ -746,10 +750,11 @@ fn commit_in(
         .bind::<SqlUuid, _>(id)
         .bind::<Int4, _>(year)
         .execute(conn)?;
-    diesel::sql_query(FINAL_SQL)
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
+    diesel::sql_query(final_sql())
         .bind::<SqlUuid, _>(id)
         .bind::<Int4, _>(year)
-        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .bind::<Text, _>(format!("{millis:012x}"))
         .execute(conn)?;
     let written: i64 = diesel::sql_query(WRITE_SQL)
         .bind::<diesel::sql_types::Timestamptz, _>(now)
@@ -811,24 +816,27 @@ struct Written {
     n: i64,
 }
 
-/// The MOD 11-2 check character of a 15-digit body (as `zhijian_domain::membership_number`),
-/// and a version-7-like UUID at `ts`.
+/// The MOD 11-2 check character of a 15-digit body (as `zhijian_domain::membership_number`):
+/// one expression without `FROM`, so PostgreSQL inlines the function into the query instead of
+/// calling it for each row.
 const CHECK_FUNCTION: &str = "
 CREATE OR REPLACE FUNCTION pg_temp.imp_check(s text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
-$$ SELECT CASE c WHEN 10 THEN 'X' ELSE c::text END
-   FROM (SELECT (12 - (substr(s, 1, 1)::int * 10 + substr(s, 2, 1)::int * 5 + substr(s, 3, 1)::int * 8
-                      + substr(s, 4, 1)::int * 4 + substr(s, 5, 1)::int * 2 + substr(s, 6, 1)::int * 1
-                      + substr(s, 7, 1)::int * 6 + substr(s, 8, 1)::int * 3 + substr(s, 9, 1)::int * 7
-                      + substr(s, 10, 1)::int * 9 + substr(s, 11, 1)::int * 10 + substr(s, 12, 1)::int * 5
-                      + substr(s, 13, 1)::int * 8 + substr(s, 14, 1)::int * 4 + substr(s, 15, 1)::int * 2)
-                      % 11) % 11 AS c) x $$;
-CREATE OR REPLACE FUNCTION pg_temp.imp_uuid(ts timestamptz) RETURNS uuid
-LANGUAGE sql VOLATILE AS
-$$ SELECT (lpad(to_hex((extract(epoch FROM ts) * 1000)::bigint), 12, '0')
-           || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid
-   FROM (SELECT replace(gen_random_uuid()::text, '-', '') AS h) x $$;
+$$ SELECT substr('0123456789X',
+                 (12 - (substr(s, 1, 1)::int * 10 + substr(s, 2, 1)::int * 5 + substr(s, 3, 1)::int * 8
+                        + substr(s, 4, 1)::int * 4 + substr(s, 5, 1)::int * 2 + substr(s, 6, 1)::int * 1
+                        + substr(s, 7, 1)::int * 6 + substr(s, 8, 1)::int * 3 + substr(s, 9, 1)::int * 7
+                        + substr(s, 10, 1)::int * 9 + substr(s, 11, 1)::int * 10 + substr(s, 12, 1)::int * 5
+                        + substr(s, 13, 1)::int * 8 + substr(s, 14, 1)::int * 4 + substr(s, 15, 1)::int * 2)
+                        % 11) % 11 + 1, 1) $$;
 ";
+
+/// A version-7 UUID at the commit's time (`$3`, its 48-bit millisecond timestamp as 12 hex
+/// digits): a random (version 4) UUID whose first 48 bits become the timestamp and whose
+/// version digit becomes 7 — the variant bits are already right. Built-in functions only,
+/// inlined in the query (a function per row would be called 300 000 times for 100 000 rows).
+const NEW_UUID: &str = "overlay(overlay(gen_random_uuid()::text PLACING substr($3, 1, 8) FROM 1 FOR 8) \
+                        PLACING substr($3, 9, 4) || '-7' FROM 10 FOR 6)::uuid";
 
 /// Counters first (kept numbers raise their county-year counter so later numbers never
 /// collide; new numbers take a range of this year's), then the final rows in a temporary table.
@@ -852,18 +860,21 @@ up AS (INSERT INTO membership_counters (county_code, year, last_value)
        RETURNING county_code, last_value)
 SELECT up.county_code AS county, up.last_value - n.n AS base FROM up JOIN n ON n.county = up.county_code";
 
-const FINAL_SQL: &str = "
+fn final_sql() -> String {
+    format!(
+        "
 CREATE TEMP TABLE imp_final ON COMMIT DROP AS
 SELECT x.*, coalesce(x.given_number, x.body || pg_temp.imp_check(x.body)) AS number,
-       pg_temp.imp_uuid($3) AS account_id, pg_temp.imp_uuid($3) AS application_id,
-       pg_temp.imp_uuid($3) AS member_id
+       {NEW_UUID} AS account_id, {NEW_UUID} AS application_id, {NEW_UUID} AS member_id
 FROM (SELECT r.*,
              CASE WHEN r.given_number IS NULL THEN
                  r.county || lpad(($2 % 100)::text, 2, '0')
                  || lpad((i.base + row_number() OVER (PARTITION BY r.given_number IS NULL, r.county
                                                       ORDER BY r.line))::text, 7, '0') END AS body
       FROM import_member_rows r LEFT JOIN imp_issue i ON i.county = r.county
-      WHERE r.import_id = $1 AND r.valid) x";
+      WHERE r.import_id = $1 AND r.valid) x"
+    )
+}
 
 /// The rows themselves. The application carries the person data the readers (membership view,
 /// card, transfers, admin detail) read; fields a register does not hold get neutral values.
