@@ -17,7 +17,7 @@
 #    pg_stat_statements (reset before, read after: statements, round trips, planning vs
 #    execution time per request, the statements themselves) — the extension is created in
 #    $BENCH_DB only and tracks that database only (`ALTER DATABASE … SET pg_stat_statements.track`)
-# 5d. B1 and B4 against their own SQL: pgbench replays bench/sql/submit.sql and approve.sql
+# 5d. B1 against its own SQL: pgbench replays bench/sql/submit.sql
 #    (the statements the server sends, kept equal to them by a test) with fresh parameters
 # 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
 # 6b. B6: the coverage overview at each size (root, city, county), and B4 again with the
@@ -298,6 +298,10 @@ bench_submit() {
     cpu_between b1_pgbench "$before"
     stmt_collect b1_pgbench
     python3 "$ZJ_ROOT/bench/report.py" pgbench "$OUT/b1_pgbench.txt" "$OUT" >"$RAW/b1_pgbench.json"
+
+    # B1 against its own SQL (bench/sql/submit.sql), from the last submission B1 made.
+    replay_templates
+    pgbench_own b1_pgbench_own submit.sql
 
     fixed_rate b1_fixed "$RATE" 6000000
     # The same at half the rate: the latency of a server that is not at its limit.
