@@ -5,18 +5,22 @@
 -- person and idempotency key (the same tables, indexes, JSON sizes and union).
 DROP TABLE IF EXISTS bench_submit_template;
 CREATE TABLE bench_submit_template AS
+WITH a AS MATERIALIZED (
+    SELECT * FROM applications
+    WHERE status = 'pending_review' AND submitted_at > now() - interval '1 day'
+    ORDER BY submitted_at DESC LIMIT 1)
 SELECT to_jsonb(a) AS application,
        (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.id) FROM application_events e
         WHERE e.application_id = a.id) AS events,
        k.scope AS key_scope, k.request_hash, k.response_status, k.response_body AS answer,
        o.payload, a.id AS template_id, a.work_region, a.occupation, a.employer_credit_code,
        a.account_id
-FROM applications a
-JOIN idempotency_keys k ON k.response_body ->> 'id' = a.id::text
-JOIN outbox o ON o.aggregate_id = a.id::text AND o.event_type = 'application.submitted'
-WHERE a.status = 'pending_review'
-ORDER BY a.submitted_at DESC
-LIMIT 1;
+FROM a,
+     LATERAL (SELECT * FROM idempotency_keys k WHERE k.response_body ->> 'id' = a.id::text
+              LIMIT 1) k,
+     LATERAL (SELECT payload FROM outbox o
+              WHERE o.aggregate_id = a.id::text AND o.event_type = 'application.submitted'
+              LIMIT 1) o;
 
 -- The busy county's pending applications, one per replayed approval, taken in turn
 -- (`nextval('bench_approve_next')`), each with what the server reads of it.
