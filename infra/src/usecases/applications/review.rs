@@ -172,13 +172,6 @@ fn decide_in(
                         ApplicationError::AlreadyMember => DecideError::AlreadyMember,
                         ApplicationError::Store(e) => DecideError::Store(e),
                     })?;
-                // 入会礼遇: one statement over the union and its ancestors, same transaction.
-                crate::usecases::stations::benefits::grant_on_approval(
-                    conn,
-                    &member,
-                    &union.union_path()?,
-                    now,
-                )?;
                 (
                     applications::set_member(conn, updated.id, member.id)?,
                     Some(member),
@@ -218,6 +211,7 @@ fn decide_in(
             version = updated.version;
             "application decided"
         );
+        let path = union.union_path()?;
         let shown_union = if updated.union_id == union.id {
             Some(union)
         } else {
@@ -225,13 +219,18 @@ fn decide_in(
         };
         let mut detail =
             ApplicationDetail::load(conn, &ctx.pii, updated.clone(), shown_union, show)?;
-        // Shared rows from here to the commit: the counters (one statement), the county's
-        // number (two), the outbox row.
+        // Shared rows from here to the commit: the counters (one statement, in the
+        // connection's slot), the benefits' stock, the county's number (two), the outbox row.
         count_step(conn, &updated, &row, transition.event, now)?;
         let number = match &member {
-            Some(member) => Some(crate::store::members::issue_number(
-                conn, member, &updated, now,
-            )?),
+            Some(member) => {
+                // 入会礼遇: one statement over the union and its ancestors. A benefit's stock
+                // row is shared by every approval under it: taken as late as the number.
+                crate::usecases::stations::benefits::grant_on_approval(conn, member, &path, now)?;
+                Some(crate::store::members::issue_number(
+                    conn, member, &updated, now,
+                )?)
+            }
             None => None,
         };
         outbox::enqueue(
