@@ -2,7 +2,8 @@
 -- submission (captured from the server by integration-tests/tests/api/statements.rs, which fails
 -- when this file and the server drift apart), with fresh parameters: a new application id,
 -- person, idempotency key, made from the last submission the server answered
--- (bench/sql/templates.sql, table bench_submit_template) by the first statement, which the
+-- (bench/sql/templates.sql, table bench_submit_template; written to a union outside the busy
+-- county) by the first statement, which the
 -- server does not send (one more round trip for pgbench than for the server).
 --   pgbench -n -M prepared -c 16 -j 2 -T 15 -f bench/sql/submit.sql zhijian_bench
 -- Casts after a variable give the type diesel binds (pgbench sends its variables untyped).
@@ -11,8 +12,9 @@
 SELECT n.person, '{active,transferring,retained}' AS statuses, t.key_scope AS scope,
        'replay-' || n.id AS key, t.request_hash AS hash, t.response_status AS status,
        jsonb_set(t.answer, '{id}', to_jsonb(n.id::text))::text AS answer,
-       jsonb_set(jsonb_set(t.application, '{id}', to_jsonb(n.id::text)),
-                 '{person_index}', to_jsonb(n.person))::text AS application,
+       jsonb_set(jsonb_set(jsonb_set(t.application, '{id}', to_jsonb(n.id::text)),
+                           '{person_index}', to_jsonb(n.person)),
+                 '{union_id}', to_jsonb(t.elsewhere))::text AS application,
        (SELECT jsonb_agg(jsonb_set(e - 'id', '{application_id}', to_jsonb(n.id::text)))
         FROM jsonb_array_elements(t.events) AS e)::text AS events,
        n.id::text AS request_id,

@@ -2,7 +2,8 @@
 -- scripts/bench.sh in the bench database only, after B1 (they start from a real submission).
 
 -- The last submission the server answered: each replayed submission is this one with a new id,
--- person and idempotency key (the same tables, indexes, JSON sizes and union).
+-- person and idempotency key (the same tables, indexes and JSON sizes), written to a union
+-- outside the busy county.
 DROP TABLE IF EXISTS bench_submit_template;
 CREATE TABLE bench_submit_template AS
 WITH last AS MATERIALIZED (
@@ -17,7 +18,11 @@ SELECT to_jsonb(a) AS application,
         WHERE e.application_id = a.id) AS events,
        k.scope AS key_scope, k.request_hash, k.response_status, k.response_body AS answer,
        o.payload, a.id AS template_id, a.work_region, a.occupation, a.employer_credit_code,
-       a.account_id
+       a.account_id,
+       -- the replay's rows go to a joint union outside the busy county, out of the queue B4
+       -- and B8 approve from (their sealed values were sealed for the template's id)
+       (SELECT u.id FROM unions u WHERE u.kind = 'joint' AND u.closed_at IS NULL
+          AND u.region_code NOT LIKE '500237%' ORDER BY u.id LIMIT 1) AS elsewhere
 FROM a,
      LATERAL (SELECT * FROM idempotency_keys k WHERE k.response_body ->> 'id' = a.id::text
               LIMIT 1) k,
