@@ -314,17 +314,19 @@ bench_submit() {
 
 # pgbench_own NAME SCRIPT: pgbench replaying bench/sql/SCRIPT — the statements the server sends
 # for one request (a test keeps them equal), with fresh parameters made by the script's own
-# statements from the template tables below — at the same client count, figures in
+# statements from the template tables below — with as many clients as the server's pool, figures in
 # $RAW/NAME.json, statements in $RAW/NAME_statements.json.
 pgbench_own() {
     local name="$1" script="$2"
-    log "$name: pgbench -c $CONNECTIONS -j $THREADS -T $DURATION -M prepared -f bench/sql/$script"
+    # As many clients as the server has database connections (its pool): the server never runs
+    # more statements at once, and more clients only queue on the counters' rows.
+    log "$name: pgbench -c $POOL -j $THREADS -T $DURATION -M prepared -f bench/sql/$script"
     rm -f "$OUT"/pgbench_log*
     stmt_reset
     local before
     before="$(cpu_seconds)"
     (cd "$OUT" && "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
-        -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -l --log-prefix=pgbench_log \
+        -c "$POOL" -j "$THREADS" -T "$DURATION" -l --log-prefix=pgbench_log \
         -f "$ZJ_ROOT/bench/sql/$script" "$DB") >"$OUT/$name.txt" 2>&1 || {
         tail -n 30 "$OUT/$name.txt" >&2
         log "pgbench failed ($name): no figure"
