@@ -15,10 +15,17 @@ import re
 import sys
 
 TARGETS = {
-    "b1_throughput_ratio": (">=", 0.5, "B1 req/s ÷ pgbench tps"),
     "b1_fixed_p99_ms": ("<=", 25.0, "B1 p99 at the fixed rate (ms)"),
     "b2_first_p50_ratio_largest_smallest": ("<=", 1.2, "B2 first page p50, largest ÷ smallest size"),
-    "b3_throughput_ratio": (">=", 0.3, "B3 logins/s ÷ redis-benchmark SET/s"),
+    "b1_own_sql_ratio": (">=", 0.7, "B1 req/s ÷ pgbench of the server's own SQL"),
+    "b4_own_sql_ratio": (">=", 0.7, "B4 req/s ÷ pgbench of the server's own SQL"),
+    "b1_two_row_ratio": (">=", 0.35, "B1 req/s ÷ pgbench two-row baseline"),
+    "b3_server_cpu_le_parts": ("<=", 1.0, "B3 server CPU ÷ (PG + Redis + stub CPU) per login"),
+    "b8_submit_p99_ms": ("<=", 100.0, "B8 burst: submit p99 (ms)"),
+    "b8_queue_p99_ms": ("<=", 100.0, "B8 burst: queue p99 (ms)"),
+    "b8_5xx": ("<=", 0, "B8 burst: 5xx and failed requests"),
+    "b8_missing_or_duplicated": ("<=", 0, "B8 burst: acknowledged ≠ exactly once in the DB"),
+    "b8_server_rss_mb": ("<=", 150.0, "B8 burst: server RSS after (MB)"),
     "server_peak_rss_mb": ("<=", 150.0, "server peak RSS (MB)"),
     "b7_p50_ms_1000000": ("<=", 5.0, "B7 nearest 20 within 1 km, p50 at 1 M (ms)"),
     "b6_root_p50_ms_largest": ("<=", 20.0, "B6 overview at the root, p50 at the largest size (ms)"),
@@ -122,14 +129,22 @@ def assemble(raw, results):
         "machine": load(raw, "machine"),
         "settings": settings,
         "b1": {"server": load(raw, "b1_wrk"), "pgbench": load(raw, "b1_pgbench"),
+               "pgbench_own_sql": load(raw, "b1_pgbench_own"),
                "fixed_rate": load(raw, "b1_fixed"), "fixed_half_rate": load(raw, "b1_fixed_half"),
                "server_cpu_s": load(raw, "b1_wrk_cpu"), "pgbench_cpu_s": load(raw, "b1_pgbench_cpu")},
         "b2": {str(s): {"generate": load(raw, f"gen_{s}"), "meta": load(raw, f"b2_{s}_meta"),
                         "first_page": load(raw, f"b2_{s}_first"),
                         "deep_page": load(raw, f"b2_{s}_deep")} for s in sizes},
-        "b3": {"server": load(raw, "b3_wrk"), "redis_benchmark": load(raw, "b3_redis"),
-               "server_cpu_s": load(raw, "b3_wrk_cpu")},
-        "b4": {"server": load(raw, "b4_wrk")},
+        "b3": {"server": load(raw, "b3_wrk"), "healthz": load(raw, "b3_healthz"),
+               "stub_alone": load(raw, "b3_stub"), "server_cpu_s": load(raw, "b3_wrk_cpu"),
+               "healthz_cpu_s": load(raw, "b3_healthz_cpu"), "stub_cpu_s": load(raw, "b3_stub_cpu")},
+        "b4": {"server": load(raw, "b4_wrk"), "pgbench_own_sql": load(raw, "b4_pgbench_own"),
+               "server_cpu_s": load(raw, "b4_wrk_cpu")},
+        "b8": {"burst": load(raw, "b8"), "check": load(raw, "b8_check"), "cpu_s": load(raw, "b8_cpu"),
+               "statements": load(raw, "b8_statements")},
+        "statements": {name: load(raw, f"{name}_statements") for name in
+                       ("b1_wrk", "b1_pgbench", "b1_pgbench_own", "b3_wrk", "b3_healthz",
+                        "b4_wrk", "b4_wrk_without_counters", "b4_pgbench_own")},
         "b7": {"1000": load(raw, "b7_1000"), "1000000": load(raw, "b7_1000000")},
         "b6": {"overview": {str(s): load(raw, f"b6_{s}") for s in sizes},
                "b4_without_counters": load(raw, "b4_wrk_without_counters")},
@@ -140,14 +155,38 @@ def assemble(raw, results):
     }
     figures = {}
     if doc["b1"]["server"] and doc["b1"]["pgbench"]:
-        figures["b1_throughput_ratio"] = round(doc["b1"]["server"]["rps"] / doc["b1"]["pgbench"]["tps"], 3)
+        figures["b1_two_row_ratio"] = round(doc["b1"]["server"]["rps"] / doc["b1"]["pgbench"]["tps"], 3)
+    for b in ("b1", "b4"):
+        own = doc[b].get("pgbench_own_sql")
+        if doc[b]["server"] and own and own.get("tps"):
+            figures[f"{b}_own_sql_ratio"] = round(doc[b]["server"]["rps"] / own["tps"], 3)
+    # What PostgreSQL was asked per request (pg_stat_statements deltas around each run):
+    # round trips (calls, BEGIN/COMMIT included), statements other than transaction control,
+    # plans, planning and execution time.
+    runs = {"b1_wrk": doc["b1"]["server"], "b1_pgbench": doc["b1"]["pgbench"],
+            "b1_pgbench_own": doc["b1"].get("pgbench_own_sql"), "b3_wrk": doc["b3"]["server"],
+            "b3_healthz": doc["b3"].get("healthz"), "b4_wrk": doc["b4"]["server"],
+            "b4_wrk_without_counters": doc["b6"]["b4_without_counters"],
+            "b4_pgbench_own": doc["b4"].get("pgbench_own_sql")}
+    for name, run in runs.items():
+        st = doc["statements"].get(name)
+        n = run and (run.get("requests") or run.get("transactions"))
+        if st and n:
+            figures[f"{name}_pg_calls_per_request"] = round(st["calls"] / n, 2)
+            figures[f"{name}_pg_statements_per_request"] = round((st["calls"] - st["transaction_control"]) / n, 2)
+            figures[f"{name}_pg_plans_per_request"] = round(st["plans"] / n, 3)
+            figures[f"{name}_pg_plan_ms_per_request"] = round(st["plan_ms"] / n, 4)
+            figures[f"{name}_pg_exec_ms_per_request"] = round(st["exec_ms"] / n, 4)
     # Where each request's CPU went (ms per request, from /proc around the measurement), and
     # the ratio B1 could reach if the server and the load generator cost nothing: the cores
     # divided by PostgreSQL's own CPU per submission, over pgbench's rate.
     for bench, run_key, count_key, cpu_key in (("b1", "server", "requests", "server_cpu_s"),
                                                ("b1", "pgbench", "transactions", "pgbench_cpu_s"),
-                                               ("b3", "server", "requests", "server_cpu_s")):
-        run, used = doc[bench][run_key], doc[bench].get(cpu_key)
+                                               ("b3", "server", "requests", "server_cpu_s"),
+                                               ("b3", "healthz", "requests", "healthz_cpu_s"),
+                                               ("b3", "stub_alone", "requests", "stub_cpu_s"),
+                                               ("b4", "server", "requests", "server_cpu_s")):
+        run, used = doc[bench].get(run_key), doc[bench].get(cpu_key)
         if run and used and run.get(count_key):
             for part, seconds in used.items():
                 # pgbench's backends exit before the second reading: only the total counts.
@@ -169,8 +208,30 @@ def assemble(raw, results):
     for s in sizes[1:]:
         a, b = doc["b2"][first]["first_page"], doc["b2"][str(s)]["first_page"]
         figures[f"b2_first_p50_ratio_{s}_{first}"] = round(b["p50_ms"] / a["p50_ms"], 3)
-    if doc["b3"]["server"] and doc["b3"]["redis_benchmark"]:
-        figures["b3_throughput_ratio"] = round(doc["b3"]["server"]["rps"] / doc["b3"]["redis_benchmark"]["rps"], 4)
+    b3 = doc["b3"]
+    if b3["server"] and b3.get("healthz"):
+        figures["b3_login_healthz_ratio"] = round(b3["server"]["rps"] / b3["healthz"]["rps"], 3)
+    if b3["server"] and b3.get("stub_alone"):
+        figures["b3_login_stub_ratio"] = round(b3["server"]["rps"] / b3["stub_alone"]["rps"], 3)
+    parts = [figures.get(f"b3_server_cpu_ms_per_request_{p}") for p in ("postgres", "redis", "stub")]
+    own = figures.get("b3_server_cpu_ms_per_request_server")
+    if own and all(p is not None for p in parts[:1]):
+        figures["b3_parts_cpu_ms_per_login"] = round(sum(p or 0 for p in parts), 3)
+        figures["b3_server_cpu_le_parts"] = round(own / figures["b3_parts_cpu_ms_per_login"], 3)
+    b8 = doc["b8"]
+    if b8["burst"]:
+        burst = b8["burst"]
+        for kind in ("login", "submit", "bulk_submit", "queue", "approve"):
+            if kind in burst:
+                figures[f"b8_{kind}_p99_ms"] = burst[kind]["p99_ms"]
+                figures[f"b8_{kind}_requests"] = burst[kind]["requests"]
+        figures["b8_5xx"] = burst["status_5xx"] + burst["failed"]
+    if b8["check"]:
+        c = b8["check"]
+        figures["b8_acknowledged"] = c["acknowledged"]
+        figures["b8_missing_or_duplicated"] = abs(c["acknowledged"] - c["found_in_db"]) + (
+            abs(c["idempotency_rows"] - c["acknowledged"]) if isinstance(c.get("idempotency_rows"), int) else 0)
+        figures["b8_server_rss_mb"] = round(c["server_rss_kb"] / 1024, 1)
     # B7 (devtools/src/stations.rs): the p50 at 1 M is the queries spread over China; the
     # ratio compares the queries in the query areas, which read the same stations at both
     # sizes (their mean found is recorded to show it).
@@ -225,6 +286,10 @@ def assemble(raw, results):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)
         f.write("\n")
+    svg = os.path.join(raw, "b8_latency.svg")
+    if os.path.exists(svg):
+        import shutil
+        shutil.copy(svg, path[:-len(".json")] + "_b8_latency.svg")
     table(doc)
     print(f"\nresults: {os.path.relpath(path)}")
 
@@ -254,12 +319,43 @@ def table(doc):
         row(f"B2 queue first, {int(size):,} ({pending} pending)", b2["first_page"])
         row(f"B2 queue deep,  {int(size):,}", b2["deep_page"])
     row("B3 login (server)", doc["b3"]["server"])
-    row("B3 baseline (redis SET)", doc["b3"]["redis_benchmark"], errors=0)
+    if doc["b3"].get("redis_benchmark"):
+        row("B3 baseline (redis SET)", doc["b3"]["redis_benchmark"], errors=0)
+    row("B3 GET /healthz (same server)", doc["b3"].get("healthz"))
+    row("B3 stub jscode2session alone", doc["b3"].get("stub_alone"))
+    row("B1 pgbench, the server's own SQL", doc["b1"].get("pgbench_own_sql"), "tps",
+        doc["b1"].get("pgbench_own_sql") and doc["b1"]["pgbench_own_sql"].get("failed"))
     row("B4 approve (server)", doc["b4"]["server"])
+    row("B4 pgbench, the server's own SQL", doc["b4"].get("pgbench_own_sql"), "tps",
+        doc["b4"].get("pgbench_own_sql") and doc["b4"]["pgbench_own_sql"].get("failed"))
     row("B4 approve, counters' rows off", (doc.get("b6") or {}).get("b4_without_counters"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    f = doc["figures"]
+    st_rows = [("per request (pg_stat_statements)", "round trips", "statements", "plans", "plan ms", "exec ms")]
+    for name, label in (("b1_wrk", "B1 submit (server)"), ("b1_pgbench_own", "B1 pgbench own SQL"),
+                        ("b1_pgbench", "B1 pgbench two rows"), ("b3_wrk", "B3 login"),
+                        ("b4_wrk", "B4 approve"), ("b4_wrk_without_counters", "B4 approve, counters off"),
+                        ("b4_pgbench_own", "B4 pgbench own SQL")):
+        if f"{name}_pg_calls_per_request" in f:
+            st_rows.append((label, str(f[f"{name}_pg_calls_per_request"]), str(f[f"{name}_pg_statements_per_request"]),
+                            str(f[f"{name}_pg_plans_per_request"]), str(f[f"{name}_pg_plan_ms_per_request"]),
+                            str(f[f"{name}_pg_exec_ms_per_request"])))
+    if len(st_rows) > 1:
+        print()
+        widths = [max(len(r[i]) for r in st_rows) for i in range(6)]
+        for r in st_rows:
+            print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    b8 = (doc.get("b8") or {}).get("burst")
+    if b8:
+        print(f"\nB8 burst ({b8['workers']} workers in {b8['seconds']:.0f} s, {b8['reviewers']} reviewers, "
+              f"{b8['bulk_connections']} bulk connections; {b8['duration_s']} s):")
+        for kind in ("login", "submit", "bulk_submit", "queue", "approve"):
+            if kind in b8:
+                k = b8[kind]
+                print(f"  {kind:<12} {k['requests']:>6} req  {k['rps']:>7}/s  p50 {k['p50_ms']:>8} ms  "
+                      f"p99 {k['p99_ms']:>8} ms  max {k['max_ms']:>8} ms  4xx {k['status_4xx']}  5xx {k['status_5xx']}  failed {k['failed']}")
     move = (doc.get("b9") or {}).get("move")
     if move:
         print(f"\nB9 move of a union with {move['applications']:,} applications and {move['members']:,} members: "

@@ -11,6 +11,14 @@
 # 5. on the largest data set: B1 (submit, wrk) against pgbench doing the same INSERTs, B1 at a
 #    fixed rate and at half of it (bench/fixed_rate.py), B4 (approvals), B3 (WeChat login)
 #    against redis-benchmark
+# 5b. B3 against its floor and its parts: GET /healthz on the same server and the provider stub's
+#    jscode2session alone, with the same wrk settings (login/s ÷ each); CPU per login by part
+# 5c. around every wrk and pgbench measurement of B1, B3 and B4: the bench database's
+#    pg_stat_statements (reset before, read after: statements, round trips, planning vs
+#    execution time per request, the statements themselves) — the extension is created in
+#    $BENCH_DB only and tracks that database only (`ALTER DATABASE … SET pg_stat_statements.track`)
+# 5d. B1 against its own SQL: pgbench replays bench/sql/submit.sql
+#    (the statements the server sends, kept equal to them by a test) with fresh parameters
 # 6. the server's peak RSS (VmHWM); bench/results/<UTC time>.json and a table on stdout
 # 6b. B6: the coverage overview at each size (root, city, county), and B4 again with the
 #    counters' rows out of the way (approvals/s with counters ÷ without)
@@ -25,7 +33,9 @@
 #        BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_RATE (1000 req/s), BENCH_POOL_SIZE (6),
 #        BENCH_WORKERS (nproc), BENCH_DB (zhijian_bench, dropped at the end unless
 #        BENCH_KEEP_DB=1), BENCH_REDIS_DB (9), BENCH_MOVE_APPLICATIONS (100000),
-#        BENCH_MOVE_BATCH (5000), BENCH_EXPORT_MEMBERS (1000000).
+#        BENCH_MOVE_BATCH (5000), BENCH_EXPORT_MEMBERS (1000000), BENCH_BIN_DIR (prebuilt
+#        zhijian, zhijian-dev and zhijian-provider-stub to measure instead of building: a
+#        "before" build), B8_WORKERS (2000), B8_REVIEWERS (20), B8_SECONDS (60), B8=0 skips B8.
 # Logs and raw figures: .zhijian/bench/
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -101,6 +111,34 @@ cpu_seconds() {
 
 # cpu_between NAME BEFORE_JSON: writes $RAW/NAME_cpu.json, the CPU seconds each part used since
 # BEFORE_JSON was taken.
+# The bench database's statement counters, zeroed before a measurement…
+stmt_reset() {
+    psql_bench -c "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)" >/dev/null
+}
+
+# …and read after it into $RAW/NAME_statements.json: calls (round trips: every statement the
+# server sent, BEGIN and COMMIT included), plans and their time, execution time, and the
+# statements by calls. The readers' own statements are left out.
+stmt_collect() {
+    psql_bench -c "
+WITH s AS (SELECT * FROM pg_stat_statements
+           WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND query NOT LIKE '%pg_stat_statements%'),
+     top AS (SELECT calls, plans, round(total_plan_time::numeric, 3) AS plan_ms,
+                    round(total_exec_time::numeric, 3) AS exec_ms, rows,
+                    left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+             FROM s ORDER BY calls DESC, total_exec_time DESC LIMIT 25)
+SELECT json_build_object(
+    'calls', COALESCE(sum(calls), 0),
+    'transaction_control', COALESCE(sum(calls) FILTER (WHERE query ~* '^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)'), 0),
+    'plans', COALESCE(sum(plans), 0),
+    'plan_ms', round(COALESCE(sum(total_plan_time), 0)::numeric, 3),
+    'exec_ms', round(COALESCE(sum(total_exec_time), 0)::numeric, 3),
+    'distinct_statements', count(*),
+    'top', (SELECT json_agg(top) FROM top))
+FROM s" >"$RAW/$1_statements.json"
+}
+
 cpu_between() {
     python3 -c 'import json, sys; a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2]); print(json.dumps({k: round(b[k] - a[k], 2) for k in a}))' \
         "$2" "$(cpu_seconds)" >"$RAW/$1_cpu.json"
@@ -164,12 +202,14 @@ run_wrk() {
     [[ "$shown" != *Bearer* ]] || shown="${shown%%Bearer *}Bearer …"
     log "$name: wrk $shown -d ${DURATION}s ${url%%cursor=*}…"
     local before
+    stmt_reset
     before="$(cpu_seconds)"
     wrk --latency -s "$BENCH_LUA/$script" -d "${DURATION}s" --timeout 10s "$@" "$url" >"$OUT/$name.txt" 2>&1 || {
         cat "$OUT/$name.txt" >&2
         die "wrk failed ($name)"
     }
     cpu_between "$name" "$before"
+    stmt_collect "$name"
     save_json "$name" "$OUT/$name.txt"
 }
 
@@ -246,6 +286,7 @@ bench_submit() {
     log "B1 baseline: pgbench -c $CONNECTIONS -j $THREADS -T $DURATION -M prepared -f bench/pgbench/submit.sql"
     rm -f "$OUT"/pgbench_log*
     local before
+    stmt_reset
     before="$(cpu_seconds)"
     (cd "$OUT" && "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
         -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -l --log-prefix=pgbench_log \
@@ -255,11 +296,60 @@ bench_submit() {
         die "pgbench failed"
     }
     cpu_between b1_pgbench "$before"
+    stmt_collect b1_pgbench
     python3 "$ZJ_ROOT/bench/report.py" pgbench "$OUT/b1_pgbench.txt" "$OUT" >"$RAW/b1_pgbench.json"
+    # The baseline's rows carry a sealed value the server cannot open (sealed for another
+    # application): out of the queue before B4 and B8 approve from it (they have no timeline).
+    psql_bench -c "DELETE FROM outbox o USING applications a WHERE o.aggregate_id = a.id::text AND NOT EXISTS (SELECT 1 FROM application_events e WHERE e.application_id = a.id)" \
+        -c "DELETE FROM applications a WHERE NOT EXISTS (SELECT 1 FROM application_events e WHERE e.application_id = a.id)" >/dev/null ||
+        log "could not remove the two-row baseline's rows"
+
+    # B1 against its own SQL (bench/sql/submit.sql), from the last submission B1 made.
+    bench_submit_own
 
     fixed_rate b1_fixed "$RATE" 6000000
     # The same at half the rate: the latency of a server that is not at its limit.
     fixed_rate b1_fixed_half "$((RATE / 2))" 8000000
+}
+
+# pgbench_own NAME SCRIPT: pgbench replaying bench/sql/SCRIPT — the statements the server sends
+# for one request (a test keeps them equal), with fresh parameters made by the script's own
+# statements from the template tables below — with as many clients as the server's pool, figures in
+# $RAW/NAME.json, statements in $RAW/NAME_statements.json.
+pgbench_own() {
+    local name="$1" script="$2"
+    # As many clients as the server has database connections (its pool): the server never runs
+    # more statements at once, and more clients only queue on the counters' rows.
+    log "$name: pgbench -c $POOL -j $THREADS -T $DURATION -M prepared -f bench/sql/$script"
+    rm -f "$OUT"/pgbench_log*
+    stmt_reset
+    local before
+    before="$(cpu_seconds)"
+    (cd "$OUT" && "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
+        -c "$POOL" -j "$THREADS" -T "$DURATION" -l --log-prefix=pgbench_log \
+        -f "$ZJ_ROOT/bench/sql/$script" "$DB") >"$OUT/$name.txt" 2>&1 || {
+        tail -n 30 "$OUT/$name.txt" >&2
+        log "pgbench failed ($name): no figure"
+        return 0
+    }
+    cpu_between "$name" "$before"
+    stmt_collect "$name"
+    python3 "$ZJ_ROOT/bench/report.py" pgbench "$OUT/$name.txt" "$OUT" >"$RAW/$name.json"
+}
+
+# The replays' parameters: one real submission (the last the server answered) and the busy
+# county's pending applications, one per replayed approval (bench/sql/*.sql read them).
+replay_templates() {
+    psql_bench -f "$ZJ_ROOT/bench/sql/templates.sql" >/dev/null
+}
+
+# B1's replay of its own SQL; a failure costs its figure, not the run.
+bench_submit_own() {
+    if replay_templates; then
+        pgbench_own b1_pgbench_own submit.sql
+    else
+        log "bench/sql/templates.sql failed: no replay of B1's own SQL"
+    fi
 }
 
 # fixed_rate NAME RATE PERSON_OFFSET: B1 at a fixed rate (open loop), figures in $RAW/NAME.json.
@@ -320,15 +410,13 @@ bench_export() {
     save_json b5_export "$OUT/b5_export.txt"
 }
 
+# B3 and its two references, back to back with the same wrk settings: the login, the same
+# server's GET /healthz (the framework's floor: routing, one HTTP exchange, no I/O), and the
+# provider stub's jscode2session alone (the part of a login that is the stub's).
 bench_login() {
     run_wrk b3_wrk login.lua "$(base)/v1/auth/wechat" -t "$THREADS" -c "$CONNECTIONS"
-    log "B3 baseline: redis-benchmark -t set -c $CONNECTIONS -d 256 -r 100000 --dbnum $REDIS_DB"
-    redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" --dbnum "$REDIS_DB" -t set -c "$CONNECTIONS" \
-        -n 400000 -d 256 -r 100000 --csv >"$OUT/b3_redis.txt" 2>&1 || {
-        cat "$OUT/b3_redis.txt" >&2
-        die "redis-benchmark failed"
-    }
-    python3 "$ZJ_ROOT/bench/report.py" redis "$OUT/b3_redis.txt" >"$RAW/b3_redis.json"
+    run_wrk b3_healthz get.lua "$(base)/healthz" -t "$THREADS" -c "$CONNECTIONS"
+    run_wrk b3_stub stub_login.lua "http://127.0.0.1:$STUB_B_PORT/sns/jscode2session" -t "$THREADS" -c "$CONNECTIONS"
 }
 
 # B6 at the current size: the coverage overview at the root with the most members, its busiest
@@ -353,6 +441,43 @@ bench_approve_without_counters() {
     BENCH_IDS="$OUT/approve_ids.txt" BENCH_TOKEN="$(admin_token)" BENCH_THREADS="$THREADS" \
         run_wrk b4_wrk_without_counters approve.lua "$(base)" -t "$THREADS" -c "$CONNECTIONS"
     psql_bench -c "$definition" >/dev/null
+}
+
+# B8, a campaign-day burst (bench/burst.py): B8_WORKERS workers sign in and submit within
+# B8_SECONDS while B8_REVIEWERS reviewers work the busy county's queue and a bulk client submits;
+# then every acknowledged submission is looked up in the database (exactly once), and the
+# server's RSS is read. Figures in $RAW/b8.json, every request in $OUT/b8_requests.csv, the
+# plot of latency over time in bench/results/ beside the JSON (by report.py assemble).
+bench_burst() {
+    local workers="${B8_WORKERS:-2000}" reviewers="${B8_REVIEWERS:-20}" seconds="${B8_SECONDS:-60}"
+    [ -s "$OUT/regions.txt" ] ||
+        psql_bench -c "SELECT code FROM regions WHERE code LIKE '500237%' AND level IN (4, 5) ORDER BY code" >"$OUT/regions.txt"
+    log "B8: $workers workers sign in and submit within ${seconds}s, $reviewers reviewers, a bulk client"
+    stmt_reset
+    local before
+    before="$(cpu_seconds)"
+    python3 "$ZJ_ROOT/bench/burst.py" --url "$(base)" --admin-token "$(admin_token)" \
+        --regions "$OUT/regions.txt" --out "$OUT" --workers "$workers" --reviewers "$reviewers" \
+        --seconds "$seconds" >"$OUT/b8.txt" 2>&1 || {
+        cat "$OUT/b8.txt" >&2
+        die "bench/burst.py failed"
+    }
+    cpu_between b8 "$before"
+    stmt_collect b8
+    save_json b8 "$OUT/b8.txt"
+    # Exactly once: every acknowledged id is one row, and the burst's idempotency keys hold
+    # no row that was not acknowledged.
+    local ids found keys
+    ids="$(grep -c . "$OUT/b8_acknowledged.txt" || true)"
+    found="$(grep . "$OUT/b8_acknowledged.txt" | psql_bench -c "CREATE TEMP TABLE acknowledged (id uuid)" \
+        -c "COPY acknowledged FROM STDIN" \
+        -c "SELECT count(*) FROM applications a JOIN (SELECT DISTINCT id FROM acknowledged) k ON k.id = a.id" | tail -n 1)"
+    keys="$(psql_bench -c "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'burst-%'" 2>/dev/null || echo null)"
+    local rss
+    rss="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")"
+    printf '{"acknowledged": %s, "found_in_db": %s, "idempotency_rows": %s, "server_rss_kb": %s}\n' \
+        "$ids" "$found" "$keys" "$rss" >"$RAW/b8_check.json"
+    cp "$OUT/b8_latency.svg" "$RAW/b8_latency.svg"
 }
 
 machine_json() {
@@ -384,7 +509,12 @@ main() {
     ensure_tools
     "$ZJ_ROOT/scripts/db.sh" up
     "$ZJ_ROOT/scripts/secrets.sh"
-    build_bins "$PROFILE"
+    if [ -n "${BENCH_BIN_DIR:-}" ]; then
+        log "measuring the binaries in $BENCH_BIN_DIR (no build)"
+        export STUB_BIN="$BENCH_BIN_DIR/zhijian-provider-stub"
+    else
+        build_bins "$PROFILE"
+    fi
     rm -rf "$OUT"
     install -d -m 0755 "$OUT" "$RAW"
     trap cleanup EXIT
@@ -395,11 +525,19 @@ main() {
     "$ZJ_ROOT/scripts/stub.sh" start "$STUB_B_PORT"
     PORT="$(free_port)"
     [ "$PORT" != "$STUB_B_PORT" ] || PORT="$(free_port)"
-    ZJ="$(bin_path "$PROFILE" zhijian)"
+    ZJ="${BENCH_BIN_DIR:+$BENCH_BIN_DIR/zhijian}"
+    ZJ="${ZJ:-$(bin_path "$PROFILE" zhijian)}"
 
     log "recreating database $DB"
     zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null
     zj_psql postgres -qc "create database $DB" >/dev/null
+    # Statement counters for this database only (the cluster preloads pg_stat_statements with
+    # tracking off: scripts/db.sh). New sessions of $DB pick the settings up.
+    [ "$(zj_psql postgres -tAc "show shared_preload_libraries")" = pg_stat_statements ] ||
+        die "pg_stat_statements is not preloaded: run scripts/db.sh up (it restarts PostgreSQL once)"
+    zj_psql postgres -qc "alter database $DB set pg_stat_statements.track = top" \
+        -c "alter database $DB set pg_stat_statements.track_planning = on" >/dev/null
+    psql_bench -c "create extension if not exists pg_stat_statements" >/dev/null
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
     export_server_env "$PORT" "$STUB_B_PORT" "$DB"
     prepare_db "$ZJ" "$DB" >"$OUT/prepare.log"
@@ -416,14 +554,20 @@ main() {
         bench_overview "$size"
         sizes_done+=("$size")
     done
-    bench_submit
-    bench_approve
-    bench_approve_without_counters
-    bench_login
-    bench_move
-    bench_stations
-    bench_import
-    bench_export
+    # BENCH_STEPS (all by default) picks steps for a short comparison run.
+    local steps="${BENCH_STEPS:-submit,approve,login,burst,move,stations,import,export}"
+    step() { [[ ",$steps," == *",$1,"* ]]; }
+    if step submit; then bench_submit; fi
+    if step approve; then
+        bench_approve
+        bench_approve_without_counters
+    fi
+    if step login; then bench_login; fi
+    if step burst && [ "${B8:-1}" != 0 ]; then bench_burst; fi
+    if step move; then bench_move; fi
+    if step stations; then bench_stations; fi
+    if step import; then bench_import; fi
+    if step export; then bench_export; fi
 
     local hwm
     hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")"

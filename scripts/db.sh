@@ -10,6 +10,9 @@
 # PostgreSQL: cluster in .zhijian/pg/data, socket dir .zhijian/pg/run, log .zhijian/pg/server.log,
 #   listening on 127.0.0.1:$PG_PORT only, trust auth, superuser `postgres`. Durability is switched off
 #   (fsync, synchronous_commit, full_page_writes): fine for dev and tests, never for real data.
+#   pg_stat_statements is loaded but tracks nothing (`pg_stat_statements.track = none`): a database
+#   that wants its statements counted says so itself (make bench's `ALTER DATABASE zhijian_bench
+#   SET pg_stat_statements.track = top`, the statement-drift test's connection options).
 #   initdb refuses to run as root, so as root the cluster belongs to the `postgres` user; if that user
 #   cannot reach into the repo (e.g. a 0700 home dir), the cluster lives in /var/tmp/zhijian-<hash>/pg
 #   and .zhijian/pg is a symlink to it.
@@ -130,6 +133,7 @@ pg_start() { # $1 = base
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT (log: $base/server.log)"
     local opts="-p $PG_PORT -k '$base/run' -c listen_addresses=127.0.0.1"
     opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    opts+=" $PG_STATEMENTS_OPTS"
     if ! as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 -o "$opts" start >/dev/null; then
         tail -n 30 "$base/server.log" >&2 || true
         die "PostgreSQL did not start (log: $base/server.log)"
@@ -151,8 +155,19 @@ pg_up() {
     pg_init "$base"
     pg_start "$base"
     wait_for 30 pg_ready || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT (log: $base/server.log)"
+    if ! pg_has_statements; then
+        log "restarting PostgreSQL to preload pg_stat_statements (it tracks nothing unless a database asks)"
+        as_pg "$PG_BIN/pg_ctl" -D "$base/data" -m fast -w -t 60 stop >/dev/null
+        pg_start "$base"
+        wait_for 30 pg_ready || die "PostgreSQL does not answer on 127.0.0.1:$PG_PORT (log: $base/server.log)"
+    fi
     pg_ensure_db zhijian
     log "PostgreSQL ready: $(pg_url zhijian)"
+}
+
+# A cluster started before pg_stat_statements was preloaded is restarted once to load it.
+pg_has_statements() {
+    [ "$(zj_psql postgres -tAc "select setting from pg_settings where name = 'shared_preload_libraries'" 2>/dev/null)" = pg_stat_statements ]
 }
 
 pg_stop() {

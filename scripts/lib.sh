@@ -16,6 +16,8 @@ PG_PORT="${PG_PORT:-54329}"
 REDIS_PORT="${REDIS_PORT:-63799}"
 STUB_PORT="${STUB_PORT:-18089}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+# Loaded into the private cluster, counting nothing unless a database or session asks.
+PG_STATEMENTS_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=none -c pg_stat_statements.max=5000"
 
 
 log() { printf '[zhijian] %s\n' "$*" >&2; }

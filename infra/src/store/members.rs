@@ -49,8 +49,11 @@ pub struct AffiliationRow {
     pub end_reason: Option<String>,
 }
 
-/// Inside the approval transaction: creates the member of an approved application with the
-/// next membership number of the work region's county, and the first affiliation.
+/// Inside the approval transaction: creates the member of an approved application and its first
+/// affiliation under a provisional number (unique, never committed: [`issue_number`] replaces it
+/// before the commit). The county's number is taken last, by [`issue_number`], so that the
+/// county's counter row — which every approval in the county needs — is held for the last two
+/// statements of the transaction instead of from here to the commit.
 pub fn create_from_application(
     conn: &mut PgConnection,
     application: &ApplicationRow,
@@ -59,27 +62,8 @@ pub fn create_from_application(
     if crate::store::applications::is_current_member(conn, &application.person_index)? {
         return Err(ApplicationError::AlreadyMember);
     }
-    let county = RegionCode::parse(&application.work_region)
-        .ok()
-        .and_then(|r| r.county())
-        .ok_or_else(|| {
-            StoreError::broken(format!("application {} has no county", application.id))
-        })?;
     let joined_on = local_date(now);
-    let year = joined_on.year();
-    let sequence: i32 = diesel::insert_into(membership_counters::table)
-        .values((
-            membership_counters::county_code.eq(county.as_str()),
-            membership_counters::year.eq(i16::try_from(year).unwrap_or(i16::MAX)),
-            membership_counters::last_value.eq(1),
-        ))
-        .on_conflict((membership_counters::county_code, membership_counters::year))
-        .do_update()
-        .set(membership_counters::last_value.eq(membership_counters::last_value + 1))
-        .returning(membership_counters::last_value)
-        .get_result(conn)?;
-    let number = MembershipNumber::issue(&county, year, u32::try_from(sequence).unwrap_or(0))
-        .map_err(|e| StoreError::broken(format!("membership number for {county}: {e}")))?;
+    let provisional = provisional_number();
     // A former member (withdrawn, expelled) keeps the one row per person: the old number's
     // history stays, and the new membership starts today with a new number.
     let existing: Option<uuid::Uuid> = members::table
@@ -91,7 +75,7 @@ pub fn create_from_application(
         Some(id) => diesel::update(members::table.find(id))
             .set((
                 members::account_id.eq(application.account_id),
-                members::membership_number.eq(number.as_str()),
+                members::membership_number.eq(&provisional),
                 members::union_id.eq(application.union_id),
                 members::name.eq(&application.name),
                 members::joined_on.eq(joined_on),
@@ -107,7 +91,7 @@ pub fn create_from_application(
                 members::id.eq(uuid::Uuid::now_v7()),
                 members::person_index.eq(&application.person_index),
                 members::account_id.eq(application.account_id),
-                members::membership_number.eq(number.as_str()),
+                members::membership_number.eq(&provisional),
                 members::union_id.eq(application.union_id),
                 members::name.eq(&application.name),
                 members::joined_on.eq(joined_on),
@@ -129,6 +113,96 @@ pub fn create_from_application(
         ))
         .execute(conn)?;
     Ok(member)
+}
+
+/// A placeholder for the membership number between [`create_from_application`] and
+/// [`issue_number`] in one transaction: `P` and 15 random hex digits (60 bits), which no real
+/// number (16 digits, or 15 and `X`) can equal. Never committed.
+fn provisional_number() -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("P{}", &random[random.len() - 15..])
+}
+
+/// The last statements of the approval transaction: the next number of the work region's
+/// county for this year (the counter row stays locked until the commit right after, so numbers
+/// stay gap-free and in commit order per county), with its check character (the domain's
+/// `MembershipNumber::issue`), written over the provisional one on the member and its open
+/// affiliation in one statement. Returns the number.
+pub fn issue_number(
+    conn: &mut PgConnection,
+    member: &MemberRow,
+    application: &ApplicationRow,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let county = RegionCode::parse(&application.work_region)
+        .ok()
+        .and_then(|r| r.county())
+        .ok_or_else(|| {
+            StoreError::broken(format!("application {} has no county", application.id))
+        })?;
+    let year = local_date(now).year();
+    let sequence: i32 = diesel::insert_into(membership_counters::table)
+        .values((
+            membership_counters::county_code.eq(county.as_str()),
+            membership_counters::year.eq(i16::try_from(year).unwrap_or(i16::MAX)),
+            membership_counters::last_value.eq(1),
+        ))
+        .on_conflict((membership_counters::county_code, membership_counters::year))
+        .do_update()
+        .set(membership_counters::last_value.eq(membership_counters::last_value + 1))
+        .returning(membership_counters::last_value)
+        .get_result(conn)?;
+    let number = MembershipNumber::issue(&county, year, u32::try_from(sequence).unwrap_or(0))
+        .map_err(|e| StoreError::broken(format!("membership number for {county}: {e}")))?;
+    let written = crate::db::Numbered(NumberStatement {
+        member: member.id,
+        number: number.as_str(),
+    })
+    .execute(conn)?;
+    if written != 1 {
+        return Err(StoreError::broken(format!(
+            "member {}: the provisional number was not replaced",
+            member.id
+        )));
+    }
+    Ok(number.as_str().to_owned())
+}
+
+/// The member's number and that of its open affiliation, in one statement.
+const NUMBER_SQL: &str = "\
+WITH aff AS (UPDATE affiliations SET membership_number = $2 \
+             WHERE member_id = $1 AND ended_at IS NULL) \
+UPDATE members SET membership_number = $2 WHERE id = $1";
+
+struct NumberStatement<'a> {
+    member: uuid::Uuid,
+    number: &'a str,
+}
+
+struct NumberStatementId;
+
+impl crate::db::NumberedStatement for NumberStatement<'_> {
+    type Id = NumberStatementId;
+    const FIXED_TEXT: bool = true;
+
+    fn sql(&self) -> &str {
+        NUMBER_SQL
+    }
+
+    fn bind<'b>(
+        &'b self,
+        n: usize,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Text, Uuid};
+        match n {
+            1 => out.push_bind_param::<Uuid, _>(&self.member),
+            2 => out.push_bind_param::<Text, _>(&self.number),
+            _ => Err(diesel::result::Error::QueryBuilderError(
+                format!("NUMBER_SQL has no parameter ${n}").into(),
+            )),
+        }
+    }
 }
 
 /// The member of an account, with the member's union.

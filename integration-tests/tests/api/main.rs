@@ -34,6 +34,7 @@ mod regions;
 mod retention;
 mod second_factor;
 mod sql;
+mod statements;
 mod stations;
 mod stats;
 mod stub;

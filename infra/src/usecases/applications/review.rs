@@ -163,8 +163,8 @@ fn decide_in(
         let reason = decision.reason_text();
         let updated = applications::write_transition(conn, &row, &transition, decision, now)?
             .ok_or(DecideError::Stale)?;
-        count_step(conn, &updated, transition.event, now)?;
-        counters::shift_pending(conn, waiting(&updated), waiting(&row), 1)?;
+        // The rows every decision in the county (and the counters' rows every decision in the
+        // slot) needs are taken last: first what is this application's alone.
         let (updated, member) = match decision {
             Decision::Approve => {
                 let member = crate::store::members::create_from_application(conn, &updated, now)
@@ -172,13 +172,6 @@ fn decide_in(
                         ApplicationError::AlreadyMember => DecideError::AlreadyMember,
                         ApplicationError::Store(e) => DecideError::Store(e),
                     })?;
-                // 入会礼遇: one statement over the union and its ancestors, same transaction.
-                crate::usecases::stations::benefits::grant_on_approval(
-                    conn,
-                    &member,
-                    &union.union_path()?,
-                    now,
-                )?;
                 (
                     applications::set_member(conn, updated.id, member.id)?,
                     Some(member),
@@ -211,7 +204,35 @@ fn decide_in(
                 reason: reason.clone(),
             },
         )?;
-        let number = member.map(|m| m.membership_number);
+        log::info!(
+            application_id:% = updated.id,
+            status = updated.status.as_str(),
+            union_id = updated.union_id,
+            version = updated.version;
+            "application decided"
+        );
+        let path = union.union_path()?;
+        let shown_union = if updated.union_id == union.id {
+            Some(union)
+        } else {
+            None
+        };
+        let mut detail =
+            ApplicationDetail::load(conn, &ctx.pii, updated.clone(), shown_union, show)?;
+        // Shared rows from here to the commit: the counters (one statement, in the
+        // connection's slot), the benefits' stock, the county's number (two), the outbox row.
+        count_step(conn, &updated, &row, transition.event, now)?;
+        let number = match &member {
+            Some(member) => {
+                // 入会礼遇: one statement over the union and its ancestors. A benefit's stock
+                // row is shared by every approval under it: taken as late as the number.
+                crate::usecases::stations::benefits::grant_on_approval(conn, member, &path, now)?;
+                Some(crate::store::members::issue_number(
+                    conn, member, &updated, now,
+                )?)
+            }
+            None => None,
+        };
         outbox::enqueue(
             conn,
             transition.event.into(),
@@ -226,45 +247,40 @@ fn decide_in(
             }),
             now,
         )?;
-        log::info!(
-            application_id:% = updated.id,
-            status = updated.status.as_str(),
-            union_id = updated.union_id,
-            version = updated.version;
-            "application decided"
-        );
-        let union = if updated.union_id == union.id {
-            Some(union)
-        } else {
-            None
-        };
-        let mut detail = ApplicationDetail::load(conn, &ctx.pii, updated, union, show)?;
         detail.membership_number = number;
         Ok(detail)
     })
 }
 
-/// The coverage counters of an admin's or applicant's step (`zhijian_domain::stats`): at the
-/// application's union and its ancestors, on the step's Beijing day; an approval also adds an
-/// active member and, when the application carried a referral, a referral at the referrer's
-/// union.
+/// The coverage counters of an admin's or applicant's step (`zhijian_domain::stats`), in one
+/// statement: at the application's union and its ancestors, on the step's Beijing day; an
+/// approval also adds an active member and, when the application carried a referral, a
+/// referral at the referrer's union; the gauge of waiting applications moves from where `row`
+/// waited to where `updated` waits.
 pub(super) fn count_step(
     conn: &mut PgConnection,
     updated: &applications::ApplicationRow,
+    row: &applications::ApplicationRow,
     event: zhijian_domain::application::ApplicationEvent,
     now: DateTime<Utc>,
 ) -> Result<(), crate::db::StoreError> {
     use zhijian_domain::application::ApplicationEvent;
     let on_time = zhijian_domain::notification::decided_on_time(now, updated.due_at);
     let deltas = zhijian_domain::stats::application_deltas(event, on_time);
-    let day = zhijian_domain::calendar::local_date(now);
-    let group = updated.occupation.as_str();
-    counters::count(conn, updated.union_id, group, day, &deltas)?;
-    if event == ApplicationEvent::Approved {
-        counters::shift_active(conn, updated.union_id, None, group, 1)?;
-        counters::count_referral(conn, updated.id, group, day)?;
-    }
-    Ok(())
+    let approved = event == ApplicationEvent::Approved;
+    counters::apply_step(
+        conn,
+        &counters::Step {
+            union: updated.union_id,
+            occupation: updated.occupation.as_str(),
+            day: zhijian_domain::calendar::local_date(now),
+            deltas: &deltas,
+            active: i32::from(approved),
+            referral_of: approved.then_some(updated.id),
+            waiting_now: waiting(updated),
+            waiting_before: waiting(row),
+        },
+    )
 }
 
 /// Where an application waits for a decision, for the gauge of waiting applications.

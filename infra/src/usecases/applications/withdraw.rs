@@ -22,13 +22,7 @@ pub(crate) fn withdraw_row(
         return Ok(None);
     };
     record_applicant_step(conn, &updated, transition, now)?;
-    super::review::count_step(conn, &updated, transition.event, now)?;
-    crate::store::counters::shift_pending(
-        conn,
-        super::review::waiting(&updated),
-        super::review::waiting(row),
-        1,
-    )?;
+    super::review::count_step(conn, &updated, row, transition.event, now)?;
     Ok(Some(updated))
 }
 
