@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod counters;
 pub mod coverage;
 pub mod idempotency;
+pub mod key_rotation;
 pub mod member_lifecycle;
 pub mod members;
 pub mod outbox;

@@ -167,7 +167,9 @@ fn decide_in(
         counters::shift_pending(conn, waiting(&updated), waiting(&row), 1)?;
         let (updated, member) = match decision {
             Decision::Approve => {
-                let member = crate::store::members::create_from_application(conn, &updated, now)
+                let person = crate::store::members::person_of(&ctx.pii, &updated);
+                let member =
+                    crate::store::members::create_from_application(conn, &updated, &person, now)
                     .map_err(|e| match e {
                         ApplicationError::AlreadyMember => DecideError::AlreadyMember,
                         ApplicationError::Store(e) => DecideError::Store(e),
