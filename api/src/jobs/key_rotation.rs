@@ -11,16 +11,19 @@ use zhijian_infra::usecases::key_rotation::{remaining, run_round};
 use crate::startup::AppState;
 
 /// Starts the job on the current Tokio runtime; its first round runs at once.
-pub fn spawn_key_rotation(state: web::Data<AppState>) -> JoinHandle<()> {
+pub fn spawn_key_rotation(state: web::Data<AppState>) -> Option<JoinHandle<()>> {
+    if !state.settings.key_rotation.enabled {
+        return None;
+    }
     let every = state.settings.key_rotation.interval();
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
             run_once(&state).await;
         }
-    })
+    }))
 }
 
 /// One round: count, move, count again. A failure (PostgreSQL down) is logged; the next round

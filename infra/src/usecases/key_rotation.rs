@@ -24,6 +24,8 @@ use crate::usecases::Services;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct KeyRotationConfig {
+    /// Whether this server runs the job (one server of several is enough; any may).
+    pub enabled: bool,
     /// How often the job looks for rows under an older key, milliseconds.
     pub interval_ms: u64,
     /// Rows moved per transaction.
@@ -33,6 +35,7 @@ pub struct KeyRotationConfig {
 impl Default for KeyRotationConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             interval_ms: 60_000,
             batch_size: 500,
         }

@@ -20,6 +20,7 @@ mod faults;
 mod generator;
 mod health;
 mod imports;
+mod key_rotation;
 mod lifecycle;
 mod logging;
 mod member_export;
