@@ -18,6 +18,7 @@ pub mod member_lifecycle;
 pub mod members;
 pub mod outbox;
 pub mod privacy;
+pub mod privacy_consents;
 pub mod reference_cache;
 pub mod referrals;
 pub mod regions;

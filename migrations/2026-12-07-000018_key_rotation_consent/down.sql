@@ -1,0 +1,1 @@
+DROP TABLE privacy_consents;
