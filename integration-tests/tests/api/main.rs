@@ -28,6 +28,7 @@ mod membership;
 mod migrations;
 mod notifications;
 mod privacy;
+mod privacy_consent;
 mod production;
 mod reference;
 mod referrals;
