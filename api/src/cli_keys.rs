@@ -99,6 +99,11 @@ fn rotate(settings: &Settings, kind: KeyKind, id: &str) -> Result<(), String> {
     let mut keyring = Keyring::load(path)?;
     keyring.activate(kind, id);
     check(settings, &keyring)?;
+    // Registered first: from now on a server without this key refuses to start.
+    let mut conn = zhijian_infra::db::connect(&settings.database)
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    key_rotation::register(&mut conn, kind, id)
+        .map_err(|e| format!("cannot register {id}: {e}"))?;
     keyring.save(path)?;
     println!(
         "{} key {id} is active for new writes: restart the servers; their key-rotation job \
@@ -138,6 +143,10 @@ fn retire(settings: &Settings, kind: KeyKind, id: &str) -> Result<(), String> {
             kind.as_str()
         ));
     }
+    let mut conn = zhijian_infra::db::connect(&settings.database)
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    key_rotation::unregister(&mut conn, kind, id)
+        .map_err(|e| format!("cannot unregister {id}: {e}"))?;
     let path = keyring_path(settings)?;
     let mut keyring = Keyring::load(path)?;
     if keyring.remove(kind, id) {
@@ -164,7 +173,9 @@ fn check(settings: &Settings, keyring: &Keyring) -> Result<(), String> {
         &settings.pii.blind_index_key,
     )
     .map_err(|e| e.to_string())?;
-    base.with_keyring(keyring).map(|_| ()).map_err(|e| e.to_string())
+    base.with_keyring(keyring)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn flag(kind: KeyKind) -> &'static str {

@@ -221,12 +221,18 @@ async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::U
 }
 
 /// Applies migrations, retrying while PostgreSQL is not reachable yet.
-/// Refuses to start when a row is sealed or indexed with a key this configuration does not
-/// have: those rows would fail to open (or to be found) at every request touching them.
+/// Refuses to start when a registered key (one that may hold rows, `pii_keys`) is not in this
+/// configuration: those rows would fail to open (or to be found) at every request touching
+/// them. Otherwise registers this server's active keys.
 async fn refuse_missing_keys(pool: &PgPool, pii: &PiiCipher) -> Result<(), StartupError> {
     let pii = pii.clone();
     let missing = db::run_unbounded(pool, move |conn| {
-        zhijian_infra::usecases::key_rotation::missing_keys(conn, &pii)
+        let missing = zhijian_infra::usecases::key_rotation::missing_keys(conn, &pii)?;
+        if missing.is_empty() {
+            // The keys this server writes with may hold rows from now on.
+            zhijian_infra::usecases::key_rotation::register_active(conn, &pii)?;
+        }
+        Ok::<_, zhijian_infra::db::StoreError>(missing)
     })
     .await
     .map_err(|e| StartupError(format!("cannot check the keys in use: {e}")))?;

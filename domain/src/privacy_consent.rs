@@ -198,7 +198,11 @@ mod tests {
         let ok = Consent::give(
             "2026-06",
             "2026-06",
-            [Purpose::PartnerSharing, Purpose::Membership, Purpose::Membership],
+            [
+                Purpose::PartnerSharing,
+                Purpose::Membership,
+                Purpose::Membership,
+            ],
         )
         .unwrap();
         assert_eq!(
@@ -239,9 +243,6 @@ mod tests {
             assert_eq!(Purpose::parse(p.as_str()), Ok(p));
         }
         assert!(Purpose::parse("marketing").is_err());
-        assert_eq!(
-            Purpose::ALL.iter().filter(|p| p.is_required()).count(),
-            1
-        );
+        assert_eq!(Purpose::ALL.iter().filter(|p| p.is_required()).count(), 1);
     }
 }

@@ -30,6 +30,18 @@ pub fn spawn_key_rotation(state: web::Data<AppState>) -> Option<JoinHandle<()>> 
 /// continues with the rows still on an older key.
 pub async fn run_once(state: &AppState) {
     let services = &state.services;
+    match zhijian_infra::usecases::key_rotation::rotation_pending(services).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Every registered key is an active one: nothing to move, nothing to scan.
+            publish(state, 0, 0);
+            return;
+        }
+        Err(e) => {
+            log::warn!("key rotation: cannot read the registered keys: {e}");
+            return;
+        }
+    }
     let before = match remaining(services).await {
         Ok(left) => left,
         Err(e) => {

@@ -213,8 +213,8 @@ async fn worker_sign_in(state: &AppState, signed_in: sign_in::SignedIn) -> Answe
     let account = AccountId::parse(&signed_in.session.subject)
         .map_err(|_| ApiError::internal("a worker session without an account id"))?;
     let current = state.settings.privacy.notice_version.clone();
-    let standing = zhijian_infra::usecases::privacy::standing(&state.services, account, &current)
-        .await?;
+    let standing =
+        zhijian_infra::usecases::privacy::standing(&state.services, account, &current).await?;
     Ok(HttpResponse::Ok().json(WorkerSignInView {
         tokens: auth::token_pair(state, signed_in)?,
         privacy_notice_version: current,

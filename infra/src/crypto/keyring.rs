@@ -184,7 +184,13 @@ mod tests {
         ring.activate(KeyKind::BlindIndex, "b1");
         let after = base().with_keyring(&ring).unwrap();
         assert_eq!(after.current_key_id(), "k2");
-        assert!(after.encrypt("x", "phone").unwrap().to_string().starts_with("v1.k2."));
+        assert!(
+            after
+                .encrypt("x", "phone")
+                .unwrap()
+                .to_string()
+                .starts_with("v1.k2.")
+        );
         assert_eq!(after.decrypt(&old_sealed, "phone").unwrap(), "13800001234");
         let new_index = after.blind_index("phone", "13800001234");
         assert!(new_index.starts_with("b1:"), "{new_index}");
@@ -192,8 +198,14 @@ mod tests {
             after.blind_indexes("phone", "13800001234"),
             vec![new_index.clone(), old_index.clone()]
         );
-        assert_eq!(crate::crypto::pii::blind_index_key_id(&new_index), Some("b1"));
-        assert_eq!(crate::crypto::pii::blind_index_key_id(&old_index), Some("b0"));
+        assert_eq!(
+            crate::crypto::pii::blind_index_key_id(&new_index),
+            Some("b1")
+        );
+        assert_eq!(
+            crate::crypto::pii::blind_index_key_id(&old_index),
+            Some("b0")
+        );
         assert_eq!(crate::crypto::pii::blind_index_key_id("erased:abc"), None);
         assert!(!format!("{ring:?}").contains(&ring.encryption_keys[0].key));
     }

@@ -67,7 +67,9 @@ pub enum PiiConfigError {
     #[error("pii.blind_index_key must differ from every key of pii.encryption_keys")]
     BlindIndexKeyReused,
     /// The keyring names an active key that is not configured.
-    #[error("pii keyring: the active {kind} key `{id}` is neither in the keyring nor in the configuration")]
+    #[error(
+        "pii keyring: the active {kind} key `{id}` is neither in the keyring nor in the configuration"
+    )]
     UnknownActiveKey {
         /// `encryption` or `blind index`.
         kind: &'static str,
@@ -259,12 +261,14 @@ impl PiiCipher {
             self.raw.push(bytes);
         }
         if let Some(active) = &keyring.active_encryption_key {
-            let at = self.keys.iter().position(|(id, _)| id == active).ok_or_else(|| {
-                PiiConfigError::UnknownActiveKey {
+            let at = self
+                .keys
+                .iter()
+                .position(|(id, _)| id == active)
+                .ok_or_else(|| PiiConfigError::UnknownActiveKey {
                     kind: "encryption",
                     id: active.clone(),
-                }
-            })?;
+                })?;
             let key = self.keys.remove(at);
             self.keys.insert(0, key);
         }

@@ -28,13 +28,41 @@ pub struct SealedColumn {
 
 /// Every column that holds sealed values.
 pub const SEALED_COLUMNS: [SealedColumn; 7] = [
-    SealedColumn { table: "accounts", column: "phone_cipher", context: "phone" },
-    SealedColumn { table: "admins", column: "phone_cipher", context: "phone" },
-    SealedColumn { table: "applications", column: "resident_id_cipher", context: "resident_id" },
-    SealedColumn { table: "applications", column: "phone_cipher", context: "phone" },
-    SealedColumn { table: "import_member_rows", column: "resident_id_cipher", context: "resident_id" },
-    SealedColumn { table: "import_member_rows", column: "phone_cipher", context: "phone" },
-    SealedColumn { table: "admin_second_factors", column: "secret_cipher", context: SECRET_CONTEXT },
+    SealedColumn {
+        table: "accounts",
+        column: "phone_cipher",
+        context: "phone",
+    },
+    SealedColumn {
+        table: "admins",
+        column: "phone_cipher",
+        context: "phone",
+    },
+    SealedColumn {
+        table: "applications",
+        column: "resident_id_cipher",
+        context: "resident_id",
+    },
+    SealedColumn {
+        table: "applications",
+        column: "phone_cipher",
+        context: "phone",
+    },
+    SealedColumn {
+        table: "import_member_rows",
+        column: "resident_id_cipher",
+        context: "resident_id",
+    },
+    SealedColumn {
+        table: "import_member_rows",
+        column: "phone_cipher",
+        context: "phone",
+    },
+    SealedColumn {
+        table: "admin_second_factors",
+        column: "secret_cipher",
+        context: SECRET_CONTEXT,
+    },
 ];
 
 /// A column holding blind indexes, and where the value it indexes can be read back.
@@ -56,19 +84,57 @@ pub struct IndexColumn {
 
 /// Every column that holds blind indexes.
 pub const INDEX_COLUMNS: [IndexColumn; 7] = [
-    IndexColumn { table: "accounts", column: "phone_index", kind: "phone", source: Some("t.phone_cipher"), context: "phone" },
-    IndexColumn { table: "applications", column: "person_index", kind: "resident_id", source: Some("t.resident_id_cipher"), context: "resident_id" },
-    IndexColumn { table: "applications", column: "phone_index", kind: "phone", source: Some("t.phone_cipher"), context: "phone" },
+    IndexColumn {
+        table: "accounts",
+        column: "phone_index",
+        kind: "phone",
+        source: Some("t.phone_cipher"),
+        context: "phone",
+    },
+    IndexColumn {
+        table: "applications",
+        column: "person_index",
+        kind: "resident_id",
+        source: Some("t.resident_id_cipher"),
+        context: "resident_id",
+    },
+    IndexColumn {
+        table: "applications",
+        column: "phone_index",
+        kind: "phone",
+        source: Some("t.phone_cipher"),
+        context: "phone",
+    },
     IndexColumn {
         table: "members",
         column: "person_index",
         kind: "resident_id",
-        source: Some("(SELECT a.resident_id_cipher FROM applications a WHERE a.id = t.application_id)"),
+        source: Some(
+            "(SELECT a.resident_id_cipher FROM applications a WHERE a.id = t.application_id)",
+        ),
         context: "resident_id",
     },
-    IndexColumn { table: "import_member_rows", column: "person_index", kind: "resident_id", source: Some("t.resident_id_cipher"), context: "resident_id" },
-    IndexColumn { table: "import_member_rows", column: "phone_index", kind: "phone", source: Some("t.phone_cipher"), context: "phone" },
-    IndexColumn { table: "admin_recovery_codes", column: "code_hash", kind: "admin_recovery_code", source: None, context: "" },
+    IndexColumn {
+        table: "import_member_rows",
+        column: "person_index",
+        kind: "resident_id",
+        source: Some("t.resident_id_cipher"),
+        context: "resident_id",
+    },
+    IndexColumn {
+        table: "import_member_rows",
+        column: "phone_index",
+        kind: "phone",
+        source: Some("t.phone_cipher"),
+        context: "phone",
+    },
+    IndexColumn {
+        table: "admin_recovery_codes",
+        column: "code_hash",
+        kind: "admin_recovery_code",
+        source: None,
+        context: "",
+    },
 ];
 
 /// The key id of a sealed value, in SQL.
@@ -104,11 +170,16 @@ struct KeyCount {
 
 /// How many rows each key id holds: `(kind, key id, rows)`, kind `encryption` or
 /// `blind_index`, summed over every column.
-pub fn rows_by_key(conn: &mut PgConnection) -> Result<Vec<(&'static str, String, i64)>, StoreError> {
+pub fn rows_by_key(
+    conn: &mut PgConnection,
+) -> Result<Vec<(&'static str, String, i64)>, StoreError> {
     let mut found: Vec<(&'static str, String, i64)> = Vec::new();
     let mut add = |kind: &'static str, counts: Vec<KeyCount>| {
         for c in counts {
-            match found.iter_mut().find(|(k, id, _)| *k == kind && *id == c.key_id) {
+            match found
+                .iter_mut()
+                .find(|(k, id, _)| *k == kind && *id == c.key_id)
+            {
                 Some(entry) => entry.2 += c.rows,
                 None => found.push((kind, c.key_id, c.rows)),
             }
@@ -338,4 +409,35 @@ fn next_cursor(rows: &[Stale], limit: i64) -> Option<String> {
     } else {
         rows.last().map(|r| r.at.clone())
     }
+}
+
+/// The keys registered as possibly holding rows (`pii_keys`): `(kind, key id)`.
+pub fn registered(conn: &mut PgConnection) -> Result<Vec<(String, String)>, StoreError> {
+    use crate::db::schema::pii_keys;
+    Ok(pii_keys::table
+        .select((pii_keys::kind, pii_keys::key_id))
+        .order((pii_keys::kind, pii_keys::key_id))
+        .load(conn)?)
+}
+
+/// Registers key `id` of `kind` (`encryption`, `blind_index`) as possibly holding rows.
+pub fn register(conn: &mut PgConnection, kind: &str, id: &str) -> Result<(), StoreError> {
+    use crate::db::schema::pii_keys;
+    diesel::insert_into(pii_keys::table)
+        .values((pii_keys::kind.eq(kind), pii_keys::key_id.eq(id)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets key `id` of `kind` (retired: no row uses it).
+pub fn unregister(conn: &mut PgConnection, kind: &str, id: &str) -> Result<(), StoreError> {
+    use crate::db::schema::pii_keys;
+    diesel::delete(
+        pii_keys::table
+            .filter(pii_keys::kind.eq(kind))
+            .filter(pii_keys::key_id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(())
 }

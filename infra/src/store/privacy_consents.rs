@@ -43,7 +43,10 @@ pub fn lock(conn: &mut PgConnection, account: AccountId) -> Result<Option<Consen
 }
 
 /// The notice version `account` consented to, if any (the write gate's one lookup).
-pub fn version_of(conn: &mut PgConnection, account: AccountId) -> Result<Option<String>, StoreError> {
+pub fn version_of(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Option<String>, StoreError> {
     Ok(privacy_consents::table
         .find(account.as_uuid())
         .select(privacy_consents::notice_version)

@@ -139,34 +139,78 @@ pub fn rows_by_key(
     store::rows_by_key(conn)
 }
 
-/// The keys rows use that `pii` does not have, `(kind, key id, rows)`: a server with such a
-/// key missing would fail on those rows, so it refuses to start.
+/// The registered keys (`pii_keys`: every key made active and not yet retired) that `pii`
+/// does not have, `(kind, key id)`: a server missing one of them might meet rows it cannot
+/// open or find, so it refuses to start. Reads the small registry, not the rows.
 pub fn missing_keys(
     conn: &mut diesel::PgConnection,
     pii: &PiiCipher,
-) -> Result<Vec<(&'static str, String, i64)>, StoreError> {
-    Ok(store::rows_by_key(conn)?
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(store::registered(conn)?
         .into_iter()
-        .filter(|(kind, id, _)| match *kind {
+        .filter(|(kind, id)| match kind.as_str() {
             "encryption" => !pii.has_encryption_key(id),
             _ => !pii.has_blind_index_key(id),
         })
         .collect())
 }
 
+/// Registers the active keys of `pii` (at start: the keys new rows will use).
+pub fn register_active(conn: &mut diesel::PgConnection, pii: &PiiCipher) -> Result<(), StoreError> {
+    store::register(conn, KeyKind::Encryption.as_str(), pii.current_key_id())?;
+    store::register(
+        conn,
+        KeyKind::BlindIndex.as_str(),
+        pii.current_blind_index_key_id(),
+    )
+}
+
+/// Registers key `id` of `kind` (`zhijian keys rotate`).
+pub fn register(
+    conn: &mut diesel::PgConnection,
+    kind: KeyKind,
+    id: &str,
+) -> Result<(), StoreError> {
+    store::register(conn, kind.as_str(), id)
+}
+
+/// Forgets key `id` of `kind` once no row uses it (`zhijian keys retire`).
+pub fn unregister(
+    conn: &mut diesel::PgConnection,
+    kind: KeyKind,
+    id: &str,
+) -> Result<(), StoreError> {
+    store::unregister(conn, kind.as_str(), id)
+}
+
+/// Whether a registered key is not an active one of `pii`: a rotation may be under way, and
+/// the job has rows to look for. (Steady state: `false`, and the job reads nothing else.)
+pub async fn rotation_pending(services: &Services) -> Result<bool, StoreError> {
+    let pii = services.pii.clone();
+    db::run(&services.pool, move |conn| {
+        Ok(store::registered(conn)?
+            .iter()
+            .any(|(kind, id)| match kind.as_str() {
+                "encryption" => id != pii.current_key_id(),
+                _ => id != pii.current_blind_index_key_id(),
+            }))
+    })
+    .await
+}
+
 /// The message naming the missing keys, or `None` when every key in use is configured.
-pub fn missing_keys_message(missing: &[(&'static str, String, i64)]) -> Option<String> {
+pub fn missing_keys_message(missing: &[(String, String)]) -> Option<String> {
     if missing.is_empty() {
         return None;
     }
     let list: Vec<String> = missing
         .iter()
-        .map(|(kind, id, rows)| format!("{kind} key `{id}` ({rows} rows)"))
+        .map(|(kind, id)| format!("{kind} key `{id}`"))
         .collect();
     Some(format!(
-        "personal data is held under keys this configuration does not have: {}; add them back \
+        "personal data may be held under keys this configuration does not have: {}; add them back \
          to pii.encryption_keys / pii.blind_index_key or the keyring file (pii.keyring_file) \
-         before starting",
+         before starting (or, if no row uses them, `zhijian keys retire` them)",
         list.join(", ")
     ))
 }

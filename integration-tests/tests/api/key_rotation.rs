@@ -183,7 +183,11 @@ async fn keys_rotate_in_service_and_lookups_find_rows_under_either_key() {
     let member_app = submitted.body["id"].as_str().unwrap().to_owned();
     assert_eq!(app.approve(&member_app, &reviewer, 1).await.status, 200);
     let (k1, k2, bare, b1) = on_keys(&app);
-    assert!(k1 >= 5 && k2 == 0 && bare >= 6 && b1 == 0, "{:?}", on_keys(&app));
+    assert!(
+        k1 >= 5 && k2 == 0 && bare >= 6 && b1 == 0,
+        "{:?}",
+        on_keys(&app)
+    );
 
     // The operator adds and rotates both keys with the command.
     let binary = tokio::task::spawn_blocking(zhijian_integration_tests::cli::zhijian_binary)
@@ -204,7 +208,10 @@ async fn keys_rotate_in_service_and_lookups_find_rows_under_either_key() {
         assert_eq!(mode & 0o077, 0, "the keyring is private: {mode:o}");
     }
     let status = ok(&keys(&app, &binary, &["status"]));
-    assert!(status.contains("encryption key k2 (active): 0 rows"), "{status}");
+    assert!(
+        status.contains("encryption key k2 (active): 0 rows"),
+        "{status}"
+    );
     assert!(status.contains("encryption key k1: "), "{status}");
     let busy = refused(&keys(&app, &binary, &["retire", "k1"]));
     assert!(busy.contains("k1 is still used by"), "{busy}");
@@ -245,7 +252,11 @@ async fn keys_rotate_in_service_and_lookups_find_rows_under_either_key() {
         Some(&application_form(&person(202), "13655502003")),
     )
     .await;
-    assert_eq!(member_again.body["code"], "already_member", "{}", member_again.text);
+    assert_eq!(
+        member_again.body["code"], "already_member",
+        "{}",
+        member_again.text
+    );
     // New writes use the new keys.
     let fresh = call(
         &app,
@@ -313,7 +324,9 @@ async fn keys_rotate_in_service_and_lookups_find_rows_under_either_key() {
     assert!(finished, "the job finishes");
     let metrics = call(&app, &done, Method::GET, "/metrics", None, None).await;
     assert!(
-        metrics.text.contains("zhijian_key_rotation_moved_total{kind=\"encryption\"}"),
+        metrics
+            .text
+            .contains("zhijian_key_rotation_moved_total{kind=\"encryption\"}"),
         "{}",
         metrics.text
     );
@@ -332,9 +345,21 @@ async fn keys_rotate_in_service_and_lookups_find_rows_under_either_key() {
     )
     .await;
     assert_eq!(detail.status, 200, "{}", detail.text);
-    let data = call(&app, &done, Method::GET, "/v1/me/data", Some(&phone_token), None).await;
+    let data = call(
+        &app,
+        &done,
+        Method::GET,
+        "/v1/me/data",
+        Some(&phone_token),
+        None,
+    )
+    .await;
     assert_eq!(data.status, 200, "{}", data.text);
-    assert!(data.text.contains("13655502001"), "my data in clear: {}", data.text);
+    assert!(
+        data.text.contains("13655502001"),
+        "my data in clear: {}",
+        data.text
+    );
     let again = phone_sign_in(&app, &done, "13655502001").await;
     assert_eq!(account_of(&app, &done, &again).await, first_account);
     let duplicate = call(
@@ -346,7 +371,11 @@ async fn keys_rotate_in_service_and_lookups_find_rows_under_either_key() {
         Some(&application_form(&person(201), "13655502004")),
     )
     .await;
-    assert_eq!(duplicate.body["code"], "application_exists", "{}", duplicate.text);
+    assert_eq!(
+        duplicate.body["code"], "application_exists",
+        "{}",
+        duplicate.text
+    );
     done_handle.stop(true).await;
 
     // Now k1 and b0 hold no rows: retiring them is allowed (they live in the configuration,
@@ -366,11 +395,19 @@ async fn a_key_added_to_the_keyring_is_retired_from_it_once_unused() {
         .await
         .unwrap();
     ok(&keys(&app, &binary, &["add", "k7"]));
-    assert!(std::fs::read_to_string(&keyring).unwrap().contains("\"k7\""));
+    assert!(
+        std::fs::read_to_string(&keyring)
+            .unwrap()
+            .contains("\"k7\"")
+    );
     let unknown = refused(&keys(&app, &binary, &["retire", "k8"]));
     assert!(unknown.contains("no encryption key k8"), "{unknown}");
     let retired = ok(&keys(&app, &binary, &["retire", "k7"]));
     assert!(retired.contains("k7 retired"), "{retired}");
-    assert!(!std::fs::read_to_string(&keyring).unwrap().contains("\"k7\""));
+    assert!(
+        !std::fs::read_to_string(&keyring)
+            .unwrap()
+            .contains("\"k7\"")
+    );
     let _ = std::fs::remove_file(&keyring);
 }

@@ -110,7 +110,11 @@ async fn consent_by_purpose_is_given_withdrawn_and_asked_again_when_the_notice_c
                 .await
         }
     };
-    let more = put(json!(["membership", "partner_sharing", "referral_stats"]), "2026-01").await;
+    let more = put(
+        json!(["membership", "partner_sharing", "referral_stats"]),
+        "2026-01",
+    )
+    .await;
     assert_eq!(more.status, 200, "{}", more.text);
     assert_eq!(
         granted(&more.body),
@@ -127,7 +131,11 @@ async fn consent_by_purpose_is_given_withdrawn_and_asked_again_when_the_notice_c
             ),
         )
     };
-    assert_eq!(audited("grant_consent"), 2, "the application's and the PUT's");
+    assert_eq!(
+        audited("grant_consent"),
+        2,
+        "the application's and the PUT's"
+    );
     assert_eq!(audited("withdraw_consent"), 1);
     assert_eq!(
         count(
@@ -176,11 +184,22 @@ async fn consent_by_purpose_is_given_withdrawn_and_asked_again_when_the_notice_c
     assert_eq!(again["privacy_consent_required"], true, "{again}");
     let token = again["access_token"].as_str().unwrap().to_owned();
     let withdraw_path = format!("/v1/applications/{id}/withdraw");
-    let blocked = call(&app, &next, Method::POST, &withdraw_path, Some(&token), None).await;
+    let blocked = call(
+        &app,
+        &next,
+        Method::POST,
+        &withdraw_path,
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(blocked.status, 403, "{}", blocked.text);
     assert_eq!(blocked.body["code"], "consent_required");
     assert!(
-        blocked.body["message"].as_str().unwrap().contains("隐私政策"),
+        blocked.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("隐私政策"),
         "{}",
         blocked.text
     );
@@ -202,7 +221,10 @@ async fn consent_by_purpose_is_given_withdrawn_and_asked_again_when_the_notice_c
     )
     .await;
     assert_eq!(view.body["consent_required"], true);
-    assert!(granted(&view.body).is_empty(), "nothing counts under the new notice");
+    assert!(
+        granted(&view.body).is_empty(),
+        "nothing counts under the new notice"
+    );
     let stale = call(
         &app,
         &next,
@@ -224,7 +246,15 @@ async fn consent_by_purpose_is_given_withdrawn_and_asked_again_when_the_notice_c
     .await;
     assert_eq!(consented.status, 200, "{}", consented.text);
     assert_eq!(consented.body["consent_required"], false);
-    let withdrawn = call(&app, &next, Method::POST, &withdraw_path, Some(&token), None).await;
+    let withdrawn = call(
+        &app,
+        &next,
+        Method::POST,
+        &withdraw_path,
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
     let signed_again = wechat_sign_in(&app, &next, "consent-a").await;
     assert_eq!(signed_again["privacy_consent_required"], false);

@@ -170,10 +170,10 @@ fn decide_in(
                 let person = crate::store::members::person_of(&ctx.pii, &updated);
                 let member =
                     crate::store::members::create_from_application(conn, &updated, &person, now)
-                    .map_err(|e| match e {
-                        ApplicationError::AlreadyMember => DecideError::AlreadyMember,
-                        ApplicationError::Store(e) => DecideError::Store(e),
-                    })?;
+                        .map_err(|e| match e {
+                            ApplicationError::AlreadyMember => DecideError::AlreadyMember,
+                            ApplicationError::Store(e) => DecideError::Store(e),
+                        })?;
                 // 入会礼遇: one statement over the union and its ancestors, same transaction.
                 crate::usecases::stations::benefits::grant_on_approval(
                     conn,

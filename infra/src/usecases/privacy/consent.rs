@@ -82,7 +82,10 @@ pub async fn give_consent(
                 role: None,
                 union_id: None,
             };
-            for (action, list) in [("grant_consent", &granted), ("withdraw_consent", &withdrawn)] {
+            for (action, list) in [
+                ("grant_consent", &granted),
+                ("withdraw_consent", &withdrawn),
+            ] {
                 if list.is_empty() {
                     continue;
                 }
@@ -115,7 +118,7 @@ pub async fn first_consent_with_application(
     account: AccountId,
     current: String,
     application_version: String,
-    ) -> Result<(), StoreError> {
+) -> Result<(), StoreError> {
     let now = services.now();
     db::run(&services.pool, move |conn| {
         conn.transaction(|conn| {

@@ -146,8 +146,14 @@ mod tests {
         assert_eq!(PrivacyConfig::default().reveals_per_hour, 30);
         let none = PrivacyConfig {
             reveals_per_hour: 0,
+            ..PrivacyConfig::default()
         };
         assert!(none.validate().unwrap_err().contains("reveals_per_hour"));
+        let blank = PrivacyConfig {
+            notice_version: " ".into(),
+            ..PrivacyConfig::default()
+        };
+        assert!(blank.validate().unwrap_err().contains("notice_version"));
         let retention = RetentionConfig::default();
         assert_eq!(retention.closed_application_days, 180);
         let never = RetentionConfig {
