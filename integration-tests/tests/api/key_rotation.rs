@@ -41,7 +41,7 @@ fn refused(output: &std::process::Output) -> String {
 async fn server(settings: Settings) -> (String, zhijian_api::startup::AppHandle) {
     let app = Application::build(settings, Duration::from_secs(10))
         .await
-        .expect("server builds");
+        .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
