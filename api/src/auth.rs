@@ -384,11 +384,42 @@ impl FromRequest for WorkerIdentity {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let prepared =
             app_state(req).and_then(|state| Ok((state, bearer(req)?.ok_or_else(missing_token)?)));
+        let gated = is_gated_write(req.method(), req.path());
         Box::pin(async move {
             let (state, token) = prepared?;
-            worker_of(authenticate(&state, &token, SessionKind::Worker).await?)
+            let worker = worker_of(authenticate(&state, &token, SessionKind::Worker).await?)?;
+            if gated {
+                require_current_consent(&state, worker.account_id).await?;
+            }
+            Ok(worker)
         })
     }
+}
+
+/// Whether a worker's request is a write the consent gate applies to: every method but
+/// `GET`/`HEAD`/`OPTIONS`, except giving consent itself, cancelling the account (always
+/// possible, PIPL art. 47) and the sign-in routes (`/v1/auth/…`: signing out, codes).
+fn is_gated_write(method: &actix_web::http::Method, path: &str) -> bool {
+    use actix_web::http::Method;
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && path != "/v1/me/privacy-consent"
+        && path != "/v1/me/cancel"
+        && !path.starts_with("/v1/auth/")
+}
+
+/// 403 `consent_required` when the worker's consent names an older notice version than
+/// `privacy.notice_version`.
+async fn require_current_consent(state: &AppState, account: AccountId) -> Result<(), ApiError> {
+    let current = &state.settings.privacy.notice_version;
+    let standing =
+        zhijian_infra::usecases::privacy::standing(&state.services, account, current).await?;
+    if standing.blocks_writes() {
+        return Err(ApiError::new(
+            ErrorCode::ConsentRequired,
+            "隐私政策已更新，请阅读并重新同意后再继续操作",
+        ));
+    }
+    Ok(())
 }
 
 impl FromRequest for MaybeWorker {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use zhijian_domain::admin::AdminRole;
 use zhijian_domain::admin_management::{DisplayName, ManageRefusal, Username};
 use zhijian_domain::ids::UnionId;
-use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_infra::usecases::admins::{self, CreateAdminError, Creator, NewAdmin};
 use zhijian_infra::usecases::{Services, SystemClock};
 
@@ -20,8 +19,7 @@ pub const USAGE: &str = "usage: zhijian admin create --union ID --role manager|r
 /// Runs `zhijian admin ARGS…`; the message of an `Err` is for the operator.
 pub fn run(settings: &Settings, args: &[String]) -> Result<(), String> {
     let new = parse(args)?;
-    let pii = PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
-        .map_err(|e| e.to_string())?;
+    let pii = settings.pii_cipher()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use zhijian_domain::ids::UnionId;
 use zhijian_domain::import::{ImportKind, ImportMode};
-use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_infra::usecases::imports::{self, Charset, ImportRow, Source};
 use zhijian_infra::usecases::{Services, SystemClock};
 
@@ -96,8 +95,7 @@ pub fn run(settings: &Settings, args: &[String]) -> Result<(), String> {
     if !args.file.is_file() {
         return Err(format!("{} is not a readable file", args.file.display()));
     }
-    let pii = PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
-        .map_err(|e| e.to_string())?;
+    let pii = settings.pii_cipher()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

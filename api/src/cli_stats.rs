@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use zhijian_domain::ids::UnionId;
-use zhijian_infra::crypto::pii::PiiCipher;
 use zhijian_infra::usecases::{Services, SystemClock, stats};
 
 use crate::settings::Settings;
@@ -19,8 +18,7 @@ pub const USAGE: &str = "usage: zhijian stats verify [--union ID] | zhijian stat
 /// that found differences is an `Err` too, after printing them).
 pub fn run(settings: &Settings, args: &[String]) -> Result<(), String> {
     let command = parse(args)?;
-    let pii = PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
-        .map_err(|e| e.to_string())?;
+    let pii = settings.pii_cipher()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

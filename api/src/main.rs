@@ -20,7 +20,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str =
     "usage: zhijian [serve | migrate | import-regions [--dir DIR] | admin create … | stats … |
-                 import … | check-config]
+                 import … | keys … | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
@@ -34,6 +34,9 @@ const USAGE: &str =
   import           members|unions FILE --union ID --as USERNAME [--valid-only] [--yes]
                    [--charset utf-8|gb18030]: check a register (CSV), print the report, and
                    import it after confirmation (or at once with --yes)
+  keys             status | add [--blind-index] ID | rotate [--blind-index] ID |
+                   retire [--blind-index] ID: the keys of personal data (pii.keyring_file);
+                   retire refuses while a row uses the key
   check-config     load and check the configuration, then exit
 
 Development commands (demo data, benchmark data): zhijian-dev --help.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         "admin" => zhijian_api::cli_admin::run(&settings, &args[1..]),
         "stats" => zhijian_api::cli_stats::run(&settings, &args[1..]),
         "import" => zhijian_api::cli_import::run(&settings, &args[1..]),
+        "keys" => zhijian_api::cli_keys::run(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())

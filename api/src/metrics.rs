@@ -15,6 +15,8 @@ pub struct Metrics {
     pool: IntGaugeVec,
     calendar_missing_years: IntGauge,
     retention_removed: IntCounterVec,
+    key_rotation_remaining: IntGaugeVec,
+    key_rotation_moved: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,6 +70,23 @@ impl Metrics {
             &["kind"],
         )?;
         registry.register(Box::new(retention_removed.clone()))?;
+        let key_rotation_remaining = IntGaugeVec::new(
+            Opts::new(
+                "key_rotation_remaining",
+                "Rows still under an older key, by kind (encryption: sealed values; \
+                 blind_index: blind indexes), counted after each round of the key-rotation job.",
+            ),
+            &["kind"],
+        )?;
+        let key_rotation_moved = IntCounterVec::new(
+            Opts::new(
+                "key_rotation_moved_total",
+                "Rows the key-rotation job moved to the current key, by kind.",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(key_rotation_remaining.clone()))?;
+        registry.register(Box::new(key_rotation_moved.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
@@ -79,6 +98,8 @@ impl Metrics {
             pool,
             calendar_missing_years,
             retention_removed,
+            key_rotation_remaining,
+            key_rotation_moved,
         })
     }
 
@@ -95,6 +116,20 @@ impl Metrics {
     pub fn set_calendar_missing_years(&self, years: usize) {
         self.calendar_missing_years
             .set(i64::try_from(years).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the rows still under an older key of `kind`.
+    pub fn set_key_rotation_remaining(&self, kind: &str, rows: i64) {
+        self.key_rotation_remaining
+            .with_label_values(&[kind])
+            .set(rows);
+    }
+
+    /// Counts rows the key-rotation job moved to the current key.
+    pub fn count_key_rotation(&self, kind: &str, rows: usize) {
+        self.key_rotation_moved
+            .with_label_values(&[kind])
+            .inc_by(u64::try_from(rows).unwrap_or(u64::MAX));
     }
 
     /// Counts rows the retention sweep deleted.

@@ -61,6 +61,9 @@ pub struct Settings {
     /// `[retention]`: how long rows kept only for a while are kept.
     #[serde(default)]
     pub retention: zhijian_infra::usecases::retention::RetentionConfig,
+    /// `[key_rotation]`: the job moving rows to the current keys.
+    #[serde(default)]
+    pub key_rotation: zhijian_infra::usecases::key_rotation::KeyRotationConfig,
     /// `[privacy]`: the cap on admins' reveals of personal data.
     #[serde(default)]
     pub privacy: zhijian_infra::usecases::privacy::PrivacyConfig,
@@ -212,9 +215,13 @@ pub struct PiiConfig {
     /// `id:base64key` pairs, comma separated; the first encrypts, all decrypt (rotation).
     #[serde(default)]
     pub encryption_keys: Secret,
-    /// HMAC key of the blind indexes (base64, at least 32 bytes).
+    /// HMAC key of the blind indexes (base64, at least 32 bytes); key id `b0`.
     #[serde(default)]
     pub blind_index_key: Secret,
+    /// The keyring file of keys added in service (`zhijian keys add | rotate | retire`): more
+    /// keys, and which ones seal and index new values. Unset: the keys above only.
+    #[serde(default)]
+    pub keyring_file: Option<std::path::PathBuf>,
 }
 
 /// `[card]` settings: the signed payload of the electronic member card.
@@ -374,6 +381,7 @@ impl Settings {
         self.stations.validate().map_err(SettingsError)?;
         self.public_limits.validate().map_err(SettingsError)?;
         self.retention.validate().map_err(SettingsError)?;
+        self.key_rotation.validate().map_err(SettingsError)?;
         self.privacy.validate().map_err(SettingsError)?;
         require_key(
             "auth.jwt_secret",
@@ -405,11 +413,7 @@ impl Settings {
                 "card.ttl_secs must be between 30 and 3600".into(),
             ));
         }
-        zhijian_infra::crypto::pii::PiiCipher::from_config(
-            &self.pii.encryption_keys,
-            &self.pii.blind_index_key,
-        )
-        .map_err(|e| SettingsError(format!("{e} (generate keys with `make secrets`)")))?;
+        self.pii_cipher().map_err(SettingsError)?;
         if self.app_env == "production" {
             let problems = self.production_problems();
             if !problems.is_empty() {
@@ -420,6 +424,25 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The cipher of personal data: the keys of `[pii]` and those of the keyring file, with
+    /// the keyring's active keys sealing and indexing new values.
+    pub fn pii_cipher(&self) -> Result<zhijian_infra::crypto::pii::PiiCipher, String> {
+        let cipher = zhijian_infra::crypto::pii::PiiCipher::from_config(
+            &self.pii.encryption_keys,
+            &self.pii.blind_index_key,
+        )
+        .map_err(|e| format!("{e} (generate keys with `make secrets`)"))?;
+        match &self.pii.keyring_file {
+            None => Ok(cipher),
+            Some(path) => {
+                let keyring = zhijian_infra::crypto::keyring::Keyring::load(path)?;
+                cipher
+                    .with_keyring(&keyring)
+                    .map_err(|e| format!("pii.keyring_file {}: {e}", path.display()))
+            }
+        }
     }
 
     /// What a production server must not run with, each naming its setting: the `log` SMS

@@ -89,12 +89,11 @@ impl Application {
         wait: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let pii =
-            PiiCipher::from_config(&settings.pii.encryption_keys, &settings.pii.blind_index_key)
-                .map_err(|e| StartupError(e.to_string()))?;
+        let pii = settings.pii_cipher().map_err(StartupError)?;
         let sms = build_sms_sender(&settings.sms).map_err(|e| StartupError(e.to_string()))?;
         let pool = db::build_pool(&settings.database);
         migrate_when_ready(&pool, wait).await?;
+        refuse_missing_keys(&pool, &pii).await?;
         warn_if_calendar_missing(&pool, clock.now()).await;
         let redis =
             RedisStore::connect_lazy(&settings.redis).map_err(|e| StartupError(e.to_string()))?;
@@ -140,6 +139,7 @@ impl Application {
         crate::jobs::calendar::spawn_calendar_status(state.clone());
         crate::jobs::union_moves::spawn_union_move_resume(state.clone());
         crate::jobs::retention::spawn_retention(state.clone());
+        crate::jobs::key_rotation::spawn_key_rotation(state.clone());
         crate::jobs::quarterly::spawn_quarterly_snapshots(state.clone());
         crate::jobs::imports::recover_imports(&state.services).await;
         let notification_jobs = crate::jobs::outbox::start(state.clone());
@@ -221,6 +221,27 @@ async fn warn_if_calendar_missing(pool: &PgPool, now: chrono::DateTime<chrono::U
 }
 
 /// Applies migrations, retrying while PostgreSQL is not reachable yet.
+/// Refuses to start when a registered key (one that may hold rows, `pii_keys`) is not in this
+/// configuration: those rows would fail to open (or to be found) at every request touching
+/// them. Otherwise registers this server's active keys.
+async fn refuse_missing_keys(pool: &PgPool, pii: &PiiCipher) -> Result<(), StartupError> {
+    let pii = pii.clone();
+    let missing = db::run_unbounded(pool, move |conn| {
+        let missing = zhijian_infra::usecases::key_rotation::missing_keys(conn, &pii)?;
+        if missing.is_empty() {
+            // The keys this server writes with may hold rows from now on.
+            zhijian_infra::usecases::key_rotation::register_active(conn, &pii)?;
+        }
+        Ok::<_, zhijian_infra::db::StoreError>(missing)
+    })
+    .await
+    .map_err(|e| StartupError(format!("cannot check the keys in use: {e}")))?;
+    match zhijian_infra::usecases::key_rotation::missing_keys_message(&missing) {
+        Some(message) => Err(StartupError(message)),
+        None => Ok(()),
+    }
+}
+
 async fn migrate_when_ready(pool: &PgPool, wait: Duration) -> Result<(), StartupError> {
     let applied = zhijian_infra::db::migrations::migrate_when_ready(pool, wait)
         .await

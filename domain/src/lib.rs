@@ -29,6 +29,7 @@ pub mod occupation;
 pub mod outbox_event;
 pub mod phone;
 pub mod ports;
+pub mod privacy_consent;
 pub mod reason;
 pub mod referral;
 pub mod region;

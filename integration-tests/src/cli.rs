@@ -54,5 +54,8 @@ pub fn zhijian_command(app: &crate::TestApp, binary: &std::path::Path) -> std::p
         .env("APP__CARD__SIGNING_KEY", settings.card.signing_key.expose())
         .env("APP__WECHAT__SECRET", settings.wechat.secret.expose())
         .env("APP__SMS__PROVIDER", "log");
+    if let Some(keyring) = &settings.pii.keyring_file {
+        command.env("APP__PII__KEYRING_FILE", keyring);
+    }
     command
 }

@@ -70,11 +70,7 @@ impl TestApp {
 
     /// The app's PII cipher (same keys as the server).
     pub fn pii(&self) -> zhijian_infra::crypto::pii::PiiCipher {
-        zhijian_infra::crypto::pii::PiiCipher::from_config(
-            &self.settings.pii.encryption_keys,
-            &self.settings.pii.blind_index_key,
-        )
-        .expect("pii keys")
+        self.settings.pii_cipher().expect("pii keys")
     }
 
     /// The use cases' services on the app's database, keys and clock, for a test that calls a

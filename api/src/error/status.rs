@@ -23,11 +23,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotTargetUnion
         | ErrorCode::NotCurrentUnion
         | ErrorCode::PasswordChangeRequired
-        | ErrorCode::SecondFactorRequired => StatusCode::FORBIDDEN,
+        | ErrorCode::SecondFactorRequired
+        | ErrorCode::ConsentRequired => StatusCode::FORBIDDEN,
         ErrorCode::InvalidInterval | ErrorCode::InvalidQuarter | ErrorCode::InvalidReportFormat => {
             StatusCode::BAD_REQUEST
         }
-        ErrorCode::QuarterNotEnded => StatusCode::CONFLICT,
+        ErrorCode::QuarterNotEnded | ErrorCode::NoticeVersionOutdated => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -118,6 +119,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::CalendarWorkOnWeekday
         | ErrorCode::CalendarYearEmpty
         | ErrorCode::ConfirmationRequired
+        | ErrorCode::RequiredPurposeMissing
         | ErrorCode::CreditCodeBadCheckCharacter
         | ErrorCode::CreditCodeInvalidCharacter
         | ErrorCode::CreditCodeWrongLength

@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod escalation;
 pub mod imports;
+pub mod key_rotation;
 pub mod outbox;
 pub mod quarterly;
 pub mod retention;

@@ -183,6 +183,7 @@ pub async fn submit(
         &body,
     )?;
     let submission = request.parse(local_date(state.services.now()))?;
+    let consented = submission.privacy_notice_version.as_str().to_owned();
     // The answer is rendered from what is about to be written, and stored with it.
     let render =
         |detail: &usecase::ApplicationDetail| submitted_body(detail, detail.row.submitted_at);
@@ -190,6 +191,15 @@ pub async fn submit(
         usecase::submit_application(&state.services, worker.account_id, key, submission, render)
             .await
             .map_err(submit_error)?;
+    // The form's consent block is the account's first consent to the notice (when it has
+    // none yet and names the current version).
+    zhijian_infra::usecases::privacy::consent::first_consent_with_application(
+        &state.services,
+        worker.account_id,
+        state.settings.privacy.notice_version.clone(),
+        consented,
+    )
+    .await?;
     json::idempotent_response(Ok(submitted.into_answer()))
 }
 

@@ -161,7 +161,7 @@ pub async fn wechat_login(
     let signed_in = sign_in::wechat_login(&context(&state), state.wechat.as_ref(), &code)
         .await
         .map_err(errors::wechat_login_error)?;
-    Ok(HttpResponse::Ok().json(auth::token_pair(&state, signed_in)?))
+    worker_sign_in(&state, signed_in).await
 }
 
 /// `POST /v1/auth/sms-codes`: send a verification code, unless a cap is reached.
@@ -193,7 +193,33 @@ pub async fn phone_login(state: web::Data<AppState>, body: web::Json<PhoneCodeRe
     let signed_in = sign_in::phone_login(&context(&state), phone, &body.code)
         .await
         .map_err(errors::phone_login_error)?;
-    Ok(HttpResponse::Ok().json(auth::token_pair(&state, signed_in)?))
+    worker_sign_in(&state, signed_in).await
+}
+
+/// The answer of a worker's sign-in: the token pair, and whether the worker must consent to
+/// the current privacy notice before writing (their consent names an older version).
+#[derive(Serialize)]
+pub struct WorkerSignInView {
+    /// The token pair.
+    #[serde(flatten)]
+    pub tokens: auth::TokenPair,
+    /// The notice version in force (`privacy.notice_version`).
+    pub privacy_notice_version: String,
+    /// `true`: `PUT /v1/me/privacy-consent` before any write (403 `consent_required`).
+    pub privacy_consent_required: bool,
+}
+
+async fn worker_sign_in(state: &AppState, signed_in: sign_in::SignedIn) -> Answer {
+    let account = AccountId::parse(&signed_in.session.subject)
+        .map_err(|_| ApiError::internal("a worker session without an account id"))?;
+    let current = state.settings.privacy.notice_version.clone();
+    let standing =
+        zhijian_infra::usecases::privacy::standing(&state.services, account, &current).await?;
+    Ok(HttpResponse::Ok().json(WorkerSignInView {
+        tokens: auth::token_pair(state, signed_in)?,
+        privacy_notice_version: current,
+        privacy_consent_required: standing.blocks_writes(),
+    }))
 }
 
 /// `POST /v1/auth/wechat-phone`: bind the phone WeChat verified (`getPhoneNumber`).

@@ -122,6 +122,16 @@ pub fn table() -> Vec<RouteDef> {
         ),
         def(Method::GET, "/v1/me/data", web::get().to(privacy::my_data)),
         def(
+            Method::GET,
+            "/v1/me/privacy-consent",
+            web::get().to(privacy::get_privacy_consent),
+        ),
+        def(
+            Method::PUT,
+            "/v1/me/privacy-consent",
+            web::put().to(privacy::put_privacy_consent),
+        ),
+        def(
             Method::POST,
             "/v1/me/cancel",
             web::post().to(privacy::cancel),

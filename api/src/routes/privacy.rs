@@ -10,9 +10,10 @@ use zhijian_infra::usecases::privacy::{self, CancelProof};
 use crate::auth::{WorkerIdentity, context};
 use crate::error::ApiError;
 use crate::error::mapping::auth::invalid_wechat_code;
-use crate::error::mapping::privacy::{cancel_error, my_data_error};
+use crate::error::mapping::privacy::{cancel_error, give_consent_error, my_data_error};
 use crate::startup::AppState;
-use crate::views::privacy::{CancelledView, my_data_view};
+use crate::views::privacy::{CancelledView, my_data_view, privacy_consent_view};
+use zhijian_domain::privacy_consent::Purpose;
 
 /// `GET /v1/me/data`: everything held about the worker (audited; `Cache-Control: no-store`).
 pub async fn my_data(
@@ -23,6 +24,59 @@ pub async fn my_data(
         .await
         .map_err(my_data_error)?;
     Ok(HttpResponse::Ok().json(my_data_view(&data, state.services.now())?))
+}
+
+/// `GET /v1/me/privacy-consent`: the worker's consent to the privacy notice by purpose.
+pub async fn get_privacy_consent(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+) -> Result<HttpResponse, ApiError> {
+    let row = privacy::my_consent(&state.services, worker.account_id).await?;
+    let current = &state.settings.privacy.notice_version;
+    Ok(HttpResponse::Ok().json(privacy_consent_view(current, row.as_ref())))
+}
+
+/// Body of `PUT /v1/me/privacy-consent`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConsentRequest {
+    /// The notice version the worker read (must be the current one).
+    pub notice_version: String,
+    /// Every purpose agreed; those left out are withdrawn.
+    pub purposes: Vec<String>,
+}
+
+/// `PUT /v1/me/privacy-consent`: consent to the current notice for the listed purposes
+/// (grants and withdrawals audited).
+pub async fn put_privacy_consent(
+    state: web::Data<AppState>,
+    worker: WorkerIdentity,
+    body: web::Json<PrivacyConsentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let purposes = body
+        .purposes
+        .iter()
+        .map(|p| Purpose::parse(p.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            ApiError::invalid(
+                ErrorCode::InvalidField,
+                "同意的用途不在隐私政策所列范围内",
+                "purposes",
+            )
+        })?;
+    let current = state.settings.privacy.notice_version.clone();
+    let row = privacy::give_consent(
+        &state.services,
+        worker.account_id,
+        current.clone(),
+        body.notice_version.trim().to_owned(),
+        purposes,
+    )
+    .await
+    .map_err(give_consent_error)?;
+    Ok(HttpResponse::Ok().json(privacy_consent_view(&current, Some(&row))))
 }
 
 /// Body of `POST /v1/me/cancel`.

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use zhijian_infra::store::privacy_consents::ConsentRow;
 use zhijian_infra::usecases::privacy::{Cancelled, MyData};
 
 use crate::error::ApiError;
@@ -36,6 +37,83 @@ pub struct MyDataView {
     pub personal_data_views: Vec<PersonalDataViewView>,
     /// The consents given, one per application (the privacy notice's version and when).
     pub consents: Vec<ConsentView>,
+    /// The consent to the privacy notice by purpose (`GET /v1/me/privacy-consent`), when
+    /// given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy_consent: Option<PrivacyConsentRecordView>,
+}
+
+/// A consent to the privacy notice, as recorded.
+#[derive(Debug, Serialize)]
+pub struct PrivacyConsentRecordView {
+    /// The notice version consented to.
+    pub notice_version: String,
+    /// The purposes agreed.
+    pub purposes: Vec<String>,
+    /// When this version was consented to.
+    pub consented_at: DateTime<Utc>,
+    /// When the purposes last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ConsentRow> for PrivacyConsentRecordView {
+    fn from(row: &ConsentRow) -> Self {
+        Self {
+            notice_version: row.notice_version.clone(),
+            purposes: row.purposes.clone(),
+            consented_at: row.consented_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// One purpose of the catalogue and whether the worker agreed to it.
+#[derive(Debug, Serialize)]
+pub struct PurposeView {
+    /// The purpose (`membership`, `referral_stats`, `partner_sharing`, `service_notices`).
+    pub purpose: &'static str,
+    /// What it means, in Chinese.
+    pub label: &'static str,
+    /// A condition of the service (cannot be withdrawn; cancel the account instead).
+    pub required: bool,
+    /// Agreed in the current consent.
+    pub granted: bool,
+}
+
+/// `GET`/`PUT /v1/me/privacy-consent`.
+#[derive(Debug, Serialize)]
+pub struct PrivacyConsentView {
+    /// The notice version in force.
+    pub current_notice_version: String,
+    /// `true`: the recorded consent names an older version; writes answer 403
+    /// `consent_required` until the worker consents again.
+    pub consent_required: bool,
+    /// The recorded consent; absent before the first one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<PrivacyConsentRecordView>,
+    /// The catalogue of purposes, each with whether it is agreed.
+    pub purposes: Vec<PurposeView>,
+}
+
+/// Builds the consent view.
+pub fn privacy_consent_view(current: &str, row: Option<&ConsentRow>) -> PrivacyConsentView {
+    use zhijian_domain::privacy_consent::{Purpose, Standing};
+    let standing = Standing::of(current, row.map(|r| r.notice_version.as_str()));
+    let current_row = row.filter(|r| r.notice_version == current);
+    PrivacyConsentView {
+        current_notice_version: current.to_owned(),
+        consent_required: standing.blocks_writes(),
+        consent: row.map(PrivacyConsentRecordView::from),
+        purposes: Purpose::ALL
+            .into_iter()
+            .map(|p| PurposeView {
+                purpose: p.as_str(),
+                label: p.label_zh(),
+                required: p.is_required(),
+                granted: current_row.is_some_and(|r| r.purposes.iter().any(|g| g == p.as_str())),
+            })
+            .collect(),
+    }
 }
 
 /// A consent given with an application.
@@ -131,6 +209,10 @@ pub fn my_data_view(data: &MyData, now: DateTime<Utc>) -> Result<MyDataView, Api
                 consented_at: detail.row.consented_at,
             })
             .collect(),
+        privacy_consent: data
+            .privacy_consent
+            .as_ref()
+            .map(PrivacyConsentRecordView::from),
     })
 }
 

@@ -18,6 +18,13 @@ use sha2::Sha256;
 
 use crate::crypto::secret::Secret;
 
+/// Id of the blind-index key of `pii.blind_index_key`: its indexes are bare hex (the form
+/// written before blind-index keys had ids); the indexes of every other key are
+/// `<key id>:<hex>`, so each row says which key computed it.
+pub const LEGACY_BLIND_KEY_ID: &str = "b0";
+/// Ids no key may take: erased rows hold `erased:<id>` placeholders in their index columns.
+const RESERVED_KEY_IDS: [&str; 1] = ["erased"];
+
 /// Format version written in front of every sealed value.
 const VERSION: &str = "v1";
 /// AES-256 key length.
@@ -59,6 +66,16 @@ pub enum PiiConfigError {
     /// The blind-index key equals an encryption key.
     #[error("pii.blind_index_key must differ from every key of pii.encryption_keys")]
     BlindIndexKeyReused,
+    /// The keyring names an active key that is not configured.
+    #[error(
+        "pii keyring: the active {kind} key `{id}` is neither in the keyring nor in the configuration"
+    )]
+    UnknownActiveKey {
+        /// `encryption` or `blind index`.
+        kind: &'static str,
+        /// The missing id.
+        id: String,
+    },
 }
 
 /// Why a value could not be sealed or opened.
@@ -153,14 +170,19 @@ impl FromStr for Sealed {
 pub struct PiiCipher {
     /// `(key id, cipher)`, the current (encrypting) key first.
     keys: Vec<(String, Aes256Gcm)>,
-    blind_index: Hmac<Sha256>,
+    /// `(key id, HMAC)`, the current (indexing) key first; lookups try every one.
+    blind_keys: Vec<(String, Hmac<Sha256>)>,
+    /// Raw key bytes, kept only to refuse a keyring key equal to another key.
+    raw: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for PiiCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ids: Vec<&str> = self.keys.iter().map(|(id, _)| id.as_str()).collect();
+        let blind: Vec<&str> = self.blind_keys.iter().map(|(id, _)| id.as_str()).collect();
         f.debug_struct("PiiCipher")
             .field("key_ids", &ids)
+            .field("blind_index_key_ids", &blind)
             .field("keys", &"<redacted>")
             .field("blind_index_key", &"<redacted>")
             .finish()
@@ -181,7 +203,7 @@ impl PiiCipher {
                 .split_once(':')
                 .ok_or(PiiConfigError::MalformedEntry(index + 1))?;
             let id = id.trim();
-            if !valid_key_id(id) {
+            if !valid_key_id(id) || RESERVED_KEY_IDS.contains(&id) {
                 return Err(PiiConfigError::InvalidKeyId(id.to_owned()));
             }
             if parsed.iter().any(|(known, _)| known == id) {
@@ -210,10 +232,105 @@ impl PiiCipher {
         }
         let blind_index = <Hmac<Sha256> as Mac>::new_from_slice(&blind_key)
             .map_err(|_| PiiConfigError::InvalidBlindIndexKey)?;
+        raw_keys.push(blind_key);
         Ok(Self {
             keys: parsed,
-            blind_index,
+            blind_keys: vec![(LEGACY_BLIND_KEY_ID.to_owned(), blind_index)],
+            raw: raw_keys,
         })
+    }
+
+    /// Adds the keys of a keyring (`zhijian keys add`) to those of the configuration and makes
+    /// its active keys (`zhijian keys rotate`) the ones new values are sealed and indexed with.
+    pub fn with_keyring(
+        mut self,
+        keyring: &crate::crypto::keyring::Keyring,
+    ) -> Result<Self, PiiConfigError> {
+        for entry in &keyring.encryption_keys {
+            let bytes = self.check_new(&entry.id, &entry.key, KEY_LEN)?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes)
+                .map_err(|_| PiiConfigError::InvalidKey(entry.id.clone()))?;
+            self.keys.push((entry.id.clone(), cipher));
+            self.raw.push(bytes);
+        }
+        for entry in &keyring.blind_index_keys {
+            let bytes = self.check_new(&entry.id, &entry.key, MIN_BLIND_KEY_LEN)?;
+            let mac = <Hmac<Sha256> as Mac>::new_from_slice(&bytes)
+                .map_err(|_| PiiConfigError::InvalidKey(entry.id.clone()))?;
+            self.blind_keys.push((entry.id.clone(), mac));
+            self.raw.push(bytes);
+        }
+        if let Some(active) = &keyring.active_encryption_key {
+            let at = self
+                .keys
+                .iter()
+                .position(|(id, _)| id == active)
+                .ok_or_else(|| PiiConfigError::UnknownActiveKey {
+                    kind: "encryption",
+                    id: active.clone(),
+                })?;
+            let key = self.keys.remove(at);
+            self.keys.insert(0, key);
+        }
+        if let Some(active) = &keyring.active_blind_index_key {
+            let at = self
+                .blind_keys
+                .iter()
+                .position(|(id, _)| id == active)
+                .ok_or_else(|| PiiConfigError::UnknownActiveKey {
+                    kind: "blind index",
+                    id: active.clone(),
+                })?;
+            let key = self.blind_keys.remove(at);
+            self.blind_keys.insert(0, key);
+        }
+        Ok(self)
+    }
+
+    fn check_new(&self, id: &str, key: &str, len: usize) -> Result<Vec<u8>, PiiConfigError> {
+        if !valid_key_id(id) || RESERVED_KEY_IDS.contains(&id) {
+            return Err(PiiConfigError::InvalidKeyId(id.to_owned()));
+        }
+        if self.has_encryption_key(id) || self.has_blind_index_key(id) {
+            return Err(PiiConfigError::DuplicateKeyId(id.to_owned()));
+        }
+        let bytes = STANDARD
+            .decode(key.trim())
+            .ok()
+            .filter(|b| b.len() == len)
+            .ok_or_else(|| PiiConfigError::InvalidKey(id.to_owned()))?;
+        if self.raw.contains(&bytes) {
+            return Err(PiiConfigError::BlindIndexKeyReused);
+        }
+        Ok(bytes)
+    }
+
+    /// Ids of the encryption keys, the current one first.
+    pub fn encryption_key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// Ids of the blind-index keys, the current one first.
+    pub fn blind_index_key_ids(&self) -> Vec<&str> {
+        self.blind_keys.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// Whether this process can open values sealed with key `id`.
+    pub fn has_encryption_key(&self, id: &str) -> bool {
+        self.keys.iter().any(|(known, _)| known == id)
+    }
+
+    /// Whether this process has the blind-index key `id`.
+    pub fn has_blind_index_key(&self, id: &str) -> bool {
+        self.blind_keys.iter().any(|(known, _)| known == id)
+    }
+
+    /// Id of the key new blind indexes are computed with.
+    pub fn current_blind_index_key_id(&self) -> &str {
+        self.blind_keys
+            .first()
+            .map(|(id, _)| id.as_str())
+            .unwrap_or_default()
     }
 
     /// Id of the key new values are sealed with.
@@ -278,12 +395,46 @@ impl PiiCipher {
     /// The blind index of an already normalised value: hex HMAC-SHA256 of `kind:value` under
     /// the blind-index key. Deterministic (equal values, equal index: a unique index works)
     /// and separated by `kind` (`resident_id`, `phone`), so equal strings of two kinds differ.
+    ///
+    /// Computed with the current blind-index key; the value names the key (`<id>:<hex>`, bare
+    /// hex for [`LEGACY_BLIND_KEY_ID`]).
     pub fn blind_index(&self, kind: &str, normalised_value: &str) -> String {
-        let mut mac = self.blind_index.clone();
-        mac.update(kind.as_bytes());
-        mac.update(b":");
-        mac.update(normalised_value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.blind_keys
+            .first()
+            .map(|key| index_with(key, kind, normalised_value))
+            .unwrap_or_default()
+    }
+
+    /// The blind index of a value under every blind-index key, the current one first: a
+    /// lookup during a blind-index rotation finds rows under the old key and the new one.
+    pub fn blind_indexes(&self, kind: &str, normalised_value: &str) -> Vec<String> {
+        self.blind_keys
+            .iter()
+            .map(|key| index_with(key, kind, normalised_value))
+            .collect()
+    }
+}
+
+/// Id of the blind-index key that computed a stored index (`None` for an erased placeholder).
+pub fn blind_index_key_id(stored: &str) -> Option<&str> {
+    match stored.split_once(':') {
+        None => Some(LEGACY_BLIND_KEY_ID),
+        Some(("erased", _)) => None,
+        Some((id, _)) => Some(id),
+    }
+}
+
+fn index_with(key: &(String, Hmac<Sha256>), kind: &str, value: &str) -> String {
+    let (id, mac) = key;
+    let mut mac = mac.clone();
+    mac.update(kind.as_bytes());
+    mac.update(b":");
+    mac.update(value.as_bytes());
+    let hex = hex::encode(mac.finalize().into_bytes());
+    if id == LEGACY_BLIND_KEY_ID {
+        hex
+    } else {
+        format!("{id}:{hex}")
     }
 }
 

@@ -618,7 +618,29 @@ diesel::joinable!(import_problems -> imports (import_id));
 diesel::joinable!(import_member_rows -> imports (import_id));
 diesel::joinable!(import_union_rows -> imports (import_id));
 
+diesel::table! {
+    pii_keys (kind, key_id) {
+        kind -> Text,
+        key_id -> Text,
+        registered_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    privacy_consents (account_id) {
+        account_id -> Uuid,
+        notice_version -> Text,
+        purposes -> Array<Text>,
+        consented_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(privacy_consents -> accounts (account_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    pii_keys,
+    privacy_consents,
     regions,
     calendar_days,
     unions,

@@ -161,9 +161,20 @@ pub fn find_or_create_by_phone(
     phone: &PhoneNumber,
     now: DateTime<Utc>,
 ) -> Result<AccountRow, StoreError> {
-    let index = pii.blind_index(PHONE, phone.expose());
+    let indexes = pii.blind_indexes(PHONE, phone.expose());
+    let index = indexes.first().cloned().unwrap_or_default();
     let sealed = seal(pii, phone)?;
     conn.transaction(|conn| {
+        // During a blind-index rotation the account may still be indexed under the old key.
+        if indexes.len() > 1
+            && let Some(row) = accounts::table
+                .filter(accounts::phone_index.eq_any(&indexes[1..]))
+                .select(AccountRow::as_select())
+                .first(conn)
+                .optional()?
+        {
+            return Ok(row);
+        }
         let inserted = diesel::insert_into(accounts::table)
             .values((
                 accounts::id.eq(Uuid::now_v7()),
@@ -207,11 +218,12 @@ pub fn bind_phone(
     phone: &PhoneNumber,
     now: DateTime<Utc>,
 ) -> Result<AccountRow, BindPhoneError> {
-    let index = pii.blind_index(PHONE, phone.expose());
+    let indexes = pii.blind_indexes(PHONE, phone.expose());
+    let index = indexes.first().cloned().unwrap_or_default();
     let sealed = seal(pii, phone)?;
     conn.transaction(|conn| {
         let owner: Option<Uuid> = accounts::table
-            .filter(accounts::phone_index.eq(&index))
+            .filter(accounts::phone_index.eq_any(&indexes))
             .select(accounts::id)
             .first(conn)
             .optional()?;

@@ -49,17 +49,29 @@ pub struct AffiliationRow {
     pub end_reason: Option<String>,
 }
 
+/// The blind indexes of an application's person under every blind-index key (its resident
+/// ID opened and indexed again), the current one first; the stored index when it cannot be
+/// opened.
+pub fn person_of(pii: &crate::crypto::pii::PiiCipher, application: &ApplicationRow) -> Vec<String> {
+    match pii.decrypt(&application.resident_id_cipher, "resident_id") {
+        Ok(clear) => pii.blind_indexes("resident_id", &clear),
+        Err(_) => vec![application.person_index.clone()],
+    }
+}
+
 /// Inside the approval transaction: creates the member of an approved application and its first
 /// affiliation under a provisional number (unique, never committed: [`issue_number`] replaces it
 /// before the commit). The county's number is taken last, by [`issue_number`], so that the
 /// county's counter row — which every approval in the county needs — is held for the last two
 /// statements of the transaction instead of from here to the commit.
+/// `person` is [`person_of`] the application.
 pub fn create_from_application(
     conn: &mut PgConnection,
     application: &ApplicationRow,
+    person: &[String],
     now: DateTime<Utc>,
 ) -> Result<MemberRow, ApplicationError> {
-    if crate::store::applications::is_current_member(conn, &application.person_index)? {
+    if crate::store::applications::is_current_member(conn, person)? {
         return Err(ApplicationError::AlreadyMember);
     }
     let joined_on = local_date(now);
@@ -67,7 +79,7 @@ pub fn create_from_application(
     // A former member (withdrawn, expelled) keeps the one row per person: the old number's
     // history stays, and the new membership starts today with a new number.
     let existing: Option<uuid::Uuid> = members::table
-        .filter(members::person_index.eq(&application.person_index))
+        .filter(members::person_index.eq_any(person))
         .select(members::id)
         .first(conn)
         .optional()?;
@@ -89,7 +101,7 @@ pub fn create_from_application(
         None => diesel::insert_into(members::table)
             .values((
                 members::id.eq(uuid::Uuid::now_v7()),
-                members::person_index.eq(&application.person_index),
+                members::person_index.eq(person.first().unwrap_or(&application.person_index)),
                 members::account_id.eq(application.account_id),
                 members::membership_number.eq(&provisional),
                 members::union_id.eq(application.union_id),

@@ -152,6 +152,7 @@ pub fn tombstone_account(
     let scopes = crate::store::idempotency::WorkerWrite::ALL.map(|write| write.scope(account));
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::scope.eq_any(scopes)))
         .execute(conn)?;
+    crate::store::privacy_consents::remove(conn, account)?;
     Ok(())
 }
 

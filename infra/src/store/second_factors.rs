@@ -158,13 +158,13 @@ pub fn mark_step_used(
 pub fn spend_recovery_code(
     conn: &mut PgConnection,
     admin: AdminId,
-    hash: &str,
+    hash: &[String],
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let spent = diesel::update(
         admin_recovery_codes::table
             .filter(admin_recovery_codes::admin_id.eq(admin.as_uuid()))
-            .filter(admin_recovery_codes::code_hash.eq(hash))
+            .filter(admin_recovery_codes::code_hash.eq_any(hash))
             .filter(admin_recovery_codes::used_at.is_null()),
     )
     .set(admin_recovery_codes::used_at.eq(now))

@@ -30,6 +30,7 @@ pub mod calendar;
 pub mod delivery;
 pub mod escalation;
 pub mod imports;
+pub mod key_rotation;
 pub mod membership;
 pub mod notifications;
 pub mod privacy;

@@ -651,6 +651,10 @@ async fn after_a_full_flow_no_resident_id_or_phone_is_left_in_clear() {
         "the dump holds the flow"
     );
     assert!(dump.contains("view_personal_data") && dump.contains("cancel_account"));
+    assert!(
+        dump.contains("grant_consent"),
+        "the consent given with the application"
+    );
     for (phone, resident) in &people {
         assert!(!dump.contains(*phone), "{phone} in the dump");
         assert!(!dump.contains(resident.as_str()), "{resident} in the dump");

@@ -1,7 +1,8 @@
 //! Personal-information rights (my data, cancellation) errors to HTTP.
 
 use zhijian_domain::error_code::ErrorCode;
-use zhijian_infra::usecases::privacy::{CancelError, MyDataError};
+use zhijian_domain::privacy_consent::ConsentError;
+use zhijian_infra::usecases::privacy::{CancelError, GiveConsentError, MyDataError};
 
 use super::auth::{unauthorized, verify_error, wechat_error};
 use crate::error::ApiError;
@@ -11,6 +12,23 @@ pub fn my_data_error(error: MyDataError) -> ApiError {
     match error {
         MyDataError::AccountGone => unauthorized(),
         MyDataError::Store(e) => e.into(),
+    }
+}
+
+/// `PUT /v1/me/privacy-consent`.
+pub fn give_consent_error(error: GiveConsentError) -> ApiError {
+    match error {
+        GiveConsentError::Refused(ConsentError::OutdatedVersion { .. }) => ApiError::new(
+            ErrorCode::NoticeVersionOutdated,
+            "隐私政策已有新版本，请阅读最新版本后再同意",
+        )
+        .with_field("notice_version"),
+        GiveConsentError::Refused(ConsentError::RequiredMissing(_)) => ApiError::invalid(
+            ErrorCode::RequiredPurposeMissing,
+            "入会与会籍管理是提供服务所必需的用途，不能撤回；如不再使用请注销账号",
+            "purposes",
+        ),
+        GiveConsentError::Store(e) => e.into(),
     }
 }
 

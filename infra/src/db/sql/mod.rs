@@ -67,7 +67,7 @@ pub const SUBMIT: &str = crate::store::applications::SUBMIT_SQL;
 
 /// The SQL types of [`SUBMIT`]'s `$1`…`$11`, as `SubmitStatement` binds them.
 pub const SUBMIT_PARAMETERS: [&str; 11] = [
-    "jsonb", "jsonb", "text", "text[]", "text", "text", "text", "int2", "jsonb", "text", "jsonb",
+    "jsonb", "jsonb", "text[]", "text[]", "text", "text", "text", "int2", "jsonb", "text", "jsonb",
 ];
 
 /// Wakes the outbox dispatchers at commit (policy item 4).

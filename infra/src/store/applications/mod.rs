@@ -146,10 +146,13 @@ impl From<diesel::result::Error> for ApplicationError {
     }
 }
 
-/// Whether a current membership (active, transferring, retained) exists for this person.
-pub fn is_current_member(conn: &mut PgConnection, person_index: &str) -> Result<bool, StoreError> {
+/// Whether a current membership (active, transferring, retained) exists for this person
+/// (`person`: the person's blind indexes under every key, [`PiiCipher::blind_indexes`]).
+///
+/// [`PiiCipher::blind_indexes`]: crate::crypto::pii::PiiCipher::blind_indexes
+pub fn is_current_member(conn: &mut PgConnection, person: &[String]) -> Result<bool, StoreError> {
     let statuses: Vec<String> = members_table::table
-        .filter(members_table::person_index.eq(person_index))
+        .filter(members_table::person_index.eq_any(person))
         .select(members_table::status)
         .load(conn)?;
     Ok(statuses
@@ -160,7 +163,7 @@ pub fn is_current_member(conn: &mut PgConnection, person_index: &str) -> Result<
 /// Whether another application of this person is open (pending review, pooled or returned).
 pub fn other_open_application(
     conn: &mut PgConnection,
-    person_index: &str,
+    person: &[String],
     except: ApplicationId,
 ) -> Result<bool, StoreError> {
     let open: Vec<Stored<ApplicationStatus>> = ApplicationStatus::ALL
@@ -170,7 +173,7 @@ pub fn other_open_application(
         .collect();
     Ok(diesel::select(diesel::dsl::exists(
         applications::table
-            .filter(applications::person_index.eq(person_index))
+            .filter(applications::person_index.eq_any(person))
             .filter(applications::id.ne(except.as_uuid()))
             .filter(applications::status.eq_any(open)),
     ))

@@ -17,6 +17,9 @@ struct SubmitWritten {
     /// The person holds a current membership: nothing was written.
     #[diesel(sql_type = diesel::sql_types::Bool)]
     current_member: bool,
+    /// The person has an open application under an older blind-index key.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    open_elsewhere: bool,
     /// The application and everything with it were written.
     #[diesel(sql_type = diesel::sql_types::Bool)]
     inserted: bool,
@@ -29,12 +32,19 @@ struct SubmitWritten {
 pub const SUBMIT_SQL: &str = "
 WITH member AS (
     SELECT EXISTS (
-        SELECT 1 FROM members WHERE person_index = $3 AND status = ANY ($4)
-    ) AS current
+        SELECT 1 FROM members WHERE person_index = ANY ($3) AND status = ANY ($4)
+    ) AS current,
+    -- an open application under an older blind-index key (during a rotation: the unique
+    -- index sees only equal strings, and the new row's index is under the current key)
+    EXISTS (
+        SELECT 1 FROM applications
+        WHERE person_index = ANY ($3[2:]) AND status IN ('pending_review', 'pooled', 'returned')
+    ) AS open_elsewhere
 ),
 claim AS (
     INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
-    SELECT $5, $6, $7, $8, $9 FROM member WHERE NOT member.current AND $5 IS NOT NULL
+    SELECT $5, $6, $7, $8, $9 FROM member
+    WHERE NOT member.current AND NOT member.open_elsewhere AND $5 IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
 ),
@@ -56,7 +66,8 @@ app AS (
         privacy_notice_version, consented_at, channel, referral_code, return_fields, return_note,
         reject_code, reject_note, member_id, created_at, updated_at, referrer_member_id
     FROM jsonb_populate_record(NULL::applications, $1)
-    WHERE NOT (SELECT current FROM member) AND ($5 IS NULL OR EXISTS (SELECT 1 FROM claim))
+    WHERE NOT (SELECT current OR open_elsewhere FROM member)
+      AND ($5 IS NULL OR EXISTS (SELECT 1 FROM claim))
     RETURNING id, account_id, submitted_at, union_id, occupation, status, due_at
 ),
 steps AS (
@@ -103,6 +114,7 @@ notified AS (
 )
 -- naming `notified` is what makes PostgreSQL run it; it has a row exactly when `app` has
 SELECT (SELECT current FROM member) AS current_member,
+       (SELECT open_elsewhere FROM member) AS open_elsewhere,
        (SELECT count(*) FROM notified) = 1 AS inserted";
 
 /// [`SUBMIT_SQL`] with its parameters, as a statement diesel prepares once per connection
@@ -110,7 +122,7 @@ SELECT (SELECT current FROM member) AS current_member,
 struct SubmitStatement<'a> {
     application: serde_json::Value,
     events: serde_json::Value,
-    person_index: &'a str,
+    person_indexes: &'a [String],
     current_statuses: Vec<&'static str>,
     key_scope: Option<&'a str>,
     key: Option<&'a str>,
@@ -141,7 +153,7 @@ impl crate::db::NumberedStatement for SubmitStatement<'_> {
         match n {
             1 => out.push_bind_param::<Jsonb, _>(&self.application),
             2 => out.push_bind_param::<Jsonb, _>(&self.events),
-            3 => out.push_bind_param::<Text, _>(&self.person_index),
+            3 => out.push_bind_param::<Array<Text>, _>(&self.person_indexes),
             4 => out.push_bind_param::<Array<Text>, _>(&self.current_statuses),
             5 => out.push_bind_param::<Nullable<Text>, _>(&self.key_scope),
             6 => out.push_bind_param::<Nullable<Text>, _>(&self.key),
@@ -180,6 +192,7 @@ pub fn submit(
     conn: &mut PgConnection,
     row: &ApplicationRow,
     events: &[EventRow],
+    person_indexes: &[String],
     key: Option<&IdempotencyKey>,
     answer: &Answer,
 ) -> Result<SubmitWrite, StoreError> {
@@ -196,7 +209,7 @@ pub fn submit(
     let statement = SubmitStatement {
         application: encode(serde_json::to_value(row))?,
         events: encode(serde_json::to_value(events))?,
-        person_index: &row.person_index,
+        person_indexes,
         current_statuses: current,
         key_scope: key.map(|k| k.scope.as_str()),
         key: key.map(|k| k.key.as_str()),
@@ -232,6 +245,9 @@ pub fn submit(
     }
     if written.current_member {
         return Ok(SubmitWrite::AlreadyMember);
+    }
+    if written.open_elsewhere {
+        return Ok(SubmitWrite::OpenApplicationExists);
     }
     Err(StoreError::broken(
         "a submission wrote nothing and has no first answer",

@@ -45,10 +45,11 @@ pub async fn correct_application(
             let row =
                 applications::find_for_account(conn, id, account)?.ok_or(CorrectError::NotFound)?;
             let transition = row.domain().resubmit().map_err(CorrectError::Resubmit)?;
-            if applications::is_current_member(conn, &corrected.person_index)? {
+            let person = form::person_indexes(&ctx.pii, &submission.resident_id);
+            if applications::is_current_member(conn, &person)? {
                 return Err(CorrectError::Refused(FormRefusal::AlreadyMember));
             }
-            if applications::other_open_application(conn, &corrected.person_index, id)? {
+            if applications::other_open_application(conn, &person, id)? {
                 return Err(CorrectError::Refused(FormRefusal::OpenApplicationExists));
             }
             let updated =

@@ -119,10 +119,10 @@ pub(crate) fn resolve_referrer(
         return Ok(Ok(None));
     };
     let found = crate::store::referrals::find_referrer(conn, code)?;
-    let applicant = person_index(pii, &form.resident_id);
+    let applicant = person_indexes(pii, &form.resident_id);
     let referrer = found.as_ref().map(|r| Referrer {
         status: r.status,
-        is_applicant: r.person_index == applicant,
+        is_applicant: applicant.contains(&r.person_index),
     });
     Ok(zhijian_domain::referral::accept(referrer)
         .map(|()| found.map(|r| r.id))
@@ -203,4 +203,10 @@ pub(crate) fn build_row(
 /// The blind index that keys a person across applications and members.
 pub(crate) fn person_index(pii: &PiiCipher, resident_id: &ResidentId) -> String {
     pii.blind_index("resident_id", resident_id.expose())
+}
+
+/// The person's blind indexes under every blind-index key, the current one first: what a
+/// lookup of the person compares with (rows indexed before a rotation included).
+pub(crate) fn person_indexes(pii: &PiiCipher, resident_id: &ResidentId) -> Vec<String> {
+    pii.blind_indexes("resident_id", resident_id.expose())
 }

@@ -167,11 +167,13 @@ fn decide_in(
         // slot) needs are taken last: first what is this application's alone.
         let (updated, member) = match decision {
             Decision::Approve => {
-                let member = crate::store::members::create_from_application(conn, &updated, now)
-                    .map_err(|e| match e {
-                        ApplicationError::AlreadyMember => DecideError::AlreadyMember,
-                        ApplicationError::Store(e) => DecideError::Store(e),
-                    })?;
+                let person = crate::store::members::person_of(&ctx.pii, &updated);
+                let member =
+                    crate::store::members::create_from_application(conn, &updated, &person, now)
+                        .map_err(|e| match e {
+                            ApplicationError::AlreadyMember => DecideError::AlreadyMember,
+                            ApplicationError::Store(e) => DecideError::Store(e),
+                        })?;
                 (
                     applications::set_member(conn, updated.id, member.id)?,
                     Some(member),

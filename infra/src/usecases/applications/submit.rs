@@ -86,7 +86,8 @@ where
         let body = render(&detail)
             .map_err(|e| StoreError::broken(format!("rendering a submission: {e}")))?;
         let answer = (CREATED, body);
-        match applications::submit(conn, &row, &events, key.as_ref(), &answer)? {
+        let person = form::person_indexes(&ctx.pii, &submission.resident_id);
+        match applications::submit(conn, &row, &events, &person, key.as_ref(), &answer)? {
             SubmitWrite::Fresh => {
                 log::info!(
                     application_id:% = row.id,

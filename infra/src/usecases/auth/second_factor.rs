@@ -401,7 +401,7 @@ fn second_step(
             }
         }
         SecondStepProof::Recovery(code) => {
-            let hash = recovery_hash(pii, admin, code);
+            let hash = recovery_hashes(pii, admin, code);
             if factors::spend_recovery_code(conn, admin, &hash, now)? {
                 audit(conn, "recovery_code_used")?;
                 None
@@ -492,6 +492,14 @@ fn step_i64(step: u64) -> Result<i64, StoreError> {
 /// nothing for another.
 fn recovery_hash(pii: &PiiCipher, admin: AdminId, code: &RecoveryCode) -> String {
     pii.blind_index(
+        "admin_recovery_code",
+        &format!("{admin}:{}", code.normalised()),
+    )
+}
+
+/// [`recovery_hash`] under every blind-index key: codes issued before a rotation still work.
+fn recovery_hashes(pii: &PiiCipher, admin: AdminId, code: &RecoveryCode) -> Vec<String> {
+    pii.blind_indexes(
         "admin_recovery_code",
         &format!("{admin}:{}", code.normalised()),
     )

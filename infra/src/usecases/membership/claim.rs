@@ -62,17 +62,24 @@ pub async fn claim_membership(
         // Without Redis the cap cannot be counted: refuse rather than allow guessing.
         Err(_) => return Err(StoreError::unavailable("redis").into()),
     }
-    let person = ctx.pii.blind_index("resident_id", resident_id.expose());
+    // Every blind-index key: during a rotation the register may still be indexed under the
+    // old one.
+    let person = ctx.pii.blind_indexes("resident_id", resident_id.expose());
     let now = ctx.now();
+    let pii = ctx.pii.clone();
     crate::db::run(&ctx.pool, move |conn| {
         conn.transaction(|conn| {
-            let phone: Option<String> = accounts::table
+            let sealed: Option<String> = accounts::table
                 .find(account.as_uuid())
-                .select(accounts::phone_index)
+                .select(accounts::phone_cipher)
                 .first::<Option<String>>(conn)
                 .optional()?
                 .flatten();
-            let phone = phone.ok_or(ClaimError::NotFound)?;
+            let sealed = sealed.ok_or(ClaimError::NotFound)?;
+            let clear = pii
+                .decrypt(&sealed, "phone")
+                .map_err(|e| StoreError::broken(format!("an account's phone: {e}")))?;
+            let phone = pii.blind_indexes("phone", &clear);
             let already: i64 = members::table
                 .filter(members::account_id.eq(account.as_uuid()))
                 .count()
@@ -83,9 +90,9 @@ pub async fn claim_membership(
             let found: Option<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> = members::table
                 .inner_join(applications::table.on(applications::id.eq(members::application_id)))
                 .inner_join(accounts::table.on(members::account_id.eq(accounts::id.nullable())))
-                .filter(members::person_index.eq(&person))
+                .filter(members::person_index.eq_any(&person))
                 .filter(members::name.eq(name.as_str()))
-                .filter(applications::phone_index.eq(&phone))
+                .filter(applications::phone_index.eq_any(&phone))
                 .filter(accounts::imported)
                 .select((members::id, members::application_id, members::account_id))
                 .for_update()

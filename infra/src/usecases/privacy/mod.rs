@@ -4,9 +4,11 @@
 //! kind of the retention sweep (`crate::usecases::retention`).
 
 pub mod cancel;
+pub mod consent;
 pub mod my_data;
 pub mod reveals;
 
 pub use cancel::{CancelError, CancelProof, Cancelled, cancel_account};
+pub use consent::{GiveConsentError, give_consent, my_consent, standing};
 pub use my_data::{MyData, MyDataError, my_data};
 pub use reveals::{PrivacyConfig, RevealCheck, check_reveal};

@@ -33,6 +33,8 @@ pub struct MyData {
     pub benefits: Vec<HeldBenefit>,
     /// Every time an admin saw the personal data of the worker's applications in clear.
     pub views: Vec<PersonalDataView>,
+    /// The consent to the privacy notice (version and purposes), if given.
+    pub privacy_consent: Option<crate::store::privacy_consents::ConsentRow>,
 }
 
 /// Why the data could not be read.
@@ -74,6 +76,7 @@ pub async fn my_data(ctx: &Services, account: AccountId) -> Result<MyData, MyDat
                 None => Vec::new(),
             };
             let views = privacy::personal_data_views(conn, account)?;
+            let privacy_consent = crate::store::privacy_consents::find(conn, account)?;
             audit::record(
                 conn,
                 &AuditEntry {
@@ -98,6 +101,7 @@ pub async fn my_data(ctx: &Services, account: AccountId) -> Result<MyData, MyDat
                 transfers,
                 benefits,
                 views,
+                privacy_consent,
             })
         })
     })

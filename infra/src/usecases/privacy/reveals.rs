@@ -23,12 +23,16 @@ use crate::store::outbox;
 pub struct PrivacyConfig {
     /// Reveals of personal data an admin may make in any 60 minutes (30).
     pub reveals_per_hour: u32,
+    /// The version of the privacy notice workers consent to now; when it changes, a worker
+    /// whose consent names an older one consents again before any write.
+    pub notice_version: String,
 }
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
         Self {
             reveals_per_hour: 30,
+            notice_version: "2026-01".to_owned(),
         }
     }
 }
@@ -38,6 +42,10 @@ impl PrivacyConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=100_000).contains(&self.reveals_per_hour) {
             return Err("privacy.reveals_per_hour must be between 1 and 100000".into());
+        }
+        let version = self.notice_version.trim();
+        if version.is_empty() || version.len() > 32 {
+            return Err("privacy.notice_version must be 1 to 32 characters (e.g. 2026-01)".into());
         }
         Ok(())
     }
@@ -138,8 +146,14 @@ mod tests {
         assert_eq!(PrivacyConfig::default().reveals_per_hour, 30);
         let none = PrivacyConfig {
             reveals_per_hour: 0,
+            ..PrivacyConfig::default()
         };
         assert!(none.validate().unwrap_err().contains("reveals_per_hour"));
+        let blank = PrivacyConfig {
+            notice_version: " ".into(),
+            ..PrivacyConfig::default()
+        };
+        assert!(blank.validate().unwrap_err().contains("notice_version"));
         let retention = RetentionConfig::default();
         assert_eq!(retention.closed_application_days, 180);
         let never = RetentionConfig {

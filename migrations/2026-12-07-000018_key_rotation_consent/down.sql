@@ -1,0 +1,2 @@
+DROP TABLE pii_keys;
+DROP TABLE privacy_consents;
