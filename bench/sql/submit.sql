@@ -9,7 +9,9 @@
 -- Casts after a variable give the type diesel binds (pgbench sends its variables untyped).
 
 -- not sent by the server
-SELECT n.person, '{active,transferring,retained}' AS statuses, t.key_scope AS scope,
+SELECT n.person, '{' || n.person || '}' AS persons, '{active,transferring,retained}' AS statuses,
+       t.account_id AS account, 1 AS one, t.application ->> 'privacy_notice_version' AS notice,
+       '{membership}' AS purposes, now() AS now, t.key_scope AS scope,
        'replay-' || n.id AS key, t.request_hash AS hash, t.response_status AS status,
        jsonb_set(t.answer, '{id}', to_jsonb(n.id::text))::text AS answer,
        jsonb_set(jsonb_set(jsonb_set(t.application, '{id}', to_jsonb(n.id::text)),
@@ -32,6 +34,9 @@ FROM bench_submit_template t,
               WHERE uc.region_code = ANY (r.regions)) c
 \gset
 
+-- the consent gate of every worker write (api/src/auth.rs): the account's notice version
+SELECT "privacy_consents"."notice_version" FROM "privacy_consents" WHERE ("privacy_consents"."account_id" = :account::uuid) LIMIT :one::int8;
+
 SELECT "union_coverage"."union_id" FROM "union_coverage" WHERE ("union_coverage"."region_code" = ANY(:regions::text[]));
 
 SELECT "unions"."id", "unions"."name", "unions"."kind", "unions"."parent_id", "unions"."region_code", "unions"."path", "unions"."credit_code", "unions"."occupations", "unions"."accepting", "unions"."priority", "unions"."review_opens", "unions"."review_closes", "unions"."review_cutoff", "unions"."version", "unions"."created_at", "unions"."updated_at", "unions"."closed_at", "unions"."successor_id" FROM "unions" WHERE (("unions"."closed_at" IS NULL) AND ((("unions"."region_code" = ANY(:regions::text[])) OR ("unions"."credit_code" = :credit_code::text)) OR ("unions"."id" = ANY(:covered::int8[]))));
@@ -42,12 +47,16 @@ SELECT (SELECT coalesce(max(revision), 0) FROM calendar_years);
 
 WITH member AS (
     SELECT EXISTS (
-        SELECT 1 FROM members WHERE person_index = :person::text AND status = ANY (:statuses::text[])
-    ) AS current
+        SELECT 1 FROM members WHERE person_index = ANY (:persons::text[]) AND status = ANY (:statuses::text[])
+    ) AS current,
+    EXISTS (
+        SELECT 1 FROM applications
+        WHERE person_index = ANY ((:persons::text[])[2:]) AND status IN ('pending_review', 'pooled', 'returned')
+    ) AS open_elsewhere
 ),
 claim AS (
     INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
-    SELECT :scope::text, :key::text, :hash::text, :status::int2, :answer::jsonb FROM member WHERE NOT member.current AND :scope::text IS NOT NULL
+    SELECT :scope::text, :key::text, :hash::text, :status::int2, :answer::jsonb FROM member WHERE NOT member.current AND NOT member.open_elsewhere AND :scope::text IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
 ),
@@ -69,7 +78,7 @@ app AS (
         privacy_notice_version, consented_at, channel, referral_code, return_fields, return_note,
         reject_code, reject_note, member_id, created_at, updated_at, referrer_member_id
     FROM jsonb_populate_record(NULL::applications, :application::jsonb)
-    WHERE NOT (SELECT current FROM member) AND (:scope::text IS NULL OR EXISTS (SELECT 1 FROM claim))
+    WHERE NOT (SELECT current OR open_elsewhere FROM member) AND (:scope::text IS NULL OR EXISTS (SELECT 1 FROM claim))
     RETURNING id, account_id, submitted_at, union_id, occupation, status, due_at
 ),
 steps AS (
@@ -116,4 +125,13 @@ notified AS (
 )
 -- naming `notified` is what makes PostgreSQL run it; it has a row exactly when `app` has
 SELECT (SELECT current FROM member) AS current_member,
+       (SELECT open_elsewhere FROM member) AS open_elsewhere,
        (SELECT count(*) FROM notified) = 1 AS inserted;
+
+-- the application's consent block as the account's first consent to the privacy notice
+-- (infra/src/usecases/privacy/consent.rs), in its own transaction after the submission
+BEGIN;
+
+INSERT INTO "privacy_consents" ("account_id", "notice_version", "purposes", "consented_at", "updated_at") VALUES (:account::uuid, :notice::text, :purposes::text[], :now::timestamptz, :now::timestamptz) ON CONFLICT DO NOTHING;
+
+COMMIT;

@@ -38,7 +38,7 @@ WITH member AS (
     -- index sees only equal strings, and the new row's index is under the current key)
     EXISTS (
         SELECT 1 FROM applications
-        WHERE person_index = ANY ($3[2:]) AND status IN ('pending_review', 'pooled', 'returned')
+        WHERE person_index = ANY (($3)[2:]) AND status IN ('pending_review', 'pooled', 'returned')
     ) AS open_elsewhere
 ),
 claim AS (
