@@ -7,6 +7,7 @@ pub mod card;
 pub mod cli_admin;
 pub mod cli_import;
 pub mod cli_stats;
+pub mod console;
 pub mod error;
 pub mod jobs;
 pub mod json;
