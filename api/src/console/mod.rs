@@ -15,6 +15,8 @@
 //! `X-Content-Type-Options: nosniff`, `Cache-Control: no-store` on every answer
 //! ([`headers`]). Ids in URLs are opaque; no personal data ever is.
 
+pub mod figures;
+pub mod members;
 pub mod pages;
 pub mod review;
 pub mod session;
@@ -49,6 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/static/console.js", web::get().to(js))
             .configure(sign_in::configure)
             .configure(review::configure)
+            .configure(members::configure)
+            .configure(figures::configure)
             .default_service(web::to(not_found)),
     );
 }
