@@ -168,6 +168,11 @@ impl Page {
     pub fn api(error: ApiError, back: Option<String>) -> Self {
         let message = if error.code() == zhijian_domain::error_code::ErrorCode::StaleVersion {
             "已被他人处理：这件申请在您打开之后已有变化，请重新载入后再操作。".to_owned()
+        } else if error.status() == StatusCode::CONFLICT {
+            format!(
+                "已被他人处理：{}。请重新载入查看最新状态。",
+                error.body().message.trim_end_matches('。')
+            )
         } else {
             error.body().message.to_string()
         };

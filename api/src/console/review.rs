@@ -259,6 +259,9 @@ struct ApplicationPage {
     pooled: bool,
     reject_codes: Vec<(&'static str, &'static str)>,
     fields: Vec<(&'static str, &'static str)>,
+    /// The applicant's ethnicity, education, political status, household type and
+    /// employment, in Chinese.
+    labels: [&'static str; 5],
 }
 
 /// The Chinese label of a form field.
@@ -360,6 +363,13 @@ async fn render(
             .iter()
             .map(|f| (f.as_str(), field_label(*f)))
             .collect(),
+        labels: [
+            detail.row.ethnicity.label_zh(),
+            detail.row.education.label_zh(),
+            detail.row.political_status.label_zh(),
+            detail.row.household_type.label_zh(),
+            detail.row.employment_status.label_zh(),
+        ],
         app,
     })
 }
