@@ -150,9 +150,9 @@ def check_axe(page, label):
     assert not bad, "%s: accessibility violations %s" % (label, bad)
 
 
-def shoot(page, name):
+def shoot(page, name, full_page=False):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / ("%s.png" % name)), full_page=False)
+    page.screenshot(path=str(SHOTS / ("%s.png" % name)), full_page=full_page)
 
 
 class Browser:
@@ -394,7 +394,7 @@ def test_the_other_pages_answer_and_pass_the_accessibility_check(b):
         response = page.goto(BASE + path)
         assert response.status == 200 and page.url == BASE + path, (path, response.status, page.url)
         check_axe(page, path)
-        shoot(page, name)
+        shoot(page, name, full_page=name == "figures")
     ctx.close()
 
 

@@ -22,7 +22,9 @@ use super::session::{Console, Form};
 use super::{Page, html, see_other};
 use crate::error::ApiError;
 use crate::json;
-use crate::pagination::{decode_id_cursor, decode_time_cursor, encode_id_cursor, encode_time_cursor};
+use crate::pagination::{
+    decode_id_cursor, decode_time_cursor, encode_id_cursor, encode_time_cursor,
+};
 use crate::routes::admin_audit::{AuditQuery, page as audit_page, parse_query};
 use crate::startup::AppState;
 use crate::views::member::member_view;
@@ -92,7 +94,9 @@ async fn transfer_list(
         None | Some("out") => (Direction::Out, "out"),
         Some(_) => return Err(bad("direction 应为 out（转出）或 in（转入）")),
     };
-    let after = param(&query, "cursor").map(decode_time_cursor).transpose()?;
+    let after = param(&query, "cursor")
+        .map(decode_time_cursor)
+        .transpose()?;
     let filter = ListFilter {
         direction,
         status: None,
@@ -103,16 +107,12 @@ async fn transfer_list(
     let page = transfers::transfers_for_admin(&state.services, scope, filter)
         .await
         .map_err(ApiError::from)?;
-    let next = page
-        .more
-        .then(|| page.items.last())
-        .flatten()
-        .map(|d| {
-            format!(
-                "/console/transfers?direction={name}&cursor={}",
-                encode_time_cursor(d.transfer.requested_at, d.transfer.id)
-            )
-        });
+    let next = page.more.then(|| page.items.last()).flatten().map(|d| {
+        format!(
+            "/console/transfers?direction={name}&cursor={}",
+            encode_time_cursor(d.transfer.requested_at, d.transfer.id)
+        )
+    });
     let rows = transfer_views(&page.items)?
         .into_iter()
         .map(|t| TransferRow {
@@ -152,14 +152,21 @@ async fn transfer_action(
     let actor = crate::routes::admin_transfers::decider(&console.admin)?;
     let version = version(&form)?;
     let direction = form.get("direction").unwrap_or("out");
-    let back = format!("/console/transfers?direction={}", if direction == "in" { "in" } else { "out" });
+    let back = format!(
+        "/console/transfers?direction={}",
+        if direction == "in" { "in" } else { "out" }
+    );
     let services = &state.services;
     let done = match action.as_str() {
         "release" => transfers::release(services, actor, id, version).await,
         "accept" => transfers::accept(services, actor, id, version).await,
         "reject" => {
-            let reason = Reason::parse(form.get("reason").unwrap_or_default())
-                .map_err(|e| Page::api(ApiError::invalid(e.code(), e.to_string(), "reason"), Some(back.clone())))?;
+            let reason = Reason::parse(form.get("reason").unwrap_or_default()).map_err(|e| {
+                Page::api(
+                    ApiError::invalid(e.code(), e.to_string(), "reason"),
+                    Some(back.clone()),
+                )
+            })?;
             transfers::reject(services, actor, id, version, reason).await
         }
         _ => return Err(Page::message(StatusCode::NOT_FOUND, "页面不存在", None)),
@@ -208,10 +215,16 @@ async fn member_list(
     let page = members::list_members(&state.services, scope, status, after, PAGE_SIZE)
         .await
         .map_err(ApiError::from)?;
-    let next = page.more.then(|| page.items.last()).flatten().map(|(m, _)| {
-        let status = status.map(|s| format!("status={}&", s.as_str())).unwrap_or_default();
-        format!("/console/members?{status}cursor={}", encode_id_cursor(m.id))
-    });
+    let next = page
+        .more
+        .then(|| page.items.last())
+        .flatten()
+        .map(|(m, _)| {
+            let status = status
+                .map(|s| format!("status={}&", s.as_str()))
+                .unwrap_or_default();
+            format!("/console/members?{status}cursor={}", encode_id_cursor(m.id))
+        });
     let rows = page
         .items
         .iter()
@@ -273,8 +286,8 @@ async fn member_action(
         }
         "reactivate" => lifecycle::reactivate(services, actor, id, version).await,
         "expel" => {
-            let why = json::reason(form.get("reason").unwrap_or_default(), "reason")
-                .map_err(invalid)?;
+            let why =
+                json::reason(form.get("reason").unwrap_or_default(), "reason").map_err(invalid)?;
             lifecycle::expel(services, actor, id, version, why).await
         }
         "deceased" => lifecycle::decease(services, actor, id, version, note()?).await,
@@ -290,8 +303,41 @@ pub struct AuditRow {
     actor: String,
     union: String,
     object: String,
+    object_id: String,
     action: String,
     reason: String,
+}
+
+/// Who acted, in Chinese.
+fn actor_label(kind: &str, role: Option<&str>) -> String {
+    match (kind, role.map(zhijian_domain::admin::AdminRole::parse)) {
+        ("admin", Some(Ok(role))) => role.label_zh().to_owned(),
+        ("admin", _) => "管理员账号".to_owned(),
+        ("worker", _) => "职工".to_owned(),
+        ("system", _) => "系统".to_owned(),
+        (other, _) => other.to_owned(),
+    }
+}
+
+/// What was done, in Chinese where the action is a common one.
+fn action_label(action: &str) -> &str {
+    match action {
+        "login" => "登录",
+        "logout" => "退出登录",
+        "login_password_accepted" => "密码验证通过",
+        "approve" => "通过申请",
+        "reject" => "不予通过",
+        "return" => "退回修改",
+        "forward" => "转交",
+        "assign" => "分派",
+        "view_personal_data" => "查看完整个人信息",
+        "release" => "同意转出",
+        "accept" => "接收转入",
+        "retain" => "保留会籍",
+        "reactivate" => "恢复会籍",
+        "expel" => "除名",
+        other => other,
+    }
 }
 
 #[derive(Template)]
@@ -341,14 +387,15 @@ async fn audit_list(
         .into_iter()
         .map(|e| AuditRow {
             at: local_time(e.at),
-            actor: format!(
-                "{}{}",
-                e.actor_kind,
-                e.actor_role.map(|r| format!("（{r}）")).unwrap_or_default()
-            ),
+            actor: actor_label(&e.actor_kind, e.actor_role.as_deref()),
             union: e.union.map(|u| u.name).unwrap_or_default(),
-            object: format!("{} {}", e.object_kind, e.object_id),
-            action: e.action,
+            object: format!(
+                "{} {}",
+                e.object_kind,
+                e.object_id.chars().take(8).collect::<String>()
+            ),
+            object_id: e.object_id,
+            action: action_label(&e.action).to_owned(),
             reason: e.reason.unwrap_or_default(),
         })
         .collect();

@@ -24,8 +24,8 @@ pub mod sign_in;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
@@ -121,7 +121,9 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// An HTML answer of `template`.
 pub fn html(template: &impl Template) -> Result<HttpResponse, Page> {
-    let body = template.render().map_err(|e| Page::from(ApiError::internal(e)))?;
+    let body = template
+        .render()
+        .map_err(|e| Page::from(ApiError::internal(e)))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(body))

@@ -44,7 +44,11 @@ impl Chrome {
 
     /// `aria-current` of menu entry `entry`.
     pub fn current(&self, entry: &str) -> &'static str {
-        if self.active == entry { "page" } else { "false" }
+        if self.active == entry {
+            "page"
+        } else {
+            "false"
+        }
     }
 }
 

@@ -35,10 +35,7 @@ const PAGE_SIZE: i64 = 25;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/queue", web::get().to(queue))
         .route("/pool", web::get().to(pool))
-        .route(
-            "/applications/batch-approve",
-            web::post().to(batch_approve),
-        )
+        .route("/applications/batch-approve", web::post().to(batch_approve))
         .route("/applications/{id}", web::get().to(application))
         .route("/applications/{id}/reveal", web::post().to(reveal))
         .route("/applications/{id}/{action}", web::post().to(decide));
@@ -96,7 +93,11 @@ fn notice(query: &Query) -> Option<&'static str> {
 
 /// `GET /console/queue`: earliest deadline first, filtered by status, group, overdue and
 /// union (a union's subtree).
-async fn queue(state: web::Data<AppState>, console: Console, query: Query) -> Result<HttpResponse, Page> {
+async fn queue(
+    state: web::Data<AppState>,
+    console: Console,
+    query: Query,
+) -> Result<HttpResponse, Page> {
     let status = param(&query, "status")
         .map(ApplicationStatus::parse)
         .transpose()
@@ -149,7 +150,11 @@ async fn queue(state: web::Data<AppState>, console: Console, query: Query) -> Re
                 occupation: row.occupation.label_zh(),
                 status: row.status.label_zh(),
                 due: local_time(due),
-                left: if row.status.is_open() { left } else { "—".into() },
+                left: if row.status.is_open() {
+                    left
+                } else {
+                    "—".into()
+                },
                 overdue: late && row.status.is_open(),
                 version: row.version,
                 selectable: row.status == ApplicationStatus::PendingReview,
@@ -190,7 +195,11 @@ async fn queue(state: web::Data<AppState>, console: Console, query: Query) -> Re
 }
 
 /// `GET /console/pool`: applications no union could take, to assign.
-async fn pool(state: web::Data<AppState>, console: Console, query: Query) -> Result<HttpResponse, Page> {
+async fn pool(
+    state: web::Data<AppState>,
+    console: Console,
+    query: Query,
+) -> Result<HttpResponse, Page> {
     let after = param(&query, "cursor")
         .map(decode_time_cursor)
         .transpose()?;
@@ -314,9 +323,10 @@ async fn show(
     shown: PiiShown,
 ) -> Result<HttpResponse, Page> {
     let cap = state.settings.privacy.reveals_per_hour;
-    let detail = usecase::admin_application(&state.services, console.admin.actor()?, shown, cap, id)
-        .await
-        .map_err(read_error)?;
+    let detail =
+        usecase::admin_application(&state.services, console.admin.actor()?, shown, cap, id)
+            .await
+            .map_err(read_error)?;
     render(state, console, &detail, shown == PiiShown::Clear).await
 }
 
@@ -415,7 +425,13 @@ fn union_id(form: &Form) -> Result<UnionId, Page> {
         .and_then(|v| v.trim().parse::<i64>().ok())
         .filter(|id| *id > 0)
         .map(UnionId::new)
-        .ok_or_else(|| Page::message(StatusCode::BAD_REQUEST, "请填写目标工会编号（正整数）", None))
+        .ok_or_else(|| {
+            Page::message(
+                StatusCode::BAD_REQUEST,
+                "请填写目标工会编号（正整数）",
+                None,
+            )
+        })
 }
 
 fn invalid(e: ApiError, back: &str) -> Page {
@@ -443,10 +459,16 @@ async fn decide(
             "approved",
         ),
         "reject" => {
-            let code = RejectCode::parse(form.get("reason_code").unwrap_or_default())
-                .map_err(|e| invalid(ApiError::invalid(e.code(), e.to_string(), "reason_code"), &back))?;
-            let note = json::optional_reason(form.get("note").filter(|n| !n.trim().is_empty()), "note")
-                .map_err(|e| invalid(e, &back))?;
+            let code =
+                RejectCode::parse(form.get("reason_code").unwrap_or_default()).map_err(|e| {
+                    invalid(
+                        ApiError::invalid(e.code(), e.to_string(), "reason_code"),
+                        &back,
+                    )
+                })?;
+            let note =
+                json::optional_reason(form.get("note").filter(|n| !n.trim().is_empty()), "note")
+                    .map_err(|e| invalid(e, &back))?;
             let reason = RejectReason::new(code, note)
                 .map_err(|e| invalid(ApiError::invalid(e.code(), e.to_string(), "note"), &back))?;
             (
@@ -455,13 +477,14 @@ async fn decide(
             )
         }
         "return" => {
-            let fields = FormField::parse_all(&form.all("fields"))
-                .map_err(|e| invalid(ApiError::invalid(e.code(), e.to_string(), "fields"), &back))?;
-            let note = json::optional_reason(form.get("note").filter(|n| !n.trim().is_empty()), "note")
-                .map_err(|e| invalid(e, &back))?;
+            let fields = FormField::parse_all(&form.all("fields")).map_err(|e| {
+                invalid(ApiError::invalid(e.code(), e.to_string(), "fields"), &back)
+            })?;
+            let note =
+                json::optional_reason(form.get("note").filter(|n| !n.trim().is_empty()), "note")
+                    .map_err(|e| invalid(e, &back))?;
             (
-                usecase::return_application(services, actor, show, id, version, fields, note)
-                    .await,
+                usecase::return_application(services, actor, show, id, version, fields, note).await,
                 "returned",
             )
         }
@@ -484,7 +507,11 @@ async fn decide(
         _ => return Err(Page::message(StatusCode::NOT_FOUND, "页面不存在", None)),
     };
     outcome.map_err(|e| invalid(decide_error(e), &back))?;
-    let to = if notice == "assigned" { "pool" } else { "queue" };
+    let to = if notice == "assigned" {
+        "pool"
+    } else {
+        "queue"
+    };
     Ok(see_other(&format!("/console/{to}?notice={notice}")))
 }
 
@@ -525,12 +552,14 @@ async fn batch_approve(
     }
     let mut items = Vec::with_capacity(raw.len());
     for item in &raw {
-        let parsed = item.split_once(':').and_then(|(id, v)| {
-            Some((ApplicationId::parse(id).ok()?, v.parse::<i32>().ok()?))
-        });
-        items.push(parsed.ok_or_else(|| {
-            Page::message(StatusCode::BAD_REQUEST, "所选申请的编号不正确", None)
-        })?);
+        let parsed = item
+            .split_once(':')
+            .and_then(|(id, v)| Some((ApplicationId::parse(id).ok()?, v.parse::<i32>().ok()?)));
+        items.push(
+            parsed.ok_or_else(|| {
+                Page::message(StatusCode::BAD_REQUEST, "所选申请的编号不正确", None)
+            })?,
+        );
     }
     let chrome = Chrome::of(&state, &console, "queue").await?;
     if form.get("confirm").is_none() {

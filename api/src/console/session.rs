@@ -74,7 +74,10 @@ pub fn read_cookie(req: &HttpRequest, name: &str) -> Option<String> {
 pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && !a.is_empty()
-        && a.bytes().zip(b.bytes()).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, Page> {
@@ -228,9 +231,9 @@ impl FromRequest for Form {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let body = body.await.map_err(|_| {
-                Page::message(StatusCode::BAD_REQUEST, "表单内容无法读取", None)
-            })?;
+            let body = body
+                .await
+                .map_err(|_| Page::message(StatusCode::BAD_REQUEST, "表单内容无法读取", None))?;
             if body.len() > FORM_LIMIT {
                 return Err(Page::message(
                     StatusCode::PAYLOAD_TOO_LARGE,

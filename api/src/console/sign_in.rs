@@ -9,7 +9,9 @@ use askama::Template;
 use zhijian_domain::second_factor::{RecoveryCode, TotpCode};
 use zhijian_infra::redis::console_sessions::random_token;
 use zhijian_infra::usecases::admins;
-use zhijian_infra::usecases::auth::{self as auth_usecase, AdminLogin, AdminSignedIn, SecondStepProof};
+use zhijian_infra::usecases::auth::{
+    self as auth_usecase, AdminLogin, AdminSignedIn, SecondStepProof,
+};
 
 use super::session::{self, ConsoleSelf, Form, PRE_COOKIE, read_cookie, same_token};
 use super::{Page, html, see_other};

@@ -134,8 +134,7 @@ impl<'a> ConsoleSessions<'a> {
             .saturating_sub(session.seen_ms.saturating_sub(session.created_ms))
             .min(millis(self.idle))
             .max(1);
-        let value =
-            serde_json::to_string(session).map_err(|e| RedisUnavailable(e.to_string()))?;
+        let value = serde_json::to_string(session).map_err(|e| RedisUnavailable(e.to_string()))?;
         let mut conn = self.store.connection();
         let _: () = ::redis::cmd("SET")
             .arg(self.key(token))

@@ -1098,7 +1098,12 @@ async fn a_batch_approval_checks_each_version_and_lists_the_refused_with_why() {
     assert_eq!(count(&app, "SELECT count(*) FROM members"), 1);
 
     let batch = app
-        .call(Method::POST, path, &reviewer, Some(&json!({"items": items})))
+        .call(
+            Method::POST,
+            path,
+            &reviewer,
+            Some(&json!({"items": items})),
+        )
         .await;
     assert_eq!(batch.status, 200, "{}", batch.text);
     let approved: Vec<&str> = batch.body["approved"]

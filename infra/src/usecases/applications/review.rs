@@ -46,8 +46,7 @@ pub async fn approve_applications(
 ) -> Vec<(ApplicationId, Result<ApplicationDetail, DecideError>)> {
     let mut outcomes = Vec::with_capacity(items.len());
     for (id, version) in items {
-        let outcome =
-            approve_application(ctx, admin.clone(), PiiShown::Masked, id, version).await;
+        let outcome = approve_application(ctx, admin.clone(), PiiShown::Masked, id, version).await;
         outcomes.push((id, outcome));
     }
     outcomes
