@@ -29,6 +29,7 @@ SHOTS = pathlib.Path(os.environ.get("ZHIJIAN_SCREENSHOTS", "docs/console"))
 AXE = pathlib.Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 RUN = uuid.uuid4().hex[:8]
 COUNTER = [0]
+LAST_WORKER = [None]
 
 REVIEWER = "courier-reviewer"
 VIEWER = "wushan-viewer"
@@ -106,8 +107,10 @@ def submit(name="张三", **overrides):
         "consent": {"privacy_notice_version": "2026-01", "sensitive_data": True},
     }
     form.update(overrides)
-    status, body = api("POST", "/v1/applications", worker(), form)
+    token = worker()
+    status, body = api("POST", "/v1/applications", token, form)
     assert status == 201, (status, body)
+    LAST_WORKER[0] = token
     return body["id"]
 
 
@@ -384,11 +387,40 @@ def test_the_queue_works_with_javascript_off_and_at_phone_width(b):
     ctx.close()
 
 
+def test_a_transfer_is_released_by_the_source_and_accepted_by_the_target(b):
+    application = submit()
+    member = LAST_WORKER[0]
+    status, body = api("POST", "/v1/admin/applications/%s/approve" % application,
+                       admin_token(REVIEWER), {"version": 1})
+    assert status == 200, body
+    status, me = api("GET", "/v1/admin/me", admin_token("jingtan-reviewer"))
+    assert status == 200, me
+    status, transfer = api("POST", "/v1/transfers", member, {"to_union_id": me["union"]["id"]})
+    assert status == 201, transfer
+    ctx = b.context(bypass_csp=True)
+    page = ctx.new_page()
+    sign_in(page, REVIEWER)
+    page.goto(BASE + "/console/transfers?direction=out")
+    check_axe(page, "transfers")
+    shoot(page, "transfers")
+    page.click("button:has-text('同意转出')")
+    assert "notice=done" in page.url, page.url
+    ctx.close()
+    ctx = b.context()
+    page = ctx.new_page()
+    sign_in(page, "jingtan-reviewer")
+    page.goto(BASE + "/console/transfers?direction=in")
+    page.click("button:has-text('接收')")
+    assert "notice=done" in page.url, page.url
+    assert "已完成" in page.inner_text("main")
+    ctx.close()
+
+
 def test_the_other_pages_answer_and_pass_the_accessibility_check(b):
     ctx = b.context(bypass_csp=True)
     page = ctx.new_page()
     sign_in(page, MANAGER)
-    for path, name in [("/console/pool", "pool"), ("/console/transfers", "transfers"),
+    for path, name in [("/console/pool", "pool"), ("/console/transfers?direction=in", "transfers-in"),
                        ("/console/members", "members"), ("/console/figures", "figures"),
                        ("/console/audit", "audit")]:
         response = page.goto(BASE + path)

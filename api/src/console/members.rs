@@ -315,6 +315,7 @@ fn actor_label(kind: &str, role: Option<&str>) -> String {
         ("admin", _) => "管理员账号".to_owned(),
         ("worker", _) => "职工".to_owned(),
         ("system", _) => "系统".to_owned(),
+        ("applicant", _) => "申请人".to_owned(),
         (other, _) => other.to_owned(),
     }
 }
@@ -323,6 +324,7 @@ fn actor_label(kind: &str, role: Option<&str>) -> String {
 fn action_label(action: &str) -> &str {
     match action {
         "login" => "登录",
+        "submit" => "提交申请",
         "logout" => "退出登录",
         "login_password_accepted" => "密码验证通过",
         "approve" => "通过申请",
