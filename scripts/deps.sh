@@ -49,7 +49,8 @@ check_browser() {
     # The console's browser tests (scripts/console-test.sh): Debian's Chromium, driven by
     # Playwright with executable_path, and CJK fonts so that screenshots show the Chinese text.
     [ -x /usr/bin/chromium ] || need chromium
-    if ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
+    # grep without -q reads all of fc-list's output: no SIGPIPE to fail the pipeline (pipefail)
+    if ! fc-list 2>/dev/null | grep -i 'Noto Sans CJK' >/dev/null; then
         need fonts-noto-cjk
     fi
 }

@@ -1,6 +1,10 @@
 //! The admin console's session over HTTP (the pages themselves are tested in a browser,
 //! `console-tests/`): the cookie's flags, the security headers, the form token, and the idle
 //! and absolute timeouts at the server's clock.
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers: a fixture that fails must fail the test loudly"
+)]
 
 use chrono::TimeDelta;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
