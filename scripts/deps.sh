@@ -45,6 +45,16 @@ check_python() {
     need python3-venv
 }
 
+check_browser() {
+    # The console's browser tests (scripts/console-test.sh): Debian's Chromium, driven by
+    # Playwright with executable_path, and CJK fonts so that screenshots show the Chinese text.
+    [ -x /usr/bin/chromium ] || need chromium
+    # grep without -q reads all of fc-list's output: no SIGPIPE to fail the pipeline (pipefail)
+    if ! fc-list 2>/dev/null | grep -i 'Noto Sans CJK' >/dev/null; then
+        need fonts-noto-cjk
+    fi
+}
+
 install_missing() {
     if [ "${#MISSING[@]}" -eq 0 ]; then
         log "system packages: all present"
@@ -59,8 +69,8 @@ install_missing() {
     done
     command -v apt-get >/dev/null 2>&1 || die "missing ${pkgs[*]} and no apt-get: install them by hand"
     log "installing system packages: ${pkgs[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${pkgs[@]}"
     log "installed: ${pkgs[*]}"
 }
 
@@ -69,6 +79,7 @@ main() {
     check_redis
     check_tools
     check_python
+    check_browser
     install_missing
 }
 

@@ -34,7 +34,15 @@ main() {
     prepare_db "$zj" zhijian
 
     check_port_free
+    local DEMO_PW
+    DEMO_PW="$(demo_password 2>/dev/null || true)"
     echo "zhijian is serving on http://127.0.0.1:$PORT"
+    echo "the admin console: http://127.0.0.1:$PORT/console/ — demo admins (password: [demo] admin_password"
+    echo "  in config/local.toml${DEMO_PW:+, i.e. $DEMO_PW}):"
+    echo "    courier-reviewer   reviewer of 巫山县快递行业工会联合会 (the walkthrough's courier lands there)"
+    echo "    wushan-viewer      viewer of 巫山县总工会 (looks, cannot decide)"
+    echo "    wushan-manager     manager of 巫山县总工会; second step: the code of 'scripts/totp.py --demo wushan-manager'"
+    echo "    pool-reviewer, gaotang-reviewer, jingtan-reviewer, delivery-reviewer, ridehailing-reviewer"
     echo "SMS (verification codes, notices) and WeChat messages go to the provider stub: read them at"
     echo "  http://127.0.0.1:$STUB_PORT/__stub/sms and http://127.0.0.1:$STUB_PORT/__stub/wechat/messages"
     echo "stop it with Ctrl-C, or 'make stop' from another terminal (also stops the databases and the stub)"

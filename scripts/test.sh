@@ -4,6 +4,7 @@
 #   scripts/test.sh            (make test)
 #   SKIP_CONTRACT=1 scripts/test.sh    everything but the schemathesis run
 #   SKIP_CRASH=1 scripts/test.sh       everything but the crash-under-load run
+#   SKIP_CONSOLE=1 scripts/test.sh     everything but the console's browser tests
 # Tests get ZHIJIAN_TEST_DATABASE_URL (the postgres database; tests create their own databases)
 # and ZHIJIAN_TEST_REDIS_URL.
 set -euo pipefail
@@ -51,6 +52,13 @@ main() {
     else
         step "crash under load, small (scripts/crash.sh; make crash runs 10 000)"
         CRASH_SIZE="${CRASH_SIZE:-400}" CRASH_CLIENTS="${CRASH_CLIENTS:-16}" "$ZJ_ROOT/scripts/crash.sh"
+    fi
+
+    if [ "${SKIP_CONSOLE:-0}" = "1" ]; then
+        log "SKIP_CONSOLE=1: not running the console's browser tests"
+    else
+        step "console browser tests (scripts/console-test.sh)"
+        "$ZJ_ROOT/scripts/console-test.sh"
     fi
 
     if [ "${SKIP_CONTRACT:-0}" = "1" ]; then

@@ -364,6 +364,26 @@ async fn admin_of(
     Ok((identity, standing))
 }
 
+/// The admin of admin session `sid` (what a console session names) and their standing, as
+/// for a bearer token: `None` when the session ended, is not an admin's, or the admin is
+/// disabled.
+pub async fn admin_of_session(
+    state: &AppState,
+    sid: &str,
+) -> Result<Option<(AdminIdentity, AdminStanding)>, ApiError> {
+    let Some(session) = sign_in::live_session(&context(state), sid).await? else {
+        return Ok(None);
+    };
+    if session.kind != SessionKind::Admin {
+        return Ok(None);
+    }
+    match admin_of(state, session).await {
+        Ok(admin) => Ok(Some(admin)),
+        Err(e) if e.status() == actix_web::http::StatusCode::UNAUTHORIZED => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The signed-in admin of `req` and their standing.
 fn admin_from_request(
     req: &HttpRequest,

@@ -8,6 +8,7 @@ pub mod cli_admin;
 pub mod cli_import;
 pub mod cli_keys;
 pub mod cli_stats;
+pub mod console;
 pub mod error;
 pub mod jobs;
 pub mod json;

@@ -161,6 +161,7 @@ impl Application {
                 .wrap_fn(crate::no_store::no_store)
                 .wrap_fn(telemetry::observe)
                 .configure(routes::configure)
+                .configure(crate::console::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::not_found())
                 }))

@@ -205,7 +205,7 @@ pub struct AssignRequest {
 }
 
 /// The admin as a reviewer: refused when the role may only look.
-fn reviewer(admin: &AdminIdentity) -> Result<(AdminActor, PiiShown), ApiError> {
+pub(crate) fn reviewer(admin: &AdminIdentity) -> Result<(AdminActor, PiiShown), ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -306,4 +306,111 @@ pub async fn assign(
     let outcome =
         usecase::assign_application(&state.services, actor, show, id, body.version, to).await;
     decided(&state, outcome)
+}
+
+/// One application of a batch approval: its id and the version the admin saw.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchApproveItem {
+    /// Application id.
+    pub id: String,
+    /// The version the admin saw.
+    pub version: i32,
+}
+
+/// Body of `batch-approve`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchApproveRequest {
+    /// 1–100 applications, each with the version the admin saw; no id twice.
+    pub items: Vec<BatchApproveItem>,
+}
+
+/// An application the batch approved.
+#[derive(Debug, Serialize)]
+pub struct BatchApproved {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Its version after the approval.
+    pub version: i32,
+    /// The new member's number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership_number: Option<String>,
+}
+
+/// An application the batch did not approve, and why (the error an approval alone answers).
+#[derive(Debug, Serialize)]
+pub struct BatchRefused {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// The HTTP status an approval alone would have answered.
+    pub status: u16,
+    /// Its error code (`stale_version`, `application_not_pending`, `not_found`, …).
+    pub code: &'static str,
+    /// Why, in Chinese.
+    pub message: String,
+}
+
+/// Answer of `batch-approve`.
+#[derive(Debug, Serialize)]
+pub struct BatchApproveView {
+    /// Approved, in the order asked.
+    pub approved: Vec<BatchApproved>,
+    /// Not approved, in the order asked, with why.
+    pub failed: Vec<BatchRefused>,
+}
+
+/// `POST /v1/admin/applications/batch-approve`: approves several applications, each with its
+/// own version check and transaction; one refused does not hold the others back. 200 with
+/// what was approved and what was not (and why), even when nothing was.
+pub async fn batch_approve(
+    state: web::Data<AppState>,
+    admin: AdminIdentity,
+    body: web::Json<BatchApproveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, _) = reviewer(&admin)?;
+    let body = body.into_inner();
+    if body.items.is_empty() || body.items.len() > usecase::BATCH_APPROVE_MAX {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidField,
+            "一次批量通过 1 至 100 件申请",
+            "items",
+        ));
+    }
+    let mut items = Vec::with_capacity(body.items.len());
+    for item in &body.items {
+        let id = json::application_id(&item.id).map_err(|e| e.with_field("items"))?;
+        if items.iter().any(|(seen, _)| *seen == id) {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidField,
+                "同一件申请不能在一批中出现两次",
+                "items",
+            ));
+        }
+        items.push((id, item.version));
+    }
+    let mut view = BatchApproveView {
+        approved: Vec::new(),
+        failed: Vec::new(),
+    };
+    for (id, outcome) in usecase::approve_applications(&state.services, actor, items).await {
+        match outcome {
+            Ok(detail) => view.approved.push(BatchApproved {
+                id: detail.row.id,
+                version: detail.row.version,
+                membership_number: detail.membership_number,
+            }),
+            Err(DecideError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                let error = decide_error(e);
+                view.failed.push(BatchRefused {
+                    id: id.as_uuid(),
+                    status: error.status().as_u16(),
+                    code: error.code().as_str(),
+                    message: error.body().message.to_string(),
+                });
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().json(view))
 }

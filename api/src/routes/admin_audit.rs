@@ -111,7 +111,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
 }
 
 /// The query, parsed: page size, filters, cursor (in that order of checking).
-fn parse_query(query: &AuditQuery) -> Result<TrailQuery, ApiError> {
+pub(crate) fn parse_query(query: &AuditQuery) -> Result<TrailQuery, ApiError> {
     let word = |value: Option<&str>, max, field| {
         value
             .map(|v| TrailWord::parse(v, max).map_err(|e| errors::invalid_filter(e, field)))
@@ -134,7 +134,7 @@ fn parse_query(query: &AuditQuery) -> Result<TrailQuery, ApiError> {
     })
 }
 
-fn page(trail: TrailPage) -> AuditPage {
+pub(crate) fn page(trail: TrailPage) -> AuditPage {
     let next_cursor = trail
         .more
         .then(|| trail.rows.last().map(|row| encode_cursor(row.id)))

@@ -26,11 +26,11 @@ use crate::startup::AppState;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverviewParams {
-    union: Option<i64>,
-    from: Option<String>,
-    to: Option<String>,
-    group: Option<String>,
-    interval: Option<String>,
+    pub union: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub group: Option<String>,
+    pub interval: Option<String>,
 }
 
 /// Query of `GET /v1/admin/stats/quarterly`.
@@ -147,8 +147,17 @@ pub async fn overview(
     admin: AdminIdentity,
     params: web::Query<OverviewParams>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(overview_figures(&state, &admin, &params).await?))
+}
+
+/// The body of `GET /v1/admin/stats/overview` (also the console's figures page).
+pub(crate) async fn overview_figures(
+    state: &AppState,
+    admin: &AdminIdentity,
+    params: &OverviewParams,
+) -> Result<Value, ApiError> {
     let today = zhijian_domain::calendar::local_date(state.services.now());
-    let query = parse_overview(&params, &admin, today)?;
+    let query = parse_overview(params, admin, today)?;
     let scope = admin.subtree().ok_or_else(ApiError::not_found)?;
     let (period, group, interval) = (query.period, query.group, query.interval);
     let read = coverage_overview(&state.services, scope, query)
@@ -156,17 +165,16 @@ pub async fn overview(
         .map_err(coverage_error)?;
     let mut totals = figures(&read.union.0, &read.union.1);
     totals["overdue"] = json!(read.overdue);
-    Ok(HttpResponse::Ok().json(json!({
+    Ok(json!({
         "from": period.from(), "to": period.to(), "year": read.year,
         "group": group.map(|g| g.as_str()), "interval": interval.as_str(),
         "union": totals,
         "children": read.children.iter().map(|(u, f)| figures(u, f)).collect::<Vec<_>>(),
         "series": read.series.iter().map(|(start, f)| json!({"start": start, "counts": counts(f)})).collect::<Vec<_>>(),
         "groups": read.groups.iter().map(|(g, f, active)| json!({"group": g, "counts": counts(f), "active_members": active})).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
-/// The formats of the quarterly report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Json,

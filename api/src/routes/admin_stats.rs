@@ -138,19 +138,28 @@ pub async fn review(
     admin: AdminIdentity,
     query: web::Query<ReviewStatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(review_figures(&state, &admin, &query).await?))
+}
+
+/// The figures of `GET /v1/admin/stats/review` (also the console's figures page).
+pub(crate) async fn review_figures(
+    state: &AppState,
+    admin: &AdminIdentity,
+    query: &ReviewStatsQuery,
+) -> Result<ReviewStatsView, ApiError> {
     let today = zhijian_domain::calendar::local_date(state.services.now());
-    let (from, to) = period(&query, today)?;
-    let union_id = union_of(&query, &admin)?;
+    let (from, to) = period(query, today)?;
+    let union_id = union_of(query, admin)?;
     let Some(scope) = admin.subtree() else {
         return Err(ApiError::not_found());
     };
     let (own, children) = review_stats(&state.services, scope, union_id, from, to)
         .await
         .map_err(stats_error)?;
-    Ok(HttpResponse::Ok().json(ReviewStatsView {
+    Ok(ReviewStatsView {
         from,
         to,
         union: view(own),
         children: children.into_iter().map(view).collect(),
-    }))
+    })
 }

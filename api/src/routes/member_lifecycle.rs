@@ -133,7 +133,7 @@ pub async fn detail(
 }
 
 /// The acting admin, if their role may decide (a viewer only looks).
-fn decider(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
+pub(crate) fn decider(admin: &AdminIdentity) -> Result<AdminActor, ApiError> {
     if !admin.role.can_decide() {
         return Err(ApiError::new(
             ErrorCode::Forbidden,

@@ -340,6 +340,11 @@ pub fn table() -> Vec<RouteDef> {
             web::get().to(admin_applications::pool),
         ),
         def(
+            Method::POST,
+            "/v1/admin/applications/batch-approve",
+            web::post().to(admin_applications::batch_approve),
+        ),
+        def(
             Method::GET,
             "/v1/admin/applications/{id}",
             web::get().to(admin_applications::detail),

@@ -4,6 +4,7 @@
 //! lazily and re-made after failures, so the server starts without Redis, answers 503 while it
 //! is down, and recovers by itself.
 
+pub mod console_sessions;
 pub mod login_challenges;
 pub mod rate_limit;
 pub mod sessions;

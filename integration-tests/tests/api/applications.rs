@@ -1062,3 +1062,83 @@ async fn a_vocabulary_round_trips_through_a_text_column_and_an_unknown_value_is_
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_batch_approval_checks_each_version_and_lists_the_refused_with_why() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let mut ids = Vec::new();
+    for n in 0..3_u16 {
+        let worker = app.worker_token(&format!("batch-{n}")).await;
+        let submitted = submit(
+            &app,
+            &worker,
+            &application_form(&person(60 + n), &format!("1381234{:04}", 5600 + n)),
+        )
+        .await;
+        assert_eq!(submitted.status, 201, "{}", submitted.text);
+        ids.push(submitted.body["id"].as_str().unwrap().to_owned());
+    }
+    let reviewer = app.admin_token("courier-reviewer").await;
+    let path = "/v1/admin/applications/batch-approve";
+    // Someone else approved the second one meanwhile: its version 1 is stale.
+    assert_eq!(app.approve(&ids[1], &reviewer, 1).await.status, 200);
+    let unknown = "0190a000-0000-7000-8000-000000000000";
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "version": 1}))
+        .chain([json!({"id": unknown, "version": 1})])
+        .collect();
+
+    let viewer = app.admin_token("wushan-viewer").await;
+    let denied = app
+        .call(Method::POST, path, &viewer, Some(&json!({"items": items})))
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    assert_eq!(count(&app, "SELECT count(*) FROM members"), 1);
+
+    let batch = app
+        .call(
+            Method::POST,
+            path,
+            &reviewer,
+            Some(&json!({"items": items})),
+        )
+        .await;
+    assert_eq!(batch.status, 200, "{}", batch.text);
+    let approved: Vec<&str> = batch.body["approved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(approved, [ids[0].as_str(), ids[2].as_str()]);
+    assert!(batch.body["approved"][0]["membership_number"].is_string());
+    let failed = batch.body["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{}", batch.text);
+    assert_eq!(failed[0]["id"], ids[1].as_str());
+    assert_eq!(failed[0]["status"], 409);
+    assert_eq!(failed[1]["id"], unknown);
+    assert_eq!(failed[1]["code"], "not_found");
+    assert!(!failed[0]["message"].as_str().unwrap().is_empty());
+    assert_eq!(count(&app, "SELECT count(*) FROM members"), 3);
+
+    for body in [
+        json!({"items": []}),
+        json!({"items": [{"id": ids[0], "version": 2}, {"id": ids[0], "version": 2}]}),
+    ] {
+        let refused = app.call(Method::POST, path, &reviewer, Some(&body)).await;
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(refused.body["code"], "invalid_field");
+    }
+    let bad_id = app
+        .call(
+            Method::POST,
+            path,
+            &reviewer,
+            Some(&json!({"items": [{"id": "nope", "version": 1}]})),
+        )
+        .await;
+    assert_eq!(bad_id.status, 400);
+    assert_eq!(bad_id.body["code"], "invalid_application_id");
+}

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod beijing;
 mod calendar;
+mod console;
 mod contract;
 mod coverage;
 mod demo;

@@ -31,8 +31,8 @@ pub use form::Submission;
 pub use queue::{QueuePage, review_queue};
 pub use read::{admin_application, my_application, my_applications};
 pub use review::{
-    approve_application, assign_application, forward_application, reject_application,
-    return_application,
+    BATCH_APPROVE_MAX, approve_application, approve_applications, assign_application,
+    forward_application, reject_application, return_application,
 };
 pub use stats::review_stats;
 pub use submit::{RenderError, Submitted, submit_application};

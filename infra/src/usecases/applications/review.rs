@@ -32,6 +32,26 @@ pub async fn approve_application(
     decide(ctx, admin, show, id, version, Decision::Approve).await
 }
 
+/// Most applications one batch approval takes.
+pub const BATCH_APPROVE_MAX: usize = 100;
+
+/// 批量通过: approves each of `items` (id and the version the admin saw), each in its own
+/// transaction with its own version check, in order: one that changed, was decided by someone
+/// else or lies outside the subtree is refused alone, the others are approved all the same.
+/// Answers every outcome, in the order of `items`.
+pub async fn approve_applications(
+    ctx: &Services,
+    admin: AdminActor,
+    items: Vec<(ApplicationId, i32)>,
+) -> Vec<(ApplicationId, Result<ApplicationDetail, DecideError>)> {
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (id, version) in items {
+        let outcome = approve_application(ctx, admin.clone(), PiiShown::Masked, id, version).await;
+        outcomes.push((id, outcome));
+    }
+    outcomes
+}
+
 /// 不予通过, with a reason the applicant reads.
 pub async fn reject_application(
     ctx: &Services,
