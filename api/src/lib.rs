@@ -13,6 +13,7 @@ pub mod json;
 pub mod logging;
 pub mod metrics;
 pub mod no_store;
+pub mod partner_auth;
 pub mod pagination;
 pub mod public_limits;
 pub mod routes;

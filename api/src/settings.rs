@@ -67,6 +67,9 @@ pub struct Settings {
     /// `[public_limits]`: per-IP caps of the card check and the reference routes.
     #[serde(default)]
     pub public_limits: crate::public_limits::PublicLimitsConfig,
+    /// `[partners]`: partner access tokens, consent requests and per-partner rate limits.
+    #[serde(default)]
+    pub partners: crate::partner_auth::PartnersConfig,
     /// `APP_ENV` (`local` when unset): `production` refuses development settings
     /// ([`Settings::production_problems`]).
     #[serde(skip)]
@@ -369,6 +372,7 @@ impl Settings {
         self.redis.validate().map_err(SettingsError)?;
         self.sms_policy.validate().map_err(SettingsError)?;
         self.jobs.validate().map_err(SettingsError)?;
+        self.partners.validate().map_err(SettingsError)?;
         self.outbox.validate().map_err(SettingsError)?;
         self.notifications.validate().map_err(SettingsError)?;
         self.stations.validate().map_err(SettingsError)?;

@@ -44,7 +44,8 @@ pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
     retry_after: Option<u64>,
-    challenge: Option<&'static str>,
+    challenge: Option<Cow<'static, str>>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -59,6 +60,7 @@ impl ApiError {
             },
             retry_after: None,
             challenge: None,
+            headers: Vec::new(),
         }
     }
 
@@ -69,8 +71,14 @@ impl ApiError {
     }
 
     /// Adds a `WWW-Authenticate` challenge (RFC 6750 §3) to a 401.
-    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
-        self.challenge = Some(challenge);
+    pub fn with_challenge(mut self, challenge: impl Into<Cow<'static, str>>) -> Self {
+        self.challenge = Some(challenge.into());
+        self
+    }
+
+    /// Adds a response header (the `RateLimit` headers of a 429).
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -144,11 +152,15 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
-        if let Some(challenge) = self.challenge {
-            response.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            ));
+        if let Some(challenge) = &self.challenge
+            && let Ok(value) = HeaderValue::from_str(challenge)
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.insert_header((*name, value));
+            }
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(&self.body)

@@ -23,7 +23,8 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotTargetUnion
         | ErrorCode::NotCurrentUnion
         | ErrorCode::PasswordChangeRequired
-        | ErrorCode::SecondFactorRequired => StatusCode::FORBIDDEN,
+        | ErrorCode::SecondFactorRequired
+        | ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::InvalidInterval | ErrorCode::InvalidQuarter | ErrorCode::InvalidReportFormat => {
             StatusCode::BAD_REQUEST
         }
@@ -42,6 +43,9 @@ pub fn of(code: ErrorCode) -> StatusCode {
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ServiceUnavailable | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Conflict
+        | ErrorCode::PartnerClientDisabled
+        | ErrorCode::PartnerClientNotDisabled
+        | ErrorCode::ConsentRequestExpired
         | ErrorCode::StaleVersion
         | ErrorCode::AlreadyMember
         | ErrorCode::ApplicationExists
@@ -237,7 +241,10 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::WrongCurrentPassword
         | ErrorCode::SuccessorInsideClosedUnion
         | ErrorCode::UnionIsRoot
-        | ErrorCode::UnionMoveCycle => StatusCode::BAD_REQUEST,
+        | ErrorCode::UnionMoveCycle
+        | ErrorCode::InvalidScope
+        | ErrorCode::InvalidPurpose
+        | ErrorCode::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
     }
 }
 

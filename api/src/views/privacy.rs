@@ -36,6 +36,8 @@ pub struct MyDataView {
     pub personal_data_views: Vec<PersonalDataViewView>,
     /// The consents given, one per application (the privacy notice's version and when).
     pub consents: Vec<ConsentView>,
+    /// The consents to partner platforms (PIPL art. 23), live and withdrawn, newest first.
+    pub partner_consents: Vec<crate::views::partner::PartnerConsentView>,
 }
 
 /// A consent given with an application.
@@ -130,6 +132,11 @@ pub fn my_data_view(data: &MyData, now: DateTime<Utc>) -> Result<MyDataView, Api
                 privacy_notice_version: detail.row.privacy_notice_version.clone(),
                 consented_at: detail.row.consented_at,
             })
+            .collect(),
+        partner_consents: data
+            .partner_consents
+            .iter()
+            .map(|(consent, name)| crate::views::partner::consent_view(consent, name))
             .collect(),
     })
 }

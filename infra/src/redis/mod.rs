@@ -5,6 +5,7 @@
 //! is down, and recovers by itself.
 
 pub mod login_challenges;
+pub mod partner_limits;
 pub mod rate_limit;
 pub mod sessions;
 pub mod sms_codes;

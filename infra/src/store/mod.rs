@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod member_lifecycle;
 pub mod members;
 pub mod outbox;
+pub mod partners;
 pub mod privacy;
 pub mod reference_cache;
 pub mod referrals;

@@ -32,6 +32,7 @@ pub mod escalation;
 pub mod imports;
 pub mod membership;
 pub mod notifications;
+pub mod partners;
 pub mod privacy;
 pub mod reference;
 pub mod retention;

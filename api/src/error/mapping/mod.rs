@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod imports;
+pub mod partners;
 mod membership;
 pub mod privacy;
 mod referrals;

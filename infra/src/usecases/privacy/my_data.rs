@@ -33,6 +33,9 @@ pub struct MyData {
     pub benefits: Vec<HeldBenefit>,
     /// Every time an admin saw the personal data of the worker's applications in clear.
     pub views: Vec<PersonalDataView>,
+    /// The worker's consents to partner platforms, live and withdrawn, with each partner's
+    /// name.
+    pub partner_consents: Vec<(crate::store::partners::ConsentRow, String)>,
 }
 
 /// Why the data could not be read.
@@ -74,6 +77,8 @@ pub async fn my_data(ctx: &Services, account: AccountId) -> Result<MyData, MyDat
                 None => Vec::new(),
             };
             let views = privacy::personal_data_views(conn, account)?;
+            let partner_consents =
+                crate::store::partners::consents_of_account(conn, account.as_uuid())?;
             audit::record(
                 conn,
                 &AuditEntry {
@@ -98,6 +103,7 @@ pub async fn my_data(ctx: &Services, account: AccountId) -> Result<MyData, MyDat
                 transfers,
                 benefits,
                 views,
+                partner_consents,
             })
         })
     })
