@@ -6,6 +6,7 @@ pub mod auth;
 pub mod card;
 pub mod cli_admin;
 pub mod cli_import;
+pub mod cli_partner;
 pub mod cli_stats;
 pub mod error;
 pub mod jobs;
