@@ -26,6 +26,7 @@ mod member_export;
 mod membership;
 mod migrations;
 mod notifications;
+mod partners;
 mod privacy;
 mod production;
 mod reference;

@@ -47,7 +47,7 @@ impl ClientManager {
         match self {
             ClientManager::Admin {
                 role, union_path, ..
-            } => *role == AdminRole::Manager && union_path.depth() == 1,
+            } => *role == AdminRole::Manager && union_path.depth() == 0,
             ClientManager::CommandLine => true,
         }
     }
