@@ -588,6 +588,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Text>,
+        secrets -> Jsonb,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        client_id -> Uuid,
+        msg_id -> Text,
+        event_type -> Text,
+        payload -> Jsonb,
+        attempt -> Int4,
+        status -> Text,
+        response_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Nullable<Int4>,
+        outbox_id -> Nullable<Int8>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        next_attempt_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -617,6 +652,7 @@ diesel::joinable!(imports -> unions (union_id));
 diesel::joinable!(import_problems -> imports (import_id));
 diesel::joinable!(import_member_rows -> imports (import_id));
 diesel::joinable!(import_union_rows -> imports (import_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -656,4 +692,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_problems,
     import_member_rows,
     import_union_rows,
+    webhook_endpoints,
+    webhook_deliveries,
 );

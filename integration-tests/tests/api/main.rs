@@ -40,4 +40,5 @@ mod stub;
 mod transfers;
 mod union_changes;
 mod unions;
+mod webhooks;
 mod workforce;
