@@ -24,13 +24,13 @@ use actix_web::web;
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
+use zhijian_domain::outbox_event::OutboxEvent;
 use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::StoreError;
 use zhijian_infra::store::outbox::Listener;
 use zhijian_infra::usecases::delivery::{self, ClaimedEvent, OutboxConfig, Settlement};
 use zhijian_infra::usecases::notifications::{Notifier, Outcome};
 use zhijian_infra::webhooks::dispatch::WebhookDispatcher;
-use zhijian_domain::outbox_event::OutboxEvent;
 
 use crate::startup::AppState;
 
@@ -208,11 +208,15 @@ async fn deliver(
     };
     let id = event.id;
     let settled = delivery::settle_attempt(&state.services, id, attempt, settlement.clone()).await;
-    if webhook && matches!(settled, Ok(true)) {
-        if let Err(e) = handlers.webhooks.settled(event, &settlement).await {
-            log::warn!("outbox {id} (partner.webhook): cannot record the settlement in the delivery log: {e}");
-        }
+    if webhook
+        && matches!(settled, Ok(true))
+        && let Err(e) = handlers.webhooks.settled(event, &settlement).await
+    {
+        log::warn!(
+            "outbox {id} (partner.webhook): cannot record the settlement in the delivery log: {e}"
+        );
     }
+
     let event_type = &event.event_type;
     match (&settled, &settlement) {
         (Err(e), _) => log::warn!(

@@ -43,7 +43,6 @@ struct Received {
 /// A webhook receiver on 127.0.0.1 answering `status` (changeable) to every request.
 struct Receiver {
     addr: SocketAddr,
-    status: Arc<AtomicU16>,
     received: Arc<Mutex<Vec<Received>>>,
     handle: actix_web::dev::ServerHandle,
 }
@@ -98,7 +97,6 @@ impl Receiver {
         tokio::spawn(server);
         Self {
             addr,
-            status,
             received,
             handle,
         }
@@ -332,7 +330,11 @@ async fn a_failing_receiver_is_retried_with_backoff() {
     for (i, pair) in received.windows(2).enumerate() {
         let gap = pair[1].at - pair[0].at;
         let least = Duration::from_millis(200 << i);
-        assert!(gap >= least, "attempt {}: waited {gap:?} < {least:?}", i + 2);
+        assert!(
+            gap >= least,
+            "attempt {}: waited {gap:?} < {least:?}",
+            i + 2
+        );
     }
     receiver.handle.stop(false).await;
 }
@@ -348,7 +350,10 @@ async fn a_receiver_that_is_down_ends_as_a_dead_letter_and_a_redelivery_delivers
     let dead = wait_for(&app, client, id, "dead").await;
     assert_eq!(dead.attempt, 3);
     assert_eq!(dead.response_code, None);
-    assert!(dead.error.as_deref().unwrap().contains("connection"), "{dead:?}");
+    assert!(
+        dead.error.as_deref().unwrap().contains("connection"),
+        "{dead:?}"
+    );
     assert_eq!(
         outbox_status(&app, dead.outbox_id.unwrap()),
         ("dead".into(), 3)
@@ -380,7 +385,10 @@ async fn a_receiver_that_is_down_ends_as_a_dead_letter_and_a_redelivery_delivers
     assert_eq!(delivered.response_code, Some(200));
     let received = receiver.received();
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].id, dead.msg_id, "a redelivery keeps the webhook-id");
+    assert_eq!(
+        received[0].id, dead.msg_id,
+        "a redelivery keeps the webhook-id"
+    );
     assert_eq!(python_verify(&secret.expose(), &received[0]), Ok(()));
     receiver.handle.stop(false).await;
 }
@@ -393,9 +401,16 @@ async fn a_redirect_is_not_followed_and_counts_as_a_failure() {
     let id = emit(&app, client);
     let row = wait_for(&app, client, id, "dead").await;
     assert_eq!(row.response_code, Some(302));
-    assert!(row.error.as_deref().unwrap().starts_with("redirect"), "{row:?}");
+    assert!(
+        row.error.as_deref().unwrap().starts_with("redirect"),
+        "{row:?}"
+    );
     let received = receiver.received();
-    assert_eq!(received.len(), 2, "one request per attempt, none to the Location");
+    assert_eq!(
+        received.len(),
+        2,
+        "one request per attempt, none to the Location"
+    );
     assert!(received.iter().all(|r| r.path == "/hook"));
     receiver.handle.stop(false).await;
 }
@@ -420,7 +435,10 @@ async fn the_production_policy_refuses_a_loopback_receiver_at_delivery_time() {
         let (client, _, _) = endpoint(&app, &url);
         let id = emit(&app, client);
         let row = wait_for(&app, client, id, "failed").await;
-        assert!(row.error.as_deref().unwrap().starts_with(code), "{url}: {row:?}");
+        assert!(
+            row.error.as_deref().unwrap().starts_with(code),
+            "{url}: {row:?}"
+        );
         assert_eq!(row.attempt, 1, "a refusal is not retried");
     }
     assert!(receiver.received().is_empty());
