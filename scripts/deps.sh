@@ -45,6 +45,12 @@ check_python() {
     need python3-venv
 }
 
+check_node() {
+    # The typed TypeScript client (clients/ts) is generated and compiled with Node and npm.
+    command -v node >/dev/null 2>&1 || need nodejs
+    command -v npm >/dev/null 2>&1 || need npm
+}
+
 install_missing() {
     if [ "${#MISSING[@]}" -eq 0 ]; then
         log "system packages: all present"
@@ -69,6 +75,7 @@ main() {
     check_redis
     check_tools
     check_python
+    check_node
     install_missing
 }
 

@@ -70,6 +70,9 @@ pub struct Settings {
     /// `[partners]`: partner access tokens, consent requests and per-partner rate limits.
     #[serde(default)]
     pub partners: crate::partner_auth::PartnersConfig,
+    /// `[webhooks]`: partner webhooks (the SSRF guard's development setting).
+    #[serde(default)]
+    pub webhooks: zhijian_infra::webhooks::WebhooksConfig,
     /// `APP_ENV` (`local` when unset): `production` refuses development settings
     /// ([`Settings::production_problems`]).
     #[serde(skip)]
@@ -495,6 +498,13 @@ impl Settings {
         if !self.demo.admin_password.expose().is_empty() {
             problems.push(
                 "demo.admin_password is set: the demo accounts are for development only".into(),
+            );
+        }
+        if self.webhooks.allow_insecure_targets {
+            problems.push(
+                "webhooks.allow_insecure_targets lets partner webhooks reach http:// and loopback \
+                 targets (development only): remove it (APP__WEBHOOKS__ALLOW_INSECURE_TARGETS)"
+                    .into(),
             );
         }
         problems

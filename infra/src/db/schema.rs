@@ -589,6 +589,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Text>,
+        secrets -> Jsonb,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        client_id -> Uuid,
+        msg_id -> Text,
+        event_type -> Text,
+        payload -> Jsonb,
+        attempt -> Int4,
+        status -> Text,
+        response_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Nullable<Int4>,
+        outbox_id -> Nullable<Int8>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        next_attempt_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     partner_clients (id) {
         id -> Uuid,
         name -> Text,
@@ -668,6 +703,7 @@ diesel::joinable!(imports -> unions (union_id));
 diesel::joinable!(import_problems -> imports (import_id));
 diesel::joinable!(import_member_rows -> imports (import_id));
 diesel::joinable!(import_union_rows -> imports (import_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(partner_consent_requests -> partner_clients (client_id));
 diesel::joinable!(partner_consents -> partner_clients (client_id));
 diesel::joinable!(partner_consents -> accounts (account_id));
@@ -717,4 +753,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     partner_consent_requests,
     partner_consents,
     partner_applications,
+    webhook_endpoints,
+    webhook_deliveries,
 );

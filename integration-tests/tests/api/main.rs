@@ -41,4 +41,5 @@ mod stub;
 mod transfers;
 mod union_changes;
 mod unions;
+mod webhooks;
 mod workforce;
