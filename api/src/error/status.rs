@@ -46,6 +46,8 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::PartnerClientDisabled
         | ErrorCode::PartnerClientNotDisabled
         | ErrorCode::ConsentRequestExpired
+        | ErrorCode::WebhookDeliveryPending
+        | ErrorCode::WebhookEndpointDisabled
         | ErrorCode::StaleVersion
         | ErrorCode::AlreadyMember
         | ErrorCode::ApplicationExists
@@ -244,7 +246,9 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnionMoveCycle
         | ErrorCode::InvalidScope
         | ErrorCode::InvalidPurpose
-        | ErrorCode::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
+        | ErrorCode::IdempotencyKeyRequired
+        | ErrorCode::WebhookUrlRefused
+        | ErrorCode::InvalidEventType => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -31,6 +31,7 @@ pub mod membership_claim;
 pub mod oauth;
 pub mod partner;
 pub mod partner_consents;
+pub mod partner_webhooks;
 pub mod privacy;
 pub mod reference;
 pub mod referrals;
@@ -195,6 +196,41 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/partner/members/verify",
             web::post().to(partner::verify_member),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints",
+            web::post().to(partner_webhooks::create_endpoint),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/webhooks/endpoints",
+            web::get().to(partner_webhooks::list_endpoints),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/webhooks/endpoints/{id}",
+            web::get().to(partner_webhooks::get_endpoint),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints/{id}/rotate-secret",
+            web::post().to(partner_webhooks::rotate_secret),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints/{id}/disable",
+            web::post().to(partner_webhooks::disable_endpoint),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/webhooks/deliveries",
+            web::get().to(partner_webhooks::list_deliveries),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/deliveries/{id}/redeliver",
+            web::post().to(partner_webhooks::redeliver),
         ),
         def(Method::GET, "/v1/me/data", web::get().to(privacy::my_data)),
         def(

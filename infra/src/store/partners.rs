@@ -327,3 +327,52 @@ pub fn accounts_of_person(
     accounts.dedup();
     Ok(accounts)
 }
+
+/// Inside the caller's transaction: queues webhook `event_type` with `data` (no personal
+/// data) to every partner `account` has a live consent to for one of `purposes` — and to no
+/// one else: a withdrawn consent stops the events at once.
+pub fn emit_for_account(
+    conn: &mut PgConnection,
+    account: Option<Uuid>,
+    purposes: &[zhijian_domain::partner::Purpose],
+    event_type: &str,
+    data: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(account) = account else {
+        return Ok(());
+    };
+    let consents: Vec<ConsentRow> = partner_consents::table
+        .filter(partner_consents::account_id.eq(account))
+        .filter(partner_consents::withdrawn_at.is_null())
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    for consent in consents {
+        let wanted = purposes
+            .iter()
+            .any(|p| consent.purposes.iter().any(|c| c == p.as_str()));
+        if wanted {
+            crate::webhooks::store::enqueue_for_client(
+                conn,
+                consent.client_id,
+                event_type,
+                data.clone(),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The account of member `member`, if it still has one.
+pub fn account_of_member(
+    conn: &mut PgConnection,
+    member: Uuid,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(members::table
+        .find(member)
+        .select(members::account_id)
+        .first::<Option<Uuid>>(conn)
+        .optional()?
+        .flatten())
+}

@@ -6,12 +6,14 @@
 //! - the worker's consent: [`create_consent_request`] (the partner), [`grant_consent`],
 //!   [`list_consents`], [`withdraw_consent`] (the worker);
 //! - intake: [`submit_for_partner`], [`partner_application`];
-//! - verification: [`verify_member_by_card`], [`verify_member_by_identity`].
+//! - verification: [`verify_member_by_card`], [`verify_member_by_identity`];
+//! - webhooks: [`create_webhook_endpoint`] and the endpoint and delivery-log use cases.
 
 mod clients;
 mod consents;
 mod intake;
 mod verify;
+mod webhooks;
 
 pub use clients::{
     AuthenticateError, ClientError, ClientManager, ClientWithSecret, NewClient,
@@ -24,3 +26,8 @@ pub use consents::{
 };
 pub use intake::{IntakeError, PartnerReadError, partner_application, submit_for_partner};
 pub use verify::{Verified, VerifyError, verify_member_by_card, verify_member_by_identity};
+pub use webhooks::{
+    WebhookEndpointError, create_webhook_endpoint, disable_webhook_endpoint,
+    get_webhook_endpoint, list_webhook_deliveries, list_webhook_endpoints, redeliver_webhook,
+    rotate_webhook_secret,
+};
