@@ -834,3 +834,186 @@ async fn the_partner_command_creates_rotates_and_disables_a_client() {
         3
     );
 }
+
+/// A receiver on 127.0.0.1 answering 204; what it got (headers and body).
+fn receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String, String)>>>,
+) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let shared = std::sync::Arc::clone(&got);
+    let server = HttpServer::new(move || {
+        let shared = std::sync::Arc::clone(&shared);
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let shared = std::sync::Arc::clone(&shared);
+            async move {
+                let header = |n: &str| {
+                    req.headers()
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                shared.lock().unwrap().push((
+                    header("webhook-id"),
+                    header("webhook-timestamp"),
+                    header("webhook-signature"),
+                    String::from_utf8_lossy(&body).into_owned(),
+                ));
+                HttpResponse::NoContent().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}/hooks"), got)
+}
+
+#[tokio::test]
+async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_withdrawn_ones_do_not()
+{
+    let app = spawn_app_with(|s| s.webhooks.allow_insecure_targets = true).await;
+    let admin = root_manager(&app).await;
+    let mut scopes = ALL.to_vec();
+    scopes.push("webhooks:manage");
+    let (id, secret) = register(&app, &admin, "平台甲", &scopes).await;
+    let partner = partner_token(&app, &id, &secret).await;
+    let (url, got) = receiver();
+
+    for bad in ["ftp://example.com/x", "http://0x7f000001/x", "http://2130706433/x", "http://user:pw@example.com/x"] {
+        let refused = app
+            .call(
+                Method::POST,
+                "/v1/partner/webhooks/endpoints",
+                &partner,
+                Some(&json!({ "url": bad, "event_types": ["application.approved"] })),
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+        assert_eq!(refused.body["code"], "webhook_url_refused", "{bad}");
+    }
+    let unknown_type = app
+        .call(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints",
+            &partner,
+            Some(&json!({ "url": url, "event_types": ["account.deleted"] })),
+        )
+        .await;
+    assert_eq!(unknown_type.body["code"], "invalid_event_type");
+    let created = app
+        .call(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints",
+            &partner,
+            Some(&json!({ "url": url, "event_types": ["application.approved", "application.rejected"] })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let whsec = created.body["secret"].as_str().unwrap().to_owned();
+    assert!(whsec.starts_with("whsec_"));
+    let listed = app
+        .call(Method::GET, "/v1/partner/webhooks/endpoints", &partner, None)
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    assert!(!listed.text.contains(&whsec));
+
+    // Two workers consent and are submitted; the second withdraws before the approval.
+    let reviewer = app.admin_token("courier-reviewer").await;
+    let mut ids = Vec::new();
+    for (n, user) in [(171u16, "w-171"), (172, "w-172")] {
+        let worker = app.worker_token(user).await;
+        let consent = consent_through_request(&app, &partner, &worker, user, &["application"]).await;
+        let body = json!({
+            "partner_user_id": user,
+            "form": application_form(&person(n), &format!("138123{n:05}")),
+        });
+        let submitted = intake(&app, &partner, Some(user), &body).await;
+        assert_eq!(submitted.status, 201, "{}", submitted.text);
+        ids.push(submitted.body["id"].as_str().unwrap().to_owned());
+        if n == 172 {
+            let withdraw = format!("/v1/me/consents/{}/withdraw", consent["id"].as_str().unwrap());
+            assert_eq!(app.call(Method::POST, &withdraw, &worker, None).await.status, 200);
+        }
+    }
+    for id in &ids {
+        let approved = app.approve(id, &reviewer, 1).await;
+        assert_eq!(approved.status, 200, "{}", approved.text);
+    }
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM webhook_deliveries"),
+        1,
+        "only the consenting worker's approval is queued"
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let (msg_id, ts, signature, body) = &received[0];
+    let expected = zhijian_infra::webhooks::sign::signature(
+        &zhijian_infra::webhooks::sign::WebhookSecret::parse(&whsec).unwrap(),
+        msg_id,
+        ts.parse().unwrap(),
+        body.as_bytes(),
+    );
+    assert!(signature.split(' ').any(|s| s == expected), "{signature}");
+    let message: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(message["type"], "application.approved");
+    assert_eq!(message["data"]["application_id"], ids[0].as_str());
+    assert!(!body.contains(&person(171)), "no resident ID in a webhook");
+
+    // The delivery log, and a redelivery with the same webhook-id.
+    let mut log = Value::Null;
+    for _ in 0..50 {
+        log = app
+            .call(Method::GET, "/v1/partner/webhooks/deliveries", &partner, None)
+            .await
+            .body;
+        if log["items"][0]["status"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(log["items"][0]["status"], "delivered", "{log}");
+    assert_eq!(log["items"][0]["msg_id"], msg_id.as_str());
+    let delivery = log["items"][0]["id"].as_str().unwrap();
+    let again = app
+        .call(
+            Method::POST,
+            &format!("/v1/partner/webhooks/deliveries/{delivery}/redeliver"),
+            &partner,
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 202, "{}", again.text);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.lock().unwrap()[1].0, *msg_id, "a redelivery keeps the webhook-id");
+    let (b_id, b_secret) = register(&app, &admin, "平台乙", &["webhooks:manage"]).await;
+    let other = partner_token(&app, &b_id, &b_secret).await;
+    let theirs = app
+        .call(
+            Method::POST,
+            &format!("/v1/partner/webhooks/deliveries/{delivery}/redeliver"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status, 404);
+    let empty = app
+        .call(Method::GET, "/v1/partner/webhooks/deliveries", &other, None)
+        .await;
+    assert_eq!(empty.body["items"], json!([]));
+}
