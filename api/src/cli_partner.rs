@@ -104,7 +104,8 @@ fn parse(args: &[String]) -> Result<Command, String> {
             .ok_or_else(|| format!("--{name} is required\n\n{USAGE}"))
     };
     let id = || {
-        get("id").and_then(|v| Uuid::parse_str(&v).map_err(|_| format!("--id {v:?} is not a client id")))
+        get("id")
+            .and_then(|v| Uuid::parse_str(&v).map_err(|_| format!("--id {v:?} is not a client id")))
     };
     match command.as_str() {
         "create" => Ok(Command::Create(NewClient {

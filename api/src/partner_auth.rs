@@ -115,10 +115,8 @@ impl PartnersConfig {
         if !(60..=86_400).contains(&self.consent_request_ttl_secs) {
             return Err("partners.consent_request_ttl_secs must be between 60 and 86400".into());
         }
-        let buckets =
-            std::iter::once(("default", &self.limits.default)).chain(
-                self.limits.clients.iter().map(|(k, v)| (k.as_str(), v)),
-            );
+        let buckets = std::iter::once(("default", &self.limits.default))
+            .chain(self.limits.clients.iter().map(|(k, v)| (k.as_str(), v)));
         for (name, bucket) in buckets {
             if let Some(problem) = bucket.problem() {
                 return Err(format!("partners.limits.{name}: {problem}"));

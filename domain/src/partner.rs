@@ -595,7 +595,10 @@ mod tests {
             capacity: 10,
             per_minute: 60,
         };
-        assert_eq!(bucket.policy("verify_member"), "\"verify_member\";q=10;w=10");
+        assert_eq!(
+            bucket.policy("verify_member"),
+            "\"verify_member\";q=10;w=10"
+        );
         assert!(
             TokenBucket {
                 capacity: 0,

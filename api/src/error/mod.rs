@@ -44,6 +44,13 @@ pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
     retry_after: Option<u64>,
+    /// The rare extras (a challenge, more headers), boxed to keep the error small.
+    extra: Option<Box<Extra>>,
+}
+
+/// What few errors carry besides their body: a `WWW-Authenticate` challenge, more headers.
+#[derive(Debug, Clone, Default)]
+struct Extra {
     challenge: Option<Cow<'static, str>>,
     headers: Vec<(&'static str, String)>,
 }
@@ -59,8 +66,7 @@ impl ApiError {
                 field: None,
             },
             retry_after: None,
-            challenge: None,
-            headers: Vec::new(),
+            extra: None,
         }
     }
 
@@ -72,13 +78,16 @@ impl ApiError {
 
     /// Adds a `WWW-Authenticate` challenge (RFC 6750 §3) to a 401.
     pub fn with_challenge(mut self, challenge: impl Into<Cow<'static, str>>) -> Self {
-        self.challenge = Some(challenge.into());
+        self.extra.get_or_insert_default().challenge = Some(challenge.into());
         self
     }
 
     /// Adds a response header (the `RateLimit` headers of a 429).
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
+        self.extra
+            .get_or_insert_default()
+            .headers
+            .push((name, value));
         self
     }
 
@@ -152,14 +161,16 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
-        if let Some(challenge) = &self.challenge
-            && let Ok(value) = HeaderValue::from_str(challenge)
-        {
-            response.insert_header((header::WWW_AUTHENTICATE, value));
-        }
-        for (name, value) in &self.headers {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                response.insert_header((*name, value));
+        if let Some(extra) = &self.extra {
+            if let Some(challenge) = &extra.challenge
+                && let Ok(value) = HeaderValue::from_str(challenge)
+            {
+                response.insert_header((header::WWW_AUTHENTICATE, value));
+            }
+            for (name, value) in &extra.headers {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    response.insert_header((*name, value));
+                }
             }
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));

@@ -18,7 +18,9 @@ fn manager(admin: &AdminIdentity) -> Result<ClientManager, ApiError> {
     Ok(ClientManager::Admin {
         admin_id: admin.admin_id,
         role: admin.role,
-        union_path: admin.subtree().ok_or_else(|| ApiError::internal("admin path"))?,
+        union_path: admin
+            .subtree()
+            .ok_or_else(|| ApiError::internal("admin path"))?,
     })
 }
 
@@ -67,7 +69,8 @@ pub async fn create(
     body: web::Json<CreatePartnerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let text = |value: &str, field: &'static str| {
-        ClientText::parse(value).map_err(|e| ApiError::invalid(e.code(), format!("{field}{e}"), field))
+        ClientText::parse(value)
+            .map_err(|e| ApiError::invalid(e.code(), format!("{field}{e}"), field))
     };
     let new = NewClient {
         name: text(&body.name, "name")?,
@@ -134,10 +137,15 @@ pub async fn rotate_secret(
     let id = client_id(&path)?;
     let overlap = SecretOverlap::from_secs(body.overlap_secs)
         .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "overlap_secs"))?;
-    let rotated =
-        partners::rotate_secret(&state.services, manager(&admin)?, id, Some(body.version), overlap)
-            .await
-            .map_err(client_error)?;
+    let rotated = partners::rotate_secret(
+        &state.services,
+        manager(&admin)?,
+        id,
+        Some(body.version),
+        overlap,
+    )
+    .await
+    .map_err(client_error)?;
     Ok(no_store(actix_web::http::StatusCode::OK).json(with_secret(rotated)))
 }
 

@@ -104,7 +104,10 @@ pub async fn token(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_encoded {
         return Ok(invalid_request(
             "请求内容类型必须是 application/x-www-form-urlencoded",
@@ -165,8 +168,7 @@ pub async fn token(
             }
         },
     };
-    let client = match partners::authenticate_client(&state.services, &client_id, &secret).await
-    {
+    let client = match partners::authenticate_client(&state.services, &client_id, &secret).await {
         Ok(client) => client,
         Err(AuthenticateError::Refused) => return Ok(invalid_client()),
         Err(AuthenticateError::Disabled) => {

@@ -54,14 +54,9 @@ pub async fn create_consent_request(
     let ttl = Duration::seconds(
         i64::try_from(partners_config.consent_request_ttl_secs).map_err(ApiError::internal)?,
     );
-    let row = partners::create_consent_request(
-        &state.services,
-        partner.client_id,
-        user,
-        purposes,
-        ttl,
-    )
-    .await?;
+    let row =
+        partners::create_consent_request(&state.services, partner.client_id, user, purposes, ttl)
+            .await?;
     Ok(HttpResponse::Created().json(consent_request_view(&row, &partners_config.consent_page)))
 }
 
@@ -86,14 +81,15 @@ pub async fn submit_application(
     partner.require(PartnerOperation::SubmitApplication).await?;
     let request: PartnerSubmitRequest = json::parse_body(&req, &body)?;
     let key: IdempotencyKey =
-        json::idempotency_key(&req, format!("partner:{}", partner.client_id), &body)?
-            .ok_or_else(|| {
+        json::idempotency_key(&req, format!("partner:{}", partner.client_id), &body)?.ok_or_else(
+            || {
                 ApiError::invalid(
                     ErrorCode::IdempotencyKeyRequired,
                     "代提交入会申请必须带 Idempotency-Key 请求头",
                     "Idempotency-Key",
                 )
-            })?;
+            },
+        )?;
     let user = user_id(&request.partner_user_id)?;
     let submission = request.form.parse(local_date(state.services.now()))?;
     let render = |detail: &zhijian_infra::usecases::applications::ApplicationDetail| {

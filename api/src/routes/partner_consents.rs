@@ -41,7 +41,11 @@ impl GrantConsentRequest {
             )),
             (None, Some(partner), Some(purposes)) => Ok(GrantTarget::Client {
                 client_id: Uuid::parse_str(partner).map_err(|_| {
-                    ApiError::invalid(ErrorCode::InvalidField, "合作平台编号格式不正确", "partner_id")
+                    ApiError::invalid(
+                        ErrorCode::InvalidField,
+                        "合作平台编号格式不正确",
+                        "partner_id",
+                    )
                 })?,
                 purposes: Purposes::parse(purposes.iter().map(String::as_str))
                     .map_err(|e| ApiError::invalid(e.code(), e.to_string(), "purposes"))?,

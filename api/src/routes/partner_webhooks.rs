@@ -17,9 +17,8 @@ use crate::partner_auth::PartnerClient;
 use crate::startup::AppState;
 
 fn id_of(path: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(path).map_err(|_| {
-        ApiError::invalid(ErrorCode::InvalidPathParameter, "编号格式不正确", "id")
-    })
+    Uuid::parse_str(path)
+        .map_err(|_| ApiError::invalid(ErrorCode::InvalidPathParameter, "编号格式不正确", "id"))
 }
 
 fn endpoint_error(error: WebhookEndpointError) -> ApiError {
@@ -145,9 +144,10 @@ pub async fn get_endpoint(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     partner.require(PartnerOperation::Webhooks).await?;
-    let endpoint = partners::get_webhook_endpoint(&state.services, partner.client_id, id_of(&path)?)
-        .await
-        .map_err(endpoint_error)?;
+    let endpoint =
+        partners::get_webhook_endpoint(&state.services, partner.client_id, id_of(&path)?)
+            .await
+            .map_err(endpoint_error)?;
     Ok(HttpResponse::Ok().json(EndpointView::from(&endpoint)))
 }
 
@@ -180,10 +180,12 @@ pub async fn rotate_secret(
     )
     .await
     .map_err(endpoint_error)?;
-    Ok(no_store(actix_web::http::StatusCode::OK).json(EndpointSecretView {
-        endpoint: EndpointView::from(&endpoint),
-        secret: secret.expose(),
-    }))
+    Ok(
+        no_store(actix_web::http::StatusCode::OK).json(EndpointSecretView {
+            endpoint: EndpointView::from(&endpoint),
+            secret: secret.expose(),
+        }),
+    )
 }
 
 /// `POST /v1/partner/webhooks/endpoints/{id}/disable`
@@ -303,10 +305,9 @@ pub async fn redeliver(
                 ErrorCode::WebhookDeliveryPending,
                 "该消息仍在投递中，无需重新投递",
             ),
-            RedeliverError::EndpointDisabled => ApiError::new(
-                ErrorCode::WebhookEndpointDisabled,
-                "该推送地址已停用",
-            ),
+            RedeliverError::EndpointDisabled => {
+                ApiError::new(ErrorCode::WebhookEndpointDisabled, "该推送地址已停用")
+            }
             RedeliverError::Store(e) => e.into(),
         })?;
     Ok(HttpResponse::Accepted().json(DeliveryView::from(&delivery)))

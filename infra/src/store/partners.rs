@@ -71,7 +71,10 @@ pub fn lock_client(conn: &mut PgConnection, id: Uuid) -> Result<Option<ClientRow
 pub fn list_clients(conn: &mut PgConnection) -> Result<Vec<ClientRow>, StoreError> {
     Ok(partner_clients::table
         .select(ClientRow::as_select())
-        .order((partner_clients::created_at.desc(), partner_clients::id.desc()))
+        .order((
+            partner_clients::created_at.desc(),
+            partner_clients::id.desc(),
+        ))
         .limit(1000)
         .load(conn)?)
 }

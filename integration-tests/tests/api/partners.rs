@@ -13,7 +13,7 @@ const ALL: [&str; 3] = ["applications:write", "applications:read", "members:veri
 fn exec(app: &TestApp, sql: &str) {
     use diesel::RunQueryDsl;
     let mut conn = app.db.connect();
-    diesel::sql_query(sql).execute(&mut conn).expect("sql");
+    diesel::sql_query(sql).execute(&mut conn).unwrap();
 }
 
 /// The demo county, with `wushan-manager` moved to the root union (重庆市总工会): a manager of a
@@ -133,7 +133,10 @@ async fn only_a_root_manager_registers_partners_and_the_secret_is_shown_once() {
             json!({ "name": "某平台", "contact": "c", "scopes": ["admin"] }),
             "scopes",
         ),
-        (json!({ "name": "某平台", "contact": "c", "scopes": [] }), "scopes"),
+        (
+            json!({ "name": "某平台", "contact": "c", "scopes": [] }),
+            "scopes",
+        ),
         (
             json!({ "name": " ", "contact": "c", "scopes": ["members:verify"] }),
             "name",
@@ -215,7 +218,12 @@ async fn the_token_endpoint_speaks_client_credentials_and_answers_in_the_oauth_e
     let wrong = token_request(&app, &id, "zjs_wrong", "grant_type=client_credentials").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.body["error"], "invalid_client");
-    assert!(wrong.header("www-authenticate").unwrap().starts_with("Basic"));
+    assert!(
+        wrong
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
     assert_eq!(wrong.header("cache-control"), Some("no-store"));
     let unknown = token_request(
         &app,
@@ -234,7 +242,11 @@ async fn the_token_endpoint_speaks_client_credentials_and_answers_in_the_oauth_e
             400,
             "invalid_scope",
         ),
-        ("grant_type=client_credentials&scope=root", 400, "invalid_scope"),
+        (
+            "grant_type=client_credentials&scope=root",
+            400,
+            "invalid_scope",
+        ),
         (
             "grant_type=client_credentials&grant_type=client_credentials",
             400,
@@ -321,7 +333,10 @@ async fn rotation_keeps_the_old_secret_for_the_overlap_and_disabling_stops_token
         )
         .await;
     assert_eq!(no_overlap.status, 200);
-    let newest = no_overlap.body["client_secret"].as_str().unwrap().to_owned();
+    let newest = no_overlap.body["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let refused = token_request(&app, &id, &new, "grant_type=client_credentials").await;
     assert_eq!(refused.body["error"], "invalid_client");
     partner_token(&app, &id, &newest).await;
@@ -329,7 +344,12 @@ async fn rotation_keeps_the_old_secret_for_the_overlap_and_disabling_stops_token
     // The token issued before disabling works until the client is disabled, then not.
     let verify = json!({ "payload": "x" });
     let before = app
-        .call(Method::POST, "/v1/partner/members/verify", &token, Some(&verify))
+        .call(
+            Method::POST,
+            "/v1/partner/members/verify",
+            &token,
+            Some(&verify),
+        )
         .await;
     assert_eq!(before.status, 200, "{}", before.text);
     let disabled = app
@@ -343,7 +363,12 @@ async fn rotation_keeps_the_old_secret_for_the_overlap_and_disabling_stops_token
     assert_eq!(disabled.status, 200, "{}", disabled.text);
     assert!(disabled.body["disabled_at"].is_string());
     let after = app
-        .call(Method::POST, "/v1/partner/members/verify", &token, Some(&verify))
+        .call(
+            Method::POST,
+            "/v1/partner/members/verify",
+            &token,
+            Some(&verify),
+        )
         .await;
     assert_eq!(after.status, 401);
     let no_token = token_request(&app, &id, &newest, "grant_type=client_credentials").await;
@@ -381,7 +406,9 @@ async fn rotation_keeps_the_old_secret_for_the_overlap_and_disabling_stops_token
     assert_eq!(
         count(
             &app,
-            &format!("SELECT count(*) FROM audit_log WHERE object_kind = 'partner_client' AND object_id = '{id}'")
+            &format!(
+                "SELECT count(*) FROM audit_log WHERE object_kind = 'partner_client' AND object_id = '{id}'"
+            )
         ),
         5,
         "create, two rotations, disable, enable (refused changes write nothing)"
@@ -399,7 +426,12 @@ async fn partner_tokens_and_worker_or_admin_tokens_are_refused_on_each_others_ro
 
     for token in [&worker, &admin] {
         let refused = app
-            .call(Method::POST, "/v1/partner/members/verify", token, Some(&verify))
+            .call(
+                Method::POST,
+                "/v1/partner/members/verify",
+                token,
+                Some(&verify),
+            )
             .await;
         assert_eq!(refused.status, 401, "{}", refused.text);
     }
@@ -432,7 +464,12 @@ async fn partner_tokens_and_worker_or_admin_tokens_are_refused_on_each_others_ro
         jwt(claims("zhijian-api", now + 300)),
     ] {
         let refused = app
-            .call(Method::POST, "/v1/partner/members/verify", &token, Some(&verify))
+            .call(
+                Method::POST,
+                "/v1/partner/members/verify",
+                &token,
+                Some(&verify),
+            )
             .await;
         assert_eq!(refused.status, 401, "{}", refused.text);
     }
@@ -533,7 +570,9 @@ async fn a_consenting_worker_is_submitted_by_the_partner_and_a_withdrawal_ends_i
     assert_eq!(
         count(
             &app,
-            &format!("SELECT count(*) FROM applications WHERE id = '{id}' AND channel = 'partner:{a_id}'")
+            &format!(
+                "SELECT count(*) FROM applications WHERE id = '{id}' AND channel = 'partner:{a_id}'"
+            )
         ),
         1
     );
@@ -555,11 +594,17 @@ async fn a_consenting_worker_is_submitted_by_the_partner_and_a_withdrawal_ends_i
     assert_eq!(data.body["partner_consents"][0]["id"], consent["id"]);
 
     // Withdrawal: at once, audited; reads and intake answer 404.
-    let withdraw = format!("/v1/me/consents/{}/withdraw", consent["id"].as_str().unwrap());
+    let withdraw = format!(
+        "/v1/me/consents/{}/withdraw",
+        consent["id"].as_str().unwrap()
+    );
     let withdrawn = app.call(Method::POST, &withdraw, &worker, None).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
     assert_eq!(withdrawn.body["live"], false);
-    assert_eq!(app.call(Method::GET, &path, &partner, None).await.status, 404);
+    assert_eq!(
+        app.call(Method::GET, &path, &partner, None).await.status,
+        404
+    );
     assert_eq!(intake(&app, &partner, Some("k-6"), &body).await.status, 404);
     assert_eq!(
         count(
@@ -575,7 +620,9 @@ async fn a_consenting_worker_is_submitted_by_the_partner_and_a_withdrawal_ends_i
     // Someone else's consent, or a malformed id.
     let stranger = app.worker_token("stranger").await;
     assert_eq!(
-        app.call(Method::POST, &withdraw, &stranger, None).await.status,
+        app.call(Method::POST, &withdraw, &stranger, None)
+            .await
+            .status,
         404
     );
     assert_eq!(
@@ -613,8 +660,16 @@ async fn a_consent_request_is_used_once_and_bad_grants_are_refused() {
     assert_eq!(second.status, 409);
     assert_eq!(second.body["code"], "consent_request_expired");
     for (body, status, field) in [
-        (json!({ "request_code": "ZZZZZZZZZZ", "notice_version": "v1" }), 404, None),
-        (json!({ "request_code": "short", "notice_version": "v1" }), 400, Some("request_code")),
+        (
+            json!({ "request_code": "ZZZZZZZZZZ", "notice_version": "v1" }),
+            404,
+            None,
+        ),
+        (
+            json!({ "request_code": "short", "notice_version": "v1" }),
+            400,
+            Some("request_code"),
+        ),
         (json!({ "notice_version": "v1" }), 400, Some("request_code")),
         (
             json!({ "partner_id": id, "purposes": ["marketing"], "notice_version": "v1" }),
@@ -659,8 +714,13 @@ async fn verification_needs_the_workers_consent_or_their_card_and_answers_little
         let app = &app;
         let partner = partner.clone();
         async move {
-            app.call(Method::POST, "/v1/partner/members/verify", &partner, Some(&body))
-                .await
+            app.call(
+                Method::POST,
+                "/v1/partner/members/verify",
+                &partner,
+                Some(&body),
+            )
+            .await
         }
     };
     let identity = json!({ "name": "张三", "resident_id": person(161) });
@@ -702,7 +762,10 @@ async fn verification_needs_the_workers_consent_or_their_card_and_answers_little
     for (body, field) in [
         (json!({}), "payload"),
         (json!({ "name": "张三" }), "payload"),
-        (json!({ "name": "张三", "resident_id": "123" }), "resident_id"),
+        (
+            json!({ "name": "张三", "resident_id": "123" }),
+            "resident_id",
+        ),
         (json!({ "payload": "" }), "payload"),
     ] {
         let refused = verify(body.clone()).await;
@@ -734,12 +797,22 @@ async fn a_partner_over_its_bucket_gets_429_with_the_ratelimit_headers() {
     let verify = json!({ "payload": "x" });
     for _ in 0..2 {
         let allowed = app
-            .call(Method::POST, "/v1/partner/members/verify", &partner, Some(&verify))
+            .call(
+                Method::POST,
+                "/v1/partner/members/verify",
+                &partner,
+                Some(&verify),
+            )
             .await;
         assert_eq!(allowed.status, 200);
     }
     let limited = app
-        .call(Method::POST, "/v1/partner/members/verify", &partner, Some(&verify))
+        .call(
+            Method::POST,
+            "/v1/partner/members/verify",
+            &partner,
+            Some(&verify),
+        )
         .await;
     assert_eq!(limited.status, 429, "{}", limited.text);
     assert_eq!(limited.body["code"], "too_many_requests");
@@ -823,7 +896,15 @@ async fn the_partner_command_creates_rotates_and_disables_a_client() {
             .body["error"],
         "unauthorized_client"
     );
-    let (ok, _, err) = run(&["create", "--name", "x", "--contact", "y", "--scopes", "root"]);
+    let (ok, _, err) = run(&[
+        "create",
+        "--name",
+        "x",
+        "--contact",
+        "y",
+        "--scopes",
+        "root",
+    ]);
     assert!(!ok);
     assert!(err.contains("--scopes"), "{err}");
     assert_eq!(
@@ -835,11 +916,11 @@ async fn the_partner_command_creates_rotates_and_disables_a_client() {
     );
 }
 
-/// A receiver on 127.0.0.1 answering 204; what it got (headers and body).
-fn receiver() -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String, String)>>>,
-) {
+/// What a receiver got: `webhook-id`, `webhook-timestamp`, `webhook-signature`, the body.
+type Got = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String, String)>>>;
+
+/// A receiver on 127.0.0.1 answering 204; what it got.
+fn receiver() -> (String, Got) {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -887,7 +968,12 @@ async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_with
     let partner = partner_token(&app, &id, &secret).await;
     let (url, got) = receiver();
 
-    for bad in ["ftp://example.com/x", "http://0x7f000001/x", "http://2130706433/x", "http://user:pw@example.com/x"] {
+    for bad in [
+        "ftp://example.com/x",
+        "http://0x7f000001/x",
+        "http://2130706433/x",
+        "http://user:pw@example.com/x",
+    ] {
         let refused = app
             .call(
                 Method::POST,
@@ -920,7 +1006,12 @@ async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_with
     let whsec = created.body["secret"].as_str().unwrap().to_owned();
     assert!(whsec.starts_with("whsec_"));
     let listed = app
-        .call(Method::GET, "/v1/partner/webhooks/endpoints", &partner, None)
+        .call(
+            Method::GET,
+            "/v1/partner/webhooks/endpoints",
+            &partner,
+            None,
+        )
         .await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert!(!listed.text.contains(&whsec));
@@ -930,7 +1021,8 @@ async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_with
     let mut ids = Vec::new();
     for (n, user) in [(171u16, "w-171"), (172, "w-172")] {
         let worker = app.worker_token(user).await;
-        let consent = consent_through_request(&app, &partner, &worker, user, &["application"]).await;
+        let consent =
+            consent_through_request(&app, &partner, &worker, user, &["application"]).await;
         let body = json!({
             "partner_user_id": user,
             "form": application_form(&person(n), &format!("138123{n:05}")),
@@ -939,8 +1031,16 @@ async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_with
         assert_eq!(submitted.status, 201, "{}", submitted.text);
         ids.push(submitted.body["id"].as_str().unwrap().to_owned());
         if n == 172 {
-            let withdraw = format!("/v1/me/consents/{}/withdraw", consent["id"].as_str().unwrap());
-            assert_eq!(app.call(Method::POST, &withdraw, &worker, None).await.status, 200);
+            let withdraw = format!(
+                "/v1/me/consents/{}/withdraw",
+                consent["id"].as_str().unwrap()
+            );
+            assert_eq!(
+                app.call(Method::POST, &withdraw, &worker, None)
+                    .await
+                    .status,
+                200
+            );
         }
     }
     for id in &ids {
@@ -976,7 +1076,12 @@ async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_with
     let mut log = Value::Null;
     for _ in 0..50 {
         log = app
-            .call(Method::GET, "/v1/partner/webhooks/deliveries", &partner, None)
+            .call(
+                Method::GET,
+                "/v1/partner/webhooks/deliveries",
+                &partner,
+                None,
+            )
             .await
             .body;
         if log["items"][0]["status"] == "delivered" {
@@ -1000,7 +1105,11 @@ async fn approvals_reach_consenting_workers_partners_as_signed_webhooks_and_with
     while got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(got.lock().unwrap()[1].0, *msg_id, "a redelivery keeps the webhook-id");
+    assert_eq!(
+        got.lock().unwrap()[1].0,
+        *msg_id,
+        "a redelivery keeps the webhook-id"
+    );
     let (b_id, b_secret) = register(&app, &admin, "平台乙", &["webhooks:manage"]).await;
     let other = partner_token(&app, &b_id, &b_secret).await;
     let theirs = app

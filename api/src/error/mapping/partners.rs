@@ -35,10 +35,9 @@ pub fn grant_error(error: GrantError) -> ApiError {
             "该授权请求已使用或已过期，请回到合作平台重新发起",
         )
         .with_field("request_code"),
-        GrantError::UserIdTaken => ApiError::new(
-            ErrorCode::Conflict,
-            "合作平台的该用户已由其他账号授权",
-        ),
+        GrantError::UserIdTaken => {
+            ApiError::new(ErrorCode::Conflict, "合作平台的该用户已由其他账号授权")
+        }
         GrantError::Store(e) => e.into(),
     }
 }

@@ -27,7 +27,6 @@ pub use consents::{
 pub use intake::{IntakeError, PartnerReadError, partner_application, submit_for_partner};
 pub use verify::{Verified, VerifyError, verify_member_by_card, verify_member_by_identity};
 pub use webhooks::{
-    WebhookEndpointError, create_webhook_endpoint, disable_webhook_endpoint,
-    get_webhook_endpoint, list_webhook_deliveries, list_webhook_endpoints, redeliver_webhook,
-    rotate_webhook_secret,
+    WebhookEndpointError, create_webhook_endpoint, disable_webhook_endpoint, get_webhook_endpoint,
+    list_webhook_deliveries, list_webhook_endpoints, redeliver_webhook, rotate_webhook_secret,
 };

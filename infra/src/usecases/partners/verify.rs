@@ -70,9 +70,10 @@ fn answer(
     let Some(member) = member else {
         return Ok(Verified::NotMember);
     };
-    let union_name = crate::store::unions::find(conn, zhijian_domain::ids::UnionId::new(member.union_id))?
-        .map(|u| u.name)
-        .unwrap_or_default();
+    let union_name =
+        crate::store::unions::find(conn, zhijian_domain::ids::UnionId::new(member.union_id))?
+            .map(|u| u.name)
+            .unwrap_or_default();
     audit::record(
         conn,
         &AuditEntry {

@@ -8,10 +8,10 @@ use diesel::Connection;
 use uuid::Uuid;
 
 use crate::db::{self, StoreError};
+use crate::usecases::Services;
 use crate::webhooks::guard::{self, GuardError, GuardPolicy};
 use crate::webhooks::sign::WebhookSecret;
 use crate::webhooks::store::{self, Delivery, Endpoint, EndpointError, RedeliverError};
-use crate::usecases::Services;
 
 /// Why an endpoint operation was refused.
 #[derive(Debug, thiserror::Error)]
