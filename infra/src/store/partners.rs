@@ -379,3 +379,23 @@ pub fn account_of_member(
         .optional()?
         .flatten())
 }
+
+/// A cancelled account (注销): every live consent ends at `now`, and the partners' ids of the
+/// worker are forgotten on every consent. Returns how many were live.
+pub fn end_consents_of_cancelled_account(
+    conn: &mut PgConnection,
+    account: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let live = diesel::update(
+        partner_consents::table
+            .filter(partner_consents::account_id.eq(account))
+            .filter(partner_consents::withdrawn_at.is_null()),
+    )
+    .set(partner_consents::withdrawn_at.eq(now))
+    .execute(conn)?;
+    diesel::update(partner_consents::table.filter(partner_consents::account_id.eq(account)))
+        .set(partner_consents::partner_user_id.eq(None::<String>))
+        .execute(conn)?;
+    Ok(live)
+}
