@@ -142,6 +142,9 @@ main() {
     # (the caps themselves are tested in integration-tests/tests/api/reference.rs).
     export APP__PUBLIC_LIMITS__CARDS_VERIFY_PER_IP__LIMIT=100000
     export APP__PUBLIC_LIMITS__REFERENCE_PER_IP__LIMIT=100000
+    # The partner token buckets, likewise (their 429 has its own test, partners.rs)
+    export APP__PARTNERS__LIMITS__DEFAULT__CAPACITY=100000
+    export APP__PARTNERS__LIMITS__DEFAULT__PER_MINUTE=100000
     export APP__SMS__PROVIDER="${APP__SMS__PROVIDER:-tencent}"
     export APP__SMS__TENCENT_SECRET_ID="${APP__SMS__TENCENT_SECRET_ID:-AKIDstub}"
     export APP__SMS__TENCENT_SDK_APP_ID="${APP__SMS__TENCENT_SDK_APP_ID:-1400000000}"
