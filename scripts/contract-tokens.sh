@@ -233,6 +233,35 @@ new_member() { # a new worker who is a member: prints the worker's token
     echo "$token"
 }
 
+# A partner client (issue 15) with every scope, made with `zhijian partner create` (or by the
+# root manager over HTTP), its token (client credentials), and a consenting worker the partner
+# knows as ZJ_PARTNER_USER_ID: the partner operations then reach a real consent.
+partner_fixtures() {
+    local id secret out token worker code user
+    if [ -n "${ZHIJIAN_BIN:-}" ]; then
+        out="$("$ZHIJIAN_BIN" partner create --name "契约测试平台" --contact ops \
+            --scopes applications:write,applications:read,members:verify,webhooks:manage)"
+        id="$(printf '%s\n' "$out" | sed -n 's/^client_id: //p')"
+        secret="$(printf '%s\n' "$out" | sed -n 's/^client_secret (shown once): //p')"
+    else
+        out="$(call POST /v1/admin/partners "$1" '{"name":"契约测试平台","contact":"ops","scopes":["applications:write","applications:read","members:verify","webhooks:manage"]}')" || {
+            log "contract-tokens: no partner client (no root manager): partner routes answer 401"
+            echo "ZJ_PARTNER_TOKEN=none"
+            echo "ZJ_PARTNER_USER_ID=none"
+            return 0
+        }
+        id="$(printf '%s' "$out" | json client_id)"
+        secret="$(printf '%s' "$out" | json client_secret)"
+    fi
+    token="$(curl -sS -u "$id:$secret" -d grant_type=client_credentials "$base/v1/oauth/token" | json access_token)"
+    echo "ZJ_PARTNER_TOKEN=$token"
+    user="ct-user-$run"
+    code="$(call POST /v1/partner/consent-requests "$token" "{\"partner_user_id\":\"$user\",\"purposes\":[\"application\",\"membership_verification\"]}" | json code)"
+    worker="$(worker)"
+    call POST /v1/me/consents "$worker" "{\"request_code\":\"$code\",\"notice_version\":\"partner-2026-01\"}" >/dev/null
+    echo "ZJ_PARTNER_USER_ID=$user"
+}
+
 fixtures() {
     password="$(demo_password)"
     admin="$(admin_login wushan-manager)"
@@ -242,6 +271,7 @@ fixtures() {
     emit ZJ_ADMIN_LOGOUT_TOKEN admin_login wushan-viewer
     second_factor_fixtures
     federation_fixtures
+    partner_fixtures "$(sed -n 's/^ZJ_ROOT_TOKEN=//p' "$dir/fixtures.env" 2>/dev/null | tail -1)"
 
     # The worker of every read: a member, with an approved application
     main="$(worker)"

@@ -23,10 +23,8 @@ set -euo pipefail
 
 PROFILE="${PROFILE:-debug}"
 export PROFILE
-VENV="$ZJ_STATE/venv"
 OUT="$ZJ_STATE/contract"
 DB=zhijian_contract
-SCHEMATHESIS_REQ='schemathesis>=4,<5'
 
 SERVER_PID=""
 STUB_C_PORT=""
@@ -42,29 +40,6 @@ cleanup() {
         mv -f "$ZJ_STATE/stub-$STUB_C_PORT.log" "$OUT/stub.log" 2>/dev/null || true
     fi
     exit "$rc"
-}
-
-pick_python() {
-    if command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        command -v python3
-    elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        echo /usr/bin/python3
-    else
-        die "no python3 with venv: run 'make deps' (installs python3-venv)"
-    fi
-}
-
-ensure_venv() {
-    if [ -x "$VENV/bin/st" ] && "$VENV/bin/python" -c 'import schemathesis' >/dev/null 2>&1; then
-        return 0
-    fi
-    local py
-    py="$(pick_python)"
-    rm -rf "$VENV"
-    ensure_state_dir
-    log "creating $VENV and installing $SCHEMATHESIS_REQ"
-    "$py" -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$SCHEMATHESIS_REQ"
 }
 
 fresh_db() {
@@ -167,6 +142,9 @@ main() {
     # (the caps themselves are tested in integration-tests/tests/api/reference.rs).
     export APP__PUBLIC_LIMITS__CARDS_VERIFY_PER_IP__LIMIT=100000
     export APP__PUBLIC_LIMITS__REFERENCE_PER_IP__LIMIT=100000
+    # The partner token buckets, likewise (their 429 has its own test, partners.rs)
+    export APP__PARTNERS__LIMITS__DEFAULT__CAPACITY=100000
+    export APP__PARTNERS__LIMITS__DEFAULT__PER_MINUTE=100000
     export APP__SMS__PROVIDER="${APP__SMS__PROVIDER:-tencent}"
     export APP__SMS__TENCENT_SECRET_ID="${APP__SMS__TENCENT_SECRET_ID:-AKIDstub}"
     export APP__SMS__TENCENT_SDK_APP_ID="${APP__SMS__TENCENT_SDK_APP_ID:-1400000000}"

@@ -55,6 +55,12 @@ check_browser() {
     fi
 }
 
+check_node() {
+    # The typed TypeScript client (clients/ts) is generated and compiled with Node and npm.
+    command -v node >/dev/null 2>&1 || need nodejs
+    command -v npm >/dev/null 2>&1 || need npm
+}
+
 install_missing() {
     if [ "${#MISSING[@]}" -eq 0 ]; then
         log "system packages: all present"
@@ -80,6 +86,7 @@ main() {
     check_tools
     check_python
     check_browser
+    check_node
     install_missing
 }
 

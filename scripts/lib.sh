@@ -228,3 +228,34 @@ server_pid() {
         echo "$pid"
     fi
 }
+
+# The project's Python venv (.zhijian/venv): schemathesis for `make contract`, and
+# standardwebhooks, the independent Standard Webhooks implementation the webhook signature
+# test verifies with (ZHIJIAN_TEST_PYTHON). Created once; refreshed when a package is missing.
+VENV="$ZJ_STATE/venv"
+VENV_REQS=('schemathesis>=4,<5' 'standardwebhooks==1.1.0')
+
+pick_python() {
+    if command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        command -v python3
+    elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        echo /usr/bin/python3
+    else
+        die "no python3 with venv: run 'make deps' (installs python3-venv)"
+    fi
+}
+
+ensure_venv() {
+    if [ -x "$VENV/bin/st" ] && "$VENV/bin/python" -c 'import schemathesis, standardwebhooks' >/dev/null 2>&1; then
+        return 0
+    fi
+    ensure_state_dir
+    if [ ! -x "$VENV/bin/python" ]; then
+        local py
+        py="$(pick_python)"
+        log "creating $VENV"
+        "$py" -m venv "$VENV"
+    fi
+    log "installing into $VENV: ${VENV_REQS[*]}"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${VENV_REQS[@]}"
+}

@@ -13,10 +13,24 @@ set -euo pipefail
 
 step() { log "==> $*"; }
 
+# The typed TypeScript client: types generated from openapi.yaml, then `tsc --noEmit` over the
+# client and the calls in clients/ts/src/contract-check.ts. `npm ci` takes the locked versions,
+# from the npm cache once they have been fetched.
+check_ts_client() {
+    step "typed clients: openapi-typescript + tsc --noEmit (clients/ts)"
+    (
+        cd "$ZJ_ROOT/clients/ts"
+        npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+        npm run --silent check
+    )
+}
+
 run_tests() {
+    ensure_venv
     ZHIJIAN_TEST_DATABASE_URL="$(pg_url postgres)"
     ZHIJIAN_TEST_REDIS_URL="$(redis_url)"
-    export ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL
+    ZHIJIAN_TEST_PYTHON="$VENV/bin/python"
+    export ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL ZHIJIAN_TEST_PYTHON
     log "ZHIJIAN_TEST_DATABASE_URL=$ZHIJIAN_TEST_DATABASE_URL ZHIJIAN_TEST_REDIS_URL=$ZHIJIAN_TEST_REDIS_URL"
     if cargo nextest --version >/dev/null 2>&1; then
         # First, alone, so that their message is the first failure: schema.rs against the
@@ -45,6 +59,7 @@ main() {
     cargo fmt --all -- --check
     step "cargo clippy --workspace --all-targets -- -D warnings"
     cargo clippy --workspace --all-targets -- -D warnings
+    check_ts_client
     run_tests
 
     if [ "${SKIP_CRASH:-0}" = "1" ]; then

@@ -20,7 +20,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str =
     "usage: zhijian [serve | migrate | import-regions [--dir DIR] | admin create … | stats … |
-                 import … | keys … | check-config]
+                 import … | keys … | partner … | check-config]
 
   serve            run the HTTP server (applies pending migrations first)
   migrate          apply pending migrations and exit
@@ -31,6 +31,8 @@ const USAGE: &str =
   stats verify     [--union ID]: recount the coverage counters from the base tables, print
                    every difference, exit non-zero when there is one
   stats rebuild    replace the coverage counters with the recount from the base tables
+  partner          create --name N --contact C --scopes S,… | rotate --id ID [--overlap-secs N]
+                   | disable --id ID: partner clients (a secret is printed once)
   import           members|unions FILE --union ID --as USERNAME [--valid-only] [--yes]
                    [--charset utf-8|gb18030]: check a register (CSV), print the report, and
                    import it after confirmation (or at once with --yes)
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         "stats" => zhijian_api::cli_stats::run(&settings, &args[1..]),
         "import" => zhijian_api::cli_import::run(&settings, &args[1..]),
         "keys" => zhijian_api::cli_keys::run(&settings, &args[1..]),
+        "partner" => zhijian_api::cli_partner::run(&settings, &args[1..]),
         "check-config" => {
             println!("configuration is valid");
             Ok(())

@@ -70,6 +70,12 @@ pub struct Settings {
     /// `[public_limits]`: per-IP caps of the card check and the reference routes.
     #[serde(default)]
     pub public_limits: crate::public_limits::PublicLimitsConfig,
+    /// `[partners]`: partner access tokens, consent requests and per-partner rate limits.
+    #[serde(default)]
+    pub partners: crate::partner_auth::PartnersConfig,
+    /// `[webhooks]`: partner webhooks (the SSRF guard's development setting).
+    #[serde(default)]
+    pub webhooks: zhijian_infra::webhooks::WebhooksConfig,
     /// `APP_ENV` (`local` when unset): `production` refuses development settings
     /// ([`Settings::production_problems`]).
     #[serde(skip)]
@@ -376,6 +382,7 @@ impl Settings {
         self.redis.validate().map_err(SettingsError)?;
         self.sms_policy.validate().map_err(SettingsError)?;
         self.jobs.validate().map_err(SettingsError)?;
+        self.partners.validate().map_err(SettingsError)?;
         self.outbox.validate().map_err(SettingsError)?;
         self.notifications.validate().map_err(SettingsError)?;
         self.stations.validate().map_err(SettingsError)?;
@@ -514,6 +521,13 @@ impl Settings {
         if !self.demo.admin_password.expose().is_empty() {
             problems.push(
                 "demo.admin_password is set: the demo accounts are for development only".into(),
+            );
+        }
+        if self.webhooks.allow_insecure_targets {
+            problems.push(
+                "webhooks.allow_insecure_targets lets partner webhooks reach http:// and loopback \
+                 targets (development only): remove it (APP__WEBHOOKS__ALLOW_INSECURE_TARGETS)"
+                    .into(),
             );
         }
         problems

@@ -27,6 +27,7 @@ pub mod notification;
 pub mod notification_route;
 pub mod occupation;
 pub mod outbox_event;
+pub mod partner;
 pub mod phone;
 pub mod ports;
 pub mod privacy_consent;

@@ -18,6 +18,8 @@ pub enum EventFamily {
     Transfer,
     /// `admin.*`: an admin's conduct (unusual viewing of personal data).
     Admin,
+    /// `partner.*`: a message to a partner platform (a webhook).
+    Partner,
 }
 
 macro_rules! outbox_events {
@@ -114,6 +116,9 @@ outbox_events! {
     TransferCancelled = "transfer.cancelled", Transfer;
     /// An admin saw personal data in clear more often in an hour than allowed, and was slowed.
     AdminRevealsExceeded = "admin.reveals_exceeded", Admin;
+    /// A webhook message to a partner's endpoint (payload `{"delivery_id"}`, a row of
+    /// `webhook_deliveries`), with the outbox's backoff and dead-lettering.
+    PartnerWebhook = "partner.webhook", Partner;
 }
 
 impl std::fmt::Display for OutboxEvent {
@@ -212,8 +217,9 @@ mod tests {
             assert_eq!(outbox.family(), EventFamily::Transfer);
         }
         // The domain events above, and `member.benefits_granted` (no member state change).
-        // And `admin.reveals_exceeded`.
-        assert_eq!(OutboxEvent::ALL.len(), 30);
+        // And `admin.reveals_exceeded` and `partner.webhook`.
+        assert_eq!(OutboxEvent::ALL.len(), 31);
+        assert_eq!(OutboxEvent::PartnerWebhook.family(), EventFamily::Partner);
         assert_eq!(
             OutboxEvent::AdminRevealsExceeded.family(),
             EventFamily::Admin

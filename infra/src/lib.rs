@@ -17,3 +17,4 @@ pub mod redis;
 pub mod register_file;
 pub mod store;
 pub mod usecases;
+pub mod webhooks;

@@ -44,7 +44,15 @@ pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
     retry_after: Option<u64>,
-    challenge: Option<&'static str>,
+    /// The rare extras (a challenge, more headers), boxed to keep the error small.
+    extra: Option<Box<Extra>>,
+}
+
+/// What few errors carry besides their body: a `WWW-Authenticate` challenge, more headers.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    challenge: Option<Cow<'static, str>>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -58,7 +66,7 @@ impl ApiError {
                 field: None,
             },
             retry_after: None,
-            challenge: None,
+            extra: None,
         }
     }
 
@@ -69,8 +77,17 @@ impl ApiError {
     }
 
     /// Adds a `WWW-Authenticate` challenge (RFC 6750 §3) to a 401.
-    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
-        self.challenge = Some(challenge);
+    pub fn with_challenge(mut self, challenge: impl Into<Cow<'static, str>>) -> Self {
+        self.extra.get_or_insert_default().challenge = Some(challenge.into());
+        self
+    }
+
+    /// Adds a response header (the `RateLimit` headers of a 429).
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.extra
+            .get_or_insert_default()
+            .headers
+            .push((name, value));
         self
     }
 
@@ -144,11 +161,17 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
-        if let Some(challenge) = self.challenge {
-            response.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            ));
+        if let Some(extra) = &self.extra {
+            if let Some(challenge) = &extra.challenge
+                && let Ok(value) = HeaderValue::from_str(challenge)
+            {
+                response.insert_header((header::WWW_AUTHENTICATE, value));
+            }
+            for (name, value) in &extra.headers {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    response.insert_header((*name, value));
+                }
+            }
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(&self.body)

@@ -25,6 +25,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::PasswordChangeRequired
         | ErrorCode::SecondFactorRequired
         | ErrorCode::ConsentRequired => StatusCode::FORBIDDEN,
+        | ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::InvalidInterval | ErrorCode::InvalidQuarter | ErrorCode::InvalidReportFormat => {
             StatusCode::BAD_REQUEST
         }
@@ -45,6 +46,11 @@ pub fn of(code: ErrorCode) -> StatusCode {
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ServiceUnavailable | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Conflict
+        | ErrorCode::PartnerClientDisabled
+        | ErrorCode::PartnerClientNotDisabled
+        | ErrorCode::ConsentRequestExpired
+        | ErrorCode::WebhookDeliveryPending
+        | ErrorCode::WebhookEndpointDisabled
         | ErrorCode::StaleVersion
         | ErrorCode::AlreadyMember
         | ErrorCode::ApplicationExists
@@ -242,7 +248,12 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::WrongCurrentPassword
         | ErrorCode::SuccessorInsideClosedUnion
         | ErrorCode::UnionIsRoot
-        | ErrorCode::UnionMoveCycle => StatusCode::BAD_REQUEST,
+        | ErrorCode::UnionMoveCycle
+        | ErrorCode::InvalidScope
+        | ErrorCode::InvalidPurpose
+        | ErrorCode::IdempotencyKeyRequired
+        | ErrorCode::WebhookUrlRefused
+        | ErrorCode::InvalidEventType => StatusCode::BAD_REQUEST,
     }
 }
 

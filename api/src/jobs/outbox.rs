@@ -24,11 +24,13 @@ use actix_web::web;
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
+use zhijian_domain::outbox_event::OutboxEvent;
 use zhijian_infra::crypto::secret::Secret;
 use zhijian_infra::db::StoreError;
 use zhijian_infra::store::outbox::Listener;
 use zhijian_infra::usecases::delivery::{self, ClaimedEvent, OutboxConfig, Settlement};
 use zhijian_infra::usecases::notifications::{Notifier, Outcome};
+use zhijian_infra::webhooks::dispatch::WebhookDispatcher;
 
 use crate::startup::AppState;
 
@@ -98,19 +100,37 @@ pub fn start(state: web::Data<AppState>) -> NotificationJobs {
         Arc::clone(&state.services.pii),
         state.settings.notifications.clone(),
     ));
-    let dispatcher = tokio::spawn(dispatch_forever(state.clone(), notifier, wake));
+    let handlers = Arc::new(Handlers {
+        webhooks: WebhookDispatcher::new(
+            state.services.pool.clone(),
+            Arc::clone(&state.services.pii),
+            state.settings.webhooks.policy(),
+        ),
+        notifier,
+    });
+    let dispatcher = tokio::spawn(dispatch_forever(state.clone(), handlers, wake));
     let escalation = super::escalation::spawn(state);
     handle.tasks = vec![dispatcher.abort_handle(), escalation.abort_handle()];
     NotificationJobs { handle }
 }
 
+/// What delivers each kind of event: notifications to workers and admins, and partner
+/// webhooks (`partner.webhook`).
+#[derive(Debug)]
+pub struct Handlers {
+    /// Notifications (WeChat, SMS).
+    pub notifier: Arc<Notifier>,
+    /// Partner webhooks.
+    pub webhooks: WebhookDispatcher,
+}
+
 /// Delivers whatever is due, then waits for a `NOTIFY` or the poll interval.
-async fn dispatch_forever(state: web::Data<AppState>, notifier: Arc<Notifier>, wake: Arc<Notify>) {
+async fn dispatch_forever(state: web::Data<AppState>, handlers: Arc<Handlers>, wake: Arc<Notify>) {
     let config = state.settings.outbox.clone();
     let poll = Duration::from_millis(config.poll_interval_ms);
     loop {
         loop {
-            match dispatch_batch(&state, &notifier, &config).await {
+            match dispatch_batch(&state, &handlers, &config).await {
                 Ok(claimed) if claimed >= config.batch_size as usize => continue,
                 Ok(_) => break,
                 Err(StoreError::Unavailable(cause)) => {
@@ -133,7 +153,7 @@ async fn dispatch_forever(state: web::Data<AppState>, notifier: Arc<Notifier>, w
 /// Claims one batch and delivers it; returns how many rows were claimed.
 pub async fn dispatch_batch(
     state: &AppState,
-    notifier: &Notifier,
+    handlers: &Handlers,
     config: &OutboxConfig,
 ) -> Result<usize, StoreError> {
     let (limit, lease) = (config.batch_size, Duration::from_millis(config.lease_ms));
@@ -142,7 +162,7 @@ pub async fn dispatch_batch(
     join_all(
         claimed
             .iter()
-            .map(|event| deliver(state, notifier, config, event)),
+            .map(|event| deliver(state, handlers, config, event)),
     )
     .await;
     Ok(count)
@@ -151,13 +171,21 @@ pub async fn dispatch_batch(
 /// One attempt at one claimed row, and its settlement.
 async fn deliver(
     state: &AppState,
-    notifier: &Notifier,
+    handlers: &Handlers,
     config: &OutboxConfig,
     event: &ClaimedEvent,
 ) {
     // Settle before the lease runs out, so no other dispatcher starts on the row meanwhile.
     let budget = Duration::from_millis(config.lease_ms.saturating_mul(9) / 10);
-    let outcome = match tokio::time::timeout(budget, notifier.deliver(event)).await {
+    let webhook = event.event() == Some(OutboxEvent::PartnerWebhook);
+    let attempt = async {
+        if webhook {
+            handlers.webhooks.deliver(event).await
+        } else {
+            handlers.notifier.deliver(event).await
+        }
+    };
+    let outcome = match tokio::time::timeout(budget, attempt).await {
         Ok(outcome) => outcome,
         Err(_) => Outcome::Retry(format!(
             "the delivery took longer than {} ms; check the provider timeouts against outbox.lease_ms",
@@ -180,6 +208,15 @@ async fn deliver(
     };
     let id = event.id;
     let settled = delivery::settle_attempt(&state.services, id, attempt, settlement.clone()).await;
+    if webhook
+        && matches!(settled, Ok(true))
+        && let Err(e) = handlers.webhooks.settled(event, &settlement).await
+    {
+        log::warn!(
+            "outbox {id} (partner.webhook): cannot record the settlement in the delivery log: {e}"
+        );
+    }
+
     let event_type = &event.event_type;
     match (&settled, &settlement) {
         (Err(e), _) => log::warn!(

@@ -96,7 +96,7 @@ error_with_code!(
 
 impl SubmitApplicationRequest {
     /// Parses the form; `today` is the Beijing date (an applicant turns 16 on a Beijing day).
-    fn parse(&self, today: chrono::NaiveDate) -> Result<Submission, ApiError> {
+    pub(crate) fn parse(&self, today: chrono::NaiveDate) -> Result<Submission, ApiError> {
         let name = PersonName::parse(&self.name).map_err(|e| invalid("name")(&e))?;
         let resident_id = ResidentId::parse_for_applicant(&self.resident_id, today)
             .map_err(|e| invalid("resident_id")(&e))?;

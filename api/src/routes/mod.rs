@@ -13,6 +13,7 @@ pub mod admin_calendar;
 pub mod admin_coverage;
 pub mod admin_imports;
 pub mod admin_me;
+pub mod admin_partners;
 pub mod admin_stations;
 pub mod admin_stats;
 pub mod admin_transfers;
@@ -27,6 +28,10 @@ pub mod member_export;
 pub mod member_lifecycle;
 pub mod membership;
 pub mod membership_claim;
+pub mod oauth;
+pub mod partner;
+pub mod partner_consents;
+pub mod partner_webhooks;
 pub mod privacy;
 pub mod reference;
 pub mod referrals;
@@ -119,6 +124,113 @@ pub fn table() -> Vec<RouteDef> {
             Method::POST,
             "/v1/me/phone",
             web::post().to(auth::bind_sms_phone),
+        ),
+        // Partner platforms (issue 15): clients, tokens, the worker's consents, intake,
+        // verification.
+        def(
+            Method::POST,
+            "/v1/oauth/token",
+            web::post().to(oauth::token),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/partners",
+            web::post().to(admin_partners::create),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/partners",
+            web::get().to(admin_partners::list),
+        ),
+        def(
+            Method::GET,
+            "/v1/admin/partners/{id}",
+            web::get().to(admin_partners::show),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/partners/{id}/rotate-secret",
+            web::post().to(admin_partners::rotate_secret),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/partners/{id}/disable",
+            web::post().to(admin_partners::disable),
+        ),
+        def(
+            Method::POST,
+            "/v1/admin/partners/{id}/enable",
+            web::post().to(admin_partners::enable),
+        ),
+        def(
+            Method::POST,
+            "/v1/me/consents",
+            web::post().to(partner_consents::grant),
+        ),
+        def(
+            Method::GET,
+            "/v1/me/consents",
+            web::get().to(partner_consents::list),
+        ),
+        def(
+            Method::POST,
+            "/v1/me/consents/{id}/withdraw",
+            web::post().to(partner_consents::withdraw),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/consent-requests",
+            web::post().to(partner::create_consent_request),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/applications",
+            web::post().to(partner::submit_application),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/applications/{id}",
+            web::get().to(partner::get_application),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/members/verify",
+            web::post().to(partner::verify_member),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints",
+            web::post().to(partner_webhooks::create_endpoint),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/webhooks/endpoints",
+            web::get().to(partner_webhooks::list_endpoints),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/webhooks/endpoints/{id}",
+            web::get().to(partner_webhooks::get_endpoint),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints/{id}/rotate-secret",
+            web::post().to(partner_webhooks::rotate_secret),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/endpoints/{id}/disable",
+            web::post().to(partner_webhooks::disable_endpoint),
+        ),
+        def(
+            Method::GET,
+            "/v1/partner/webhooks/deliveries",
+            web::get().to(partner_webhooks::list_deliveries),
+        ),
+        def(
+            Method::POST,
+            "/v1/partner/webhooks/deliveries/{id}/redeliver",
+            web::post().to(partner_webhooks::redeliver),
         ),
         def(Method::GET, "/v1/me/data", web::get().to(privacy::my_data)),
         def(

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod application;
 pub mod member;
+pub mod partner;
 pub mod privacy;
 pub mod station;
 pub mod transfer;

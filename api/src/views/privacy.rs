@@ -41,6 +41,8 @@ pub struct MyDataView {
     /// given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privacy_consent: Option<PrivacyConsentRecordView>,
+    /// The consents to partner platforms (PIPL art. 23), live and withdrawn, newest first.
+    pub partner_consents: Vec<crate::views::partner::PartnerConsentView>,
 }
 
 /// A consent to the privacy notice, as recorded.
@@ -213,6 +215,11 @@ pub fn my_data_view(data: &MyData, now: DateTime<Utc>) -> Result<MyDataView, Api
             .privacy_consent
             .as_ref()
             .map(PrivacyConsentRecordView::from),
+        partner_consents: data
+            .partner_consents
+            .iter()
+            .map(|(consent, name)| crate::views::partner::consent_view(consent, name))
+            .collect(),
     })
 }
 

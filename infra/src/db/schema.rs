@@ -588,6 +588,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Text>,
+        secrets -> Jsonb,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        client_id -> Uuid,
+        msg_id -> Text,
+        event_type -> Text,
+        payload -> Jsonb,
+        attempt -> Int4,
+        status -> Text,
+        response_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Nullable<Int4>,
+        outbox_id -> Nullable<Int8>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        next_attempt_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    partner_clients (id) {
+        id -> Uuid,
+        name -> Text,
+        contact -> Text,
+        scopes -> Array<Text>,
+        secret_hash -> Text,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    partner_consent_requests (code) {
+        code -> Text,
+        client_id -> Uuid,
+        partner_user_id -> Text,
+        purposes -> Array<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    partner_consents (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        client_id -> Uuid,
+        purposes -> Array<Text>,
+        notice_version -> Text,
+        partner_user_id -> Nullable<Text>,
+        request_code -> Nullable<Text>,
+        granted_at -> Timestamptz,
+        withdrawn_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    partner_applications (application_id) {
+        application_id -> Uuid,
+        client_id -> Uuid,
+        consent_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(unions -> regions (region_code));
 diesel::joinable!(admins -> unions (union_id));
 diesel::joinable!(applications -> unions (union_id));
@@ -617,6 +703,13 @@ diesel::joinable!(imports -> unions (union_id));
 diesel::joinable!(import_problems -> imports (import_id));
 diesel::joinable!(import_member_rows -> imports (import_id));
 diesel::joinable!(import_union_rows -> imports (import_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(partner_consent_requests -> partner_clients (client_id));
+diesel::joinable!(partner_consents -> partner_clients (client_id));
+diesel::joinable!(partner_consents -> accounts (account_id));
+diesel::joinable!(partner_applications -> partner_clients (client_id));
+diesel::joinable!(partner_applications -> partner_consents (consent_id));
+diesel::joinable!(partner_applications -> applications (application_id));
 
 diesel::table! {
     pii_keys (kind, key_id) {
@@ -678,4 +771,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_problems,
     import_member_rows,
     import_union_rows,
+    partner_clients,
+    partner_consent_requests,
+    partner_consents,
+    partner_applications,
+    webhook_endpoints,
+    webhook_deliveries,
 );

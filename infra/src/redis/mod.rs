@@ -6,6 +6,7 @@
 
 pub mod console_sessions;
 pub mod login_challenges;
+pub mod partner_limits;
 pub mod rate_limit;
 pub mod sessions;
 pub mod sms_codes;

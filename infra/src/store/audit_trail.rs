@@ -72,7 +72,7 @@ pub struct AuditRow {
 
 /// The kinds of object the trail records — the `audit_log_object_kind` constraint names the
 /// same. The listing reads one range per kind.
-pub const OBJECT_KINDS: [&str; 9] = [
+pub const OBJECT_KINDS: [&str; 11] = [
     "application",
     "member",
     "admin",
@@ -83,6 +83,9 @@ pub const OBJECT_KINDS: [&str; 9] = [
     "benefit",
     // A worker's own account (my data, cancellation): reached by no union.
     "account",
+    // Partner clients and workers' consents to them: reached by no union.
+    "partner_client",
+    "partner_consent",
 ];
 
 /// Rows within the reach of the admin of `scope`, newest first.

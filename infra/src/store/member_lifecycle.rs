@@ -402,6 +402,16 @@ pub fn write_audit_and_outbox(
         }),
         now,
     )?;
+    if transition.to == zhijian_domain::member::MemberStatus::Withdrawn {
+        crate::store::partners::emit_for_account(
+            conn,
+            member.account_id,
+            zhijian_domain::partner::Purpose::ALL,
+            "member.withdrawn",
+            &json!({ "member_id": member.id, "status": transition.to.as_str() }),
+            now,
+        )?;
+    }
     Ok(())
 }
 

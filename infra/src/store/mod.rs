@@ -17,6 +17,7 @@ pub mod key_rotation;
 pub mod member_lifecycle;
 pub mod members;
 pub mod outbox;
+pub mod partners;
 pub mod privacy;
 pub mod privacy_consents;
 pub mod reference_cache;

@@ -33,6 +33,7 @@ pub mod imports;
 pub mod key_rotation;
 pub mod membership;
 pub mod notifications;
+pub mod partners;
 pub mod privacy;
 pub mod reference;
 pub mod retention;

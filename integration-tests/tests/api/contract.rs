@@ -115,7 +115,12 @@ fn the_contract_has_no_duplicate_keys() {
             scopes.retain(|(i, _)| *i < indent);
             scopes.push((indent, Default::default()));
         }
-        let Some((key, value)) = rest.split_once(':') else {
+        // A quoted key may hold a colon (`"applications:write": …`).
+        let split = match rest.strip_prefix('"').and_then(|r| r.find("\":")) {
+            Some(end) => Some((&rest[..end + 2], &rest[end + 3..])),
+            None => rest.split_once(':'),
+        };
+        let Some((key, value)) = split else {
             continue;
         };
         if key.contains(' ') && !key.starts_with('"') {

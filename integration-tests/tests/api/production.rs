@@ -96,6 +96,10 @@ async fn production_refuses_each_development_setting_by_name() {
 
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("APP__SMS__PROVIDER", "log")], "sms.provider"),
+        (
+            &[("APP__WEBHOOKS__ALLOW_INSECURE_TARGETS", "true")],
+            "webhooks.allow_insecure_targets",
+        ),
         (&[("APP__SMS__LOG_CODES", "true")], "sms.log_codes"),
         (&[("APP__WECHAT__APPID", "wx-stub-appid")], "wechat.appid"),
         (

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod imports;
 mod membership;
+pub mod partners;
 pub mod privacy;
 mod referrals;
 pub mod second_factor;

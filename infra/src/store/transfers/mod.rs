@@ -283,6 +283,21 @@ pub fn write_audit_and_outbox(
         }),
         now,
     )?;
+    if row.status == zhijian_domain::transfer::TransferStatus::Completed {
+        let account = crate::store::partners::account_of_member(conn, row.member_id)?;
+        crate::store::partners::emit_for_account(
+            conn,
+            account,
+            zhijian_domain::partner::Purpose::ALL,
+            "member.transferred",
+            &json!({
+                "member_id": row.member_id,
+                "status": "active",
+                "to_union_id": row.to_union_id,
+            }),
+            now,
+        )?;
+    }
     Ok(())
 }
 

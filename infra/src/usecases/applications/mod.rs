@@ -14,12 +14,12 @@
 pub(crate) mod correct;
 mod detail;
 pub mod errors;
-mod form;
+pub(crate) mod form;
 mod queue;
 mod read;
 mod review;
 mod stats;
-mod submit;
+pub(crate) mod submit;
 pub(crate) mod withdraw;
 
 pub use correct::correct_application;

@@ -255,6 +255,34 @@ fn decide_in(
             }
             None => None,
         };
+        // The partners the applicant consented to hear of it (approved, rejected, returned).
+        let partner_event = match transition.to {
+            zhijian_domain::application::ApplicationStatus::Approved => {
+                Some("application.approved")
+            }
+            zhijian_domain::application::ApplicationStatus::Rejected => {
+                Some("application.rejected")
+            }
+            zhijian_domain::application::ApplicationStatus::Returned => {
+                Some("application.returned")
+            }
+            _ => None,
+        };
+        if let Some(event_type) = partner_event {
+            crate::store::partners::emit_for_account(
+                conn,
+                Some(row.account_id),
+                &[zhijian_domain::partner::Purpose::Application],
+                event_type,
+                &serde_json::json!({
+                    "application_id": row.id,
+                    "status": transition.to.as_str(),
+                    "union_id": transition.union.get(),
+                    "membership_number": number,
+                }),
+                now,
+            )?;
+        }
         outbox::enqueue(
             conn,
             transition.event.into(),

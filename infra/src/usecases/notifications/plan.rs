@@ -72,7 +72,7 @@ fn event_label(event: OutboxEvent) -> Option<&'static str> {
     match event.family() {
         EventFamily::Application => ApplicationEvent::parse(name).map(|e| e.label_zh()).ok(),
         EventFamily::Transfer => TransferEvent::parse(name).map(|e| e.label_zh()).ok(),
-        EventFamily::Member | EventFamily::Admin => None,
+        EventFamily::Member | EventFamily::Admin | EventFamily::Partner => None,
     }
 }
 

@@ -124,6 +124,12 @@ pub async fn cancel_account(
             }
             let erased = privacy::erase_for_account(conn, account, now)?;
             let members_unlinked = privacy::unlink_members(conn, account, now)?;
+            // Partners learn nothing more about the worker (PIPL art. 23 consents end).
+            crate::store::partners::end_consents_of_cancelled_account(
+                conn,
+                account.as_uuid(),
+                now,
+            )?;
             privacy::tombstone_account(conn, account, now)?;
             audit::record(
                 conn,

@@ -35,6 +35,9 @@ pub struct MyData {
     pub views: Vec<PersonalDataView>,
     /// The consent to the privacy notice (version and purposes), if given.
     pub privacy_consent: Option<crate::store::privacy_consents::ConsentRow>,
+    /// The worker's consents to partner platforms, live and withdrawn, with each partner's
+    /// name.
+    pub partner_consents: Vec<(crate::store::partners::ConsentRow, String)>,
 }
 
 /// Why the data could not be read.
@@ -77,6 +80,8 @@ pub async fn my_data(ctx: &Services, account: AccountId) -> Result<MyData, MyDat
             };
             let views = privacy::personal_data_views(conn, account)?;
             let privacy_consent = crate::store::privacy_consents::find(conn, account)?;
+            let partner_consents =
+                crate::store::partners::consents_of_account(conn, account.as_uuid())?;
             audit::record(
                 conn,
                 &AuditEntry {
@@ -102,6 +107,7 @@ pub async fn my_data(ctx: &Services, account: AccountId) -> Result<MyData, MyDat
                 benefits,
                 views,
                 privacy_consent,
+                partner_consents,
             })
         })
     })
