@@ -25,7 +25,7 @@ pub fn of(code: ErrorCode) -> StatusCode {
         | ErrorCode::PasswordChangeRequired
         | ErrorCode::SecondFactorRequired
         | ErrorCode::ConsentRequired => StatusCode::FORBIDDEN,
-        | ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::InvalidInterval | ErrorCode::InvalidQuarter | ErrorCode::InvalidReportFormat => {
             StatusCode::BAD_REQUEST
         }
