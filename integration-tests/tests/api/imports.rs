@@ -815,7 +815,10 @@ async fn upload_xlsx(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> 
 
 /// A workbook as officers keep it: text cells, the phone typed as a number, the joined date a
 /// date cell, an empty row in the middle.
-fn workbook(rows: &[(&str, String, u64, (i16, u8, u8), &str)]) -> Vec<u8> {
+/// A register row: name, resident ID, phone, joined date (y, m, d), union.
+type SheetRow<'a> = (&'a str, String, u64, (i16, u8, u8), &'a str);
+
+fn workbook(rows: &[SheetRow<'_>]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     for (c, title) in HEADER.split(',').enumerate() {
