@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PORT PROFILE PG_PORT REDIS_PORT STUB_PORT RUST_LOG SOAK_MINUTES SOAK_CONCURRENCY SOAK_FEATURES
 
-.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract fmt lint bench crash soak
+.PHONY: help deps db-up stop clean status psql redis-cli secrets run test contract example-partner fmt lint bench crash soak
 
 help: ## list the targets
 	@echo "zhijian — make targets (fresh machine: 'make run' or 'make test')"
@@ -45,6 +45,9 @@ test: ## everything CI checks: fmt, clippy, tests against the private databases,
 
 contract: ## schemathesis: openapi.yaml against a freshly seeded server
 	@scripts/contract.sh
+
+example-partner: ## the example partner (examples/partner/partner.py) against a freshly seeded server
+	@scripts/example-partner.sh
 
 bench: ## B1–B4 on generated data (BENCH_SIZES=10000,1000000 skips 10 M); figures in bench/results/, see BENCHMARKS.md
 	@scripts/bench.sh

@@ -5,6 +5,7 @@
 #   SKIP_CONTRACT=1 scripts/test.sh    everything but the schemathesis run
 #   SKIP_CRASH=1 scripts/test.sh       everything but the crash-under-load run
 #   SKIP_CONSOLE=1 scripts/test.sh     everything but the console's browser tests
+#   SKIP_EXAMPLE=1 scripts/test.sh     everything but the example partner (examples/partner/)
 # Tests get ZHIJIAN_TEST_DATABASE_URL (the postgres database; tests create their own databases)
 # and ZHIJIAN_TEST_REDIS_URL.
 set -euo pipefail
@@ -81,6 +82,13 @@ main() {
     else
         step "contract tests (scripts/contract.sh)"
         "$ZJ_ROOT/scripts/contract.sh"
+    fi
+
+    if [ "${SKIP_EXAMPLE:-0}" = "1" ]; then
+        log "SKIP_EXAMPLE=1: not running the example partner"
+    else
+        step "example partner (scripts/example-partner.sh)"
+        "$ZJ_ROOT/scripts/example-partner.sh"
     fi
     log "all checks passed"
 }
