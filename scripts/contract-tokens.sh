@@ -260,6 +260,25 @@ partner_fixtures() {
     worker="$(worker)"
     call POST /v1/me/consents "$worker" "{\"request_code\":\"$code\",\"notice_version\":\"partner-2026-01\"}" >/dev/null
     echo "ZJ_PARTNER_USER_ID=$user"
+    # Three more clients for the operations that change a client (so the one above stays
+    # enabled): one to rotate and one to disable (each at version 1), one disabled already (at
+    # version 2) to enable.
+    local which made
+    for which in ROTATE DISABLE ENABLE; do
+        if [ -n "${ZHIJIAN_BIN:-}" ]; then
+            made="$("$ZHIJIAN_BIN" partner create --name "契约测试平台-$which" --contact ops \
+                --scopes applications:read | sed -n 's/^client_id: //p')"
+            if [ "$which" = ENABLE ]; then
+                "$ZHIJIAN_BIN" partner disable --id "$made" >/dev/null
+            fi
+        else
+            made="$(call POST /v1/admin/partners "$1" "{\"name\":\"契约测试平台-$which\",\"contact\":\"ops\",\"scopes\":[\"applications:read\"]}" | json client_id)" || made=""
+            if [ -n "$made" ] && [ "$which" = ENABLE ]; then
+                call POST "/v1/admin/partners/$made/disable" "$1" '{"version":1}' >/dev/null || true
+            fi
+        fi
+        [ -z "$made" ] || echo "ZJ_PCLIENT_$which=$made"
+    done
 }
 
 fixtures() {
@@ -386,7 +405,7 @@ fixtures >"$dir/fixtures.env"
 while IFS='=' read -r name value; do
     case "$name" in
         *_TOKEN | *_CODE | *_PASSWORD | *_PHONE | *_ID | *_VERSION | *_CHALLENGE | *_PAYLOAD) ;;
-        ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_* | ZJ_ACCOUNT_* | ZJ_STATION_* | ZJ_STAFF_STATION)
+        ZJ_APP_* | ZJ_MEMBER_* | ZJ_TRANSFER_* | ZJ_ACCOUNT_* | ZJ_STATION_* | ZJ_STAFF_STATION | ZJ_PCLIENT_*)
             # ZJ_APP_REVIEW_1, ZJ_APP_REVIEW_2 … -> app_review.dict, one entry each
             lower="${name#ZJ_}"
             lower="${lower%_[0-9]*}"
