@@ -16,7 +16,6 @@
 use std::collections::HashMap;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
@@ -268,30 +267,14 @@ impl PartnerClient {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing_token)?;
-    let value = value.to_str().map_err(|_| invalid_token())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(invalid_token)?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(invalid_token());
-    }
-    Ok(token.to_owned())
-}
-
 impl FromRequest for PartnerClient {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let prepared = req
-            .app_data::<web::Data<AppState>>()
-            .cloned()
-            .ok_or_else(|| ApiError::internal("AppState is not registered"))
-            .and_then(|state| Ok((state, bearer(req)?)));
+        // The same bearer parsing as worker and admin tokens: only the token's audience differs.
+        let prepared = crate::auth::app_state(req)
+            .and_then(|state| Ok((state, crate::auth::bearer(req)?.ok_or_else(missing_token)?)));
         Box::pin(async move {
             let (state, token) = prepared?;
             let settings = &state.settings;
