@@ -954,3 +954,28 @@ async fn a_zip_bomb_or_a_broken_workbook_is_refused_and_nothing_is_recorded() {
     assert_eq!(got.body["code"], "import_bad_spreadsheet");
     assert_eq!(count(&app, "SELECT count(*) FROM imports"), imports_before);
 }
+
+#[tokio::test]
+async fn a_union_sheet_over_its_row_limit_is_too_large_not_a_server_error() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let manager = app.admin_token("wushan-manager").await;
+    let imports_before = count(&app, "SELECT count(*) FROM imports");
+    let unions_before = count(&app, "SELECT count(*) FROM unions");
+    let mut sheet = String::from("上级工会,名称,类型,地区,覆盖范围,服务职业,统一社会信用代码\n");
+    for n in 0..20_001 {
+        sheet.push_str(&format!(
+            "高唐街道总工会,片区联合工会{n},联合工会,500237001,,,\n"
+        ));
+    }
+    let got = upload(&app, &manager, "kind=unions", sheet.into_bytes()).await;
+    assert_eq!(got.status, 413, "{}", got.text);
+    assert_eq!(got.body["code"], "payload_too_large");
+    assert!(
+        got.body["message"].as_str().unwrap().contains("20000"),
+        "{}",
+        got.text
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM imports"), imports_before);
+    assert_eq!(count(&app, "SELECT count(*) FROM unions"), unions_before);
+}

@@ -31,6 +31,8 @@ fn file_error(error: FileError) -> ApiError {
         FileError::NoRows => ErrorCode::ImportNoRows,
         FileError::Spreadsheet(_) => ErrorCode::ImportBadSpreadsheet,
         FileError::SpreadsheetTooLarge => ErrorCode::ImportSpreadsheetTooLarge,
+        // A sheet longer than an import takes: too large, like a body over the limit.
+        FileError::TooManyRows(_) => ErrorCode::PayloadTooLarge,
         FileError::Io(cause) => return ApiError::internal(cause),
     };
     ApiError::new(code, message)

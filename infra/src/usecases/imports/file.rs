@@ -111,6 +111,9 @@ pub enum FileError {
     /// A header and no row.
     #[error("文件只有表头，没有数据行")]
     NoRows,
+    /// More rows than one import takes (the sheet's limit is named).
+    #[error("文件超过{0}行，请分批导入")]
+    TooManyRows(usize),
     #[error("无法读取该 Excel 文件（{0}），请确认是 .xlsx 格式，或另存为“CSV UTF-8”后上传")]
     Spreadsheet(String),
     #[error("该 Excel 文件解压后过大（疑似压缩炸弹），请分批导入或另存为 CSV 后上传")]

@@ -400,8 +400,7 @@ fn validate_in(
                         let line = i32::try_from(line).unwrap_or(i32::MAX);
                         pass.total += 1;
                         if pass.total > MAX_ROWS as i64 {
-                            pass.failure =
-                                Some(FileError::Io(format!("文件超过{MAX_ROWS}行，请分批导入")));
+                            pass.failure = Some(FileError::TooManyRows(MAX_ROWS));
                             pass.done = true;
                             break;
                         }

@@ -47,7 +47,7 @@ fn read_rows(source: &Source, charset: Option<Charset>) -> Result<Sheet, FileErr
         };
         rows.push((i32::try_from(line).unwrap_or(i32::MAX), cells));
         if rows.len() > MAX_UNION_ROWS {
-            return Err(FileError::Io(format!("工会表超过{MAX_UNION_ROWS}行")));
+            return Err(FileError::TooManyRows(MAX_UNION_ROWS));
         }
     }
     if rows.is_empty() {
