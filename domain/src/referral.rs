@@ -90,14 +90,6 @@ impl ReferralCode {
         }
     }
 
-    /// Reads the code out of a mini-program scene made by [`ReferralCode::scene`].
-    pub fn from_scene(scene: &str) -> Result<Self, ReferralCodeError> {
-        scene
-            .strip_prefix(SCENE_PREFIX)
-            .ok_or(ReferralCodeError)
-            .and_then(Self::parse)
-    }
-
     /// The `scene` of the mini-program code (`wxacode.getUnlimited`) that opens the join form
     /// with this code filled in: `r=` and the code — 11 characters, within WeChat's 32 visible
     /// characters of digits, letters and `!#$&'()*+,/:;=?@-._~`.
@@ -297,11 +289,11 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || allowed.contains(c))
         );
-        assert_eq!(ReferralCode::from_scene(&scene), Ok(code));
-        assert_eq!(
-            ReferralCode::from_scene("x=000000000"),
-            Err(ReferralCodeError)
-        );
+        // the mini-program reads the code after the prefix and sends it with the form
+        let sent = scene
+            .strip_prefix(SCENE_PREFIX)
+            .expect("the scene's prefix");
+        assert_eq!(ReferralCode::parse(sent), Ok(code));
     }
 
     #[test]
