@@ -27,14 +27,7 @@ STUB_C_PORT=""
 
 cleanup() {
     local rc=$?
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "stopping console test server (pid $SERVER_PID)"
-        stop_pid "$SERVER_PID" || true
-    fi
-    if [ -n "$STUB_C_PORT" ]; then
-        "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_C_PORT" || true
-        mv -f "$ZJ_STATE/stub-$STUB_C_PORT.log" "$OUT/stub.log" 2>/dev/null || true
-    fi
+    stop_server_and_stub "$OUT" "$STUB_C_PORT" "console test server"
     exit "$rc"
 }
 
@@ -50,19 +43,6 @@ ensure_playwright() {
     fi
     log "installing $PLAYWRIGHT_REQ into $VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "$PLAYWRIGHT_REQ"
-}
-
-start_server() {
-    local zj="$1" port="$2"
-    log "starting console test server on http://127.0.0.1:$port (log: $OUT/server.log)"
-    "$zj" serve >"$OUT/server.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + 60))
-    until port_open "$port"; do
-        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$OUT/server.log" >&2; die "server exited before listening"; }
-        [ "$SECONDS" -lt "$deadline" ] || die "server does not listen on port $port after 60 s"
-        sleep 0.2
-    done
 }
 
 main() {
@@ -82,15 +62,13 @@ main() {
     port="$(free_port)"
     [ "$port" != "$STUB_C_PORT" ] || port="$(free_port)"
     zj="$(bin_path "$PROFILE" zhijian)"
-    log "recreating database $DB"
-    zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null
-    zj_psql postgres -qc "create database $DB" >/dev/null
+    recreate_db "$DB"
     export_server_env "$port" "$STUB_C_PORT" "$DB"
     # the Redis database of this run only (sessions, sign-in locks)
     APP__REDIS__URL="$(redis_url 3)"
     export APP__REDIS__URL
     prepare_db "$zj" "$DB"
-    start_server "$zj" "$port"
+    start_logged_server "$zj" "$port" "$OUT" "console test server"
 
     ZHIJIAN_BASE_URL="http://127.0.0.1:$port" \
         ZHIJIAN_DEMO_PASSWORD="$(demo_password)" \

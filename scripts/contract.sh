@@ -31,40 +31,8 @@ STUB_C_PORT=""
 
 cleanup() {
     local rc=$?
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "stopping contract server (pid $SERVER_PID)"
-        stop_pid "$SERVER_PID" || true
-    fi
-    if [ -n "$STUB_C_PORT" ]; then
-        "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_C_PORT" || true
-        mv -f "$ZJ_STATE/stub-$STUB_C_PORT.log" "$OUT/stub.log" 2>/dev/null || true
-    fi
+    stop_server_and_stub "$OUT" "$STUB_C_PORT" "contract server"
     exit "$rc"
-}
-
-fresh_db() {
-    log "recreating database $DB"
-    zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null
-    zj_psql postgres -qc "create database $DB" >/dev/null
-}
-
-start_server() {
-    local zj="$1" port="$2"
-    log "starting contract server on http://127.0.0.1:$port (log: $OUT/server.log)"
-    "$zj" serve >"$OUT/server.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + 60))
-    until port_open "$port"; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            tail -n 30 "$OUT/server.log" >&2 || true
-            die "contract server exited before listening (log: $OUT/server.log)"
-        fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            tail -n 30 "$OUT/server.log" >&2 || true
-            die "contract server does not listen on port $port after 60 s"
-        fi
-        sleep 0.2
-    done
 }
 
 # Fill the array HEADER_ARGS with -H arguments from scripts/contract-tokens.sh, if it exists.
@@ -135,7 +103,7 @@ main() {
     [ "$port" != "$STUB_C_PORT" ] || port="$(free_port)"
     zj="$(bin_path "$PROFILE" zhijian)"
 
-    fresh_db
+    recreate_db "$DB"
     export_server_env "$port" "$STUB_C_PORT" "$DB"
     # SMS through the stub's signed Tencent endpoint, so the fixtures can read codes (/__stub/sms)
     # Schemathesis calls the public routes far faster than a person: lift their per-IP caps
@@ -151,7 +119,7 @@ main() {
     export APP__SMS__TENCENT_TEMPLATE_VERIFICATION="${APP__SMS__TENCENT_TEMPLATE_VERIFICATION:-1000001}"
     export APP__SMS__TENCENT_TEMPLATE_NOTIFICATION="${APP__SMS__TENCENT_TEMPLATE_NOTIFICATION:-1000002}"
     prepare_db "$zj" "$DB"
-    start_server "$zj" "$port"
+    start_logged_server "$zj" "$port" "$OUT" "contract server"
     # the command-line steps of the walkthroughs (scripts/zhijian.sh) and of the fixtures use this
     # binary, and the database of this server (APP__DATABASE__URL above)
     export ZHIJIAN_BIN="$zj"

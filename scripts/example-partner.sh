@@ -24,34 +24,8 @@ STUB_E_PORT=""
 
 cleanup() {
     local rc=$?
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "stopping the example's server (pid $SERVER_PID)"
-        stop_pid "$SERVER_PID" || true
-    fi
-    if [ -n "$STUB_E_PORT" ]; then
-        "$ZJ_ROOT/scripts/stub.sh" stop "$STUB_E_PORT" || true
-        mv -f "$ZJ_STATE/stub-$STUB_E_PORT.log" "$OUT/stub.log" 2>/dev/null || true
-    fi
+    stop_server_and_stub "$OUT" "$STUB_E_PORT" "the example's server"
     exit "$rc"
-}
-
-start_server() {
-    local zj="$1" port="$2"
-    log "starting the example's server on http://127.0.0.1:$port (log: $OUT/server.log)"
-    "$zj" serve >"$OUT/server.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + 60))
-    until port_open "$port"; do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            tail -n 30 "$OUT/server.log" >&2 || true
-            die "the example's server exited before listening (log: $OUT/server.log)"
-        fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            tail -n 30 "$OUT/server.log" >&2 || true
-            die "the example's server does not listen on port $port after 60 s"
-        fi
-        sleep 0.2
-    done
 }
 
 main() {
@@ -77,9 +51,7 @@ main() {
     port="$(free_port)"
     [ "$port" != "$STUB_E_PORT" ] || port="$(free_port)"
 
-    log "recreating database $DB"
-    zj_psql postgres -qc "drop database if exists $DB with (force)" >/dev/null
-    zj_psql postgres -qc "create database $DB" >/dev/null
+    recreate_db "$DB"
     export_server_env "$port" "$STUB_E_PORT" "$DB"
     # The example's receiver listens on http://127.0.0.1 (development only; production refuses it)
     export APP__WEBHOOKS__ALLOW_INSECURE_TARGETS=true
@@ -88,7 +60,7 @@ main() {
         tail -n 30 "$OUT/prepare.log" >&2
         die "could not prepare database $DB (log: $OUT/prepare.log)"
     }
-    start_server "$zj" "$port"
+    start_logged_server "$zj" "$port" "$OUT" "the example's server"
 
     log "registering the partner: zhijian partner create"
     local out id secret

@@ -259,3 +259,47 @@ ensure_venv() {
     log "installing into $VENV: ${VENV_REQS[*]}"
     "$VENV/bin/pip" install -q --disable-pip-version-check "${VENV_REQS[@]}"
 }
+
+# ---- a seeded server of its own (contract.sh, console-test.sh, example-partner.sh) ----
+
+# Drops and creates database $1.
+recreate_db() {
+    log "recreating database $1"
+    zj_psql postgres -qc "drop database if exists $1 with (force)" >/dev/null
+    zj_psql postgres -qc "create database $1" >/dev/null
+}
+
+# Starts `$1 serve` in the background, its log in $3/server.log, sets SERVER_PID, and waits up to
+# 60 s until port $2 listens; $4 names the server in messages.
+start_logged_server() {
+    local zj="$1" port="$2" out="$3" what="$4"
+    log "starting $what on http://127.0.0.1:$port (log: $out/server.log)"
+    "$zj" serve >"$out/server.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    local deadline=$((SECONDS + 60))
+    until port_open "$port"; do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            tail -n 30 "$out/server.log" >&2 || true
+            die "$what exited before listening (log: $out/server.log)"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            tail -n 30 "$out/server.log" >&2 || true
+            die "$what does not listen on port $port after 60 s"
+        fi
+        sleep 0.2
+    done
+}
+
+# Stops the server SERVER_PID (if running) and the provider stub on port $2 (if any), keeping
+# the stub's log as $1/stub.log; $3 names the server in messages. For an EXIT trap.
+stop_server_and_stub() {
+    local out="$1" stub="$2" what="$3"
+    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "stopping $what (pid $SERVER_PID)"
+        stop_pid "$SERVER_PID" || true
+    fi
+    if [ -n "$stub" ]; then
+        "$ZJ_ROOT/scripts/stub.sh" stop "$stub" || true
+        mv -f "$ZJ_STATE/stub-$stub.log" "$out/stub.log" 2>/dev/null || true
+    fi
+}
